@@ -1,0 +1,195 @@
+"""Every place CSS can load something: found and rewritten with tinycss2.
+
+The caller's ``judge(url, kind, where)`` decides each URL: ``None`` keeps it, a string
+replaces it, ``False`` blocks it (the declaration or rule holding it is dropped, so nothing
+loads and no half-rewritten value remains). CSS is only parsed when a cheap check says it
+could hold a URL or an escape.
+"""
+from __future__ import annotations
+
+import re
+from typing import Callable, Iterable
+
+import tinycss2
+from tinycss2 import ast
+
+Judge = Callable[[str, str, str], "str | None | bool"]
+
+# Anything that could hide a load: url(, src(, image-set(, @import, escapes, or a URL-looking string.
+_MAYBE = re.compile(r"url|src|image|import|\\|//|@", re.IGNORECASE)
+_URL_FUNCS = frozenset({"url", "src"})
+_STRING_URL_FUNCS = frozenset({"image-set", "-webkit-image-set", "image", "cross-fade", "-webkit-cross-fade"})
+_URLISH = re.compile(r"^\s*(?:[a-z][a-z0-9+.\-]*:|//|\\\\)", re.IGNORECASE)
+
+
+def may_load(text: str) -> bool:
+    return bool(_MAYBE.search(text))
+
+
+class _Blocked(Exception):
+    """A URL in this declaration/rule was judged False."""
+
+
+def _rewrite_values(nodes: list, judge: Judge, kind: str, where: str, in_set: bool = False) -> tuple[list, bool]:
+    """Return (nodes, changed); raise _Blocked when a URL must not load."""
+    out, changed = [], False
+    for node in nodes:
+        t = node.type
+        url = None
+        if t == "url":
+            url = node.value
+        elif t == "function" and node.lower_name in _URL_FUNCS:
+            args = [a for a in node.arguments if a.type not in ("whitespace", "comment")]
+            url = args[0].value if args and args[0].type in ("string", "url") else tinycss2.serialize(node.arguments).strip()
+        elif t == "string" and (in_set or _URLISH.match(node.value)):
+            url = node.value
+        if url is not None:
+            verdict = judge(url, kind, where)
+            if verdict is False:
+                raise _Blocked
+            if isinstance(verdict, str):
+                node = (ast.StringToken(node.source_line, node.source_column, verdict, _quote(verdict))
+                        if t == "string" else
+                        ast.URLToken(node.source_line, node.source_column, verdict, f"url({_quote(verdict)})"))
+                changed = True
+            out.append(node)
+            continue
+        if t == "function":
+            args, ch = _rewrite_values(node.arguments, judge, kind, where,
+                                       in_set or node.lower_name in _STRING_URL_FUNCS)
+            if ch:
+                node = ast.FunctionBlock(node.source_line, node.source_column, node.name, args)
+                changed = True
+        elif t in ("() block", "[] block", "{} block"):
+            content, ch = _rewrite_values(node.content, judge, kind, where, in_set)
+            if ch:
+                node.content = content
+                changed = True
+        out.append(node)
+    return out, changed
+
+
+def _quote(url: str) -> str:
+    return '"' + url.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\a ") + '"'
+
+
+def _serialize_decls(nodes: Iterable) -> str:
+    parts = []
+    for n in nodes:
+        if n.type == "declaration":
+            parts.append(f"{n.name}:{tinycss2.serialize(n.value)}{' !important' if n.important else ''};")
+        elif n.type != "error":
+            parts.append(tinycss2.serialize([n]))
+    return "".join(parts)
+
+
+def _clean_block(nodes: list, judge: Judge, kind: str) -> tuple[list, bool]:
+    """Declarations and nested rules of one block."""
+    out, changed = [], False
+    for n in nodes:
+        if n.type == "declaration":
+            where = n.lower_name
+            try:
+                value, ch = _rewrite_values(n.value, judge, kind, where)
+            except _Blocked:
+                changed = True
+                continue
+            if ch:
+                n.value = value
+                changed = True
+        elif n.type in ("qualified-rule", "at-rule"):
+            kept, ch = _clean_rule(n, judge)
+            changed |= ch
+            if not kept:
+                continue
+        out.append(n)
+    return out, changed
+
+
+def _clean_rule(rule, judge: Judge) -> tuple[bool, bool]:
+    """Clean one rule in place. Returns (keep, changed)."""
+    if rule.type == "at-rule":
+        name = rule.lower_at_keyword
+        if name == "import":
+            try:
+                _, ch = _rewrite_values(rule.prelude, judge, "stylesheet", "@import", in_set=True)
+            except _Blocked:
+                return False, True
+            return True, ch
+        if name == "namespace":   # a namespace URL is a name, never fetched
+            return True, False
+        try:
+            prelude, ch_prelude = _rewrite_values(rule.prelude, judge, "css", "@" + name)
+        except _Blocked:
+            return False, True
+        rule.prelude = prelude
+        if rule.content is None:
+            return True, ch_prelude
+        kind = "font" if name == "font-face" else "css"
+        if name in ("media", "supports", "document", "-moz-document", "layer", "container", "scope", "starting-style"):
+            new, ch = _clean_rules(tinycss2.parse_rule_list(rule.content), judge)
+        else:
+            new, ch = _clean_block(tinycss2.parse_blocks_contents(rule.content), judge, kind)
+            if ch:
+                new = _serialize_decls(new)
+        if ch:
+            rule.content = tinycss2.parse_component_value_list(new if isinstance(new, str) else new)
+        return True, ch or ch_prelude
+    try:
+        prelude, ch_prelude = _rewrite_values(rule.prelude, judge, "css", "selector")
+    except _Blocked:
+        return False, True
+    rule.prelude = prelude
+    decls, ch = _clean_block(tinycss2.parse_blocks_contents(rule.content), judge, "css")
+    if ch:
+        rule.content = tinycss2.parse_component_value_list(_serialize_decls(decls))
+    return True, ch or ch_prelude
+
+
+def _clean_rules(nodes: list, judge: Judge) -> tuple[str, bool]:
+    out, changed = [], False
+    for n in nodes:
+        if n.type in ("qualified-rule", "at-rule"):
+            keep, ch = _clean_rule(n, judge)
+            changed |= ch
+            if not keep:
+                continue
+        elif n.type == "error":
+            changed = True   # unparseable CSS is not passed on: it might mean something else elsewhere
+            continue
+        out.append(n)
+    return tinycss2.serialize(out), changed
+
+
+def _safe(css: str) -> str:
+    # A rewritten sheet must never be able to close its <style> element.
+    return css.replace("<", "\\3c ")
+
+
+def clean_stylesheet(text: str, judge: Judge) -> str | None:
+    """Clean a ``<style>`` sheet. Returns the new text, or None when nothing changed."""
+    if not may_load(text):
+        return None
+    rules = tinycss2.parse_stylesheet(text, skip_comments=False, skip_whitespace=False)
+    new, changed = _clean_rules(rules, judge)
+    return _safe(new) if changed else None
+
+
+def clean_declarations(text: str, judge: Judge) -> str | None:
+    """Clean a ``style=""`` attribute value. Returns the new text, or None when nothing changed."""
+    if not may_load(text):
+        return None
+    nodes = tinycss2.parse_blocks_contents(text, skip_comments=True, skip_whitespace=True)
+    new, changed = _clean_block(nodes, judge, "css")
+    return _serialize_decls(new) if changed else None
+
+
+def clean_value(text: str, judge: Judge, where: str) -> str | None | bool:
+    """A bare CSS value in an attribute (SVG ``fill="url(...)"``). False when it must go."""
+    if not may_load(text):
+        return None
+    try:
+        nodes, changed = _rewrite_values(tinycss2.parse_component_value_list(text), judge, "css", where)
+    except _Blocked:
+        return False
+    return tinycss2.serialize(nodes) if changed else None

@@ -1,0 +1,107 @@
+"""Verdicts: is this remote URL a tracker, a tracking link, or content? Rules first, then heuristics."""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Iterable
+
+from . import heuristics as H
+from .rules import Rules
+from .urls import absolute, parts
+
+
+@dataclass(frozen=True)
+class Verdict:
+    tracker: bool
+    reason: str            # "rule:<vendor>/<use>" or "heuristic:<signal>+<signal>"
+    certainty: str         # "rule" | "heuristic"
+    company: str | None    # who put it there, when known
+    use: str = "open"      # open | click | content
+
+
+@functools.lru_cache(maxsize=1)
+def _extractor():
+    import tldextract
+    # Offline by design: the bundled public-suffix snapshot only, never a fetch.
+    return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+
+
+@functools.lru_cache(maxsize=4096)
+def registrable_domain(host: str) -> str:
+    ext = _extractor()(host)
+    found = getattr(ext, "top_domain_under_public_suffix", None) or getattr(ext, "registered_domain", "")
+    return found or host
+
+
+@dataclass
+class ImageStats:
+    """How each image URL is used across the document: spacers and visible images are not pixels."""
+
+    count: dict[str, int]
+    visible: set[str]
+
+    @classmethod
+    def build(cls, images: Iterable[tuple[str, float | None, float | None, bool]]) -> "ImageStats":
+        count: dict[str, int] = {}
+        visible: set[str] = set()
+        for url, w, h, hidden in images:
+            count[url] = count.get(url, 0) + 1
+            if not hidden and H.size_signal(w, h) is None:
+                visible.add(url)
+        return cls(count, visible)
+
+
+class Detector:
+    """Judges URLs for one message: knows the rules, the recipient and how images are used."""
+
+    def __init__(self, rules: Rules, identity: H.Identity, stats: ImageStats | None = None) -> None:
+        self.rules = rules
+        self.identity = identity
+        self.stats = stats or ImageStats({}, set())
+
+    def _company(self, host: str) -> str:
+        vendor = self.rules.vendor_for_host(host)
+        return vendor.name if vendor else registrable_domain(host)
+
+    def load(self, url: str, width: float | None = None, height: float | None = None,
+             hidden: bool = False) -> Verdict | None:
+        """Verdict for something fetched automatically; None means content (or unknown: fail open)."""
+        host, target = parts(url)
+        rule = self.rules.match_load(host, target)
+        who = self.identity.find(url) if self.identity else None
+        if who:
+            company = rule.vendor.name if rule else self._company(host)
+            return Verdict(True, f"heuristic:recipient-id-{who}", "heuristic", company)
+        if rule is not None:
+            if rule.use == "content":
+                return None
+            return Verdict(True, rule.rule_id, "rule", rule.vendor.name)
+        signals = H.path_signals(target)
+        generic = self.rules.generic_open
+        if generic is not None and generic.search(target):
+            signals.insert(0, "generic-rule")
+        key = absolute(url)
+        seen_visible = key in self.stats.visible
+        size = H.size_signal(width, height)
+        if size and not seen_visible:
+            spacer = (self.stats.count.get(key, 0) >= 3 or H.is_spacer_name(target)
+                      or (self.rules.spacer is not None and self.rules.spacer.search(target)))
+            if not spacer:
+                signals.append(size)
+        if hidden and not seen_visible:
+            signals.append("hidden-image")
+        if H.score(signals) >= H.BLOCK_SCORE:
+            return Verdict(True, "heuristic:" + "+".join(signals), "heuristic", self._company(host))
+        return None
+
+    def link(self, url: str) -> Verdict | None:
+        """Verdict for a link: click tracking by rule, or the recipient's identity in it."""
+        host, target = parts(url)
+        who = self.identity.find(url) if self.identity else None
+        rule = self.rules.match_click(host, target)
+        if who:
+            return Verdict(True, f"heuristic:recipient-id-{who}", "heuristic",
+                           rule.vendor.name if rule else self._company(host), "click")
+        if rule is not None:
+            return Verdict(True, rule.rule_id, "rule", rule.vendor.name, "click")
+        return None

@@ -1,0 +1,350 @@
+"""Orchestration: message -> parts -> sites -> verdicts -> actions -> rewritten message + report.
+
+``clean_html`` is the per-document pipeline; ``clean_message`` runs it over every part of a MIME
+message and rebuilds the message, touching nothing it did not need to change.
+"""
+from __future__ import annotations
+
+import re
+from email.utils import getaddresses
+from typing import NamedTuple
+
+from . import css, html, mime
+from .detect import Detector, ImageStats, Verdict
+from .heuristics import Identity
+from .mime import MessageError
+from .policy import Options, load_action, sender_allowed
+from .report import Finding, MessageReport
+from .rules import Rules, load_rules
+from .urls import absolute, canonical, clean_link, is_remote, is_script, normalise, scheme_of
+
+__all__ = ["HtmlResult", "MessageError", "clean_html", "clean_text", "clean_message"]
+
+READ_RECEIPT_HEADERS = ("Disposition-Notification-To", "Return-Receipt-To", "X-Confirm-Reading-To",
+                        "Generate-Delivery-Report", "Read-Receipt-To")
+RECIPIENT_HEADERS = ("To", "Cc", "Delivered-To", "X-Original-To", "Envelope-To", "X-Envelope-To")
+_UNSUBSCRIBE = re.compile(r"unsubscri|opt[\s_-]?out|manage[\s_-]*(?:your[\s_-]*)?(?:preferences|subscription)|"
+                          r"abmelden|désabonner|desinscri|darse de baja|afmelden|avregistrera", re.IGNORECASE)
+# Documents whose markup a second parse may read differently (foreign content, form nesting, …).
+_MUTATION_PRONE = re.compile(r"<\s*(?:svg|math|form|select|noscript|xmp|plaintext|noembed|noframes|template|textarea)",
+                             re.IGNORECASE)
+_TEXT_URL = re.compile(r"""(?:https?://|www\.)[^\s<>"'`]+""", re.IGNORECASE)
+
+
+class HtmlResult(NamedTuple):
+    html: str
+    findings: list[Finding]
+    changed: bool
+
+
+class _Cleaner:
+    """One document's pass: decides and applies every site, collecting findings."""
+
+    def __init__(self, options: Options, rules: Rules, identity: Identity, part: str,
+                 unsubscribe: frozenset[str]) -> None:
+        self.o, self.rules, self.identity, self.part = options, rules, identity, part
+        self.unsubscribe = unsubscribe
+        self.findings: list[Finding] = []
+        self.comments: dict[str, str] = {}
+        self.det = Detector(rules, identity)
+
+    # -------------------------------------------------------------- findings
+    def _find(self, kind: str, url: str | None, where: str, action: str, reason: str,
+              tracker: str | None = None, certainty: str = "policy", detail: str | None = None) -> None:
+        self.findings.append(Finding(kind, url, where, action, reason, tracker, certainty, self.part, detail))
+
+    def _verdict_finding(self, kind: str, url: str, where: str, action: str, v: Verdict | None,
+                         policy_reason: str | None) -> None:
+        if v is not None and v.tracker:
+            kind = "pixel" if kind == "image" and v.use == "open" else kind
+            self._find(kind, url, where, action, v.reason, v.company, v.certainty)
+        else:
+            self._find(kind, url, where, action, policy_reason or "policy", None, "policy")
+
+    # -------------------------------------------------------------- loads
+    def judge_load(self, raw: str, kind: str, where: str, width=None, height=None, hidden=False,
+                   placeholder_ok: bool = False) -> tuple[str, str | None]:
+        """(action, new_url) for one URL that loads automatically."""
+        url = normalise(raw)
+        if is_script(url):
+            self._find("script", raw, where, "removed", "policy:script-url")
+            return "remove", None
+        if not is_remote(url):
+            return "keep", None
+        v = self.det.load(url, width, height, hidden)
+        action, why = load_action(kind, bool(v and v.tracker), self.o, placeholder_ok=placeholder_ok)
+        if action == "keep":
+            return "keep", None
+        if action == "proxy":
+            new = self.o.keyring.sign(canonical(url), self.o.proxy_base, self.o.proxy_ttl)
+            self._find(kind, raw, where, "proxied", why or "policy:proxy")
+            return "proxy", new
+        self._verdict_finding(kind, raw, where, "replaced" if action == "placeholder" else "removed", v, why)
+        return action, None
+
+    def css_judge(self, base_kind: str, where_prefix: str):
+        def judge(url: str, kind: str, where: str):
+            k = kind if kind != "css" else base_kind
+            action, new = self.judge_load(url, k, f"{where_prefix}{where}")
+            if action == "keep":
+                return None
+            return new if action == "proxy" else False
+        return judge
+
+    # -------------------------------------------------------------- links
+    def clean_link(self, raw: str, where: str, text: str = "") -> str | None:
+        """The cleaned link, or None to keep it as written; records findings."""
+        url = normalise(raw)
+        if is_script(url) or scheme_of(url) == "data":
+            self._find("script", raw, where, "removed", "policy:script-url")
+            return ""
+        if not is_remote(url):
+            return None
+        new = url
+        if self.o.clean_links:
+            conservative = url in self.unsubscribe or bool(_UNSUBSCRIBE.search(text) or _UNSUBSCRIBE.search(url))
+            res = clean_link(absolute(url) if scheme_of(url) == "//" else url, self.rules, conservative)
+            if res.url != url and res.url != absolute(url):
+                new = res.url
+                v = self.det.link(url)
+                company = v.company if v else None
+                if res.unwrapped_by:
+                    self._find("link", raw, where, "unwrapped", f"rule:{res.unwrapped_by}", company,
+                               "rule", detail=new)
+                else:
+                    self._find("link", raw, where, "cleaned", "rule:tracking-params", company, "rule",
+                               detail=f"{new}  (removed: {', '.join(res.stripped)})")
+        v = self.det.link(new)
+        if v is not None:
+            detail = ("this link tells the sender it was you" if v.reason.startswith("heuristic:recipient")
+                      else "click tracking: the destination cannot be recovered without following it")
+            self._find("link", raw if new == url else new, where, "kept-reported", v.reason, v.company,
+                       v.certainty, detail=detail)
+        return None if new == url else new
+
+    # -------------------------------------------------------------- sites
+    def site(self, s: html.Site, later: list) -> bool:
+        """Decide and apply one site. Returns True when the document changed."""
+        if s.always:
+            if s.always == "policy:unwrap-noscript":
+                later.append((html.unwrap, s))
+                return True
+            url = s.url
+            v = None
+            if url and is_remote(normalise(url)):
+                v = self.det.load(normalise(url))
+            self._verdict_finding(s.kind, url, s.where, "removed", v, s.always)
+            later.append((html.remove, s))
+            return True
+        if s.css_mode == "comment":
+            return self._comment(s, later)
+        if s.css is not None:
+            judge = self.css_judge("image", s.where + ":")
+            if s.css_mode == "sheet":
+                new = css.clean_stylesheet(s.css, judge)
+            elif s.css_mode == "block":
+                new = css.clean_declarations(s.css, judge)
+            else:
+                new = css.clean_value(s.css, judge, s.where)
+                if new is False:
+                    later.append((html.remove, s))
+                    return True
+            if new is None:
+                return False
+            later.append((lambda site, text=new: html.set_css(site, text), s))
+            return True
+        if s.srcset is not None:
+            kept, changed = [], False
+            for url, desc in s.srcset:
+                action, new = self.judge_load(url, s.kind, s.where)
+                if action == "keep":
+                    kept.append(f"{url} {desc}".strip())
+                elif action == "proxy":
+                    kept.append(f"{new} {desc}".strip())
+                    changed = True
+                else:
+                    changed = True
+            if not changed:
+                return False
+            value = ", ".join(kept)
+            later.append((lambda site, v=value: html.set_attr(site, v) if v else html.remove(site), s))
+            return True
+        if not s.load:
+            new = self.clean_link(s.url or "", s.where, s.text)
+            if new is None:
+                return False
+            later.append((lambda site, v=new: html.set_attr(site, v) if v else html.remove(site), s))
+            return True
+        is_img = s.where.endswith("@src") and s.node.tag in ("img", "image")
+        action, new = self.judge_load(s.url or "", s.kind, s.where, s.width, s.height, s.hidden,
+                                      placeholder_ok=is_img)
+        if action == "keep":
+            return False
+        if action == "proxy":
+            later.append((lambda site, v=new: html.set_attr(site, v), s))
+        elif action == "placeholder":
+            later.append((lambda site, u=s.url: html.placeholder(site, u), s))
+        elif is_img or s.where == "input@src":
+            later.append((html.remove_element, s))   # a pixel goes whole, not as a broken image
+        else:
+            later.append((html.remove, s))
+        return True
+
+    def _comment(self, s: html.Site, later: list) -> bool:
+        """Outlook conditional comments carry VML with its own URLs: judge each one in place."""
+        text = s.css or ""
+        changed = False
+
+        def repl(m: re.Match) -> str:
+            nonlocal changed
+            url = m.group(1)
+            before = text[max(0, m.start() - 12):m.start()].lower()
+            if re.search(r"href\s*=\s*[\"']?$", before):
+                new = self.clean_link(url, "comment@href")
+            else:
+                action, new = self.judge_load(url, "image", "comment")
+                new = None if action == "keep" else (new if action == "proxy" else "")
+            if new is None:
+                return url
+            changed = True
+            return new
+
+        new_text = html._URL_IN_COMMENT.sub(repl, text)
+        if not changed:
+            return False
+        later.append((lambda site, t=new_text: html.set_comment(site, t, self.comments), s))
+        return True
+
+    # -------------------------------------------------------------- document
+    def run(self, doc: str) -> tuple[str, bool]:
+        tree = html.parse(doc)
+        sites = html.collect(tree)
+        self.det.stats = ImageStats.build(
+            (absolute(normalise(s.url)), s.width, s.height, s.hidden)
+            for s in sites if s.url and s.where.endswith("@src") and s.load)
+        later: list = []
+        changed = False
+        for s in sites:
+            changed |= self.site(s, later)
+        if not changed:
+            return doc, False
+        # Element removals last, and placeholders after style rewrites of the same element.
+        later.sort(key=lambda item: (item[0] is html.remove and item[1].attr is None)
+                   or item[0] is html.remove_element)
+        for fn, s in later:
+            fn(s)
+        return html.serialize(tree, self.comments), True
+
+
+def _default_rules(options: Options) -> Rules:
+    return load_rules(tuple(options.extra_rules))
+
+
+def clean_html(html_text: str, options: Options | None = None, *, recipients: tuple[str, ...] = (),
+               unsubscribe: frozenset[str] = frozenset(), part: str = "") -> HtmlResult:
+    """Clean one HTML document; the result keeps everything the policy allows, byte for byte when unchanged."""
+    opts = options or Options()
+    rules = _default_rules(opts)
+    identity = Identity(tuple(recipients) + tuple(opts.recipients))
+    cleaner = _Cleaner(opts, rules, identity, part, unsubscribe)
+    out, changed = cleaner.run(html_text)
+    if changed and _MUTATION_PRONE.search(html_text):
+        # A browser re-parsing our output must see no more than we did: clean until stable.
+        for _ in range(3):
+            again = _Cleaner(opts, rules, identity, part, unsubscribe)
+            out2, changed2 = again.run(out)
+            if not changed2:
+                break
+            cleaner.findings.extend(f for f in again.findings if f.action != "kept-reported")
+            out = out2
+        else:
+            cleaner.findings.append(Finding("object", None, "document", "removed", "policy:unstable-markup",
+                                            None, "policy", part))
+            from html import escape
+            out = f"<pre>{escape(html_text)}</pre>"
+    return HtmlResult(out, cleaner.findings, changed)
+
+
+def clean_text(text: str, options: Options | None = None, *, recipients: tuple[str, ...] = (),
+               unsubscribe: frozenset[str] = frozenset(), part: str = "") -> tuple[str, list[Finding]]:
+    """Clean the links of a text/plain part (nothing in plain text loads by itself)."""
+    opts = options or Options()
+    cleaner = _Cleaner(opts, _default_rules(opts), Identity(tuple(recipients) + tuple(opts.recipients)), part,
+                       unsubscribe)
+
+    def repl(m: re.Match) -> str:
+        url = m.group(0)
+        trail = ""
+        while url and url[-1] in ".,;:!?)]}>'\"":
+            if url[-1] == ")" and url.count("(") >= url.count(")"):
+                break
+            trail, url = url[-1] + trail, url[:-1]
+        if url.lower().startswith("www."):
+            return m.group(0)
+        line_start = text.rfind("\n", 0, m.start()) + 1
+        new = cleaner.clean_link(url, "text", text[line_start:m.start()])
+        return (new if new else url) + trail
+
+    out = _TEXT_URL.sub(repl, text) if ("http" in text or "HTTP" in text) else text
+    return out, cleaner.findings
+
+
+def _addresses(msg, names) -> list[str]:
+    values = []
+    for n in names:
+        for v in msg.get_all(n, []) or []:
+            values.append(str(v))
+    return [a for _, a in getaddresses(values) if a]
+
+
+def _header(msg, name: str) -> str | None:
+    try:
+        v = msg.get(name)
+    except Exception:  # malformed header values must not stop cleaning
+        return None
+    return None if v is None else str(v)
+
+
+def clean_message(raw: bytes, options: Options | None = None, *, path: str | None = None
+                  ) -> tuple[bytes, MessageReport]:
+    """Clean a whole MIME message. Raises MessageError if ``raw`` is not a mail message at all."""
+    opts = options or Options()
+    parsed = mime.parse(raw)
+    msg = parsed.msg
+    report = MessageReport(path=path, message_id=_header(msg, "Message-ID"), sender=_header(msg, "From"),
+                           subject=_header(msg, "Subject"), date=_header(msg, "Date"))
+    report.errors.extend(parsed.errors)
+    sender = (_addresses(msg, ("From",)) or [None])[0]
+    if sender_allowed(sender, opts):
+        return raw, report
+    recipients = tuple(_addresses(msg, RECIPIENT_HEADERS))
+    unsub = frozenset(re.findall(r"<(https?://[^>]+)>", _header(msg, "List-Unsubscribe") or ""))
+    drop: list[str] = []
+    for name in READ_RECEIPT_HEADERS:
+        for value in msg.get_all(name, []) or []:
+            action = "kept-reported" if opts.keep_read_receipts else "removed"
+            report.findings.append(Finding("header", str(value), f"header:{name}", action,
+                                           "rule:read-receipt-request", None, "rule", ""))
+            if not opts.keep_read_receipts:
+                drop.append(name)
+    new_texts: dict[str, str] = {}
+    for part in parsed.parts:
+        if part.is_attachment:
+            continue
+        try:
+            if part.subtype == "html":
+                res = clean_html(part.text, opts, recipients=recipients, unsubscribe=unsub, part=part.path)
+                new, findings, changed = res.html, res.findings, res.changed
+            else:
+                new, findings = clean_text(part.text, opts, recipients=recipients, unsubscribe=unsub,
+                                           part=part.path)
+                changed = new != part.text
+        except Exception as exc:  # a bug on one part must not lose the message
+            report.errors.append(f"part {part.path}: could not be cleaned ({type(exc).__name__}: {exc})")
+            continue
+        report.findings.extend(findings)
+        if changed:
+            new_texts[part.path] = new
+    if not new_texts and not drop:
+        return raw, report
+    return mime.rebuild(parsed, new_texts, drop), report

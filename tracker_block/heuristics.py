@@ -1,0 +1,177 @@
+"""Signals that catch trackers no list knows. Each signal has a name that appears in the report.
+
+A remote image is judged a tracker when its signals add up to ``BLOCK_SCORE``; the recipient's
+own identity in a URL blocks on its own. Unknown images that trip nothing stay (fail open).
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from typing import Iterable
+from urllib.parse import quote, unquote
+
+BLOCK_SCORE = 3
+
+# Paths that, in the wild, belong to open-tracking endpoints. Strong: almost never content.
+_STRONG_PATH = re.compile(
+    r"/(?:wf/open|track/open|tracking/open|e/o/|emimp/|open\.aspx|open\.php|openpixel|"
+    r"beacon|pixel(?:\.gif|\.png|\.php)?(?:[/?]|$)|trk(?:[/?.]|$)|imp(?:ression)?s?(?:[/?.]|$)|"
+    r"I0/|mo/|tr/op/|o\.gif|t\.gif|track\.gif|__ptq\.gif|spacer\.gif\?|1x1\.(?:gif|png)\?|"
+    r"e/eo|ss/o/|tracking/|track(?:ing)?-pixel|email/open|mail/open|open/\w)",
+    re.IGNORECASE,
+)
+# Weak: common in tracking, but also seen on content hosts (e.g. storage buckets use /o/).
+_WEAK_PATH = re.compile(r"/(?:o|q|open|t|r|v|wf|ot|op|read|view|log|hit)(?:/|\?|$)", re.IGNORECASE)
+_IMAGE_EXT = re.compile(r"\.(?:png|jpe?g|gif|webp|avif|svg|bmp|ico|tiff?)(?:$|[?#;])", re.IGNORECASE)
+# A long opaque per-recipient token: 20+ chars of url-safe alphabet mixing letters and digits.
+_TOKEN = re.compile(r"[A-Za-z0-9_\-=%.~]{20,}")
+_SPACER_NAME = re.compile(r"/(?:spacer|blank|clear|transparent|space|s|1x1|dot|pixel_?transparent|trans)\.(?:gif|png)$",
+                          re.IGNORECASE)
+
+
+def _is_opaque(token: str) -> bool:
+    has_digit = any(c.isdigit() for c in token)
+    has_alpha = any(c.isalpha() for c in token)
+    return has_digit and has_alpha and "." not in token[-6:]
+
+
+def path_signals(target: str) -> list[str]:
+    """Tracking-shaped path/query signals for "host/path?query"."""
+    out = []
+    slash = target.find("/")
+    rest = target[slash:] if slash >= 0 else "/"
+    if _STRONG_PATH.search(rest):
+        out.append("tracking-path")
+    elif _WEAK_PATH.search(rest):
+        out.append("tracking-path-weak")
+    if any(_is_opaque(t) for t in _TOKEN.findall(rest)):
+        out.append("opaque-token")
+        path = rest.split("?", 1)[0]
+        if not _IMAGE_EXT.search(path):
+            out.append("no-image-extension")
+    return out
+
+
+SCORES = {
+    "tracking-path": 2, "tracking-path-weak": 1, "opaque-token": 1, "no-image-extension": 1,
+    "tiny-image": 3, "thin-image": 1, "hidden-image": 3, "generic-rule": 3,
+}
+
+
+def score(signals: Iterable[str]) -> int:
+    return sum(SCORES.get(s, 0) for s in signals)
+
+
+def is_spacer_name(target: str) -> bool:
+    path = target.split("?", 1)[0]
+    return "?" not in target and bool(_SPACER_NAME.search(path))
+
+
+# ---------------------------------------------------------------- sizes and visibility
+
+_LEN = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*(px)?\s*$", re.IGNORECASE)
+
+
+def parse_px(value: str | None) -> float | None:
+    """HTML/CSS length in px, or None when absent, relative (%, em) or unreadable."""
+    if value is None:
+        return None
+    m = _LEN.match(value)
+    return float(m.group(1)) if m else None
+
+
+_STYLE_DIM = re.compile(r"(?:^|;|\s)(max-width|max-height|width|height)\s*:\s*([^;!]+)", re.IGNORECASE)
+_HIDDEN_STYLE = re.compile(
+    r"display\s*:\s*none|visibility\s*:\s*(?:hidden|collapse)|opacity\s*:\s*0*(?:\.0*)?\s*(?:[;!]|$)|"
+    r"(?:max-)?(?:height|width)\s*:\s*0+(?:px)?\s*(?:[;!]|$)|clip\s*:\s*rect\(\s*0|"
+    r"(?:left|top)\s*:\s*-\d{3,}px|font-size\s*:\s*0+(?:px)?\s*[;!]?\s*(?:$|;)",
+    re.IGNORECASE,
+)
+
+
+def style_size(style: str | None) -> tuple[float | None, float | None]:
+    """Smallest width/height an inline style allows (width vs max-width, height vs max-height)."""
+    w = h = None
+    if not style:
+        return w, h
+    for prop, val in _STYLE_DIM.findall(style):
+        px = parse_px(val)
+        if px is None:
+            continue
+        if prop.lower().endswith("width"):
+            w = px if w is None else min(w, px)
+        else:
+            h = px if h is None else min(h, px)
+    return w, h
+
+
+def size_signal(width: float | None, height: float | None) -> str | None:
+    if width is not None and height is not None:
+        if (width <= 2 and height <= 2) or width * height <= 4:
+            return "tiny-image"
+    if (width is not None and width <= 1) or (height is not None and height <= 1):
+        return "tiny-image" if (width or 0) <= 1 and (height or 0) <= 1 else "thin-image"
+    return None
+
+
+def style_hides(style: str | None) -> bool:
+    return bool(style) and bool(_HIDDEN_STYLE.search(style))
+
+
+# ---------------------------------------------------------------- recipient identity
+
+class Identity:
+    """The recipient's addresses in every form a sender may put them in a URL."""
+
+    def __init__(self, addresses: Iterable[str]) -> None:
+        self.addresses = sorted({a.strip().lower() for a in addresses if a and "@" in a})
+        folded: dict[str, str] = {}   # matched case-insensitively: address forms and hex digests
+        exact: dict[str, str] = {}    # base64 is case-sensitive
+        for addr in self.addresses:
+            raw = addr.encode("utf-8")
+            folded[addr] = "plain"
+            folded[quote(addr, safe="").lower()] = "url-encoded"
+            for name in ("md5", "sha1", "sha256", "sha512"):
+                folded[hashlib.new(name, raw).hexdigest()] = name
+            for core in _base64_cores(raw):
+                exact[core] = "base64"
+        self._folded, self._exact = folded, exact
+        self._ci = _alternation(folded, re.IGNORECASE)
+        self._cs = _alternation(exact, 0)
+
+    def __bool__(self) -> bool:
+        return bool(self.addresses)
+
+    def find(self, url: str) -> str | None:
+        """How the recipient appears in the URL ("plain", "md5", "base64", …), or None."""
+        if not self.addresses:
+            return None
+        for text in ((url, unquote(url)) if "%" in url else (url,)):
+            m = self._ci.search(text)
+            if m:
+                return self._folded[m.group(0).lower()]
+            m = self._cs.search(text)
+            if m:
+                return self._exact[m.group(0)]
+        return None
+
+
+def _alternation(needles: dict[str, str], flags: int) -> re.Pattern[str]:
+    if not needles:
+        return re.compile(r"(?!)")
+    return re.compile("|".join(re.escape(n) for n in sorted(needles, key=len, reverse=True)), flags)
+
+
+def _base64_cores(raw: bytes) -> set[str]:
+    """Base64 and base64url text of ``raw`` that is stable whatever bytes precede it (3 alignments)."""
+    out = set()
+    for pad in range(3):
+        enc = base64.b64encode(b"\0" * pad + raw).decode("ascii")
+        start = 4 if pad else 0            # the group holding the padding bytes is unstable
+        end = (len(enc) - 4) if (pad + len(raw)) % 3 else len(enc)  # a partial last group is unstable
+        core = enc[start:end].rstrip("=")
+        if len(core) >= 8:
+            out.add(core)
+            out.add(core.replace("+", "-").replace("/", "_"))
+    return out

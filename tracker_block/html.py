@@ -1,0 +1,281 @@
+"""Finding and rewriting every URL site in an HTML document.
+
+The document is parsed with lexbor (selectolax), an HTML5-conformant parser, so it is read the
+way a mail client's browser engine reads it. ``collect`` walks the tree once and returns the
+*sites* — each place a URL can load or lead somewhere — plus the elements that go in every mode
+(scripts, frames, handlers, …). ``apply`` carries out the decided action on one site. Neither
+judges anything: that is ``detect`` and ``policy``.
+"""
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass, field
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+# Elements removed with their content in every mode, and the report kind for each.
+DROP_ELEMENTS = {
+    "script": "script", "iframe": "frame", "frame": "frame", "frameset": "frame", "object": "object",
+    "embed": "object", "applet": "object", "bgsound": "media", "base": "base", "noembed": "object",
+    "noframes": "frame", "template": "object", "portal": "frame", "fencedframe": "frame",
+    "param": "object", "xml": "object", "import": "object",
+}
+# Elements replaced by their children (scripting-off content becomes ordinary, unambiguous markup).
+UNWRAP_ELEMENTS = frozenset({"noscript"})
+LINK_TAGS = frozenset({"a", "area"})
+VML_PREFIXES = ("v:", "o:", "w:")
+MEDIA_TAGS = frozenset({"video", "audio", "track", "bgsound"})
+# Attributes that make the client fetch something (or navigate, for a/area href).
+URL_ATTRS = frozenset({
+    "src", "lowsrc", "dynsrc", "background", "poster", "data", "codebase", "archive", "manifest",
+    "icon", "profile", "href", "xlink:href", "action", "formaction", "ping", "srcdoc",
+    "srcset", "imagesrcset", "longdesc", "classid",
+})
+SAFE_META = frozenset({"content-type", "content-language", "x-ua-compatible"})
+_REFRESH_URL = re.compile(r"url\s*=\s*['\"]?([^'\"]+)", re.IGNORECASE)
+_CSS_IN_ATTR = re.compile(r"url\s*\(|image-set|\\", re.IGNORECASE)
+_URL_IN_COMMENT = re.compile(r"""((?:https?:)?//[^\s"'<>()]+)""", re.IGNORECASE)
+
+
+@dataclass(eq=False)
+class Site:
+    """One place in the document where a URL loads (``load``) or leads (link)."""
+
+    node: LexborNode
+    attr: str | None        # attribute name, None for element-level sites and <style> text
+    kind: str               # report kind: image, media, css, stylesheet, frame, script, link, …
+    where: str              # "img@src", "style@background", "<style>", "comment"
+    url: str | None = None  # single URL (None for CSS blocks and handler removals)
+    load: bool = True       # True: fetched automatically; False: a link the reader may follow
+    always: str | None = None  # policy reason when the site goes in every mode
+    css: str | None = None  # CSS text for style attributes / <style> blocks / CSS values
+    css_mode: str = ""      # "block", "sheet" or "value"
+    srcset: list[tuple[str, str]] | None = None  # (url, descriptor) candidates
+    width: float | None = None
+    height: float | None = None
+    hidden: bool = False
+    text: str = ""          # link text or alt text
+    extra: dict = field(default_factory=dict)
+
+
+def parse(html: str) -> LexborHTMLParser:
+    return LexborHTMLParser(html)
+
+
+def serialize(tree: LexborHTMLParser, comments: dict[str, str] | None = None) -> str:
+    """Serialize, putting back rewritten comments (lexbor cannot create comment nodes)."""
+    out = tree.html or ""
+    for marker, text in (comments or {}).items():
+        out = out.replace(marker, f"<!--{text}-->", 1)
+    return out
+
+
+def set_comment(site: Site, text: str, comments: dict[str, str]) -> None:
+    """Swap a comment for a unique marker that ``serialize`` turns into the rewritten comment."""
+    marker = f"tbcomment{secrets.token_hex(8)}"
+    comments[marker] = text.replace("-->", "").replace("--!>", "")
+    site.node.replace_with(marker)
+
+
+# ---------------------------------------------------------------- collecting
+
+def parse_srcset(value: str) -> list[tuple[str, str]]:
+    """srcset candidates as the HTML spec splits them: URL up to whitespace, descriptors to the comma."""
+    out, i, n = [], 0, len(value)
+    while i < n:
+        while i < n and (value[i].isspace() or value[i] == ","):
+            i += 1
+        start = i
+        while i < n and not value[i].isspace():
+            i += 1
+        url = value[start:i]
+        desc = ""
+        if url.endswith(","):
+            url = url.rstrip(",")
+        else:
+            dstart = i
+            depth = 0
+            while i < n and (value[i] != "," or depth):
+                depth += value[i] == "("
+                depth -= value[i] == ")"
+                i += 1
+            desc = value[dstart:i].strip()
+        if url:
+            out.append((url, desc))
+    return out
+
+
+def _ancestor_hidden(node: LexborNode) -> bool:
+    from .heuristics import style_hides
+    p = node.parent
+    while p is not None and p.tag not in ("body", "html", "-document"):
+        attrs = p.attributes
+        if "hidden" in attrs or style_hides(attrs.get("style")):
+            return True
+        p = p.parent
+    return False
+
+
+def _link_text(node: LexborNode) -> str:
+    try:
+        return (node.text(deep=True, separator=" ") or "")[:200]
+    except Exception:  # pragma: no cover - defensive: text of odd nodes
+        return ""
+
+
+def collect(tree: LexborHTMLParser) -> list[Site]:
+    """Every URL site and every always-removed element, in document order."""
+    from .heuristics import parse_px, style_hides, style_size
+    sites: list[Site] = []
+    add = sites.append
+    root = tree.root
+    if root is None:
+        return sites
+    for node in root.traverse(include_text=False):
+        tag = node.tag
+        if tag == "-comment":
+            content = node.comment_content or ""
+            if "//" in content and _URL_IN_COMMENT.search(content):
+                add(Site(node, None, "image", "comment", css=content, css_mode="comment"))
+            continue
+        if tag is None or tag.startswith("-"):
+            continue
+        if tag in DROP_ELEMENTS:
+            attrs = node.attributes
+            url = attrs.get("src") or attrs.get("data") or attrs.get("href") or attrs.get("code") or attrs.get("codebase")
+            add(Site(node, None, DROP_ELEMENTS[tag], f"<{tag}>", url=url, always=f"policy:no-{tag}"))
+            continue
+        if tag in UNWRAP_ELEMENTS:
+            add(Site(node, None, "object", f"<{tag}>", always="policy:unwrap-noscript"))
+        attrs = node.attributes
+        if tag == "style":
+            add(Site(node, None, "css", "<style>", css=node.text(deep=True) or "", css_mode="sheet"))
+        elif tag == "link":
+            rel = (attrs.get("rel") or "").lower().split()
+            kind = ("stylesheet" if "stylesheet" in rel else
+                    "prefetch" if set(rel) & {"prefetch", "preload", "preconnect", "dns-prefetch", "prerender", "modulepreload"} else
+                    "manifest" if "manifest" in rel else "link")
+            add(Site(node, None, kind, f"link[rel={' '.join(rel) or '?'}]", url=attrs.get("href") or attrs.get("imagesrcset"),
+                     always="policy:no-link-element"))
+            continue
+        elif tag == "meta":
+            equiv = (attrs.get("http-equiv") or "").strip().lower()
+            if equiv and equiv not in SAFE_META:
+                content = attrs.get("content") or ""
+                m = _REFRESH_URL.search(content) if equiv == "refresh" else None
+                kind = "refresh" if equiv == "refresh" else "meta"
+                add(Site(node, None, kind, f"meta[http-equiv={equiv}]", url=m.group(1).strip() if m else None,
+                         always=f"policy:no-meta-{equiv.replace(' ', '-')}"))
+            continue
+        if not attrs:
+            continue
+        img_like = tag in ("img", "image", "input") or tag.startswith("v:")
+        for name, value in attrs.items():
+            if value is None:
+                continue
+            lname = name.lower()
+            if lname.startswith("on"):
+                add(Site(node, name, "script", f"{tag}@{lname}", always="policy:no-event-handlers"))
+                continue
+            if lname == "style":
+                if _CSS_IN_ATTR.search(value) or "//" in value or "src" in value.lower():
+                    add(Site(node, name, "css", f"{tag}@style", css=value, css_mode="block"))
+                continue
+            if lname not in URL_ATTRS:
+                if "(" in value and _CSS_IN_ATTR.search(value):   # SVG fill="url(...)", filter, mask, …
+                    add(Site(node, name, "css", f"{tag}@{lname}", css=value, css_mode="value"))
+                continue
+            where = f"{tag}@{lname}"
+            if lname in ("ping",):
+                add(Site(node, name, "ping", where, url=value, always="policy:no-ping"))
+            elif lname in ("action", "formaction"):
+                add(Site(node, name, "form", where, url=value, always="policy:no-form-action"))
+            elif lname == "srcdoc":
+                add(Site(node, name, "frame", where, always="policy:no-srcdoc"))
+            elif lname == "manifest":
+                add(Site(node, name, "manifest", where, url=value, always="policy:no-manifest"))
+            elif lname in ("codebase", "archive", "classid", "profile", "longdesc"):
+                add(Site(node, name, "object", where, url=value, always=f"policy:no-{lname}"))
+            elif lname in ("srcset", "imagesrcset"):
+                add(Site(node, name, "image", where, srcset=parse_srcset(value)))
+            elif lname in ("href", "xlink:href") and (tag in LINK_TAGS or tag == "a" or tag.startswith(VML_PREFIXES)):
+                add(Site(node, name, "link", where, url=value, load=False, text=_link_text(node) if tag in LINK_TAGS else ""))
+            else:
+                kind = ("media" if tag in MEDIA_TAGS or (tag == "source" and (node.parent is None or node.parent.tag != "picture"))
+                        else "image")
+                if value.lstrip().startswith("#") and lname in ("href", "xlink:href"):
+                    continue  # same-document reference (SVG <use href="#id">)
+                site = Site(node, name, kind, where, url=value)
+                if img_like and lname in ("src", "lowsrc", "dynsrc"):
+                    sw, sh = style_size(attrs.get("style"))
+                    w, h = parse_px(attrs.get("width")), parse_px(attrs.get("height"))
+                    site.width = sw if w is None else (w if sw is None else min(w, sw))
+                    site.height = sh if h is None else (h if sh is None else min(h, sh))
+                    site.hidden = ("hidden" in attrs or style_hides(attrs.get("style"))
+                                   or (attrs.get("type") or "").lower() == "hidden" or _ancestor_hidden(node))
+                    site.text = attrs.get("alt") or ""
+                add(site)
+    return sites
+
+
+# ---------------------------------------------------------------- applying
+
+def remove(site: Site) -> None:
+    if site.attr is None:
+        site.node.decompose()
+    else:
+        _del_attr(site.node, site.attr)
+
+
+def remove_element(site: Site) -> None:
+    site.node.decompose()
+
+
+def _del_attr(node: LexborNode, name: str) -> None:
+    try:
+        del node.attrs[name]
+    except KeyError:
+        pass
+
+
+def set_attr(site: Site, value: str) -> None:
+    site.node.attrs[site.attr] = value
+
+
+def unwrap(site: Site) -> None:
+    site.node.unwrap()
+
+
+def set_css(site: Site, text: str) -> None:
+    """Write back cleaned CSS: a style attribute, a <style> element's text, or a comment."""
+    node = site.node
+    if site.css_mode in ("block", "value"):
+        if text.strip():
+            node.attrs[site.attr] = text
+        else:
+            _del_attr(node, site.attr)
+    elif site.css_mode == "sheet":
+        for child in list(node.iter(include_text=True)):
+            child.decompose()
+        if text:
+            node.insert_child(text)
+
+
+def placeholder(site: Site, url: str) -> None:
+    """An image replaced by a same-size box with its alt text; the URL kept for click-to-load."""
+    node = site.node
+    attrs = node.attrs
+    for name in ("src", "srcset", "lowsrc", "dynsrc"):
+        _del_attr(node, name)
+    attrs["data-tb-src"] = url
+    attrs["data-tb-blocked"] = "remote"
+    style = attrs.get("style") or ""
+    box = "border:1px dashed #999;color:#666;font:12px sans-serif;background:#f4f4f4;"
+    if site.width and site.width > 2:
+        box += f"width:{int(site.width)}px;"
+    if site.height and site.height > 2:
+        box += f"height:{int(site.height)}px;"
+    attrs["style"] = box + style
+    if not attrs.get("alt"):
+        attrs["alt"] = "[remote image blocked]"

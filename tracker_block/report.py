@@ -1,0 +1,111 @@
+"""Findings and per-message reports: the one place the report schema lives (JSON, table)."""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any, Iterable
+
+SCHEMA_VERSION = 1
+
+# kind: what the blocked or changed thing is.
+KINDS = (
+    "pixel", "image", "css", "stylesheet", "font", "frame", "media", "object", "script",
+    "link", "ping", "refresh", "base", "form", "prefetch", "manifest", "header", "meta",
+)
+# action: what tracker-block did about it.
+ACTIONS = ("removed", "replaced", "proxied", "cleaned", "unwrapped", "kept-reported")
+
+
+@dataclass
+class Finding:
+    """One blocked or changed thing in a message."""
+
+    kind: str            # one of KINDS
+    url: str | None      # the URL as written (entities and CSS escapes decoded), None for e.g. a handler
+    where: str           # "img@src", "style@background-image", "<style>@import", "header:Disposition-Notification-To"
+    action: str          # one of ACTIONS
+    reason: str          # rule id ("rule:mailchimp/open") or heuristic name ("heuristic:tiny-image")
+    tracker: str | None = None   # company / service name, or None when unknown
+    certainty: str = "heuristic"  # "rule" | "heuristic" | "policy" (blocked by mode, not by judgement)
+    part: str = ""       # MIME part path ("1.2"), "" for headers
+    detail: str | None = None    # e.g. the cleaned/unwrapped URL, or "identifies recipient"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class MessageReport:
+    """Everything tracker-block found in (and did to) one message."""
+
+    path: str | None = None
+    message_id: str | None = None
+    sender: str | None = None
+    subject: str | None = None
+    date: str | None = None
+    findings: list[Finding] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)   # per-message or per-part problems, human readable
+
+    @property
+    def trackers(self) -> list[Finding]:
+        """Findings that are tracking devices (not merely policy removals)."""
+        return [f for f in self.findings if f.certainty in ("rule", "heuristic") or f.kind == "header"]
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for f in self.findings:
+            out[f.kind] = out.get(f.kind, 0) + 1
+        return out
+
+    def companies(self) -> list[str]:
+        seen: dict[str, None] = {}
+        for f in self.findings:
+            if f.tracker:
+                seen.setdefault(f.tracker)
+        return list(seen)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "message_id": self.message_id,
+            "from": self.sender,
+            "subject": self.subject,
+            "date": self.date,
+            "tracked": bool(self.trackers),
+            "counts": self.counts(),
+            "companies": self.companies(),
+            "findings": [f.to_dict() for f in self.findings],
+            "errors": list(self.errors),
+        }
+
+
+def to_json(reports: Iterable[MessageReport], indent: int | None = 2) -> str:
+    """The stable ``scan --json`` document: ``{"schema": 1, "messages": [...]}``."""
+    return json.dumps(
+        {"schema": SCHEMA_VERSION, "messages": [r.to_dict() for r in reports]},
+        indent=indent, ensure_ascii=False,
+    )
+
+
+def _short(text: str | None, width: int) -> str:
+    text = text or "-"
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def to_table(reports: Iterable[MessageReport]) -> str:
+    """A readable per-message table for people."""
+    lines: list[str] = []
+    for r in reports:
+        head = r.path or r.message_id or "<message>"
+        lines.append(f"{head}  —  {_short(r.subject, 60)}  ({_short(r.sender, 40)})")
+        if not r.findings and not r.errors:
+            lines.append("    no trackers found")
+        for f in r.findings:
+            lines.append(
+                f"    {f.action:<13} {f.kind:<10} {_short(f.tracker, 22):<22} "
+                f"{_short(f.reason, 34):<34} {_short(f.url, 70)}"
+            )
+        for e in r.errors:
+            lines.append(f"    error: {e}")
+        lines.append("")
+    return "\n".join(lines)

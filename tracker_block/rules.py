@@ -1,0 +1,303 @@
+"""The curated rule set: loaded from TOML once, indexed by host suffix, asked a few cheap questions.
+
+The engine never tries every regex on every URL: a URL's host is looked up label by label
+(``a.b.list-manage.com`` -> ``b.list-manage.com`` -> ``list-manage.com``) in a dict of vendor
+domains, and only those vendors' few patterns run. See ``rules/README.md`` for the file format.
+"""
+from __future__ import annotations
+
+import functools
+import re
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Iterable, Iterator
+from urllib.parse import parse_qsl
+
+BUNDLED = ("trackers.toml", "params.toml", "brave.toml", "clearurls.toml")
+
+
+class RuleError(ValueError):
+    """A rule file that cannot be loaded (bad TOML, bad regex, missing field)."""
+
+
+@dataclass
+class Vendor:
+    id: str
+    name: str
+    company: str
+    category: str
+    uses: tuple[str, ...]
+    domains: tuple[str, ...]
+    open: re.Pattern[str] | None
+    click: re.Pattern[str] | None
+    content: re.Pattern[str] | None
+    tracking_hosts: tuple[str, ...]
+    provenance: tuple[dict, ...]
+    examples: dict[str, list[str]] = field(default_factory=dict)
+    file: str = ""
+
+
+@dataclass
+class Redirect:
+    id: str
+    name: str
+    domains: tuple[str, ...]
+    match: re.Pattern[str]
+    param: str
+    extract: re.Pattern[str] | None
+    decode: str
+    examples: list[list[str]]
+    provenance: tuple[dict, ...]
+    file: str = ""
+
+
+@dataclass
+class Param:
+    name: str | None
+    pattern: re.Pattern[str] | None
+    hosts: tuple[str, ...]
+    keep_if_url: re.Pattern[str] | None
+    provenance: tuple[dict, ...]
+    file: str = ""
+
+
+class Verdict(tuple):
+    """(vendor, rule_id, use) — use is "open", "click" or "content"."""
+
+    __slots__ = ()
+
+    def __new__(cls, vendor: Vendor, rule_id: str, use: str) -> "Verdict":
+        return tuple.__new__(cls, (vendor, rule_id, use))
+
+    vendor = property(lambda self: self[0])
+    rule_id = property(lambda self: self[1])
+    use = property(lambda self: self[2])
+
+
+def suffixes(host: str) -> Iterator[str]:
+    """``a.b.c`` -> ``a.b.c``, ``b.c``, ``c``."""
+    while host:
+        yield host
+        dot = host.find(".")
+        if dot < 0:
+            return
+        host = host[dot + 1:]
+
+
+def _union(patterns: Iterable[str], where: str) -> re.Pattern[str] | None:
+    patterns = list(patterns)
+    if not patterns:
+        return None
+    try:
+        for p in patterns:
+            re.compile(p)
+        return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
+    except re.error as exc:
+        raise RuleError(f"{where}: bad regex: {exc}") from None
+
+
+def _compile(pattern: str, where: str, flags: int = re.IGNORECASE) -> re.Pattern[str]:
+    try:
+        return re.compile(pattern, flags)
+    except re.error as exc:
+        raise RuleError(f"{where}: bad regex {pattern!r}: {exc}") from None
+
+
+class Rules:
+    """Compiled, indexed rule set."""
+
+    def __init__(self) -> None:
+        self.vendors: dict[str, Vendor] = {}
+        self.redirects: list[Redirect] = []
+        self.params: list[Param] = []
+        self.sources: dict[str, dict] = {}
+        self._by_domain: dict[str, list[Vendor]] = {}
+        self._tracking_host: dict[str, Vendor] = {}
+        self._redirect_by_domain: dict[str, list[Redirect]] = {}
+        self._param_exact: dict[str, list[Param]] = {}
+        self._param_patterns: list[Param] = []          # unscoped name patterns (few)
+        self._param_scoped: dict[str, list[Param]] = {}  # host suffix -> scoped name patterns
+        self._exempt_hosts: set[str] = set()
+        self.generic_open: re.Pattern[str] | None = None
+        self.spacer: re.Pattern[str] | None = None
+        self._generic_open_src: list[str] = []
+        self._spacer_src: list[str] = []
+        self.files: list[str] = []
+
+    # ------------------------------------------------------------ loading
+    def add_file(self, name: str, text: str) -> None:
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise RuleError(f"{name}: {exc}") from None
+        self.files.append(name)
+        for sid, meta in data.get("sources", {}).items():
+            self.sources.setdefault(sid, dict(meta, file=name))
+        for i, v in enumerate(data.get("vendor", [])):
+            self._add_vendor(name, i, v)
+        for i, r in enumerate(data.get("redirect", [])):
+            self._add_redirect(name, i, r)
+        for i, p in enumerate(data.get("param", [])):
+            self._add_param(name, i, p)
+        self._exempt_hosts.update(h.lower() for h in data.get("exempt_hosts", []))
+        generic = data.get("generic", {})
+        self._generic_open_src += list(generic.get("open_paths", []))
+        self._spacer_src += list(generic.get("spacer_allowlist", []))
+        self.generic_open = _union(self._generic_open_src, f"{name}: generic.open_paths")
+        self.spacer = _union(self._spacer_src, f"{name}: generic.spacer_allowlist")
+
+    def _add_vendor(self, file: str, i: int, v: dict) -> None:
+        where = f"{file}: vendor #{i} ({v.get('id', '?')})"
+        try:
+            vid = v["id"]
+            domains = tuple(d.lower().strip(".") for d in v["domains"])
+        except KeyError as exc:
+            raise RuleError(f"{where}: missing {exc}") from None
+        if vid in self.vendors:
+            raise RuleError(f"{where}: duplicate vendor id {vid!r}")
+        vendor = Vendor(
+            id=vid, name=v.get("name", vid), company=v.get("company", v.get("name", vid)),
+            category=v.get("category", "other"), uses=tuple(v.get("uses", ())), domains=domains,
+            open=_union(v.get("open", ()), where), click=_union(v.get("click", ()), where),
+            content=_union(v.get("content", ()), where),
+            tracking_hosts=tuple(h.lower() for h in v.get("tracking_hosts", ())),
+            provenance=tuple(v.get("provenance", ())),
+            examples={k: list(v.get(f"examples_{k}", ())) for k in ("open", "click", "content")},
+            file=file,
+        )
+        self.vendors[vid] = vendor
+        for d in set(domains) | set(vendor.tracking_hosts):
+            self._by_domain.setdefault(d, []).append(vendor)
+        for h in vendor.tracking_hosts:
+            self._tracking_host[h] = vendor
+
+    def _add_redirect(self, file: str, i: int, r: dict) -> None:
+        where = f"{file}: redirect #{i} ({r.get('id', '?')})"
+        try:
+            red = Redirect(
+                id=r["id"], name=r.get("name", r["id"]), domains=tuple(d.lower() for d in r["domains"]),
+                match=_compile(r["match"], where), param=r.get("param", ""),
+                extract=_compile(r["extract"], where) if r.get("extract") else None,
+                decode=r.get("decode", ""), examples=list(r.get("examples", ())),
+                provenance=tuple(r.get("provenance", ())), file=file,
+            )
+        except KeyError as exc:
+            raise RuleError(f"{where}: missing {exc}") from None
+        if not red.param and not red.extract:
+            raise RuleError(f"{where}: needs 'param' or 'extract'")
+        self.redirects.append(red)
+        for d in red.domains:
+            self._redirect_by_domain.setdefault(d, []).append(red)
+
+    def _add_param(self, file: str, i: int, p: dict) -> None:
+        where = f"{file}: param #{i} ({p.get('name') or p.get('pattern')})"
+        name = p.get("name")
+        pattern = _compile(p["pattern"], where) if p.get("pattern") else None
+        if not name and not pattern:
+            raise RuleError(f"{where}: needs 'name' or 'pattern'")
+        keep = p.get("keep_if_url")
+        param = Param(
+            name=name.lower() if name else None, pattern=pattern,
+            hosts=tuple(h.lower() for h in p.get("hosts", ())),
+            keep_if_url=_compile(keep, where) if keep else None,
+            provenance=tuple(p.get("provenance", ())), file=file,
+        )
+        self.params.append(param)
+        if param.name:
+            self._param_exact.setdefault(param.name, []).append(param)
+        elif param.hosts:
+            for h in param.hosts:
+                self._param_scoped.setdefault(h, []).append(param)
+        else:
+            self._param_patterns.append(param)
+
+    # ------------------------------------------------------------ questions
+    def candidates(self, host: str) -> list[Vendor]:
+        out: list[Vendor] = []
+        for s in suffixes(host):
+            vs = self._by_domain.get(s)
+            if vs:
+                out.extend(vs)
+        return out
+
+    def match_load(self, host: str, target: str) -> Verdict | None:
+        """Is a remote load (image, CSS url, …) a known tracker, or known content of a tracker vendor?"""
+        for vendor in self.candidates(host):
+            if vendor.content is not None and vendor.content.search(target):
+                return Verdict(vendor, f"rule:{vendor.id}/content", "content")
+            if vendor.open is not None and vendor.open.search(target):
+                return Verdict(vendor, f"rule:{vendor.id}/open", "open")
+            for s in suffixes(host):
+                if self._tracking_host.get(s) is vendor:
+                    return Verdict(vendor, f"rule:{vendor.id}/host", "open")
+        return None
+
+    def match_click(self, host: str, target: str) -> Verdict | None:
+        """Is a link a known click-tracking URL?"""
+        for vendor in self.candidates(host):
+            if vendor.click is not None and vendor.click.search(target):
+                return Verdict(vendor, f"rule:{vendor.id}/click", "click")
+        return None
+
+    def match_redirect(self, host: str, target: str, url: str) -> tuple[str, str, str] | None:
+        """(rule id, raw destination, decoder) for a redirect wrapper whose destination is in the URL."""
+        for s in suffixes(host):
+            for red in self._redirect_by_domain.get(s, ()):
+                if not red.match.search(target):
+                    continue
+                if red.extract is not None:
+                    m = red.extract.search(url)
+                    if m and m.group(1):
+                        return red.id, m.group(1), red.decode
+                elif red.param:
+                    q = url.split("?", 1)[1].split("#", 1)[0] if "?" in url else ""
+                    for k, val in parse_qsl(q, keep_blank_values=False):
+                        if k == red.param and val:
+                            return red.id, val, red.decode
+        return None
+
+    def is_tracking_param(self, name: str, host: str, url: str) -> bool:
+        if any(s in self._exempt_hosts for s in suffixes(host)):
+            return False
+        low = name.lower()
+        cands = list(self._param_exact.get(low, ()))
+        cands += [p for p in self._param_patterns if p.pattern.fullmatch(low)]
+        for s in suffixes(host):
+            cands += [p for p in self._param_scoped.get(s, ()) if p.pattern.fullmatch(low)]
+        for p in cands:
+            if p.hosts and not any(s in p.hosts for s in suffixes(host)):
+                continue
+            if p.keep_if_url is not None and p.keep_if_url.search(url):
+                continue
+            return True
+        return False
+
+    def vendor_for_host(self, host: str) -> Vendor | None:
+        """The vendor owning a host, if any (for attributing heuristic findings)."""
+        c = self.candidates(host)
+        return c[0] if c else None
+
+
+def _bundled_texts() -> Iterator[tuple[str, str]]:
+    base = resources.files("tracker_block.ruledata")
+    for name in BUNDLED:
+        f = base / name
+        if f.is_file():
+            yield name, f.read_text(encoding="utf-8")
+
+
+@functools.lru_cache(maxsize=8)
+def load_rules(extra: tuple[str, ...] = ()) -> Rules:
+    """The bundled rule set plus extra files; compiled once per process."""
+    rules = Rules()
+    for name, text in _bundled_texts():
+        rules.add_file(name, text)
+    for path in extra:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise RuleError(f"{path}: {exc.strerror}") from None
+        rules.add_file(str(path), text)
+    return rules

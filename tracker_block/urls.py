@@ -1,0 +1,163 @@
+"""URL reading the way browsers read it, and link cleaning (parameter stripping, redirect unwrapping).
+
+Everything here is pure string work: nothing is ever fetched.
+"""
+from __future__ import annotations
+
+import base64
+import re
+from typing import TYPE_CHECKING, NamedTuple
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+if TYPE_CHECKING:
+    from .rules import Rules
+
+# Browsers drop ASCII tab/newline anywhere and C0 controls + space at both ends.
+_STRIP_INNER = str.maketrans("", "", "\t\n\r")
+_SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.\-]*):")
+REMOTE_SCHEMES = frozenset({"http", "https", "ftp", "ws", "wss"})
+LOCAL_SCHEMES = frozenset({"cid", "mid", "data", "mailbox", "imap", "news", "about", "blob", "moz-extension", "chrome"})
+SCRIPT_SCHEMES = frozenset({"javascript", "vbscript", "livescript", "mocha", "jscript"})
+
+
+def normalise(url: str) -> str:
+    """The URL a browser would act on: inner tabs/newlines gone, ends trimmed, backslashes as slashes."""
+    url = url.translate(_STRIP_INNER).strip("\x00\x01\x02\x03\x04\x05\x06\x07\x08\x0b\x0c\x0e\x0f"
+                                            "\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f ")
+    return url
+
+
+def scheme_of(url: str) -> str:
+    """Lowercased scheme of a normalised URL; "//" for protocol-relative; "" for relative."""
+    m = _SCHEME.match(url)
+    if m:
+        return m.group(1).lower()
+    if url[:2].replace("\\", "/") == "//":
+        return "//"
+    return ""
+
+
+def is_remote(url: str) -> bool:
+    """Would a mail client reach the network for this URL (as a load)?"""
+    s = scheme_of(url)
+    return s in REMOTE_SCHEMES or s == "//"
+
+
+def is_script(url: str) -> bool:
+    return scheme_of(url) in SCRIPT_SCHEMES
+
+
+def absolute(url: str) -> str:
+    """Protocol-relative and slash-less forms made explicit (``//h/x`` -> ``https://h/x``, ``http:h`` -> ``http://h``)."""
+    url = url.replace("\\", "/") if url[:8].count("\\") else url
+    s = scheme_of(url)
+    if s == "//":
+        return "https:" + url
+    if s in REMOTE_SCHEMES:
+        rest = url[len(s) + 1:]
+        if not rest.startswith("//"):
+            rest = "//" + rest.lstrip("/")
+        return f"{s}:{rest}"
+    return url
+
+
+class Parts(NamedTuple):
+    host: str    # lowercase, no port, no userinfo
+    target: str  # "host/path?query" — what rules and heuristics match against
+
+
+def parts(url: str) -> Parts:
+    """Split an absolute remote URL into what the rules look at."""
+    try:
+        sp = urlsplit(absolute(url))
+        host = (sp.hostname or "").rstrip(".")
+    except ValueError:
+        return Parts("", url)
+    target = host + (sp.path or "/") + (("?" + sp.query) if sp.query else "")
+    return Parts(host, target)
+
+
+def canonical(url: str) -> str:
+    """Stable form for signing and caching: scheme/host lowercased, default port and fragment dropped."""
+    sp = urlsplit(absolute(url))
+    host = (sp.hostname or "").lower()
+    if ":" in host:
+        host = f"[{host}]"
+    port = sp.port
+    netloc = host if port is None or (sp.scheme, port) in (("http", 80), ("https", 443)) else f"{host}:{port}"
+    return urlunsplit((sp.scheme.lower(), netloc, sp.path or "/", sp.query, ""))
+
+
+# ---------------------------------------------------------------- link cleaning
+
+class LinkResult(NamedTuple):
+    url: str                 # the cleaned link
+    unwrapped_by: str | None  # redirect rule id when a wrapper was removed
+    stripped: tuple[str, ...]  # parameter names removed
+
+
+def _decode_destination(raw: str, decode: str) -> str | None:
+    try:
+        if decode == "base64url":
+            raw = unquote(raw)
+            return base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode("utf-8")
+        if decode == "proofpoint-v2":
+            # https://urldefense.proofpoint.com/v2/url?u=https-3A__example.com_a&d=...
+            text = raw.replace("_", "/")
+            text = re.sub(r"-([0-9A-Fa-f]{2})", lambda m: chr(int(m.group(1), 16)), text)
+            return text
+        if decode == "proofpoint-v3":
+            # https://urldefense.com/v3/__https://example.com/a__;!!... ; "*" runs stand for stripped bytes
+            return raw if "*" not in raw else None
+        if decode == "awstrack":
+            # https://xxx.r.us-east-1.awstrack.me/L0/https:%2F%2Fexample.com%2Fa/1/0100.../abc=123
+            return unquote(raw)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return unquote(raw) if "%" in raw[:12] else raw
+
+
+def unwrap(url: str, rules: "Rules", depth: int = 0) -> tuple[str, str | None]:
+    """Follow redirect wrappers whose destination is inside the URL. Returns (destination, rule id)."""
+    first: str | None = None
+    for _ in range(5):
+        p = parts(url)
+        hit = rules.match_redirect(p.host, p.target, url)
+        if hit is None:
+            break
+        rule_id, raw, decode = hit
+        dest = _decode_destination(raw, decode)
+        if not dest or not is_remote(dest) or dest == url:
+            break
+        url, first = dest, first or rule_id
+    return url, first
+
+
+def strip_params(url: str, rules: "Rules", conservative: bool = False) -> tuple[str, tuple[str, ...]]:
+    """Remove tracking parameters, keeping every other parameter, its encoding and its order."""
+    qpos = url.find("?")
+    if qpos < 0 or conservative:
+        return url, ()
+    hpos = url.find("#", qpos)
+    query = url[qpos + 1:] if hpos < 0 else url[qpos + 1:hpos]
+    frag = "" if hpos < 0 else url[hpos:]
+    host = parts(url).host
+    kept, removed = [], []
+    for piece in query.split("&"):
+        name = unquote(piece.split("=", 1)[0])
+        if name and rules.is_tracking_param(name, host, url):
+            removed.append(name)
+        else:
+            kept.append(piece)
+    if not removed:
+        return url, ()
+    base = url[:qpos]
+    new_query = "&".join(p for p in kept if p)
+    return (base + ("?" + new_query if new_query else "") + frag), tuple(removed)
+
+
+def clean_link(url: str, rules: "Rules", conservative: bool = False) -> LinkResult:
+    """Unwrap then strip. ``conservative`` (unsubscribe links) unwraps but strips nothing."""
+    dest, rule_id = unwrap(url, rules)
+    cleaned, removed = strip_params(dest, rules, conservative)
+    return LinkResult(cleaned, rule_id, removed)
