@@ -16,7 +16,7 @@ from tinycss2 import ast
 Judge = Callable[[str, str, str], "str | None | bool"]
 
 # Anything that could hide a load: url(, src(, image-set(, @import, escapes, or a URL-looking string.
-_MAYBE = re.compile(r"url|src|image|import|\\|//|@", re.IGNORECASE)
+_MAYBE = re.compile(r"url|src|image(?:-set)?\s*\(|cross-fade|@\s*import|\\|//", re.IGNORECASE)
 _URL_FUNCS = frozenset({"url", "src"})
 _STRING_URL_FUNCS = frozenset({"image-set", "-webkit-image-set", "image", "cross-fade", "-webkit-cross-fade"})
 _URLISH = re.compile(r"^\s*(?:[a-z][a-z0-9+.\-]*:|//|\\\\)", re.IGNORECASE)

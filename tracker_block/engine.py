@@ -102,7 +102,9 @@ class _Cleaner:
             return None
         new = url
         if self.o.clean_links:
-            conservative = url in self.unsubscribe or bool(_UNSUBSCRIBE.search(text) or _UNSUBSCRIBE.search(url))
+            def conservative(dest: str) -> bool:
+                return (url in self.unsubscribe or dest in self.unsubscribe
+                        or bool(_UNSUBSCRIBE.search(text) or _UNSUBSCRIBE.search(dest)))
             res = clean_link(absolute(url) if scheme_of(url) == "//" else url, self.rules, conservative)
             if res.url != url and res.url != absolute(url):
                 new = res.url

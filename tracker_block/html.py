@@ -106,15 +106,26 @@ def parse_srcset(value: str) -> list[tuple[str, str]]:
     return out
 
 
-def _ancestor_hidden(node: LexborNode) -> bool:
+def _ancestor_hidden(node: LexborNode, memo: dict[int, bool]) -> bool:
+    """Is any ancestor hidden? Memoised per element so each ancestor's style is read once."""
     from .heuristics import style_hides
+    chain = []
     p = node.parent
+    result = False
     while p is not None and p.tag not in ("body", "html", "-document"):
+        key = p.mem_id
+        if key in memo:
+            result = memo[key]
+            break
+        chain.append(key)
         attrs = p.attributes
         if "hidden" in attrs or style_hides(attrs.get("style")):
-            return True
+            result = True
+            break
         p = p.parent
-    return False
+    for key in chain:
+        memo[key] = result
+    return result
 
 
 def _link_text(node: LexborNode) -> str:
@@ -128,6 +139,7 @@ def collect(tree: LexborHTMLParser) -> list[Site]:
     """Every URL site and every always-removed element, in document order."""
     from .heuristics import parse_px, style_hides, style_size
     sites: list[Site] = []
+    memo: dict[int, bool] = {}
     add = sites.append
     root = tree.root
     if root is None:
@@ -179,7 +191,8 @@ def collect(tree: LexborHTMLParser) -> list[Site]:
                 add(Site(node, name, "script", f"{tag}@{lname}", always="policy:no-event-handlers"))
                 continue
             if lname == "style":
-                if _CSS_IN_ATTR.search(value) or "//" in value or "src" in value.lower():
+                if ("(" in value or "\\" in value or "//" in value) and (
+                        "//" in value or _CSS_IN_ATTR.search(value) or "src" in value.lower()):
                     add(Site(node, name, "css", f"{tag}@style", css=value, css_mode="block"))
                 continue
             if lname not in URL_ATTRS:
@@ -213,7 +226,7 @@ def collect(tree: LexborHTMLParser) -> list[Site]:
                     site.width = sw if w is None else (w if sw is None else min(w, sw))
                     site.height = sh if h is None else (h if sh is None else min(h, sh))
                     site.hidden = ("hidden" in attrs or style_hides(attrs.get("style"))
-                                   or (attrs.get("type") or "").lower() == "hidden" or _ancestor_hidden(node))
+                                   or (attrs.get("type") or "").lower() == "hidden" or _ancestor_hidden(node, memo))
                     site.text = attrs.get("alt") or ""
                 add(site)
     return sites

@@ -214,13 +214,14 @@ class Rules:
             self._param_patterns.append(param)
 
     # ------------------------------------------------------------ questions
-    def candidates(self, host: str) -> list[Vendor]:
+    @functools.lru_cache(maxsize=4096)
+    def candidates(self, host: str) -> tuple[Vendor, ...]:
         out: list[Vendor] = []
         for s in suffixes(host):
             vs = self._by_domain.get(s)
             if vs:
                 out.extend(vs)
-        return out
+        return tuple(out)
 
     def match_load(self, host: str, target: str) -> Verdict | None:
         """Is a remote load (image, CSS url, …) a known tracker, or known content of a tracker vendor?"""
@@ -258,14 +259,22 @@ class Rules:
                             return red.id, val, red.decode
         return None
 
+    @functools.lru_cache(maxsize=2048)
+    def _host_params(self, host: str) -> tuple[bool, tuple[Param, ...]]:
+        """(exempt, name patterns that apply on this host) — computed once per host."""
+        hosts = tuple(suffixes(host))
+        exempt = any(s in self._exempt_hosts for s in hosts)
+        scoped = [p for s in hosts for p in self._param_scoped.get(s, ())]
+        return exempt, tuple(self._param_patterns) + tuple(scoped)
+
     def is_tracking_param(self, name: str, host: str, url: str) -> bool:
-        if any(s in self._exempt_hosts for s in suffixes(host)):
+        exempt, patterns = self._host_params(host)
+        if exempt:
             return False
         low = name.lower()
-        cands = list(self._param_exact.get(low, ()))
-        cands += [p for p in self._param_patterns if p.pattern.fullmatch(low)]
-        for s in suffixes(host):
-            cands += [p for p in self._param_scoped.get(s, ()) if p.pattern.fullmatch(low)]
+        cands = [p for p in self._param_exact.get(low, ()) if not p.hosts or host in p.hosts
+                 or any(s in p.hosts for s in suffixes(host))]
+        cands += [p for p in patterns if p.pattern.fullmatch(low)]
         for p in cands:
             if p.hosts and not any(s in p.hosts for s in suffixes(host)):
                 continue

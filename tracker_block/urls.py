@@ -5,8 +5,9 @@ Everything here is pure string work: nothing is ever fetched.
 from __future__ import annotations
 
 import base64
+import functools
 import re
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Callable, NamedTuple
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 if TYPE_CHECKING:
@@ -14,6 +15,7 @@ if TYPE_CHECKING:
 
 # Browsers drop ASCII tab/newline anywhere and C0 controls + space at both ends.
 _STRIP_INNER = str.maketrans("", "", "\t\n\r")
+_C0_AND_SPACE = "".join(chr(i) for i in range(0x21))
 _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.\-]*):")
 REMOTE_SCHEMES = frozenset({"http", "https", "ftp", "ws", "wss"})
 LOCAL_SCHEMES = frozenset({"cid", "mid", "data", "mailbox", "imap", "news", "about", "blob", "moz-extension", "chrome"})
@@ -22,8 +24,10 @@ SCRIPT_SCHEMES = frozenset({"javascript", "vbscript", "livescript", "mocha", "js
 
 def normalise(url: str) -> str:
     """The URL a browser would act on: inner tabs/newlines gone, ends trimmed, backslashes as slashes."""
-    url = url.translate(_STRIP_INNER).strip("\x00\x01\x02\x03\x04\x05\x06\x07\x08\x0b\x0c\x0e\x0f"
-                                            "\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f ")
+    if "\t" in url or "\n" in url or "\r" in url:
+        url = url.translate(_STRIP_INNER)
+    if url and (url[0] <= " " or url[-1] <= " "):
+        url = url.strip(_C0_AND_SPACE)
     return url
 
 
@@ -66,6 +70,7 @@ class Parts(NamedTuple):
     target: str  # "host/path?query" — what rules and heuristics match against
 
 
+@functools.lru_cache(maxsize=8192)
 def parts(url: str) -> Parts:
     """Split an absolute remote URL into what the rules look at."""
     try:
@@ -156,8 +161,13 @@ def strip_params(url: str, rules: "Rules", conservative: bool = False) -> tuple[
     return (base + ("?" + new_query if new_query else "") + frag), tuple(removed)
 
 
-def clean_link(url: str, rules: "Rules", conservative: bool = False) -> LinkResult:
-    """Unwrap then strip. ``conservative`` (unsubscribe links) unwraps but strips nothing."""
+def clean_link(url: str, rules: "Rules", conservative: "bool | Callable[[str], bool]" = False) -> LinkResult:
+    """Unwrap then strip. A ``conservative`` link (unsubscribe) is unwrapped but keeps its parameters.
+
+    ``conservative`` may be a predicate on the destination, asked only when something would be stripped.
+    """
     dest, rule_id = unwrap(url, rules)
-    cleaned, removed = strip_params(dest, rules, conservative)
+    cleaned, removed = strip_params(dest, rules)
+    if removed and (conservative(dest) if callable(conservative) else conservative):
+        cleaned, removed = dest, ()
     return LinkResult(cleaned, rule_id, removed)
