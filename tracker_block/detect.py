@@ -29,8 +29,9 @@ def _extractor():
 @functools.lru_cache(maxsize=4096)
 def registrable_domain(host: str) -> str:
     ext = _extractor()(host)
-    found = getattr(ext, "top_domain_under_public_suffix", None) or getattr(ext, "registered_domain", "")
-    return found or host
+    if ext.suffix and ext.domain:
+        return f"{ext.domain}.{ext.suffix}"
+    return host
 
 
 @dataclass
@@ -69,6 +70,8 @@ class Detector:
         host, target = parts(url)
         rule = self.rules.match_load(host, target)
         who = self.identity.find(url) if self.identity else None
+        if rule is not None and rule.use == "open":
+            return Verdict(True, rule.rule_id, "rule", rule.vendor.name)
         if who:
             company = rule.vendor.name if rule else self._company(host)
             return Verdict(True, f"heuristic:recipient-id-{who}", "heuristic", company)

@@ -311,6 +311,7 @@ def clean_message(raw: bytes, options: Options | None = None, *, path: str | Non
                   ) -> tuple[bytes, MessageReport]:
     """Clean a whole MIME message. Raises MessageError if ``raw`` is not a mail message at all."""
     opts = options or Options()
+    _default_rules(opts)   # a broken rule file is a configuration error, not a per-part one
     parsed = mime.parse(raw)
     msg = parsed.msg
     report = MessageReport(path=path, message_id=_header(msg, "Message-ID"), sender=_header(msg, "From"),

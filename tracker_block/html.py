@@ -144,6 +144,8 @@ def collect(tree: LexborHTMLParser) -> list[Site]:
     root = tree.root
     if root is None:
         return sites
+    if root.parent is not None:   # the document node: comments before <html> count too
+        root = root.parent
     for node in root.traverse(include_text=False):
         tag = node.tag
         if tag == "-comment":

@@ -1,0 +1,260 @@
+"""Engine behaviour on HTML documents: what is removed, kept, rewritten and reported."""
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from leakcheck import remote_loads
+from tracker_block import Options, clean_html
+from tracker_block.signing import KeyRing
+
+MC_PIXEL = "https://us1.list-manage.com/track/open.php?u=abc123&id=def456&e=7f8e9d"
+LOGO = "https://images.shop.test/logo.png"
+
+KITCHEN_SINK = f"""<!DOCTYPE html><html manifest="https://x.test/m.appcache"><head>
+<base href="https://x.test/">
+<meta http-equiv="refresh" content="5; url=https://x.test/refresh">
+<meta http-equiv="Content-Type" content="text/html; charset=utf-8">
+<link rel="stylesheet" href="https://x.test/s.css"><link rel="icon" href="https://x.test/i.ico">
+<link rel="dns-prefetch" href="//x.test"><link rel="preconnect" href="https://x.test">
+<link rel="prefetch" href="https://x.test/p"><link rel="preload" as="image" href="https://x.test/pl.png" imagesrcset="https://x.test/pl2.png 2x">
+<style>@import "https://x.test/a.css"; @import url(https://x.test/b.css); @\\69mport 'https://x.test/c.css';
+@font-face {{ font-family: F; src: url(https://x.test/f.woff2) format("woff2"); }}
+.bg {{ background: url('https://x.test/bg.png') }} .ls {{ list-style: url(https://x.test/ls.png) }}
+.c::after {{ content: url(https://x.test/c.png) }} .cu {{ cursor: url(https://x.test/cu.cur), auto }}
+.bi {{ border-image: url(https://x.test/bi.png) 30 }} .m {{ mask: url(https://x.test/m.svg) }}
+.f {{ filter: url(https://x.test/f.svg#x) }} .so {{ shape-outside: url(https://x.test/so.png) }}
+.is {{ background-image: image-set("https://x.test/is1.png" 1x, url(https://x.test/is2.png) 2x) }}
+.wis {{ background-image: -webkit-image-set("https://x.test/wis.png" 1x) }}
+.esc {{ background: \\75 rl(https://x.test/esc.png) }} .v {{ --u: url(https://x.test/var.png); background: var(--u) }}
+@media (max-width: 600px) {{ .mq {{ background: url(https://x.test/mq.png) }} }}
+</style></head>
+<body background="https://x.test/body.png" onload="new Image().src='https://x.test/js'">
+<img src="{MC_PIXEL}" width="1" height="1">
+<img src="https://x.test/img.png" srcset="https://x.test/img2.png 2x, https://x.test/img3.png 3x" lowsrc="https://x.test/low.png" dynsrc="https://x.test/dyn.avi">
+<picture><source srcset="https://x.test/pic.webp" type="image/webp"><img src="https://x.test/pic.jpg"></picture>
+<input type="image" src="https://x.test/input.png">
+<table background="https://x.test/table.png"><tr><td background="https://x.test/td.png" style="background-image:url(https://x.test/tds.png)">x</td></tr></table>
+<div style="background:URL( &quot;https://x.test/ent.png&quot; )">ent</div>
+<video src="https://x.test/v.mp4" poster="https://x.test/poster.png"><source src="https://x.test/vs.mp4"><track src="https://x.test/t.vtt"></video>
+<audio src="https://x.test/a.mp3"></audio>
+<iframe src="https://x.test/frame"></iframe><iframe srcdoc="&lt;img src='https://x.test/srcdoc.png'&gt;"></iframe>
+<object data="https://x.test/obj" codebase="https://x.test/cb"></object><embed src="https://x.test/embed">
+<applet code="A" codebase="https://x.test/applet"></applet><bgsound src="https://x.test/bg.mid">
+<script src="https://x.test/s.js"></script>
+<a href="https://shop.test/" ping="https://x.test/ping">a</a>
+<svg><image href="https://x.test/svgimg.png"/><image xlink:href="https://x.test/svgx.png"/><use href="https://x.test/use.svg#a"/>
+<filter><feImage href="https://x.test/fe.png"/></filter><style>rect {{ fill: url(https://x.test/svgstyle.svg#g) }}</style>
+<rect fill="url(https://x.test/fill.svg#p)"/></svg>
+<form action="https://x.test/form"><input type="image" src="https://x.test/forminput.png"></form>
+<!--[if mso]><v:rect fill="true"><v:fill type="tile" src="https://x.test/vml.png"/></v:rect><v:image src="https://x.test/vimg.png"/><![endif]-->
+<img src="//x.test/protocol-relative.png"><img src=" https://x.test/space.png "><img src="HTTPS://X.TEST/upper.png">
+<img src="java&#x09;script:alert(1)">
+</body></html>"""
+
+
+def test_remote_all_fetches_nothing():
+    res = clean_html(KITCHEN_SINK, Options(mode="all"))
+    assert remote_loads(res.html) == []
+    assert "x.test/vml.png" not in res.html and "x.test/vimg.png" not in res.html   # Outlook VML too
+    assert res.changed
+
+
+def test_trackers_mode_removes_trackers_and_always_dangerous_things_but_keeps_content():
+    res = clean_html(KITCHEN_SINK, Options(mode="trackers"))
+    out = res.html
+    assert "list-manage.com" not in out
+    for gone in ("s.js", "/frame", "/obj", "/embed", "/applet", "/refresh", "s.css", "a.css", "b.css", "c.css",
+                 "/ping", "x.test/form\"", "i.ico", "m.appcache", "onload", "<base", "<script", "<iframe"):
+        assert gone not in out, gone
+    # honest content stays in trackers mode
+    for kept in ("https://x.test/img.png", "https://x.test/pic.jpg", "https://x.test/td.png", "https://x.test/bg.png"):
+        assert kept in out, kept
+    kinds = {(f.kind, f.action) for f in res.findings}
+    assert ("pixel", "removed") in kinds and ("script", "removed") in kinds and ("stylesheet", "removed") in kinds
+    pixel = next(f for f in res.findings if f.kind == "pixel")
+    assert pixel.url == MC_PIXEL and pixel.tracker == "Mailchimp" and pixel.certainty == "rule"
+    assert pixel.reason.startswith("rule:mailchimp")
+
+
+def test_unchanged_document_is_returned_as_is():
+    doc = f"<html><body><p>Hello <b>there</b></p><img src='{LOGO}' width=200 height=80 alt=Logo></body></html>"
+    res = clean_html(doc)
+    assert res.html is doc or res.html == doc
+    assert not res.changed and res.findings == []
+
+
+def test_mode_all_images_become_same_size_placeholders_with_alt_and_original_url():
+    res = clean_html(f'<p><img src="{LOGO}" width="200" height="80" alt="Shop logo"></p>', Options(mode="all"))
+    assert 'data-tb-src="https://images.shop.test/logo.png"' in res.html
+    assert "width:200px" in res.html and "height:80px" in res.html and 'alt="Shop logo"' in res.html
+    assert ' src=' not in res.html
+    assert [(f.kind, f.action, f.reason) for f in res.findings] == [("image", "replaced", "policy:remote-all")]
+
+
+def test_proxy_mode_signs_content_and_still_removes_trackers(tmp_path):
+    ring = KeyRing((("k1", b"s" * 32),))
+    opts = Options(mode="proxy", proxy_base="https://proxy.example.net/p", keyring=ring)
+    res = clean_html(f'<img src="{LOGO}"><img src="{MC_PIXEL}"><div style="background:url(https://Images.Shop.test:443/bg.png#x)">x</div>', opts)
+    assert "list-manage" not in res.html
+    from tracker_block.html import parse
+    srcs = [n.attributes["src"] for n in parse(res.html).css("img")]
+    assert len(srcs) == 1 and srcs[0].startswith("https://proxy.example.net/p/k1/0/")
+    assert ring.verify(srcs[0][len("https://proxy.example.net/p"):]) == LOGO
+    assert "https://proxy.example.net/p/k1/0/" in res.html.split("background:")[1]
+    actions = sorted(f.action for f in res.findings)
+    assert actions == ["proxied", "proxied", "removed"]
+
+
+def test_scripts_handlers_and_script_urls_go_in_every_mode():
+    doc = ('<a href="javascript:alert(1)">x</a><a href=" jAvA&#x0A;script:alert(1)">y</a>'
+           '<div onclick="x()" onmouseover="y()">z</div><a href="vbscript:msgbox">v</a><img src="data:image/png;base64,iVBORw0KGgo=">')
+    for mode in ("trackers", "all"):
+        res = clean_html(doc, Options(mode=mode))
+        assert "script:" not in res.html.lower() and "onclick" not in res.html and "onmouseover" not in res.html
+        assert "data:image/png" in res.html   # local data: images stay
+        assert sum(f.kind == "script" for f in res.findings) == 5
+
+
+def test_noscript_content_is_unwrapped_so_no_parser_can_read_it_differently():
+    doc = '<noscript><p title="</noscript><img src=https://x.test/mx.png>">hi</p></noscript>'
+    res = clean_html(doc, Options(mode="all"))
+    assert remote_loads(res.html) == []
+    assert "<noscript" not in res.html
+
+
+def test_conditional_comment_vml_trackers_removed_content_kept():
+    doc = (f'<!--[if mso]><v:rect><v:fill src="{MC_PIXEL}"/></v:rect><v:image src="{LOGO}"/>'
+           '<v:roundrect href="https://shop.test/?utm_source=nl&amp;id=2">b</v:roundrect><![endif]--><p>x</p>')
+    res = clean_html(doc)
+    assert "list-manage" not in res.html and LOGO in res.html and "<!--[if mso]>" in res.html
+    assert "utm_source" not in res.html and "id=2" in res.html
+
+
+# ---------------------------------------------------------------- heuristics
+
+def _blocked(doc: str, **kw) -> list[str]:
+    res = clean_html(doc, Options(), **kw)
+    return [f.url for f in res.findings if f.action == "removed"]
+
+
+def test_tiny_unknown_image_is_a_pixel_but_a_reused_spacer_is_layout():
+    pixel = "https://news.unknown.test/img/b.gif?id=12345"
+    assert _blocked(f'<img src="{pixel}" width="1" height="1">') == [pixel]
+    spacer = "https://news.unknown.test/img/spacer.gif"
+    doc = "".join(f'<img src="{spacer}" width="1" height="1">' for _ in range(3))
+    assert _blocked(doc) == []
+    reused = "https://cdn.unknown.test/dot.png"
+    assert _blocked(f'<img src="{reused}" width="1" height="1"><img src="{reused}" width="300" height="2">') == []
+
+
+def test_size_from_inline_css_and_zero_sizes():
+    url = "https://x.unknown.test/a.gif?u=1"
+    assert _blocked(f'<img src="{url}" style="width:1px;height:1px">') == [url]
+    assert _blocked(f'<img src="{url}" width="0" height="0">') == [url]
+    assert _blocked(f'<img src="{url}" style="max-width:1px; max-height:1px" width="600">') == [url]
+
+
+def test_hidden_images_are_blocked_also_through_hidden_ancestors():
+    for doc in ('<img src="{u}" style="display:none">', '<img src="{u}" hidden>',
+                '<div style="visibility:hidden"><p><img src="{u}"></p></div>',
+                '<span style="opacity:0"><img src="{u}"></span>', '<div hidden><img src="{u}"></div>'):
+        url = "https://img.unknown.test/photo.jpg"
+        assert _blocked(doc.format(u=url)) == [url], doc
+
+
+def test_unknown_visible_images_stay():
+    assert _blocked('<img src="https://cdn.unknown.test/products/shoe-123.jpg" width="300" height="300">') == []
+    assert _blocked('<img src="https://cdn.unknown.test/products/shoe.jpg">') == []
+
+
+def test_tracking_shaped_urls_without_size_are_blocked():
+    for url in ("https://links.shop-example.test/wf/open?upn=aB3dE5fG7hJ9kL1mN3pQ5rS7",
+                "https://email.shop-example.test/e/o/eyJ0IjoiMTIzNDU2Nzg5MCJ9",
+                "https://t.shop-example.test/o/a1b2c3d4e5f6a7b8c9d0e1f2"):
+        assert _blocked(f'<img src="{url}">') == [url], url
+
+
+@pytest.mark.parametrize("encode", [
+    lambda a: a,
+    lambda a: a.replace("@", "%40"),
+    lambda a: hashlib.md5(a.encode()).hexdigest(),
+    lambda a: hashlib.sha1(a.encode()).hexdigest(),
+    lambda a: hashlib.sha256(a.encode()).hexdigest().upper(),
+    lambda a: hashlib.sha512(a.encode()).hexdigest(),
+    lambda a: __import__("base64").urlsafe_b64encode(('{"e":"' + a + '"}').encode()).decode().rstrip("="),
+])
+def test_recipient_identity_in_image_url_is_blocked(encode):
+    url = f"https://mail.shop-example.test/assets/banner.png?r={encode('alice.doe@example.org')}"
+    res = clean_html(f'<img src="{url}" width="600" height="200">', recipients=("Alice.Doe@Example.org",))
+    assert [f.url for f in res.findings] == [url]
+    assert res.findings[0].reason.startswith("heuristic:recipient-id")
+    assert res.findings[0].certainty == "heuristic"
+
+
+def test_recipient_identity_in_link_is_reported_not_broken():
+    url = "https://shop.test/account?email=alice.doe%40example.org&x=1"
+    res = clean_html(f'<a href="{url}">account</a>', recipients=("alice.doe@example.org",))
+    assert url in res.html and not res.changed
+    [f] = res.findings
+    assert (f.kind, f.action) == ("link", "kept-reported") and "it was you" in f.detail
+
+
+# ---------------------------------------------------------------- links
+
+def test_tracking_parameters_are_stripped_keeping_others_in_order():
+    res = clean_html('<a href="https://shop.test/p?b=2&utm_source=nl&a=1&fbclid=XYZ&mc_eid=1#top">x</a>')
+    assert 'href="https://shop.test/p?b=2&amp;a=1#top"' in res.html
+    [f] = res.findings
+    assert f.action == "cleaned" and "utm_source" in f.detail
+
+
+def test_redirect_wrappers_are_unwrapped_offline():
+    cases = {
+        "https://www.google.com/url?q=https%3A%2F%2Fexample.org%2Fa%3Fx%3D1&sa=D": "https://example.org/a?x=1",
+        "https://nam02.safelinks.protection.outlook.com/?url=https%3A%2F%2Fexample.org%2Fb&data=05%7C01&reserved=0":
+            "https://example.org/b",
+    }
+    for wrapped, dest in cases.items():
+        res = clean_html(f'<a href="{wrapped.replace("&", "&amp;")}">x</a>')
+        assert f'href="{dest}"' in res.html.replace("&amp;", "&"), wrapped
+        assert res.findings[0].action == "unwrapped"
+
+
+def test_unsubscribe_links_keep_their_parameters():
+    url = "https://shop.test/unsubscribe?utm_source=nl&mkt_tok=abc&id=9"
+    res = clean_html(f'<a href="{url.replace("&", "&amp;")}">Unsubscribe</a>')
+    assert "mkt_tok=abc" in res.html and "utm_source=nl" in res.html
+    res = clean_html('<a href="https://shop.test/p?mkt_tok=abc&amp;id=9">Manage preferences</a>')
+    assert "mkt_tok=abc" in res.html
+
+
+def test_list_unsubscribe_targets_are_left_alone():
+    url = "https://shop.test/u/1?utm_campaign=x"
+    res = clean_html(f'<a href="{url}">here</a>', unsubscribe=frozenset({url}))
+    assert url in res.html
+
+
+def test_click_tracking_link_that_cannot_be_unwrapped_is_reported():
+    url = "https://us1.list-manage.com/track/click?u=abc&id=def&e=123"
+    res = clean_html(f'<a href="{url.replace("&", "&amp;")}">Read more</a>')
+    [f] = res.findings
+    assert f.action == "kept-reported" and f.tracker == "Mailchimp" and f.kind == "link"
+
+
+# ---------------------------------------------------------------- CSS
+
+def test_css_escapes_and_image_set_strings_are_seen():
+    doc = ('<style>.a{background:\\75 rl(https://x.test/1.png)} .b{background-image:image-set("https://x.test/2.png" 1x)}'
+           '@\\69mport "https://x.test/3.css"; .c{--v:"https://x.test/4.png"}</style><p class=a>x</p>')
+    res = clean_html(doc, Options(mode="all"))
+    for n in "1234":
+        assert f"x.test/{n}" not in res.html
+    assert len(res.findings) == 4
+
+
+def test_rewritten_css_cannot_close_its_style_element():
+    doc = '<style>.a{background:url(https://x.test/1.png)} .b{content:"</style><img src=https://x.test/2.png>"}</style>'
+    res = clean_html(doc, Options(mode="all"))
+    assert remote_loads(res.html) == []

@@ -1,0 +1,113 @@
+"""Whole messages through the engine: what a user of `tracker-block clean` gets."""
+from __future__ import annotations
+
+import email
+from email import policy
+from pathlib import Path
+
+import pytest
+
+from leakcheck import remote_loads
+from tracker_block import MessageError, Options, clean_message
+
+SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+
+
+def _sample(name: str) -> bytes:
+    return next(SAMPLES.glob(f"{name}*.eml")).read_bytes()
+
+
+def _html_parts(raw: bytes) -> list[str]:
+    msg = email.message_from_bytes(raw, policy=policy.default)
+    return [p.get_content() for p in msg.walk() if p.get_content_type() == "text/html"]
+
+
+def _leaves(raw: bytes):
+    msg = email.message_from_bytes(raw, policy=policy.default)
+    return [p for p in msg.walk() if not p.is_multipart() and p.get_content_type() != "message/rfc822"]
+
+
+@pytest.mark.parametrize("path", sorted(SAMPLES.glob("*.eml")), ids=lambda p: p.name)
+def test_samples_clean_to_valid_mail_that_fetches_nothing_in_mode_all(path):
+    raw = path.read_bytes()
+    out, report = clean_message(raw, Options(mode="all"), path=str(path))
+    assert report.errors == []
+    for html in _html_parts(out):
+        assert remote_loads(html) == []
+    # structure survives: same leaves, same types, attachments byte-identical
+    before, after = _leaves(raw), _leaves(out)
+    assert [p.get_content_type() for p in before] == [p.get_content_type() for p in after]
+    for a, b in zip(before, after):
+        if a.get_content_maintype() not in ("text",):
+            assert a.get_payload(decode=True) == b.get_payload(decode=True)
+
+
+def test_newsletter_pixel_removed_and_reported_with_company():
+    out, report = clean_message(_sample("01"))
+    pixels = [f for f in report.findings if f.kind == "pixel"]
+    assert pixels and all(f.tracker == "Mailchimp" and f.action == "removed" for f in pixels)
+    assert b"track/open.php" not in out
+    assert report.subject and report.sender and report.message_id
+
+
+def test_untouched_message_is_byte_identical():
+    raw = _sample("04")
+    out, report = clean_message(raw)
+    assert out == raw and report.findings == []
+
+
+def test_read_receipt_headers_removed_by_default_and_kept_on_request():
+    raw = _sample("05")
+    out, report = clean_message(raw)
+    heads = [f for f in report.findings if f.kind == "header"]
+    assert {f.where for f in heads} >= {"header:Disposition-Notification-To", "header:Return-Receipt-To"}
+    msg = email.message_from_bytes(out, policy=policy.default)
+    assert msg["Disposition-Notification-To"] is None and msg["Return-Receipt-To"] is None
+    assert msg["Subject"] == email.message_from_bytes(raw, policy=policy.default)["Subject"]
+    kept, report2 = clean_message(raw, Options(keep_read_receipts=True))
+    assert email.message_from_bytes(kept, policy=policy.default)["Disposition-Notification-To"] is not None
+    assert all(f.action == "kept-reported" for f in report2.findings if f.kind == "header")
+
+
+def test_forwarded_message_inside_is_cleaned():
+    raw = _sample("06")
+    out, report = clean_message(raw)
+    assert b"awstrack.me/I0/" not in out
+    assert any(f.part.startswith("2") and f.kind == "pixel" for f in report.findings)
+    assert any(f.action == "unwrapped" for f in report.findings)
+
+
+def test_hashed_recipient_pixel_on_unknown_subdomain_is_caught():
+    out, report = clean_message(_sample("07"))
+    hits = [f for f in report.findings if f.reason.startswith("heuristic:recipient-id") and f.kind == "pixel"]
+    assert hits and hits[0].action == "removed"
+
+
+def test_other_headers_keep_order_and_values():
+    raw = _sample("01")
+    out, _ = clean_message(raw)
+    head_in = raw.split(b"\r\n\r\n", 1)[0]
+    head_out = out.split(b"\r\n\r\n", 1)[0]
+    assert head_in == head_out
+
+
+def test_allowlisted_sender_is_passed_through():
+    raw = _sample("01")
+    msg = email.message_from_bytes(raw, policy=policy.default)
+    sender = msg["From"].addresses[0].addr_spec
+    out, report = clean_message(raw, Options(allow_senders=("@" + sender.split("@")[1],)))
+    assert out == raw and report.findings == []
+
+
+@pytest.mark.parametrize("garbage", [b"", b"\x00\x01\x02\xff" * 100, b"\n\n\n"])
+def test_not_a_message_is_a_clear_error(garbage):
+    with pytest.raises(MessageError):
+        clean_message(garbage)
+
+
+def test_truncated_base64_part_is_reported_not_fatal():
+    raw = (b"From: a@example.com\r\nTo: b@example.org\r\nSubject: t\r\nMIME-Version: 1.0\r\n"
+           b"Content-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+           b"PGltZyBzcmM9Imh0dHBzOi8vdXMxLmxpc3QtbWFuYWdlLmNvbS90cmFjay9vcGVuLnBocD91PTEiPg=\r\n")
+    out, report = clean_message(raw)
+    assert isinstance(out, bytes)

@@ -1,0 +1,660 @@
+"""MIME walking and byte-preserving rebuilding.
+
+Why byte-preserving: a cleaned message should differ from the original only where a
+tracker was removed.  Re-serialising with the stdlib generator refolds headers,
+renames boundaries, changes line endings and re-encodes attachments, which breaks
+signatures users can see and makes diffs useless.  So the stdlib parse (policy.default)
+tells us *what* the parts are, and a small span scanner that follows the same rules as
+``email.feedparser`` tells us *where* their bytes are.  ``rebuild`` splices new bodies
+into the original bytes.  When the two views disagree we fall back to the stdlib
+generator and say so in ``errors``.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import codecs
+import io
+import re
+from dataclasses import dataclass, field
+from email import policy as _email_policy
+from email.generator import BytesGenerator
+from email.message import EmailMessage, Message
+from email.parser import BytesParser
+from typing import Iterable
+
+from bs4.dammit import EncodingDetector, UnicodeDammit
+
+__all__ = ["MessageError", "TextPart", "ParsedMessage", "parse", "rebuild"]
+
+
+class MessageError(Exception):
+    """The input cannot be read as a mail message at all."""
+
+
+@dataclass
+class TextPart:
+    path: str
+    subtype: str
+    text: str
+    charset: str
+    is_attachment: bool
+
+
+@dataclass
+class _Node:
+    """Byte span of one entity: header fields [start, hdr_end), body [body_start, end)."""
+    start: int
+    hdr_end: int
+    body_start: int
+    end: int
+    children: list["_Node"] = field(default_factory=list)
+    glued: bool = False          # inner message of a message/* part whose header lacks its blank line
+
+
+@dataclass
+class _Leaf:
+    part: TextPart
+    obj: Message                 # stdlib entity
+    node: _Node | None           # None when byte spans could not be mapped
+    cte: str                     # normalised transfer encoding as written
+    declared: str | None         # charset parameter from the header, lowercased
+    meta: str | None             # <meta charset> of an HTML part without header charset
+    linesep: bytes
+    body_ends_eol: bool
+
+
+@dataclass
+class ParsedMessage:
+    msg: EmailMessage
+    parts: list[TextPart]
+    errors: list[str]
+    _raw: bytes = field(default=b"", repr=False)
+    _leaves: dict[str, _Leaf] = field(default_factory=dict, repr=False)
+    _root: _Node | None = field(default=None, repr=False)
+    _linesep: bytes = field(default=b"\r\n", repr=False)
+
+
+# --------------------------------------------------------------------------- parse
+
+_POLICY = _email_policy.default
+_EOL = re.compile(rb"\r\n|\r|\n")
+_HEADER_LINE = re.compile(rb"From |[\x21-\x39\x3b-\x7e]*:|[ \t]")   # feedparser.headerRE
+_FIRST_FIELD = re.compile(rb"[A-Za-z0-9][A-Za-z0-9_.\-]*[ \t]*:")
+_TEXT_TYPES = {"text/html": "html", "text/plain": "plain"}
+_UUENCODE = {"x-uuencode", "uuencode", "x-uue", "uue"}
+_IDENTITY_CTE = {"7bit", "8bit", "binary"}
+_DEFECT_NOTES = {
+    "CloseBoundaryNotFoundDefect": "multipart has no closing boundary (message probably truncated)",
+    "StartBoundaryNotFoundDefect": "multipart boundary never appears; body kept as one opaque part",
+    "NoBoundaryInMultipartDefect": "multipart without a boundary parameter; body kept as one opaque part",
+    "MultipartInvariantViolationDefect": "declared multipart but could not be split into parts",
+}
+
+
+def parse(raw: bytes) -> ParsedMessage:
+    """Parse ``raw`` into its text parts; raise MessageError only for non-messages."""
+    raw = bytes(raw)
+    linesep = _check_readable(raw)
+    try:
+        msg = BytesParser(policy=_POLICY).parsebytes(raw)
+    except Exception as exc:  # stdlib header parser bugs on hostile input
+        raise MessageError(f"cannot parse message structure: {type(exc).__name__}: {exc}") from exc
+    errors: list[str] = []
+    try:
+        root: _Node | None = _map_entity(raw, 0, len(raw), msg)
+    except _Mismatch as exc:
+        root = None
+        errors.append(f"MIME structure could not be mapped to bytes ({exc}); "
+                      "a changed message is regenerated with the stdlib generator")
+    leaves: dict[str, _Leaf] = {}
+    parts: list[TextPart] = []
+    walker = _Walker(raw, linesep, errors, leaves, parts)
+    try:
+        walker.entity(msg, root, "1", top=True)
+    except RecursionError:
+        errors.append("MIME nesting too deep; inner parts ignored")
+    if not msg.is_multipart() and root is not None and root.body_start >= len(raw):
+        errors.append("message has no body (header block only)")
+    return ParsedMessage(msg, parts, errors, raw, leaves, root, linesep)
+
+
+def _check_readable(raw: bytes) -> bytes:
+    """Reject what is not a message at all; return the message's own line ending."""
+    if not raw.strip():
+        raise MessageError("empty input")
+    pos = 0
+    if raw.startswith(b"From "):           # mbox envelope line
+        m = _EOL.search(raw)
+        pos = m.end() if m else len(raw)
+    if not _FIRST_FIELD.match(raw, pos):
+        raise MessageError("no header block: input does not start with a header field "
+                           "such as 'From: ...' (not a mail message?)")
+    head_end = raw.find(b"\n\n", pos, 1 << 20)
+    head_end2 = raw.find(b"\r\n\r\n", pos, 1 << 20)
+    ends = [e for e in (head_end, head_end2) if e >= 0]
+    head = raw[pos:min(ends) if ends else min(len(raw), 1 << 20)]
+    if b"\x00" in head:
+        raise MessageError("header block contains NUL bytes (binary data, not a mail message)")
+    m = _EOL.search(raw)
+    return m.group() if m else b"\r\n"
+
+
+class _Mismatch(Exception):
+    pass
+
+
+def _split_header(raw: bytes, start: int, end: int) -> tuple[int, int]:
+    """Return (hdr_end, body_start) following feedparser's header rules."""
+    pos = start
+    while pos < end:
+        m = _EOL.search(raw, pos, end)
+        nxt = m.end() if m else end
+        if m and m.start() == pos:              # empty line: separator, thrown away
+            return pos, nxt
+        if not _HEADER_LINE.match(raw, pos, end):
+            return pos, pos                     # body starts without separator
+        pos = nxt
+    return end, end
+
+
+def _strip_eol(raw: bytes, start: int, stop: int) -> int:
+    if stop - start >= 2 and raw[stop - 2:stop] == b"\r\n":
+        return stop - 2
+    if stop > start and raw[stop - 1] in b"\r\n":
+        return stop - 1
+    return stop
+
+
+def _split_multipart(raw: bytes, start: int, end: int, boundary: str) -> list[tuple[int, int]] | None:
+    """Spans of the body parts between delimiter lines, as feedparser splits them."""
+    try:
+        bnd = boundary.encode("ascii", "surrogateescape")
+    except UnicodeEncodeError:
+        return None
+    pat = re.compile(b"--" + re.escape(bnd) + rb"(--)?[ \t]*(?:\r\n|\r|\n|\Z)")
+    delims = [(m.start(), m.end(), m.group(1) is not None)
+              for m in pat.finditer(raw, start, end)
+              if m.start() == start or raw[m.start() - 1] in b"\r\n"]
+    if not delims or delims[0][2]:
+        return None
+    spans: list[tuple[int, int]] = []
+    i = 0
+    while True:
+        j = i + 1
+        while j < len(delims) and delims[j][0] == delims[j - 1][1]:
+            j += 1                              # runs of delimiter lines make no parts
+        ps = delims[j - 1][1]
+        if j < len(delims):
+            spans.append((ps, _strip_eol(raw, ps, delims[j][0])))
+        else:
+            spans.append((ps, _strip_eol(raw, ps, end) if end == len(raw) else end))
+            return spans
+        if delims[j][2]:
+            return spans
+        i = j
+
+
+def _ctype(obj: Message) -> str:
+    try:
+        return obj.get_content_type()
+    except Exception:
+        return "text/plain"
+
+
+def _map_entity(raw: bytes, start: int, end: int, obj: Message) -> _Node:
+    hdr_end, body_start = _split_header(raw, start, end)
+    node = _Node(start, hdr_end, body_start, end)
+    payload = obj._payload
+    ctype = _ctype(obj)
+    if isinstance(payload, list):
+        if ctype == "message/delivery-status":
+            return node                         # header blocks, no text; opaque
+        if ctype.startswith("message/"):
+            if len(payload) != 1:
+                raise _Mismatch(f"{ctype} with {len(payload)} messages")
+            inner = _map_entity(raw, body_start, end, payload[0])
+            inner.glued = body_start == hdr_end
+            node.children.append(inner)
+        elif ctype.startswith("multipart/"):
+            spans = _split_multipart(raw, body_start, end, obj.get_boundary() or "")
+            if spans is None or len(spans) != len(payload):
+                raise _Mismatch(f"{ctype}: found {0 if spans is None else len(spans)} parts, "
+                                f"stdlib found {len(payload)}")
+            node.children = [_map_entity(raw, s, e, p) for (s, e), p in zip(spans, payload)]
+        else:
+            raise _Mismatch(f"{ctype} holds sub-messages")
+        return node
+    if isinstance(payload, str) and not _same_body(raw, body_start, end, payload):
+        raise _Mismatch(f"{ctype} body differs from the stdlib payload")
+    return node
+
+
+def _same_body(raw: bytes, start: int, end: int, payload: str) -> bool:
+    try:
+        pb = payload.encode("ascii", "surrogateescape")
+    except UnicodeEncodeError:
+        return False
+    n = len(pb)
+    if n == end - start:
+        return raw[start:end] == pb
+    if 0 < n - (end - start) <= 2:              # one trailing EOL attributed differently
+        return raw[start:end] == pb[:end - start] and pb[end - start:] in (b"\r\n", b"\n", b"\r")
+    if 0 < (end - start) - n <= 2:
+        return raw[start:start + n] == pb and raw[start + n:end] in (b"\r\n", b"\n", b"\r")
+    return False
+
+
+class _Walker:
+    """Assigns IMAP-style part paths and decodes every text/html and text/plain leaf."""
+
+    def __init__(self, raw: bytes, linesep: bytes, errors: list[str],
+                 leaves: dict[str, _Leaf], parts: list[TextPart]) -> None:
+        self.raw, self.linesep, self.errors, self.leaves, self.parts = raw, linesep, errors, leaves, parts
+
+    def entity(self, obj: Message, node: _Node | None, path: str, top: bool = False) -> None:
+        ctype = _ctype(obj)
+        label = "message" if top else f"part {path}"
+        for d in getattr(obj, "defects", ()):
+            note = _DEFECT_NOTES.get(type(d).__name__)
+            if note:
+                self.errors.append(f"{label} ({ctype}): {note}")
+        payload = obj._payload
+        kids = node.children if node is not None else None
+        if isinstance(payload, list) and ctype.startswith("multipart/"):
+            for i, child in enumerate(payload, 1):
+                sub = f"{i}" if top else f"{path}.{i}"
+                self.entity(child, kids[i - 1] if kids else None, sub)
+        elif isinstance(payload, list) and ctype.startswith("message/") and ctype != "message/delivery-status":
+            # IMAP numbering: a multipart inside message/rfc822 at P has children P.1, P.2 ...;
+            # a single-part inner message has its body at P.1.
+            inner = payload[0]
+            inner_node = kids[0] if kids else None
+            inner_multi = isinstance(inner._payload, list) and _ctype(inner).startswith("multipart/")
+            self.entity(inner, inner_node, path if inner_multi else f"{path}.1")
+        elif ctype in _TEXT_TYPES and isinstance(payload, str):
+            self.leaf(obj, node, path, _TEXT_TYPES[ctype])
+
+    def leaf(self, obj: Message, node: _Node | None, path: str, subtype: str) -> None:
+        if node is not None:
+            body = self.raw[node.body_start:node.end]
+            m = _EOL.search(self.raw, node.start, node.end)
+            linesep = m.group() if m else self.linesep
+        else:
+            body = obj._payload.encode("ascii", "surrogateescape") if obj._payload else b""
+            linesep = self.linesep
+        where = f"part {path} (text/{subtype})"
+        cte = _cte(obj)
+        if cte in _UUENCODE:
+            self.errors.append(f"{where}: {cte} transfer encoding not supported; part left as is")
+            return
+        if cte == "base64":
+            data, problem = _b64decode(body)
+            if problem:
+                self.errors.append(f"{where}: {problem}")
+        elif cte == "quoted-printable":
+            data = binascii.a2b_qp(body)
+        else:
+            if not cte:                           # no header: 7bit, or de-facto 8bit
+                cte = "7bit" if body.isascii() else "8bit"
+            elif cte not in _IDENTITY_CTE:
+                self.errors.append(f"{where}: unknown Content-Transfer-Encoding {cte!r}; read as 8bit")
+            data = body
+        declared = _declared_charset(obj)
+        text, charset, meta = _decode_text(data, declared, subtype, where, self.errors)
+        try:
+            is_att = obj.get_content_disposition() == "attachment"
+        except Exception:
+            is_att = False
+        part = TextPart(path, subtype, text, charset, is_att)
+        self.parts.append(part)
+        self.leaves[path] = _Leaf(part, obj, node, cte, declared, meta, linesep,
+                                  body.endswith((b"\n", b"\r")))
+
+
+def _cte(obj: Message) -> str:
+    try:
+        value = str(obj.get("content-transfer-encoding", "") or "")
+    except Exception:
+        return "7bit"
+    m = re.match(r"\s*\"?([A-Za-z0-9_.\-]+)", value)
+    return m.group(1).lower() if m else ""
+
+
+def _declared_charset(obj: Message) -> str | None:
+    try:
+        cs = obj.get_content_charset()
+    except Exception:
+        return None
+    if not cs:
+        return None
+    cs = cs.strip().strip('"').strip()
+    return cs or None
+
+
+def _codec(name: str | None) -> str | None:
+    if not name:
+        return None
+    try:
+        return codecs.lookup(name).name
+    except (LookupError, ValueError, UnicodeError, TypeError):
+        return None
+
+
+_B64_JUNK = re.compile(rb"[^A-Za-z0-9+/=]+")
+_B64_MID_PAD = re.compile(rb"=[^A-Za-z0-9+/]*[A-Za-z0-9+/]")
+
+
+def _b64decode(body: bytes) -> tuple[bytes, str | None]:
+    """Lenient base64: what a mail client would show, plus a note when it was broken."""
+    if not _B64_MID_PAD.search(body):
+        try:
+            return binascii.a2b_base64(body), None
+        except binascii.Error:
+            pass
+    clean = _B64_JUNK.sub(b"", body)
+    out = []
+    truncated = False
+    for chunk in re.split(rb"(?<==)(?=[A-Za-z0-9+/])", clean):
+        chunk = chunk.replace(b"=", b"")
+        rem = len(chunk) % 4
+        if rem == 1:
+            chunk, truncated = chunk[:-1], True
+        elif rem:
+            truncated = truncated or not chunk.endswith(b"=")
+            chunk += b"=" * (4 - rem)
+        try:
+            out.append(binascii.a2b_base64(chunk))
+        except binascii.Error:
+            truncated = True
+    note = "base64 body is truncated or malformed; decoded what was readable"
+    return b"".join(out), note
+
+
+_SUPERSETS = {"gb2312": "gb18030", "gbk": "gb18030", "shift_jis": "cp932", "euc_kr": "cp949",
+              "big5": "big5hkscs", "iso8859-9": "cp1254", "tis-620": "cp874", "iso8859-11": "cp874"}
+
+
+def _decode_text(data: bytes, declared: str | None, subtype: str, where: str,
+                 errors: list[str]) -> tuple[str, str, str | None]:
+    """Decode body bytes; returns (text, charset used, meta charset or None)."""
+    is_html = subtype == "html"
+    exclude: list[str] = []
+    meta = None
+    if declared:
+        codec = _codec(declared)
+        if codec is None:
+            errors.append(f"{where}: unknown charset {declared!r}")
+        else:
+            try:
+                return data.decode(codec), declared, None
+            except UnicodeDecodeError:
+                sup = _SUPERSETS.get(codec)
+                if sup:
+                    try:
+                        return data.decode(sup), sup, None
+                    except UnicodeDecodeError:
+                        pass
+                errors.append(f"{where}: body is not valid {declared}")
+                exclude.append(codec)
+    else:
+        if data.isascii():
+            return data.decode("ascii"), "us-ascii", None
+        if is_html:
+            meta = EncodingDetector.find_declared_encoding(data, is_html=True)
+            codec = _codec(meta)
+            if codec:
+                try:
+                    return data.decode(codec), meta, meta
+                except UnicodeDecodeError:
+                    errors.append(f"{where}: body is not valid {meta} (from <meta charset>)")
+                    exclude.append(codec)
+                    meta = None
+            else:
+                meta = None
+        try:
+            return data.decode("utf-8"), "utf-8", meta
+        except UnicodeDecodeError:
+            exclude.append("utf-8")
+    text, used = _guess(data, is_html, exclude)
+    errors.append(f"{where}: decoded as {used}")
+    return text, used, meta
+
+
+_PLAUSIBLE = {_codec(n) for n in (
+    "utf-8", "cp1252", "latin-1", "iso-8859-2", "iso-8859-5", "iso-8859-7", "iso-8859-15", "cp1250",
+    "cp1251", "cp1253", "cp1254", "cp1255", "cp1256", "cp1257", "koi8-r", "koi8-u", "shift_jis", "cp932",
+    "euc-jp", "iso-2022-jp", "gb2312", "gbk", "gb18030", "big5", "euc-kr", "cp949", "tis-620", "cp874")}
+_HIGH = bytes(range(128, 256))
+
+def _guess(data: bytes, is_html: bool, exclude: list[str]) -> tuple[str, str]:
+    if "utf-8" not in exclude:
+        try:
+            return data.decode("utf-8"), "utf-8"
+        except UnicodeDecodeError:
+            pass
+    sample = data if len(data) <= 262144 else data[:262144]
+    # Detectors guess wildly on a few accented letters; below that, windows-1252 (what
+    # browsers assume for unlabeled Western text) is the better bet.
+    if len(sample) - len(sample.translate(None, _HIGH)) >= 32:
+        dammit = UnicodeDammit(sample, is_html=is_html, exclude_encodings=exclude)
+        enc = dammit.original_encoding
+        codec = _codec(enc)
+        if codec in _PLAUSIBLE and not dammit.contains_replacement_characters:
+            try:
+                return data.decode(codec), enc
+            except UnicodeDecodeError:
+                pass
+    for codec in ("cp1252", "latin-1"):
+        try:
+            return data.decode(codec), "windows-1252" if codec == "cp1252" else "iso-8859-1"
+        except UnicodeDecodeError:
+            continue
+    return data.decode("latin-1"), "iso-8859-1"  # unreachable: latin-1 decodes every byte
+
+
+# --------------------------------------------------------------------------- rebuild
+
+def rebuild(parsed: ParsedMessage, new_texts: dict[str, str], drop_headers: Iterable[str] = ()) -> bytes:
+    """Original bytes with only changed text bodies re-encoded and dropped headers removed."""
+    raw = parsed._raw
+    changes: dict[str, str] = {}
+    for path, text in new_texts.items():
+        leaf = parsed._leaves.get(path)
+        if leaf is None:
+            raise KeyError(f"no text part with path {path!r}")
+        if text != leaf.part.text:
+            changes[path] = text
+    drop = {h.strip().lower().encode("ascii", "replace") for h in drop_headers if h and h.strip()}
+    if parsed._root is None:
+        if not changes and not drop:
+            return raw
+        return _rebuild_stdlib(parsed, changes, drop)
+
+    root = parsed._root
+    hdr_edits: dict[int, dict] = {}
+    bodies: list[tuple[_Node, bytes, bytes]] = []          # node, new body, line ending
+    if drop:
+        hdr_edits[id(root)] = {"node": root, "drop": drop}
+    for path, text in changes.items():
+        leaf = parsed._leaves[path]
+        body, new_cte, new_charset = _encode_body(leaf, text)
+        node = leaf.node
+        assert node is not None
+        if new_cte or new_charset:
+            e = hdr_edits.setdefault(id(node), {"node": node})
+            e["cte"], e["charset"], e["subtype"] = new_cte, new_charset, leaf.part.subtype
+            e["linesep"] = leaf.linesep
+        bodies.append((node, body, leaf.linesep))
+    edits: list[tuple[int, int, int, bytes]] = []   # start, order at that offset, end, bytes
+    blocks: dict[int, bytes] = {}
+    for e in hdr_edits.values():
+        node = e["node"]
+        block = _rewrite_headers(raw[node.start:node.hdr_end], e.get("drop", set()), e.get("cte"),
+                                 e.get("charset"), e.get("subtype", "plain"),
+                                 e.get("linesep", parsed._linesep))
+        blocks[id(node)] = block
+        edits.append((node.start, 1, node.hdr_end, block))
+        if node.glued:
+            edits.append((node.start, 0, node.start, e.get("linesep", parsed._linesep)))
+    for node, body, linesep in bodies:
+        if node.body_start == node.hdr_end and body:
+            # header block without a separator line: add one so the body is not read as headers
+            block = blocks.get(id(node), raw[node.start:node.hdr_end])
+            sep = linesep * 2 if block and not block.endswith((b"\n", b"\r")) else linesep
+            body = sep + body
+        if node.glued and id(node) not in blocks:
+            edits.append((node.start, 0, node.start, linesep))
+        edits.append((node.body_start, 2, node.end, body))
+    edits.sort(key=lambda x: (x[0], x[1]))
+    out = []
+    pos = 0
+    for start, _, end, data in edits:
+        out.append(raw[pos:start])
+        out.append(data)
+        pos = end
+    out.append(raw[pos:])
+    return b"".join(out)
+
+
+_LONG_LINE = re.compile(rb"[^\r\n]{999}")
+
+
+def _encode_body(leaf: _Leaf, text: str) -> tuple[bytes, str | None, str | None]:
+    """Encode ``text`` like the original part; returns (body, new CTE or None, new charset or None)."""
+    linesep = leaf.linesep
+    new_charset = None
+    candidates = [leaf.declared] if leaf.declared else []
+    if not leaf.declared:
+        if leaf.meta:
+            candidates.append(leaf.meta)
+        candidates.append("us-ascii")
+    data = None
+    for cand in candidates:
+        codec = _codec(cand)
+        if codec:
+            try:
+                data = text.encode(codec)
+                break
+            except UnicodeEncodeError:
+                continue
+    if data is None:
+        data = text.encode("utf-8", "surrogatepass")
+        new_charset = "utf-8"
+    cte = leaf.cte
+    if cte == "base64":
+        out = base64.encodebytes(data).rstrip(b"\n")
+        if linesep != b"\n":
+            out = out.replace(b"\n", linesep)
+        if leaf.body_ends_eol and out:
+            out += linesep
+        return out, None, new_charset
+    if cte == "binary":
+        return data, None, new_charset
+    lines = data.replace(b"\r\n", b"\n")
+    needs_qp = cte == "quoted-printable" or bool(_LONG_LINE.search(lines))
+    if cte == "7bit" and not lines.isascii():
+        needs_qp = True
+    if not needs_qp:
+        if linesep != b"\n":
+            lines = lines.replace(b"\n", linesep)
+        return lines, None, new_charset
+    out = binascii.b2a_qp(lines, quotetabs=False, istext=True, header=False).replace(b"\r", b"=0D")
+    if linesep != b"\n":
+        out = out.replace(b"\n", linesep)
+    if leaf.body_ends_eol and not out.endswith(linesep):
+        out += b"=" + linesep                    # soft break: no extra newline in the text
+    return out, (None if cte == "quoted-printable" else "quoted-printable"), new_charset
+
+
+_CHARSET_PARAM = re.compile(
+    rb"(;[ \t\r\n]*charset)(\*[0-9]*\*?)?([ \t\r\n]*=[ \t\r\n]*)(\"(?:[^\"\\]|\\.)*\"|[^;\s()\"]*)", re.I)
+
+
+def _header_fields(block: bytes) -> list[tuple[bytes | None, bytes]]:
+    """Split a raw header block into (lowercased name or None, field bytes incl. folding)."""
+    fields: list[tuple[bytes | None, bytes]] = []
+    for line in _EOL_LINES.findall(block):
+        if line[:1] in (b" ", b"\t") and fields:
+            name, data = fields[-1]
+            fields[-1] = (name, data + line)
+            continue
+        colon = line.find(b":")
+        name = line[:colon].strip().lower() if colon > 0 and not line.startswith(b"From ") else None
+        fields.append((name, line))
+    return fields
+
+
+_EOL_LINES = re.compile(rb"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
+
+
+def _rewrite_headers(block: bytes, drop: set[bytes], cte: str | None, charset: str | None,
+                     subtype: str, linesep: bytes) -> bytes:
+    out: list[bytes] = []
+    seen_cte = seen_ct = False
+    for name, data in _header_fields(block):
+        if name in drop:
+            continue
+        if cte and name == b"content-transfer-encoding":
+            seen_cte = True
+            colon = data.index(b":")
+            data = data[:colon + 1] + b" " + cte.encode() + _trailing_eol(data, linesep)
+        elif charset and name == b"content-type":
+            seen_ct = True
+            data = _set_charset(data, charset.encode(), linesep)
+        out.append(data)
+    if out and not out[-1].endswith((b"\n", b"\r")):
+        out[-1] += linesep
+    if charset and not seen_ct:
+        out.append(b"Content-Type: text/" + subtype.encode() + b'; charset="' + charset.encode() + b'"' + linesep)
+    if cte and not seen_cte:
+        out.append(b"Content-Transfer-Encoding: " + cte.encode() + linesep)
+    return b"".join(out)
+
+
+def _trailing_eol(data: bytes, linesep: bytes) -> bytes:
+    m = re.search(rb"(\r\n|\r|\n)\Z", data)
+    return m.group(1) if m else b""
+
+
+def _set_charset(field_bytes: bytes, charset: bytes, linesep: bytes) -> bytes:
+    def repl(m: re.Match) -> bytes:
+        if m.group(2):                            # RFC 2231 form: write a plain parameter
+            return b"; charset=" + charset
+        value = m.group(4)
+        new = b'"' + charset + b'"' if value.startswith(b'"') else charset
+        return m.group(1) + m.group(3) + new
+    new, n = _CHARSET_PARAM.subn(repl, field_bytes)
+    if n:
+        return new
+    eol = _trailing_eol(field_bytes, linesep)
+    body = field_bytes[:len(field_bytes) - len(eol)].rstrip()
+    body = body.rstrip(b";").rstrip()
+    return body + b'; charset="' + charset + b'"' + eol
+
+
+def _rebuild_stdlib(parsed: ParsedMessage, changes: dict[str, str], drop: set[bytes]) -> bytes:
+    """Fallback when byte spans are unknown: regenerate with the stdlib generator."""
+    msg = BytesParser(policy=_POLICY).parsebytes(parsed._raw)
+    leaves: dict[str, _Leaf] = {}
+    _Walker(parsed._raw, parsed._linesep, [], leaves, []).entity(msg, None, "1", top=True)
+    for path, text in changes.items():
+        leaf = leaves[path]
+        body, new_cte, new_charset = _encode_body(leaf, text)
+        obj = leaf.obj
+        obj.set_payload(body.decode("ascii", "surrogateescape"))
+        if new_cte:
+            if "content-transfer-encoding" in obj:
+                obj.replace_header("Content-Transfer-Encoding", new_cte)
+            else:
+                obj["Content-Transfer-Encoding"] = new_cte
+        if new_charset:
+            if "content-type" not in obj:
+                obj["Content-Type"] = f"text/{leaf.part.subtype}"
+            obj.set_param("charset", new_charset)
+    for name in drop:
+        del msg[name.decode("ascii", "replace")]
+    buf = io.BytesIO()
+    pol = _POLICY.clone(refold_source="none", linesep=parsed._linesep.decode())
+    BytesGenerator(buf, mangle_from_=False, policy=pol).flatten(msg)
+    return buf.getvalue()
