@@ -249,7 +249,7 @@ class Rules:
                 if not red.match.search(target):
                     continue
                 if red.extract is not None:
-                    m = red.extract.search(url)
+                    m = red.extract.search(target)
                     if m and m.group(1):
                         return red.id, m.group(1), red.decode
                 elif red.param:
@@ -260,21 +260,25 @@ class Rules:
         return None
 
     @functools.lru_cache(maxsize=2048)
-    def _host_params(self, host: str) -> tuple[bool, tuple[Param, ...]]:
-        """(exempt, name patterns that apply on this host) — computed once per host."""
+    def _host_params(self, host: str) -> tuple[bool, re.Pattern[str] | None, tuple[Param, ...]]:
+        """(exempt, one regex for the unconditional name patterns, conditional patterns) per host."""
         hosts = tuple(suffixes(host))
         exempt = any(s in self._exempt_hosts for s in hosts)
-        scoped = [p for s in hosts for p in self._param_scoped.get(s, ())]
-        return exempt, tuple(self._param_patterns) + tuple(scoped)
+        patterns = list(self._param_patterns) + [p for s in hosts for p in self._param_scoped.get(s, ())]
+        plain = [p.pattern.pattern for p in patterns if p.keep_if_url is None]
+        union = re.compile("|".join(f"(?:{x})" for x in plain), re.IGNORECASE) if plain else None
+        return exempt, union, tuple(p for p in patterns if p.keep_if_url is not None)
 
     def is_tracking_param(self, name: str, host: str, url: str) -> bool:
-        exempt, patterns = self._host_params(host)
+        exempt, union, conditional = self._host_params(host)
         if exempt:
             return False
         low = name.lower()
+        if union is not None and union.fullmatch(low):
+            return True
         cands = [p for p in self._param_exact.get(low, ()) if not p.hosts or host in p.hosts
                  or any(s in p.hosts for s in suffixes(host))]
-        cands += [p for p in patterns if p.pattern.fullmatch(low)]
+        cands += [p for p in conditional if p.pattern.fullmatch(low)]
         for p in cands:
             if p.hosts and not any(s in p.hosts for s in suffixes(host)):
                 continue

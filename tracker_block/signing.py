@@ -86,7 +86,7 @@ class KeyRing:
         if len(parts) != 4:
             raise SignatureError("malformed proxy path")
         kid, expiry_s, sig, encoded = parts
-        if not expiry_s.isdigit() or len(expiry_s) > 12:
+        if not re.fullmatch(r"[0-9]{1,12}", expiry_s):  # str.isdigit() also admits "²"
             raise SignatureError("malformed expiry")
         secret = dict(self.keys).get(kid)
         if secret is None:

@@ -73,13 +73,29 @@ class Parts(NamedTuple):
 @functools.lru_cache(maxsize=8192)
 def parts(url: str) -> Parts:
     """Split an absolute remote URL into what the rules look at."""
-    try:
-        sp = urlsplit(absolute(url))
-        host = (sp.hostname or "").rstrip(".")
-    except ValueError:
+    full = absolute(url)
+    start = full.find("://")
+    if start < 0:
         return Parts("", url)
-    target = host + (sp.path or "/") + (("?" + sp.query) if sp.query else "")
-    return Parts(host, target)
+    rest = full[start + 3:]
+    end = len(rest)
+    for ch in "/?#":
+        i = rest.find(ch)
+        if 0 <= i < end:
+            end = i
+    authority = rest[:end]
+    if "@" in authority or "[" in authority or "%" in authority:   # unusual: let urllib decide
+        try:
+            sp = urlsplit(full)
+            host = (sp.hostname or "").rstrip(".")
+        except ValueError:
+            return Parts("", url)
+    else:
+        host = authority.split(":", 1)[0].lower().rstrip(".")
+    tail = rest[end:].split("#", 1)[0]
+    if not tail.startswith("/"):
+        tail = "/" + tail
+    return Parts(host, host + tail)
 
 
 def canonical(url: str) -> str:

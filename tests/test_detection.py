@@ -1,0 +1,47 @@
+"""Detection quality: per-vendor examples, a recall corpus and a false-positive corpus (issue 3)."""
+from __future__ import annotations
+
+import pytest
+
+from detection_corpus import HONEST, RECALL, RECIPIENT
+from tracker_block import Options, clean_html
+from tracker_block.rules import load_rules
+from tracker_block.rules_cli import explain, main as rules_main, validate
+
+
+def test_every_vendor_example_is_judged_as_declared():
+    rules = load_rules()
+    assert len(rules.vendors) >= 300
+    assert validate(rules) == []
+
+
+@pytest.mark.parametrize("snippet,url,company", RECALL, ids=[u for _, u, _ in RECALL])
+def test_recall_corpus_is_blocked_and_attributed(snippet, url, company):
+    res = clean_html(snippet.format(u=url), Options(), recipients=(RECIPIENT,))
+    blocked = [f for f in res.findings if f.action == "removed" and f.url == url]
+    assert blocked, f"not blocked: {url}"
+    assert company.lower() in (blocked[0].tracker or "").lower()
+    assert url not in res.html
+
+
+@pytest.mark.parametrize("snippet,url", HONEST, ids=[u for _, u in HONEST])
+def test_honest_content_survives(snippet, url):
+    res = clean_html(snippet.format(u=url), Options(), recipients=(RECIPIENT,))
+    assert [f for f in res.findings if f.action == "removed"] == []
+    assert url.replace("&", "&amp;") in res.html or url in res.html
+
+
+def test_rules_check_explains_a_verdict(capsys):
+    info = explain("https://us14.list-manage.com/track/open.php?u=1&id=2", load_rules())
+    assert info["as_image"]["reason"] == "rule:mailchimp/open"
+    assert info["vendor"]["company"] and info["vendor"]["provenance"]
+    assert rules_main(["check", "https://www.google.com/url?q=https%3A%2F%2Fexample.org%2F&sa=D"]) == 0
+    assert "example.org" in capsys.readouterr().out
+    assert rules_main(["validate"]) == 0
+
+
+def test_broken_extra_rule_file_is_a_clear_error(tmp_path, capsys):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[vendor]]\nid = "x"\ndomains = ["x.test"]\nopen = ["(unclosed"]\n')
+    assert rules_main(["--rules", str(bad), "stats"]) == 1
+    assert "bad regex" in capsys.readouterr().err

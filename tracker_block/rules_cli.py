@@ -1,0 +1,149 @@
+"""``tracker-block rules check|list|stats|validate``: explain and audit the rule set."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+
+from . import heuristics as H
+from .detect import Detector
+from .rules import RuleError, Rules, load_rules
+from .urls import clean_link, is_remote, normalise, parts
+
+
+def _load(extra: list[str]) -> Rules:
+    return load_rules(tuple(extra))
+
+
+def explain(url: str, rules: Rules, recipients: tuple[str, ...] = ()) -> dict:
+    """Everything the engine would conclude about one URL, as an image and as a link."""
+    url = normalise(url)
+    host, target = parts(url)
+    det = Detector(rules, H.Identity(recipients))
+    out: dict = {"url": url, "host": host, "target": target, "remote": is_remote(url)}
+    for use, verdict in (("as_image", det.load(url)), ("as_link", det.link(url))):
+        out[use] = None if verdict is None else {
+            "tracker": verdict.tracker, "reason": verdict.reason, "certainty": verdict.certainty,
+            "company": verdict.company}
+    hit = rules.match_load(host, target) or rules.match_click(host, target)
+    if hit is not None:
+        v = hit.vendor
+        out["vendor"] = {"id": v.id, "name": v.name, "company": v.company, "category": v.category,
+                         "uses": list(v.uses), "file": v.file, "provenance": list(v.provenance)}
+    out["heuristic_signals"] = H.path_signals(target)
+    cleaned = clean_link(url, rules)
+    out["link_cleaning"] = {"cleaned": cleaned.url, "unwrapped_by": cleaned.unwrapped_by,
+                            "stripped": list(cleaned.stripped)}
+    return out
+
+
+def validate(rules: Rules) -> list[str]:
+    """Problems that make a rule set unfit to ship (empty list when fine)."""
+    problems: list[str] = []
+    for v in rules.vendors.values():
+        where = f"{v.file}: vendor {v.id}"
+        if not v.provenance:
+            problems.append(f"{where}: no provenance")
+        for rec in v.provenance:
+            if rec.get("source") not in rules.sources:
+                problems.append(f"{where}: provenance names unknown source {rec.get('source')!r}")
+        if not (v.open or v.click or v.tracking_hosts):
+            problems.append(f"{where}: no open/click pattern and no tracking host")
+        for url in v.examples.get("open", []):
+            host, target = parts(url)
+            hit = rules.match_load(host, target)
+            if hit is None or hit.use != "open":
+                problems.append(f"{where}: open example does not match: {url}")
+        for url in v.examples.get("click", []):
+            host, target = parts(url)
+            if rules.match_click(host, target) is None:
+                problems.append(f"{where}: click example does not match: {url}")
+        for url in v.examples.get("content", []):
+            host, target = parts(url)
+            hit = rules.match_load(host, target)
+            if hit is not None and hit.use == "open":
+                problems.append(f"{where}: content example is judged a tracker: {url}")
+        if "open" in v.uses and not (v.examples.get("open") or v.tracking_hosts):
+            problems.append(f"{where}: declares 'open' but has no open example")
+        if "click" in v.uses and not v.examples.get("click"):
+            problems.append(f"{where}: declares 'click' but has no click example")
+    for r in rules.redirects:
+        for pair in r.examples:
+            wrapped, expected = pair[0], pair[1]
+            got = clean_link(wrapped, rules).url
+            if got != expected and clean_link(expected, rules).url != got:
+                problems.append(f"{r.file}: redirect {r.id}: {wrapped} -> {got}, expected {expected}")
+    return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="tracker-block rules", description=__doc__)
+    ap.add_argument("--rules", action="append", default=[], metavar="FILE", help="extra rule file (repeatable)")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    c = sub.add_parser("check", help="explain the verdict for one URL")
+    c.add_argument("url")
+    c.add_argument("--recipient", action="append", default=[])
+    c.add_argument("--json", action="store_true")
+    li = sub.add_parser("list", help="list vendors")
+    li.add_argument("--category")
+    li.add_argument("--json", action="store_true")
+    sub.add_parser("stats", help="counts by file, source and category")
+    sub.add_parser("validate", help="compile, check provenance and examples")
+    args = ap.parse_args(argv)
+    try:
+        rules = _load(args.rules)
+    except RuleError as exc:
+        print(f"tracker-block: rules: {exc}", file=sys.stderr)
+        return 1
+    if args.cmd == "check":
+        info = explain(args.url, rules, tuple(args.recipient))
+        if args.json:
+            print(json.dumps(info, indent=2))
+            return 0
+        print(f"URL      {info['url']}\nhost     {info['host']}")
+        for use in ("as_image", "as_link"):
+            v = info[use]
+            label = "image" if use == "as_image" else "link"
+            print(f"{label:<8} " + ("content / unknown (kept)" if v is None else
+                                   f"TRACKER  {v['reason']}  [{v['certainty']}]  {v['company'] or '-'}"))
+        if "vendor" in info:
+            v = info["vendor"]
+            prov = ", ".join(f"{p.get('source')}:{p.get('upstream_name', '')}" for p in v["provenance"])
+            print(f"vendor   {v['name']} ({v['company']}), {v['category']}, uses {'/'.join(v['uses'])}\n"
+                  f"source   {v['file']}  {prov}")
+        print(f"signals  {', '.join(info['heuristic_signals']) or '-'}")
+        lc = info["link_cleaning"]
+        if lc["cleaned"] != info["url"]:
+            print(f"cleaned  {lc['cleaned']}" + (f"  (unwrapped by {lc['unwrapped_by']})" if lc["unwrapped_by"] else "")
+                  + (f"  (stripped {', '.join(lc['stripped'])})" if lc["stripped"] else ""))
+        return 0
+    if args.cmd == "list":
+        vendors = [v for v in rules.vendors.values() if not args.category or v.category == args.category]
+        if args.json:
+            print(json.dumps([{"id": v.id, "name": v.name, "company": v.company, "category": v.category,
+                               "uses": list(v.uses), "domains": list(v.domains)} for v in vendors], indent=2))
+        else:
+            for v in sorted(vendors, key=lambda v: v.id):
+                print(f"{v.id:<28} {v.name[:28]:<28} {v.category:<22} {'/'.join(v.uses):<10} {', '.join(v.domains)[:60]}")
+        return 0
+    if args.cmd == "stats":
+        print(f"vendors    {len(rules.vendors)}")
+        print(f"redirects  {len(rules.redirects)}")
+        print(f"params     {len(rules.params)}")
+        print("by file:   " + ", ".join(f"{k} {n}" for k, n in Counter(v.file for v in rules.vendors.values()).items()))
+        print("by source: " + ", ".join(f"{k} {n}" for k, n in Counter(
+            p.get("source") for v in rules.vendors.values() for p in v.provenance).most_common()))
+        print("by category: " + ", ".join(f"{k} {n}" for k, n in Counter(
+            v.category for v in rules.vendors.values()).most_common()))
+        return 0
+    problems = validate(rules)
+    for p in problems:
+        print(p)
+    print(f"{len(rules.vendors)} vendors, {len(rules.redirects)} redirects, {len(rules.params)} params: "
+          + ("OK" if not problems else f"{len(problems)} problem(s)"))
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
