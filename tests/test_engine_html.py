@@ -258,3 +258,30 @@ def test_rewritten_css_cannot_close_its_style_element():
     doc = '<style>.a{background:url(https://x.test/1.png)} .b{content:"</style><img src=https://x.test/2.png>"}</style>'
     res = clean_html(doc, Options(mode="all"))
     assert remote_loads(res.html) == []
+
+
+def test_svg_animation_that_sets_a_url_is_removed():
+    doc = '<svg><image href="#a"><set attributeName="href" to="https://x.test/anim.png"/></image></svg>'
+    res = clean_html(doc)
+    assert "x.test" not in res.html and res.findings[0].reason == "policy:no-url-animation"
+
+
+def test_network_file_urls_never_load():
+    for url in ("file://fileserver.test/share/logo.png", "\\\\fileserver.test\\share\\logo.png"):
+        res = clean_html(f'<img src="{url}" width="100" height="40">', Options(mode="trackers"))
+        if url.startswith("file:"):
+            assert "fileserver" not in res.html
+        res = clean_html(f'<img src="{url}" width="100" height="40">', Options(mode="all"))
+        assert remote_loads(res.html) == [] and " src=" not in res.html
+
+
+def test_plain_text_links_are_cleaned_and_punctuation_kept():
+    from tracker_block import clean_text
+    text = ("Read it here: https://shop.test/a?utm_source=nl&id=4.\n"
+            "Or (https://www.google.com/url?q=https%3A%2F%2Fexample.org%2Fb&sa=D) later.\n"
+            "Unsubscribe: https://shop.test/unsub?utm_source=nl&u=1\n")
+    out, findings = clean_text(text)
+    assert "https://shop.test/a?id=4." in out
+    assert "(https://example.org/b)" in out
+    assert "https://shop.test/unsub?utm_source=nl&u=1" in out   # unsubscribe lines stay as written
+    assert [f.action for f in findings] == ["cleaned", "unwrapped"]

@@ -69,6 +69,10 @@ class _Cleaner:
         if is_script(url):
             self._find("script", raw, where, "removed", "policy:script-url")
             return "remove", None
+        if scheme_of(url) in ("file", "smb", "afp", "nfs", "webdav"):
+            # file://host/share makes Windows clients open an SMB connection (and send credentials).
+            self._find(kind, raw, where, "removed", "policy:no-network-file-url")
+            return "remove", None
         if not is_remote(url):
             return "keep", None
         v = self.det.load(url, width, height, hidden)

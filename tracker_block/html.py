@@ -32,6 +32,9 @@ URL_ATTRS = frozenset({
     "icon", "profile", "href", "xlink:href", "action", "formaction", "ping", "srcdoc",
     "srcset", "imagesrcset", "longdesc", "classid",
 })
+# SVG animation can set an attribute (href, style, fill…) to a URL after parsing: such animations go.
+SVG_ANIMATIONS = frozenset({"set", "animate", "animatemotion", "animatetransform", "animatecolor"})
+_ANIMATED_URL_ATTRS = re.compile(r"href|src|style|fill|stroke|filter|mask|clip-path|cursor|marker", re.IGNORECASE)
 SAFE_META = frozenset({"content-type", "content-language", "x-ua-compatible"})
 _REFRESH_URL = re.compile(r"url\s*=\s*['\"]?([^'\"]+)", re.IGNORECASE)
 _CSS_IN_ATTR = re.compile(r"url\s*\(|image-set|\\", re.IGNORECASE)
@@ -160,6 +163,13 @@ def collect(tree: LexborHTMLParser) -> list[Site]:
             url = attrs.get("src") or attrs.get("data") or attrs.get("href") or attrs.get("code") or attrs.get("codebase")
             add(Site(node, None, DROP_ELEMENTS[tag], f"<{tag}>", url=url, always=f"policy:no-{tag}"))
             continue
+        if tag in SVG_ANIMATIONS:
+            attrs = node.attributes
+            target = attrs.get("attributeName") or attrs.get("attributename") or ""
+            values = " ".join(v or "" for k, v in attrs.items() if k.lower() in ("to", "from", "by", "values"))
+            if _ANIMATED_URL_ATTRS.search(target) or "url(" in values.lower() or "//" in values:
+                add(Site(node, None, "image", f"<{tag}>", url=values.strip() or None, always="policy:no-url-animation"))
+                continue
         if tag in UNWRAP_ELEMENTS:
             add(Site(node, None, "object", f"<{tag}>", always="policy:unwrap-noscript"))
         attrs = node.attributes
