@@ -16,16 +16,25 @@ from .mime import MessageError
 from .policy import Options, load_action, sender_allowed
 from .report import Finding, MessageReport
 from .rules import Rules, load_rules
-from .urls import absolute, canonical, clean_link, is_remote, is_script, normalise, scheme_of
+from .urls import (REMOTE_SCHEMES, SCRIPT_SCHEMES, absolute, canonical, clean_link, is_remote, is_script,
+                   normalise, scheme_of)
 
 __all__ = ["HtmlResult", "MessageError", "clean_html", "clean_text", "clean_message"]
 
 READ_RECEIPT_HEADERS = ("Disposition-Notification-To", "Return-Receipt-To", "X-Confirm-Reading-To",
                         "Generate-Delivery-Report", "Read-Receipt-To")
 RECIPIENT_HEADERS = ("To", "Cc", "Delivered-To", "X-Original-To", "Envelope-To", "X-Envelope-To")
-_UNSUBSCRIBE = re.compile(r"unsubscri|opt[\s_-]?out|manage[\s_-]*(?:your[\s_-]*)?(?:preferences|subscription)|"
-                          r"abmelden|désabonner|desinscri|darse de baja|afmelden|avregistrera", re.IGNORECASE)
 # Documents whose markup a second parse may read differently (foreign content, form nesting, …).
+_UNSUBSCRIBE_HINTS = ("unsub", "opt-out", "optout", "opt out", "opt_out", "preferences", "subscription",
+                      "abmelden", "abbestellen", "désabonner", "desabonner", "desinscri", "darse de baja",
+                      "afmelden", "avregistrera", "disiscriv", "cancelar suscripci")
+
+
+def _is_unsubscribe(text: str) -> bool:
+    low = text.lower()
+    return any(h in low for h in _UNSUBSCRIBE_HINTS)
+
+
 _MUTATION_PRONE = re.compile(r"<\s*(?:svg|math|form|select|noscript|xmp|plaintext|noembed|noframes|template|textarea)",
                              re.IGNORECASE)
 _TEXT_URL = re.compile(r"""(?:https?://|www\.)[^\s<>"'`]+""", re.IGNORECASE)
@@ -99,32 +108,37 @@ class _Cleaner:
     def clean_link(self, raw: str, where: str, text: str = "") -> str | None:
         """The cleaned link, or None to keep it as written; records findings."""
         url = normalise(raw)
-        if is_script(url) or scheme_of(url) == "data":
+        scheme = scheme_of(url)
+        if scheme in SCRIPT_SCHEMES or scheme == "data":
             self._find("script", raw, where, "removed", "policy:script-url")
             return ""
-        if not is_remote(url):
+        if scheme not in REMOTE_SCHEMES and scheme != "//":
             return None
         new = url
+        res = None
         if self.o.clean_links:
             def conservative(dest: str) -> bool:
                 return (url in self.unsubscribe or dest in self.unsubscribe
-                        or bool(_UNSUBSCRIBE.search(text) or _UNSUBSCRIBE.search(dest)))
-            res = clean_link(absolute(url) if scheme_of(url) == "//" else url, self.rules, conservative)
+                        or _is_unsubscribe(text) or _is_unsubscribe(dest))
+            res = clean_link(absolute(url) if scheme == "//" else url, self.rules, conservative)
             if res.url != url and res.url != absolute(url):
                 new = res.url
-                v = self.det.link(url)
-                company = v.company if v else None
-                if res.unwrapped_by:
-                    self._find("link", raw, where, "unwrapped", f"rule:{res.unwrapped_by}", company,
-                               "rule", detail=new)
-                else:
-                    self._find("link", raw, where, "cleaned", "rule:tracking-params", company, "rule",
-                               detail=f"{new}  (removed: {', '.join(res.stripped)})")
-        v = self.det.link(new)
+            else:
+                res = None
+        v = self.det.link(url)   # judged as written: that is what tells the sender
+        if res is not None:
+            company = v.company if v else None
+            if res.unwrapped_by:
+                self._find("link", raw, where, "unwrapped", f"rule:{res.unwrapped_by}", company, "rule", detail=new)
+            else:
+                self._find("link", raw, where, "cleaned", "rule:tracking-params", company, "rule",
+                           detail=f"{new}  (removed: {', '.join(res.stripped)})")
+            if v is not None:
+                v = self.det.link(new)   # what is left after cleaning
         if v is not None:
             detail = ("this link tells the sender it was you" if v.reason.startswith("heuristic:recipient")
                       else "click tracking: the destination cannot be recovered without following it")
-            self._find("link", raw if new == url else new, where, "kept-reported", v.reason, v.company,
+            self._find("link", new if res is not None else raw, where, "kept-reported", v.reason, v.company,
                        v.certainty, detail=detail)
         return None if new == url else new
 

@@ -115,18 +115,28 @@ def size_signal(width: float | None, height: float | None) -> str | None:
     return None
 
 
+_HIDE_HINTS = ("none", "hidden", "collapse", "opacity", "clip", ":0", ": 0", ":-", ": -")
+
+
 def style_hides(style: str | None) -> bool:
-    return bool(style) and bool(_HIDDEN_STYLE.search(style))
+    if not style:
+        return False
+    low = style.lower()
+    return any(h in low for h in _HIDE_HINTS) and bool(_HIDDEN_STYLE.search(low))
 
 
 # ---------------------------------------------------------------- recipient identity
 
 class Identity:
-    """The recipient's addresses in every form a sender may put them in a URL."""
+    """The recipient's addresses in every form a sender may put them in a URL.
+
+    Matching is plain substring search (C speed): hex digests and address forms against the
+    lowercased URL, base64 forms (case-sensitive) against the URL as written.
+    """
 
     def __init__(self, addresses: Iterable[str]) -> None:
         self.addresses = sorted({a.strip().lower() for a in addresses if a and "@" in a})
-        folded: dict[str, str] = {}   # matched case-insensitively: address forms and hex digests
+        folded: dict[str, str] = {}   # compared with the lowercased URL
         exact: dict[str, str] = {}    # base64 is case-sensitive
         for addr in self.addresses:
             raw = addr.encode("utf-8")
@@ -136,9 +146,9 @@ class Identity:
                 folded[hashlib.new(name, raw).hexdigest()] = name
             for core in _base64_cores(raw):
                 exact[core] = "base64"
-        self._folded, self._exact = folded, exact
-        self._ci = _alternation(folded, re.IGNORECASE)
-        self._cs = _alternation(exact, 0)
+        # longest first, so a SHA-512 is not reported as the SHA-256 it cannot contain anyway
+        self._folded = sorted(folded.items(), key=lambda kv: -len(kv[0]))
+        self._exact = sorted(exact.items(), key=lambda kv: -len(kv[0]))
 
     def __bool__(self) -> bool:
         return bool(self.addresses)
@@ -148,19 +158,14 @@ class Identity:
         if not self.addresses:
             return None
         for text in ((url, unquote(url)) if "%" in url else (url,)):
-            m = self._ci.search(text)
-            if m:
-                return self._folded[m.group(0).lower()]
-            m = self._cs.search(text)
-            if m:
-                return self._exact[m.group(0)]
+            low = text.lower()
+            for needle, kind in self._folded:
+                if needle in low:
+                    return kind
+            for needle, kind in self._exact:
+                if needle in text:
+                    return kind
         return None
-
-
-def _alternation(needles: dict[str, str], flags: int) -> re.Pattern[str]:
-    if not needles:
-        return re.compile(r"(?!)")
-    return re.compile("|".join(re.escape(n) for n in sorted(needles, key=len, reverse=True)), flags)
 
 
 def _base64_cores(raw: bytes) -> set[str]:

@@ -23,7 +23,7 @@ from email.message import EmailMessage, Message
 from email.parser import BytesParser
 from typing import Iterable
 
-from bs4.dammit import EncodingDetector, UnicodeDammit
+from bs4.dammit import EncodingDetector
 
 __all__ = ["MessageError", "TextPart", "ParsedMessage", "parse", "rebuild"]
 
@@ -137,7 +137,7 @@ def _check_readable(raw: bytes) -> bytes:
     if b"\x00" in head:
         raise MessageError("header block contains NUL bytes (binary data, not a mail message)")
     m = _EOL.search(raw)
-    return m.group() if m else b"\r\n"
+    return b"\n" if m and m.group() == b"\n" else b"\r\n"
 
 
 class _Mismatch(Exception):
@@ -225,7 +225,8 @@ def _map_entity(raw: bytes, start: int, end: int, obj: Message) -> _Node:
         else:
             raise _Mismatch(f"{ctype} holds sub-messages")
         return node
-    if isinstance(payload, str) and not _same_body(raw, body_start, end, payload):
+    # Only text leaves are ever re-read from or written to these bytes, so only they must match.
+    if ctype in _TEXT_TYPES and isinstance(payload, str) and not _same_body(raw, body_start, end, payload):
         raise _Mismatch(f"{ctype} body differs from the stdlib payload")
     return node
 
@@ -278,11 +279,9 @@ class _Walker:
     def leaf(self, obj: Message, node: _Node | None, path: str, subtype: str) -> None:
         if node is not None:
             body = self.raw[node.body_start:node.end]
-            m = _EOL.search(self.raw, node.start, node.end)
-            linesep = m.group() if m else self.linesep
         else:
             body = obj._payload.encode("ascii", "surrogateescape") if obj._payload else b""
-            linesep = self.linesep
+        linesep = self.linesep
         where = f"part {path} (text/{subtype})"
         cte = _cte(obj)
         if cte in _UUENCODE:
@@ -437,14 +436,14 @@ def _guess(data: bytes, is_html: bool, exclude: list[str]) -> tuple[str, str]:
     # Detectors guess wildly on a few accented letters; below that, windows-1252 (what
     # browsers assume for unlabeled Western text) is the better bet.
     if len(sample) - len(sample.translate(None, _HIGH)) >= 32:
-        dammit = UnicodeDammit(sample, is_html=is_html, exclude_encodings=exclude)
-        enc = dammit.original_encoding
-        codec = _codec(enc)
-        if codec in _PLAUSIBLE and not dammit.contains_replacement_characters:
-            try:
-                return data.decode(codec), enc
-            except UnicodeDecodeError:
-                pass
+        # bs4's order: BOM, <meta> declaration, statistical guess, then utf-8/windows-1252
+        for enc in EncodingDetector(sample, is_html=is_html, exclude_encodings=exclude).encodings:
+            codec = _codec(enc)
+            if codec in _PLAUSIBLE and codec not in exclude:
+                try:
+                    return data.decode(codec), enc
+                except UnicodeDecodeError:
+                    continue
     for codec in ("cp1252", "latin-1"):
         try:
             return data.decode(codec), "windows-1252" if codec == "cp1252" else "iso-8859-1"
@@ -495,17 +494,19 @@ def rebuild(parsed: ParsedMessage, new_texts: dict[str, str], drop_headers: Iter
                                  e.get("linesep", parsed._linesep))
         blocks[id(node)] = block
         edits.append((node.start, 1, node.hdr_end, block))
-        if node.glued:
-            edits.append((node.start, 0, node.start, e.get("linesep", parsed._linesep)))
     for node, body, linesep in bodies:
         if node.body_start == node.hdr_end and body:
             # header block without a separator line: add one so the body is not read as headers
             block = blocks.get(id(node), raw[node.start:node.hdr_end])
             sep = linesep * 2 if block and not block.endswith((b"\n", b"\r")) else linesep
             body = sep + body
-        if node.glued and id(node) not in blocks:
-            edits.append((node.start, 0, node.start, linesep))
         edits.append((node.body_start, 2, node.end, body))
+    touched = {id(n): n for n, _, _ in bodies}
+    touched.update((k, e["node"]) for k, e in hdr_edits.items())
+    for node in touched.values():
+        lead = _lead(raw, node, parsed._linesep)
+        if lead:
+            edits.append((node.start, 0, node.start, lead))
     edits.sort(key=lambda x: (x[0], x[1]))
     out = []
     pos = 0
@@ -515,6 +516,13 @@ def rebuild(parsed: ParsedMessage, new_texts: dict[str, str], drop_headers: Iter
         pos = end
     out.append(raw[pos:])
     return b"".join(out)
+
+
+def _lead(raw: bytes, node: _Node, linesep: bytes) -> bytes:
+    """Line breaks needed before new bytes at ``node.start``: a delimiter line cut off at
+    EOF has no EOL, and an inner message glued to its message/* header needs a blank line."""
+    lead = b"" if node.start == 0 or raw[node.start - 1:node.start] in (b"\n", b"\r") else linesep
+    return lead + linesep if node.glued else lead
 
 
 _LONG_LINE = re.compile(rb"[^\r\n]{999}")
@@ -656,5 +664,18 @@ def _rebuild_stdlib(parsed: ParsedMessage, changes: dict[str, str], drop: set[by
         del msg[name.decode("ascii", "replace")]
     buf = io.BytesIO()
     pol = _POLICY.clone(refold_source="none", linesep=parsed._linesep.decode())
-    BytesGenerator(buf, mangle_from_=False, policy=pol).flatten(msg)
+    try:
+        _Generator(buf, mangle_from_=False, policy=pol).flatten(msg)
+    except Exception as exc:
+        raise MessageError(f"cannot regenerate message: {type(exc).__name__}: {exc}") from exc
     return buf.getvalue()
+
+
+class _Generator(BytesGenerator):
+    def _handle_multipart(self, msg: Message) -> None:
+        # A multipart whose boundary never appears keeps its body as a string;
+        # get_payload() would re-decode it lossily (and then fail to encode it).
+        if isinstance(msg._payload, str):
+            self.write(msg._payload)
+            return
+        super()._handle_multipart(msg)

@@ -270,6 +270,23 @@ class Rules:
         return exempt, union, tuple(p for p in patterns if p.keep_if_url is not None)
 
     def is_tracking_param(self, name: str, host: str, url: str) -> bool:
+        verdict = self._param_verdict(name.lower(), host)
+        return verdict if verdict is not None else self._param_slow(name, host, url)
+
+    @functools.lru_cache(maxsize=16384)
+    def _param_verdict(self, low: str, host: str) -> bool | None:
+        """The verdict when it does not depend on the rest of the URL, else None."""
+        exempt, union, conditional = self._host_params(host)
+        if exempt:
+            return False
+        if union is not None and union.fullmatch(low):
+            return True
+        exact = self._param_exact.get(low, ())
+        if any(p.keep_if_url is not None for p in exact) or any(p.pattern.fullmatch(low) for p in conditional):
+            return None
+        return any(not p.hosts or any(s in p.hosts for s in suffixes(host)) for p in exact)
+
+    def _param_slow(self, name: str, host: str, url: str) -> bool:
         exempt, union, conditional = self._host_params(host)
         if exempt:
             return False

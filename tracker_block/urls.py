@@ -165,7 +165,9 @@ def strip_params(url: str, rules: "Rules", conservative: bool = False) -> tuple[
     host = parts(url).host
     kept, removed = [], []
     for piece in query.split("&"):
-        name = unquote(piece.split("=", 1)[0])
+        name = piece.split("=", 1)[0]
+        if "%" in name or "+" in name:
+            name = unquote(name.replace("+", " "))
         if name and rules.is_tracking_param(name, host, url):
             removed.append(name)
         else:
