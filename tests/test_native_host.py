@@ -1,0 +1,271 @@
+"""The native host's wire protocol, as Thunderbird would drive it (a real host process where it
+matters: partial writes, EOF, stray prints), plus its safe-image fetching and banner text."""
+from __future__ import annotations
+
+import http.server
+import io
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+
+from tracker_block import native_host as nh
+
+LEN = nh._LEN
+
+
+def frame(obj: object) -> bytes:
+    body = obj if isinstance(obj, bytes) else json.dumps(obj).encode()
+    return LEN.pack(len(body)) + body
+
+
+def unframe_all(data: bytes) -> list[dict]:
+    out, pos = [], 0
+    while pos < len(data):
+        (n,) = LEN.unpack(data[pos:pos + 4])
+        out.append(json.loads(data[pos + 4:pos + 4 + n]))
+        pos += 4 + n
+    assert pos == len(data), "trailing bytes on stdout"
+    return out
+
+
+def join_chunks(replies: list[dict]) -> list[dict]:
+    """What background.js does: chunk pieces become one reply again."""
+    done, parts = [], {}
+    for r in replies:
+        if "chunk" in r:
+            parts.setdefault(r["id"], {})[r["chunk"]] = r["data"]
+            if len(parts[r["id"]]) == r["chunks"]:
+                done.append(json.loads("".join(parts[r["id"]][i] for i in range(r["chunks"]))))
+        else:
+            done.append(r)
+    return done
+
+
+def start_host(tmp_path: Path, *code: str, env: dict | None = None) -> subprocess.Popen:
+    args = [sys.executable, "-m", "tracker_block.native_host"] if not code else [sys.executable, "-c", "\n".join(code)]
+    return subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env={**os.environ, "TRACKER_BLOCK_LOG": str(tmp_path / "host.log"), **(env or {})})
+
+
+def serve_bytes(data: bytes, host: nh.Host | None = None, limit: int = nh.MAX_REQUEST) -> tuple[int, list[dict]]:
+    out = io.BytesIO()
+    status = nh.serve(io.BytesIO(data), out, host or nh.Host(), limit=limit)
+    return status, join_chunks(unframe_all(out.getvalue()))
+
+
+# --- framing over a real process ---------------------------------------------------------------
+
+def test_partial_writes_many_messages_and_clean_exit(tmp_path: Path) -> None:
+    proc = start_host(tmp_path)
+    stream = b"".join(frame({"id": i, "type": "ping"}) for i in range(300))
+    # Dribble the bytes in odd-sized pieces so lengths and bodies are split across reads.
+    for i in range(0, len(stream), 7):
+        proc.stdin.write(stream[i:i + 7])
+        if i % 700 == 0:
+            proc.stdin.flush()
+            time.sleep(0.001)
+    proc.stdin.close()
+    replies = unframe_all(proc.stdout.read())
+    assert proc.wait(10) == 0
+    assert sorted(r["id"] for r in replies) == list(range(300))
+    assert all(r["ok"] and r["pong"] for r in replies)
+    assert "native host started" in (tmp_path / "host.log").read_text()
+
+
+def test_eof_inside_a_message_exits_without_garbage(tmp_path: Path) -> None:
+    proc = start_host(tmp_path)
+    out, _ = proc.communicate(frame({"id": 1, "type": "ping"}) + LEN.pack(100) + b'{"id": 2', timeout=10)
+    assert proc.returncode == 1
+    assert unframe_all(out) == [{"id": 1, "ok": True, "pong": True}]
+    assert "input stream broken" in (tmp_path / "host.log").read_text()
+
+
+def test_stray_prints_never_reach_stdout(tmp_path: Path) -> None:
+    proc = start_host(
+        tmp_path,
+        "import sys",
+        "from tracker_block import native_host as h",
+        "orig = h.Host.do_ping",
+        "h.Host.do_ping = lambda self, m: (print('stray print from a library'), orig(self, m))[1]",
+        "sys.exit(h.main())",
+    )
+    out, err = proc.communicate(frame({"id": 7, "type": "ping"}), timeout=10)
+    assert unframe_all(out) == [{"id": 7, "ok": True, "pong": True}]
+    assert b"stray print from a library" in err
+
+
+# --- framing in process ------------------------------------------------------------------------
+
+def test_bad_json_and_bad_shapes_get_error_replies_and_the_stream_continues() -> None:
+    data = (frame(b"{not json") + frame(b"\xff\xfe") + frame([1, 2]) + frame({"id": 3})
+            + frame({"id": 4, "type": "no-such-thing"}) + frame({"id": 5, "type": "ping"}))
+    status, replies = serve_bytes(data)
+    assert status == 0
+    errors = [r for r in replies if not r["ok"]]
+    assert len(errors) == 5
+    assert "malformed JSON" in errors[0]["error"]
+    assert any(r["id"] == 4 and "unknown request type" in r["error"] for r in errors)
+    assert {"id": 5, "ok": True, "pong": True} in replies
+
+
+def test_oversized_message_is_skipped_with_an_error_and_stream_stays_in_sync() -> None:
+    big = frame({"id": 1, "type": "ping", "pad": "x" * 5000})
+    status, replies = serve_bytes(big + frame({"id": 2, "type": "ping"}), limit=1000)
+    assert status == 0
+    assert replies[0]["ok"] is False and "exceeds" in replies[0]["error"]
+    assert replies[1] == {"id": 2, "ok": True, "pong": True}
+
+
+def test_oversized_length_with_truncated_body_is_a_broken_stream() -> None:
+    status, replies = serve_bytes(LEN.pack(10_000) + b"x" * 10, limit=1000)
+    assert status == 1 and replies == []
+
+
+def test_empty_input_is_a_clean_exit() -> None:
+    assert serve_bytes(b"") == (0, [])
+
+
+def test_large_replies_are_chunked_under_one_mebibyte() -> None:
+    reply = {"id": 9, "ok": True, "html": "<p>é\"\\\x01😀</p>" * 200_000}
+    frames = nh.encode_frames(reply)
+    assert len(frames) > 1
+    assert all(len(f) <= nh.MAX_REPLY for f in frames)
+    assert join_chunks(unframe_all(b"".join(frames))) == [reply]
+    small = nh.encode_frames({"id": 1, "ok": True})
+    assert len(small) == 1
+
+
+def test_clean_request_over_the_cap_round_trips(tmp_path: Path) -> None:
+    html = "<p>" + "Long newsletter text. " * 80_000 + '</p><img src="https://t.example/open.gif" width="1" height="1">'
+    _, replies = serve_bytes(frame({"id": 1, "type": "clean", "html": html,
+                                         "headers": {"to": ["Bob <bob@example.com>"]}}))
+    (reply,) = replies
+    assert reply["ok"], reply
+    assert len(reply["html"]) > 1_500_000
+    assert "open.gif" not in reply["html"]
+    assert reply["findings"] and "1 tracker blocked" in reply["banner"]
+
+
+# --- requests ----------------------------------------------------------------------------------
+
+def test_clean_reports_read_receipts_and_recipient_links() -> None:
+    html = '<p><a href="https://shop.example/go?u=bob%40example.com">Shop</a></p>'
+    headers = {"to": ["Bob <Bob@Example.com>"], "disposition-notification-to": ["news@shop.example"]}
+    _, (reply,) = serve_bytes(frame({"id": 1, "type": "clean", "html": html, "headers": headers}))
+    assert reply["ok"], reply
+    kinds = {f["kind"] for f in reply["findings"]}
+    assert "header" in kinds
+    assert "read-receipt request" in reply["banner"]
+    assert any(f["reason"].startswith("heuristic:recipient") for f in reply["findings"]), reply["findings"]
+
+
+def test_clean_rejects_unknown_mode() -> None:
+    _, (reply,) = serve_bytes(frame({"id": 1, "type": "clean", "html": "<p>x</p>", "options": {"mode": "proxy"}}))
+    assert reply["ok"] is False and "mode" in reply["error"]
+
+
+def test_recipients_and_banner_text() -> None:
+    headers = {"To": ["A <a@x.org>, b@y.org"], "cc": "C <c@z.org>", "Delivered-To": ["a@x.org"]}
+    assert nh.recipients_from_headers(headers) == ("a@x.org", "b@y.org", "c@z.org")
+    findings = [
+        {"kind": "pixel", "tracker": "Mailchimp", "certainty": "rule"},
+        {"kind": "link", "tracker": "HubSpot", "certainty": "rule"},
+        {"kind": "header", "tracker": None, "certainty": "rule"},
+        {"kind": "image", "tracker": None, "certainty": "policy"},
+    ]
+    assert nh.banner_text(findings) == (
+        "3 trackers blocked — Mailchimp open pixel, HubSpot click tracking, read-receipt request; "
+        "1 remote item blocked by policy")
+    assert nh.banner_text([]) == "No trackers found"
+
+
+def test_test_report_is_refused_outside_test_mode() -> None:
+    _, (reply,) = serve_bytes(frame({"id": 1, "type": "test_report", "report": {}}))
+    assert reply["ok"] is False
+
+
+# --- safe images -------------------------------------------------------------------------------
+
+PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+                    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")
+
+
+class _Origin(http.server.BaseHTTPRequestHandler):
+    seen: ClassVar[list[dict]] = []
+
+    def do_GET(self) -> None:
+        _Origin.seen.append({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}})
+        if self.path.startswith("/redirect"):
+            self.send_response(302)
+            self.send_header("Location", "/img.png")
+            self.end_headers()
+            return
+        body = PNG if self.path.startswith("/img") else b"<html>not an image</html>"
+        self.send_response(200)
+        self.send_header("Content-Type", "image/png")
+        self.send_header("Set-Cookie", "id=1")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *a: object) -> None:
+        pass
+
+
+@pytest.fixture
+def origin():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Origin)
+    _Origin.seen = []
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def _clean_then_fetch(host: nh.Host, html: str, urls: list[str]) -> dict:
+    _, (cleaned,) = serve_bytes(frame({"id": 1, "type": "clean", "html": html}), host)
+    assert cleaned["ok"], cleaned
+    _, (reply,) = serve_bytes(frame({"id": 2, "type": "fetch_images", "token": cleaned["token"], "urls": urls}), host)
+    return reply
+
+
+def test_safe_images_fetch_only_kept_images_without_identifying_headers(origin: str, tmp_path: Path) -> None:
+    host = nh.Host({"allow_loopback": True})
+    img, other, redirect = f"{origin}/img.png", f"{origin}/img-not-in-message.png", f"{origin}/redirect"
+    text = f"{origin}/page"
+    html = f'<img src="{img}" width="40" height="30"><img src="{redirect}" width="40" height="30"><img src="{text}" width="40" height="30">'
+    reply = _clean_then_fetch(host, html, [img, redirect, text, other])
+    assert reply["ok"], reply
+    assert reply["images"][img].startswith("data:image/png;base64,")
+    assert reply["images"][redirect] == reply["images"][img]
+    assert "not a supported image type" in reply["errors"][text]
+    assert "not a safe image" in reply["errors"][other]
+    assert all(s["path"] != "/img-not-in-message.png" for s in _Origin.seen)
+    for s in _Origin.seen:
+        assert "cookie" not in s["headers"] and "referer" not in s["headers"]
+        assert s["headers"]["user-agent"] == nh.USER_AGENT
+
+
+def test_safe_images_refuse_loopback_outside_test_mode(origin: str) -> None:
+    img = f"{origin}/img.png"
+    reply = _clean_then_fetch(nh.Host(), f'<img src="{img}" width="40" height="30">', [img])
+    assert reply["images"] == {} and "127.0.0.1" in reply["errors"][img]
+    assert _Origin.seen == []
+
+
+def test_fetch_images_needs_a_token_from_a_clean() -> None:
+    _, (reply,) = serve_bytes(frame({"id": 1, "type": "fetch_images", "token": "made-up", "urls": ["https://x.example/a.png"]}))
+    assert reply["ok"] is False and "token" in reply["error"]
+
+
+def test_sniff_image() -> None:
+    assert nh.sniff_image(PNG) == "image/png"
+    assert nh.sniff_image(b"\xff\xd8\xff\xe0....") == "image/jpeg"
+    assert nh.sniff_image(b"RIFF\x00\x00\x00\x00WEBPVP8 ") == "image/webp"
+    assert nh.sniff_image(b"<svg xmlns='http://www.w3.org/2000/svg'/>") is None
