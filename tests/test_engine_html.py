@@ -285,3 +285,14 @@ def test_plain_text_links_are_cleaned_and_punctuation_kept():
     assert "(https://example.org/b)" in out
     assert "https://shop.test/unsub?utm_source=nl&u=1" in out   # unsubscribe lines stay as written
     assert [f.action for f in findings] == ["cleaned", "unwrapped"]
+
+
+def test_conditional_comment_loads_other_than_links_are_judged_as_loads():
+    doc = ('<!--[if mso]><base href="https://cdn.content.test/"><link rel="stylesheet" href="https://cdn.content.test/o.css">'
+           '<v:roundrect href="https://shop.test/p?id=1&amp;utm_source=x">b</v:roundrect>'
+           '<v:fill src="http://mandrillapp.com/track/open.php?u=123&amp;id=abc"/><![endif]-->')
+    res = clean_html(doc)
+    assert "cdn.content.test" not in res.html and "mandrillapp" not in res.html
+    assert 'href="https://shop.test/p?id=1"' in res.html
+    urls = {f.url for f in res.findings}
+    assert "http://mandrillapp.com/track/open.php?u=123&id=abc" in urls    # reported decoded

@@ -5,6 +5,7 @@ message and rebuilds the message, touching nothing it did not need to change.
 """
 from __future__ import annotations
 
+import html as html_lib
 import re
 from email.utils import getaddresses
 from typing import NamedTuple
@@ -37,6 +38,8 @@ def _is_unsubscribe(text: str) -> bool:
 
 _MUTATION_PRONE = re.compile(r"<\s*(?:svg|math|form|select|noscript|xmp|plaintext|noembed|noframes|template|textarea)",
                              re.IGNORECASE)
+_TAG_NAME = re.compile(r"<\s*([\w:-]+)")
+_HREF_BEFORE = re.compile(r"href\s*=\s*[\"']?$")
 _TEXT_URL = re.compile(r"""(?:https?://|www\.)[^\s<>"'`]+""", re.IGNORECASE)
 
 
@@ -211,23 +214,35 @@ class _Cleaner:
         return True
 
     def _comment(self, s: html.Site, later: list) -> bool:
-        """Outlook conditional comments carry VML with its own URLs: judge each one in place."""
+        """Outlook conditional comments carry markup (VML) with its own URLs: judge each one in place.
+
+        Inside them an ``href`` is a link only on ``<a>``/``<area>`` and VML shapes; on anything else
+        (``<link>``, ``<base>``, SVG) it loads, so it is judged as a load.
+        """
         text = s.css or ""
         changed = False
 
         def repl(m: re.Match) -> str:
             nonlocal changed
-            url = m.group(1)
+            written = m.group(1)
+            url = html_lib.unescape(written)
             before = text[max(0, m.start() - 12):m.start()].lower()
-            if re.search(r"href\s*=\s*[\"']?$", before):
-                new = self.clean_link(url, "comment@href")
+            lt = text.rfind("<", 0, m.start())
+            tag_m = _TAG_NAME.match(text, lt) if lt >= 0 else None
+            tag = tag_m.group(1).lower() if tag_m else ""
+            if _HREF_BEFORE.search(before) and (tag in html.LINK_TAGS or tag.startswith(html.VML_PREFIXES)):
+                new = self.clean_link(url, f"comment:{tag}@href")
+            elif tag in html.DROP_ELEMENTS or tag in ("link", "meta"):
+                kind = html.DROP_ELEMENTS.get(tag, "stylesheet" if tag == "link" else "meta")
+                self._find(kind, url, f"comment:{tag}", "removed", f"policy:no-{tag}")
+                new = ""
             else:
-                action, new = self.judge_load(url, "image", "comment")
+                action, new = self.judge_load(url, "image", f"comment:{tag or '?'}")
                 new = None if action == "keep" else (new if action == "proxy" else "")
             if new is None:
-                return url
+                return written
             changed = True
-            return new
+            return html_lib.escape(new, quote=True)
 
         new_text = html._URL_IN_COMMENT.sub(repl, text)
         if not changed:

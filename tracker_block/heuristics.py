@@ -82,12 +82,6 @@ def parse_px(value: str | None) -> float | None:
 
 
 _STYLE_DIM = re.compile(r"(?:^|;|\s)(max-width|max-height|width|height)\s*:\s*([^;!]+)", re.IGNORECASE)
-_HIDDEN_STYLE = re.compile(
-    r"display\s*:\s*none|visibility\s*:\s*(?:hidden|collapse)|opacity\s*:\s*0*(?:\.0*)?\s*(?:[;!]|$)|"
-    r"(?:max-)?(?:height|width)\s*:\s*0+(?:px)?\s*(?:[;!]|$)|clip\s*:\s*rect\(\s*0|"
-    r"(?:left|top)\s*:\s*-\d{3,}px|font-size\s*:\s*0+(?:px)?\s*[;!]?\s*(?:$|;)",
-    re.IGNORECASE,
-)
 
 
 def style_size(style: str | None) -> tuple[float | None, float | None]:
@@ -115,14 +109,55 @@ def size_signal(width: float | None, height: float | None) -> str | None:
     return None
 
 
-_HIDE_HINTS = ("none", "hidden", "collapse", "opacity", "clip", ":0", ": 0", ":-", ": -")
+_HIDE_PROPS = frozenset({"display", "visibility", "opacity", "clip", "left", "top", "height", "max-height",
+                         "width", "max-width", "overflow", "overflow-y", "overflow-x"})
 
 
 def style_hides(style: str | None) -> bool:
+    """Does an inline style make the element (and what is inside it) invisible?
+
+    display:none, visibility:hidden|collapse, opacity:0, clip:rect(0…), far off-screen left/top,
+    or a zero height/width/max-height/max-width together with overflow:hidden.
+    """
     if not style:
         return False
     low = style.lower()
-    return any(h in low for h in _HIDE_HINTS) and bool(_HIDDEN_STYLE.search(low))
+    if not ("none" in low or "hid" in low or "collapse" in low or "opacity" in low or "clip" in low or ":-" in low or ": -" in low):
+        return False
+    zero_box = overflow_hidden = False
+    for decl in low.split(";"):
+        prop, sep, val = decl.partition(":")
+        if not sep:
+            continue
+        prop = prop.strip()
+        if prop not in _HIDE_PROPS:
+            continue
+        val = val.replace("!important", "").strip()
+        if prop == "display":
+            if val == "none":
+                return True
+        elif prop == "visibility":
+            if val in ("hidden", "collapse"):
+                return True
+        elif prop == "opacity":
+            try:
+                if float(val.rstrip("%")) == 0:
+                    return True
+            except ValueError:
+                pass
+        elif prop == "clip":
+            if val.replace(" ", "").startswith(("rect(0,0,0,0", "rect(0px,0px,0px,0px", "rect(00", "rect(0000")):
+                return True
+        elif prop in ("left", "top"):
+            px = parse_px(val)
+            if px is not None and px <= -999:
+                return True
+        elif prop.startswith("overflow"):
+            overflow_hidden = overflow_hidden or val in ("hidden", "clip")
+        else:
+            px = parse_px(val)
+            zero_box = zero_box or (px is not None and px == 0)
+    return zero_box and overflow_hidden
 
 
 # ---------------------------------------------------------------- recipient identity

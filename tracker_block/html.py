@@ -38,7 +38,7 @@ _ANIMATED_URL_ATTRS = re.compile(r"href|src|style|fill|stroke|filter|mask|clip-p
 SAFE_META = frozenset({"content-type", "content-language", "x-ua-compatible"})
 _REFRESH_URL = re.compile(r"url\s*=\s*['\"]?([^'\"]+)", re.IGNORECASE)
 _CSS_IN_ATTR = re.compile(r"url\s*\(|image-set|\\", re.IGNORECASE)
-_URL_IN_COMMENT = re.compile(r"""((?:https?:)?//[^\s"'<>()]+)""", re.IGNORECASE)
+_URL_IN_COMMENT = re.compile(r"""((?:https?:)?//[^\s"'<>()]+|https?:[^\s"'<>()/][^\s"'<>()]*)""", re.IGNORECASE)
 
 
 @dataclass(eq=False)
@@ -109,26 +109,17 @@ def parse_srcset(value: str) -> list[tuple[str, str]]:
     return out
 
 
-def _ancestor_hidden(node: LexborNode, memo: dict[int, bool]) -> bool:
-    """Is any ancestor hidden? Memoised per element so each ancestor's style is read once."""
-    from .heuristics import style_hides
-    chain = []
-    p = node.parent
-    result = False
-    while p is not None and p.tag not in ("body", "html", "-document"):
-        key = p.mem_id
-        if key in memo:
-            result = memo[key]
-            break
-        chain.append(key)
-        attrs = p.attributes
-        if "hidden" in attrs or style_hides(attrs.get("style")):
-            result = True
-            break
-        p = p.parent
-    for key in chain:
-        memo[key] = result
-    return result
+def _after_subtree(node: LexborNode) -> int | None:
+    """mem_id of the first element or comment after ``node``'s subtree in document order (None: none)."""
+    n = node
+    while n is not None:
+        nx = n.next
+        while nx is not None and nx.is_text_node:
+            nx = nx.next
+        if nx is not None:
+            return nx.mem_id
+        n = n.parent
+    return None
 
 
 def _link_text(node: LexborNode) -> str:
@@ -142,7 +133,7 @@ def collect(tree: LexborHTMLParser) -> list[Site]:
     """Every URL site and every always-removed element, in document order."""
     from .heuristics import parse_px, style_hides, style_size
     sites: list[Site] = []
-    memo: dict[int, bool] = {}
+    hide_ends: list[int | None] = []   # where each open hidden container's subtree ends
     add = sites.append
     root = tree.root
     if root is None:
@@ -150,6 +141,10 @@ def collect(tree: LexborHTMLParser) -> list[Site]:
     if root.parent is not None:   # the document node: comments before <html> count too
         root = root.parent
     for node in root.traverse(include_text=False):
+        if hide_ends:
+            mid = node.mem_id
+            while hide_ends and hide_ends[-1] == mid:
+                hide_ends.pop()
         tag = node.tag
         if tag == "-comment":
             content = node.comment_content or ""
@@ -160,7 +155,8 @@ def collect(tree: LexborHTMLParser) -> list[Site]:
             continue
         if tag in DROP_ELEMENTS:
             attrs = node.attributes
-            url = attrs.get("src") or attrs.get("data") or attrs.get("href") or attrs.get("code") or attrs.get("codebase")
+            url = (attrs.get("src") or attrs.get("data") or attrs.get("href") or attrs.get("codebase")
+                   or attrs.get("archive") or attrs.get("code"))
             add(Site(node, None, DROP_ELEMENTS[tag], f"<{tag}>", url=url, always=f"policy:no-{tag}"))
             continue
         if tag in SVG_ANIMATIONS:
@@ -194,6 +190,11 @@ def collect(tree: LexborHTMLParser) -> list[Site]:
             continue
         if not attrs:
             continue
+        style = attrs.get("style")
+        hidden = bool(hide_ends)
+        if "hidden" in attrs or (style and style_hides(style)):
+            hidden = True
+            hide_ends.append(_after_subtree(node))
         img_like = tag in ("img", "image", "input") or tag.startswith("v:")
         for name, value in attrs.items():
             if value is None:
@@ -237,8 +238,7 @@ def collect(tree: LexborHTMLParser) -> list[Site]:
                     w, h = parse_px(attrs.get("width")), parse_px(attrs.get("height"))
                     site.width = sw if w is None else (w if sw is None else min(w, sw))
                     site.height = sh if h is None else (h if sh is None else min(h, sh))
-                    site.hidden = ("hidden" in attrs or style_hides(attrs.get("style"))
-                                   or (attrs.get("type") or "").lower() == "hidden" or _ancestor_hidden(node, memo))
+                    site.hidden = hidden or (attrs.get("type") or "").lower() == "hidden"
                     site.text = attrs.get("alt") or ""
                 add(site)
     return sites

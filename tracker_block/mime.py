@@ -567,7 +567,7 @@ def _encode_body(leaf: _Leaf, text: str) -> tuple[bytes, str | None, str | None]
         if linesep != b"\n":
             lines = lines.replace(b"\n", linesep)
         return lines, None, new_charset
-    out = binascii.b2a_qp(lines, quotetabs=False, istext=True, header=False).replace(b"\r", b"=0D")
+    out = _qp(lines)
     if linesep != b"\n":
         out = out.replace(b"\n", linesep)
     if leaf.body_ends_eol and not out.endswith(linesep):
@@ -575,8 +575,19 @@ def _encode_body(leaf: _Leaf, text: str) -> tuple[bytes, str | None, str | None]
     return out, (None if cte == "quoted-printable" else "quoted-printable"), new_charset
 
 
+def _qp(data: bytes) -> bytes:
+    """Quoted-printable with '\n' line breaks; bare CRs are encoded, not taken as breaks."""
+    if b"\r" not in data:
+        return binascii.b2a_qp(data, quotetabs=False, istext=True, header=False)
+    # b2a_qp switches to CRLF mode when it sees '\r\n'; encode line by line instead
+    return b"\n".join(binascii.b2a_qp(line, quotetabs=False, istext=True, header=False).replace(b"\r", b"=0D")
+                      for line in data.split(b"\n"))
+
+
+_FWS = rb"(?:[ \t]|\r?\n[ \t])*"               # folding white space: never ends the field
 _CHARSET_PARAM = re.compile(
-    rb"(;[ \t\r\n]*charset)(\*[0-9]*\*?)?([ \t\r\n]*=[ \t\r\n]*)(\"(?:[^\"\\]|\\.)*\"|[^;\s()\"]*)", re.I)
+    rb"(;" + _FWS + rb"charset)(\*[0-9]*\*?)?(" + _FWS + rb"=" + _FWS + rb")(\"(?:[^\"\\\r\n]|\\.)*\"|[^;\s()\"]*)",
+    re.I)
 
 
 def _header_fields(block: bytes) -> list[tuple[bytes | None, bytes]]:

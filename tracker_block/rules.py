@@ -98,6 +98,48 @@ def _union(patterns: Iterable[str], where: str) -> re.Pattern[str] | None:
         raise RuleError(f"{where}: bad regex: {exc}") from None
 
 
+def _required_literal(pattern: str) -> str:
+    """The longest literal run every match of ``pattern`` must contain ("" when there is none)."""
+    try:
+        from re import _parser as sre  # type: ignore[attr-defined]
+    except ImportError:  # pragma: no cover - older layouts
+        import sre_parse as sre  # type: ignore[no-redef]
+    try:
+        items = list(sre.parse(pattern))
+    except Exception:  # noqa: BLE001 - any parse trouble: no prefilter for this pattern
+        return ""
+    best, run = "", ""
+    for op, arg in items:
+        if str(op) == "LITERAL":
+            run += chr(arg)
+            continue
+        best, run = max(best, run, key=len), ""
+    return max(best, run, key=len).lower()
+
+
+class AnyOf:
+    """Search many regexes fast: each runs only when the literal it requires is in the text."""
+
+    def __init__(self, patterns: list[str], where: str) -> None:
+        self.gated: list[tuple[str, re.Pattern[str]]] = []
+        ungated = []
+        for p in patterns:
+            lit = _required_literal(p)
+            if len(lit) >= 3:
+                self.gated.append((lit, _compile(p, where)))
+            else:
+                ungated.append(p)
+        self.rest = _union(ungated, where)
+        self.pattern = "|".join(patterns)   # for display only
+
+    def search(self, text: str) -> bool:
+        low = text.lower()
+        for lit, rx in self.gated:
+            if lit in low and rx.search(text):
+                return True
+        return self.rest is not None and self.rest.search(text) is not None
+
+
 def _compile(pattern: str, where: str, flags: int = re.IGNORECASE) -> re.Pattern[str]:
     try:
         return re.compile(pattern, flags)
@@ -120,7 +162,7 @@ class Rules:
         self._param_patterns: list[Param] = []          # unscoped name patterns (few)
         self._param_scoped: dict[str, list[Param]] = {}  # host suffix -> scoped name patterns
         self._exempt_hosts: set[str] = set()
-        self.generic_open: re.Pattern[str] | None = None
+        self.generic_open: AnyOf | None = None
         self.spacer: re.Pattern[str] | None = None
         self._generic_open_src: list[str] = []
         self._spacer_src: list[str] = []
@@ -145,7 +187,8 @@ class Rules:
         generic = data.get("generic", {})
         self._generic_open_src += list(generic.get("open_paths", []))
         self._spacer_src += list(generic.get("spacer_allowlist", []))
-        self.generic_open = _union(self._generic_open_src, f"{name}: generic.open_paths")
+        _union(self._generic_open_src, f"{name}: generic.open_paths")   # validates every pattern
+        self.generic_open = AnyOf(self._generic_open_src, f"{name}: generic.open_paths") if self._generic_open_src else None
         self.spacer = _union(self._spacer_src, f"{name}: generic.spacer_allowlist")
 
     def _add_vendor(self, file: str, i: int, v: dict) -> None:

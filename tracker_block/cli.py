@@ -1,0 +1,602 @@
+"""``tracker-block`` command line: scan, clean and report whole mailboxes; thin over the engine.
+
+Startup matters (``scan one.eml`` runs per message in scripts), so heavy modules are imported
+inside the commands that need them, and other subcommands are dispatched lazily.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections import Counter, deque
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, TextIO
+
+if TYPE_CHECKING:
+    from .mailbox import Item, Source
+    from .report import MessageReport
+
+PROG = "tracker-block"
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_TRACKERS, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+EPILOG = """\
+inputs:
+  .eml files, folders (walked recursively), mbox files, Maildir folders (cur/ and new/,
+  Maildir++ subfolders too) and '-' for one message on stdin. The format is detected;
+  --format-in forces it.
+
+exit status:
+  0  every input was processed
+  1  some inputs failed (unreadable, not mail, empty, too large, not writable); each is
+     reported on stderr as "PATH: reason" and the run goes on
+  2  usage error (bad option, bad config file)
+  3  with --fail-on-trackers: everything was processed and trackers were found
+ 130 interrupted (Ctrl-C); with clean, every file is either the old or the new version
+
+other commands (see "tracker-block COMMAND --help"):
+  proxy ...        run the privacy image proxy
+  rules ...        check, list, validate the tracker rules
+  thunderbird ...  set up the Thunderbird add-on bridge
+  native-host      (started by the browser / Thunderbird; not for direct use)
+"""
+
+# Subcommands implemented elsewhere: module, function, whether it takes argv.
+_DISPATCH = {
+    "proxy": ("tracker_block.proxy", "cli_main", True),
+    "rules": ("tracker_block.rules_cli", "main", True),
+    "thunderbird": ("tracker_block.thunderbird", "cli_main", True),
+    "native-host": ("tracker_block.native_host", "main", False),
+}
+
+
+def _dispatch(name: str, argv: list[str]) -> int:
+    import importlib
+    modname, func, takes_argv = _DISPATCH[name]
+    try:
+        mod = importlib.import_module(modname)
+        fn = getattr(mod, func)
+    except (ImportError, AttributeError) as exc:
+        print(f"{PROG}: the '{name}' command is not available ({exc})", file=sys.stderr)
+        return EXIT_USAGE
+    rc = fn(argv) if takes_argv else fn()
+    return int(rc or 0)
+
+
+# ---------------------------------------------------------------- arguments
+
+def _engine_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("cleaning options")
+    g.add_argument("--remote", choices=("trackers", "all", "proxy"),
+                   help="trackers (default): remove trackers, keep other images; all: load nothing "
+                        "remote; proxy: rewrite remote loads to signed --proxy-url links")
+    g.add_argument("--proxy-url", metavar="BASE", help="base URL of your tracker-block proxy (--remote proxy)")
+    g.add_argument("--proxy-key", metavar="KEYFILE", help="key file signing proxied URLs (--remote proxy)")
+    g.add_argument("--keep-read-receipts", action="store_true", default=None,
+                   help="keep Disposition-Notification-To & co in cleaned mail (still reported)")
+    g.add_argument("--recipient", action="append", default=[], metavar="ADDR",
+                   help="your address, to spot it hidden in URLs (repeatable; To/Cc are used anyway)")
+    g.add_argument("--no-clean-links", dest="clean_links", action="store_false", default=None,
+                   help="leave links as they are (no tracking-parameter stripping or unwrapping)")
+    g.add_argument("--config", metavar="FILE", help="config file (default: the user config location)")
+    i = p.add_argument_group("input options")
+    i.add_argument("--format-in", choices=("auto", "eml", "mbox", "maildir"), default="auto",
+                   help="input format (default: detect)")
+    i.add_argument("--jobs", "-j", type=_positive, default=None, metavar="N",
+                   help="worker processes (default: all cores)")
+    i.add_argument("--max-size", type=_positive, default=50, metavar="MB",
+                   help="skip (and report) messages larger than this (default: 50)")
+    i.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no summary")
+
+
+def _positive(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return n
+
+
+def _report_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--format", choices=("table", "json", "jsonl", "csv"), default=None,
+                   help="report format (default: table)")
+    p.add_argument("--json", action="store_const", const="json", dest="format_json",
+                   help="short for --format json")
+    p.add_argument("--fail-on-trackers", action="store_true",
+                   help="exit with status 3 when any tracker was found (for scripts)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    fmt = argparse.RawDescriptionHelpFormatter
+    p = argparse.ArgumentParser(
+        prog=PROG, formatter_class=fmt, epilog=EPILOG,
+        description="Find and remove email tracking: pixels, remote loads, tracking links, read receipts.")
+    from . import __version__
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    s = sub.add_parser("scan", formatter_class=fmt, epilog=EPILOG,
+                       help="report trackers without writing anything",
+                       description="Report what tracker-block would remove. Never writes mail.")
+    s.add_argument("paths", nargs="+", metavar="PATH")
+    _report_options(s)
+    _engine_options(s)
+
+    c = sub.add_parser("clean", formatter_class=fmt, epilog=EPILOG,
+                       help="write cleaned copies (or clean in place, with a backup)",
+                       description="Write cleaned mail. -o DIR mirrors the inputs (mbox stays mbox, Maildir "
+                                   "stays Maildir); with a single input, -o FILE writes that file and '-o -' "
+                                   "writes the message to stdout (the report then goes to stderr).")
+    c.add_argument("paths", nargs="+", metavar="PATH")
+    out = c.add_mutually_exclusive_group(required=True)
+    out.add_argument("-o", "--output", metavar="OUT", help="output directory, file, or '-' for stdout")
+    out.add_argument("--in-place", action="store_true",
+                     help="replace changed messages (atomically, after a backup)")
+    c.add_argument("--backup-dir", metavar="DIR",
+                   help="where --in-place keeps originals (default: tracker-block-backup-DATE beside each input)")
+    _report_options(c)
+    _engine_options(c)
+
+    r = sub.add_parser("report", formatter_class=fmt, epilog=EPILOG,
+                       help="write a self-contained HTML dashboard",
+                       description="Scan mail and write one self-contained HTML dashboard (no remote assets).")
+    r.add_argument("paths", nargs="+", metavar="PATH")
+    r.add_argument("-o", "--output", required=True, metavar="FILE.html")
+    r.add_argument("--title", default="Email tracking report")
+    _engine_options(r)
+
+    for name in _DISPATCH:
+        sub.add_parser(name, help=f"see '{PROG} {name} --help'", add_help=False)
+    return p
+
+
+# ---------------------------------------------------------------- workers
+
+_OPTIONS: Any = None
+
+
+def _init_worker(options: Any) -> None:
+    import signal
+    global _OPTIONS
+    _OPTIONS = options
+    signal.signal(signal.SIGINT, signal.SIG_IGN)   # the parent handles Ctrl-C
+
+
+def _clean_batch(batch: list[tuple[str, bytes | None, str | None]], want_bytes: bool) -> list[tuple]:
+    """Worker: clean raw messages; returns (cleaned-or-None-if-unchanged, report, error) each."""
+    from .engine import MessageError, clean_message
+    out: list[tuple] = []
+    for key, data, err in batch:
+        if err is not None:
+            out.append((None, None, err))
+            continue
+        try:
+            cleaned, rep = clean_message(data, _OPTIONS, path=key)
+        except MessageError as exc:
+            out.append((None, None, "not a mail message: " + _strip_key(str(exc), key)))
+            continue
+        except RecursionError:
+            out.append((None, None, "message too deeply nested to process"))
+            continue
+        except Exception as exc:  # a bug must not end a 100,000-message run
+            out.append((None, None, f"internal error ({type(exc).__name__}: {_strip_key(str(exc), key)})"))
+            continue
+        rep.path = key
+        out.append((cleaned if want_bytes and cleaned != data else None, rep, None))
+    return out
+
+
+def _strip_key(text: str, key: str) -> str:
+    return text[len(key) + 2:] if text.startswith(key + ": ") else text or "unreadable"
+
+
+def _batches(items: Iterable["Item"], max_items: int = 16, max_bytes: int = 4 << 20) -> Iterator[list["Item"]]:
+    batch: list[Item] = []
+    size = 0
+    for it in items:
+        batch.append(it)
+        size += len(it.data) if it.data else 0
+        if len(batch) >= max_items or size >= max_bytes:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
+def _payload(batch: list["Item"]) -> list[tuple]:
+    return [(it.key, it.data, it.error) for it in batch]
+
+
+def process(items: Iterable["Item"], options: Any, jobs: int, want_bytes: bool) -> Iterator[tuple["Item", tuple]]:
+    """Clean items in order with ``jobs`` processes; at most ~2 batches per worker in flight.
+
+    Messages travel as raw bytes; the window bounds memory whatever the mailbox size, and
+    results come back in input order.
+    """
+    global _OPTIONS
+    batches = _batches(items)
+    first = next(batches, None)
+    if first is None:
+        return
+    second = next(batches, None) if jobs > 1 else None
+    if jobs <= 1 or second is None:        # one small input: a pool would cost more than it saves
+        _OPTIONS = options
+        for b in (first, second) if second else (first,):
+            yield from zip(b, _clean_batch(_payload(b), want_bytes))
+        for b in batches:
+            yield from zip(b, _clean_batch(_payload(b), want_bytes))
+        return
+    import itertools
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    ctx = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else None)
+    pool = ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker, initargs=(options,))
+    pending: deque = deque()
+    try:
+        for b in itertools.chain((first, second), batches):
+            pending.append((b, pool.submit(_clean_batch, _payload(b), want_bytes)))
+            while len(pending) >= 2 * jobs:
+                b0, fut = pending.popleft()
+                yield from zip(b0, fut.result())
+        while pending:
+            b0, fut = pending.popleft()
+            yield from zip(b0, fut.result())
+    finally:
+        pool.shutdown(wait=not pending, cancel_futures=True)
+
+
+# ---------------------------------------------------------------- output
+
+class Emitter:
+    """Streams per-message reports in the chosen format (json identical to ``report.to_json``)."""
+
+    CSV_FIELDS = ("path", "message_id", "from", "subject", "date", "kind", "url", "where", "action",
+                  "reason", "tracker", "certainty", "part", "detail", "error")
+
+    def __init__(self, fmt: str, stream: TextIO) -> None:
+        self.fmt, self.stream, self.n = fmt, stream, 0
+        if fmt == "json":
+            from .report import SCHEMA_VERSION
+            stream.write('{\n  "schema": %d,\n  "messages": [' % SCHEMA_VERSION)
+        elif fmt == "csv":
+            import csv
+            self.csv = csv.writer(stream, lineterminator="\n")
+            self.csv.writerow(self.CSV_FIELDS)
+
+    def emit(self, rep: "MessageReport") -> None:
+        import json
+        if self.fmt == "table":
+            from .report import to_table
+            self.stream.write(to_table([rep]) + "\n")
+        elif self.fmt == "json":
+            body = json.dumps(rep.to_dict(), indent=2, ensure_ascii=False)
+            self.stream.write(("," if self.n else "") + "\n" + "\n".join("    " + ln for ln in body.split("\n")))
+        elif self.fmt == "jsonl":
+            self.stream.write(json.dumps(rep.to_dict(), ensure_ascii=False) + "\n")
+        elif self.fmt == "csv":
+            head = [rep.path, rep.message_id, rep.sender, rep.subject, rep.date]
+            for f in rep.findings:
+                self.csv.writerow(head + [f.kind, f.url, f.where, f.action, f.reason, f.tracker,
+                                          f.certainty, f.part, f.detail, None])
+            for e in rep.errors:
+                self.csv.writerow(head + [None] * 9 + [e])
+        self.n += 1
+
+    def close(self) -> None:
+        if self.fmt == "json":
+            self.stream.write(("\n  ]" if self.n else "]") + "\n}\n")
+        self.stream.flush()
+
+
+_RECEIPT_HEADERS = ("disposition-notification-to", "return-receipt-to", "x-confirm-reading-to")
+
+
+class Summary:
+    """Run totals for the closing lines (and the exit status)."""
+
+    def __init__(self) -> None:
+        self.messages = self.tracked = self.receipts = self.failed = self.warned = 0
+        self.companies: Counter[str] = Counter()
+        self.senders: Counter[str] = Counter()
+        self.findings = 0
+
+    def add(self, rep: "MessageReport", failed: bool) -> None:
+        if failed:
+            self.failed += 1
+            return
+        self.messages += 1
+        self.findings += len(rep.findings)
+        if rep.errors:
+            self.warned += 1
+        if rep.trackers:
+            self.tracked += 1
+            self.senders[_address(rep.sender)] += 1
+            self.companies.update(rep.companies())
+        if any(f.kind == "header" and any(h in (f.where or "").lower() for h in _RECEIPT_HEADERS)
+               for f in rep.findings):
+            self.receipts += 1
+
+    def render(self, top: int = 5) -> str:
+        share = f"{100 * self.tracked / self.messages:.1f}%" if self.messages else "-"
+        lines = [f"{self.messages} message{'s' if self.messages != 1 else ''} processed, "
+                 f"{self.tracked} with trackers ({share}), {self.findings} findings, "
+                 f"{self.receipts} read-receipt request{'s' if self.receipts != 1 else ''}, "
+                 f"{self.failed} error{'s' if self.failed != 1 else ''}"
+                 + (f", {self.warned} with parts left as they were" if self.warned else "")]
+        if self.companies:
+            lines.append("top tracker companies: " + ", ".join(f"{c} ({n})" for c, n in self.companies.most_common(top)))
+        if self.senders:
+            lines.append("top senders of tracked mail: " + ", ".join(f"{s} ({n})" for s, n in self.senders.most_common(top)))
+        return "\n".join(lines)
+
+
+def _address(sender: str | None) -> str:
+    from email.utils import parseaddr
+    addr = parseaddr(sender or "")[1]
+    return (addr or sender or "(unknown)").lower()
+
+
+class Progress:
+    """A one-line progress display on a terminal: messages, rate, percent and ETA (by bytes)."""
+
+    def __init__(self, stream: TextIO, total_bytes: int, enabled: bool) -> None:
+        self.stream, self.total, self.enabled = stream, total_bytes, enabled
+        self.start = self.last = time.monotonic()
+        self.count = self.done_bytes = 0
+        self.shown = False
+
+    def update(self, nbytes: int) -> None:
+        self.count += 1
+        self.done_bytes += nbytes
+        now = time.monotonic()
+        if self.enabled and now - self.last >= 0.1:
+            self.last = now
+            self.draw(now)
+
+    def draw(self, now: float) -> None:
+        elapsed = max(now - self.start, 1e-6)
+        rate = self.count / elapsed
+        text = f"{self.count:,} messages  {rate:,.0f}/s"
+        if self.total:
+            frac = min(self.done_bytes / self.total, 1.0)
+            width = 24
+            bar = "█" * int(frac * width) + "░" * (width - int(frac * width))
+            eta = elapsed * (1 - frac) / frac if frac > 0 else 0
+            text = f"{bar} {frac:4.0%}  {text}  ETA {int(eta) // 60}:{int(eta) % 60:02d}"
+        self.stream.write("\r" + text + "\x1b[K")
+        self.stream.flush()
+        self.shown = True
+
+    def clear(self) -> None:
+        if self.shown:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+            self.shown = False
+
+
+def _total_bytes(paths: list[str]) -> int:
+    total = 0
+    for p in paths:
+        if p == "-":
+            continue
+        try:
+            if os.path.isdir(p):
+                for d, _dirs, files in os.walk(p):
+                    for f in files:
+                        try:
+                            total += os.lstat(os.path.join(d, f)).st_size
+                        except OSError:
+                            pass
+            else:
+                total += os.path.getsize(p)
+        except OSError:
+            pass
+    return total
+
+
+# ---------------------------------------------------------------- the run
+
+class UsageError(Exception):
+    pass
+
+
+def _options(args: argparse.Namespace) -> Any:
+    from .config import ConfigError, build_options, load
+    try:
+        cfg = load(args.config)
+        return build_options(
+            cfg, mode=args.remote, proxy_url=args.proxy_url, proxy_key=args.proxy_key,
+            keep_read_receipts=args.keep_read_receipts, clean_links=args.clean_links,
+            recipients=tuple(args.recipient))
+    except (ConfigError, ValueError) as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _plan_output(args: argparse.Namespace) -> tuple[str, Path | None, Path | None]:
+    """Decide the clean destination: (mode, out, backup root)."""
+    paths = args.paths
+    if args.in_place:
+        if "-" in paths:
+            raise UsageError("--in-place cannot be used with '-' (stdin); use -o")
+        return "inplace", None, Path(args.backup_dir) if args.backup_dir else None
+    if args.backup_dir:
+        raise UsageError("--backup-dir only makes sense with --in-place")
+    out = args.output
+    single = len(paths) == 1 and (paths[0] == "-" or os.path.isfile(paths[0]))
+    if out == "-":
+        if not single:
+            raise UsageError("'-o -' needs exactly one input message (a file or '-')")
+        return "stdout", None, None
+    outp = Path(out)
+    if single and not outp.is_dir() and not out.endswith(os.sep):
+        if paths[0] != "-" and outp.exists() and outp.resolve() == Path(paths[0]).resolve():
+            raise UsageError("the output is the input; use --in-place to replace it (with a backup)")
+        return "file", outp, None
+    for p in paths:
+        if p != "-" and (outp / Path(p).resolve().name).resolve() == Path(p).resolve():
+            raise UsageError(f"-o {out} would overwrite the input {p}; use --in-place")
+    return "dir", outp, None
+
+
+def _error_line(stream: TextIO, key: str, reason: str) -> None:
+    stream.write(f"{PROG}: {key}: {reason}\n")
+
+
+def run(args: argparse.Namespace, command: str) -> int:
+    from .mailbox import Item, Sink, Source, discover, iter_items
+    from .report import MessageReport
+
+    options = _options(args)
+    fmt = "table"
+    if command != "report":
+        fmt = args.format_json or args.format or "table"
+    sink = None
+    mode = None
+    exclude: list[Path] = []
+    if command == "clean":
+        mode, out, backup = _plan_output(args)
+        if mode == "inplace" and backup is not None:
+            exclude.append(backup)
+        if mode == "dir":
+            exclude.append(out)
+        sink = Sink(mode, out, None, stdout=sys.stdout.buffer if mode == "stdout" else None)
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        backup_given = backup
+    report_stream = sys.stderr if mode == "stdout" else sys.stdout
+    err = sys.stderr
+    jobs = args.jobs or os.cpu_count() or 1
+    max_size = args.max_size * 1024 * 1024
+    quiet = args.quiet
+    show_progress = not quiet and err.isatty()
+    progress = Progress(err, _total_bytes(args.paths) if show_progress else 0, show_progress)
+    emitter = Emitter(fmt, report_stream) if command != "report" else None
+    collector = None
+    if command == "report":
+        from .dashboard import Collector
+        collector = Collector()
+    summary = Summary()
+
+    def items() -> Iterator[Item]:
+        for entry in discover(args.paths, args.format_in, tuple(exclude)):
+            if isinstance(entry, Item):
+                yield entry
+                continue
+            entry.listed = True
+            yield from iter_items(entry, max_size)
+
+    current: Source | None = None
+    write_errors = 0
+
+    def finish_source(src: Source | None) -> None:
+        nonlocal write_errors
+        if sink is not None and src is not None:
+            problem = sink.end(src)
+            if problem:
+                write_errors += 1
+                progress.clear()
+                _error_line(err, src.shown, problem)
+
+    def set_backup(src: Source) -> None:
+        if mode == "inplace" and src.root is not None:
+            sink.backup = backup_given or src.root.resolve().parent / f"tracker-block-backup-{stamp}"
+
+    try:
+        for item, (cleaned, rep, error) in process(items(), options, jobs, want_bytes=sink is not None):
+            if sink is not None and item.source is not current and item.source.listed:
+                finish_source(current)
+                current = item.source
+                set_backup(current)
+                sink.begin(current)
+            failed = error is not None
+            if failed:
+                rep = MessageReport(path=item.key, errors=[error])
+            if sink is not None and item.source is current:
+                problem = sink.put(item, None if failed else cleaned)
+                if problem:
+                    failed, error = True, problem
+                    rep.errors.append(problem)
+            progress.update(item.size or (len(item.data) if item.data else 0))
+            if failed:
+                progress.clear()
+                _error_line(err, item.key, error)
+            elif rep.errors and not quiet:
+                progress.clear()
+                for e in rep.errors:
+                    _error_line(err, item.key, f"warning: {e}")
+            summary.add(rep, failed)
+            if collector is not None:
+                collector.add(rep, failed)
+            if emitter is not None:
+                if progress.shown and report_stream.isatty():
+                    progress.clear()
+                emitter.emit(rep)
+            item.data = None
+        finish_source(current)
+        current = None
+    except KeyboardInterrupt:
+        progress.clear()
+        if sink is not None:
+            sink.abort()
+        if emitter is not None:
+            try:
+                emitter.close()
+            except Exception:
+                pass
+        err.write(f"{PROG}: interrupted; files already written are complete, the rest are unchanged\n")
+        return EXIT_INTERRUPTED
+    except BaseException:
+        if sink is not None:
+            sink.abort()              # never leave a half-built mbox behind
+        raise
+    progress.clear()
+    if emitter is not None:
+        emitter.close()
+    if collector is not None:
+        collector.write(args.output, title=args.title)
+    if not quiet:
+        stream = err if (fmt != "table" or mode == "stdout") else report_stream
+        stream.write(summary.render() + "\n")
+        if collector is not None:
+            stream.write(f"wrote {args.output}\n")
+        if sink is not None and mode == "inplace" and sink.written:
+            stream.write(f"{sink.written} file{'s' if sink.written != 1 else ''} cleaned in place; "
+                         f"originals backed up under {sink.backup}\n")
+    if summary.failed or write_errors:
+        return EXIT_FAILED
+    if command != "report" and args.fail_on_trackers and summary.tracked:
+        return EXIT_TRACKERS
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``tracker-block`` console script; returns the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in _DISPATCH:
+        return _dispatch(argv[0], argv[1:])
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:          # argparse: --help (0) or a usage error (2)
+        return int(exc.code or 0) if isinstance(exc.code, int) else EXIT_USAGE
+    if not args.command:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    try:
+        return run(args, args.command)
+    except UsageError as exc:
+        print(f"{PROG} {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:            # e.g. "tracker-block scan ... | head"
+        try:
+            sys.stdout = open(os.devnull, "w")
+        except OSError:
+            pass
+        return EXIT_OK
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())
