@@ -253,7 +253,7 @@ class _Cleaner:
     # -------------------------------------------------------------- document
     def run(self, doc: str) -> tuple[str, bool]:
         tree = html.parse(doc)
-        sites = html.collect(tree)
+        sites = html.collect(tree, slow=html.SLOW_HINT.search(doc) is not None)
         self.det.stats = ImageStats.build(
             (absolute(normalise(s.url)), s.width, s.height, s.hidden)
             for s in sites if s.url and s.where.endswith("@src") and s.load)

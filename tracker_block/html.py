@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
@@ -35,13 +35,31 @@ URL_ATTRS = frozenset({
 # SVG animation can set an attribute (href, style, fill…) to a URL after parsing: such animations go.
 SVG_ANIMATIONS = frozenset({"set", "animate", "animatemotion", "animatetransform", "animatecolor"})
 _ANIMATED_URL_ATTRS = re.compile(r"href|src|style|fill|stroke|filter|mask|clip-path|cursor|marker", re.IGNORECASE)
+# Known event-handler content attributes (HTML, SVG): checked in C by set intersection on the fast path.
+EVENT_HANDLERS = frozenset("""onabort onafterprint onanimationend onanimationiteration onanimationstart onauxclick
+onbeforeinput onbeforematch onbeforeprint onbeforetoggle onbeforeunload onbegin onblur oncancel oncanplay
+oncanplaythrough onchange onclick onclose oncontextlost oncontextmenu oncontextrestored oncopy oncuechange oncut
+ondblclick ondrag ondragend ondragenter ondragleave ondragover ondragstart ondrop ondurationchange onemptied onend
+onended onerror onfocus onfocusin onfocusout onformdata onfullscreenchange onhashchange oninput oninvalid onkeydown
+onkeypress onkeyup onlanguagechange onload onloadeddata onloadedmetadata onloadstart onmessage onmessageerror
+onmousedown onmouseenter onmouseleave onmousemove onmouseout onmouseover onmouseup onmousewheel onoffline ononline
+onpagehide onpagereveal onpageshow onpageswap onpaste onpause onplay onplaying onpointercancel onpointerdown
+onpointerenter onpointerleave onpointermove onpointerout onpointerover onpointerrawupdate onpointerup onpopstate
+onprogress onratechange onrejectionhandled onrepeat onreset onresize onscroll onscrollend onsearch onsecuritypolicyviolation
+onseeked onseeking onselect onselectionchange onselectstart onshow onslotchange onstalled onstorage onsubmit onsuspend
+ontimeupdate ontoggle ontouchcancel ontouchend ontouchmove ontouchstart ontransitioncancel ontransitionend
+ontransitionrun ontransitionstart onunhandledrejection onunload onvolumechange onwaiting onwebkitanimationend
+onwebkitanimationiteration onwebkitanimationstart onwebkittransitionend onwheel onzoom onactivate onfocusin""".split())
+# A document needs the slow, attribute-by-attribute walk only if it may hold handlers or SVG.
+SLOW_HINT = re.compile(r"""[\s"'/]on[a-z]+\s*=|<svg""", re.IGNORECASE)
+_FAST_KEYS = URL_ATTRS | EVENT_HANDLERS
 SAFE_META = frozenset({"content-type", "content-language", "x-ua-compatible"})
 _REFRESH_URL = re.compile(r"url\s*=\s*['\"]?([^'\"]+)", re.IGNORECASE)
 _CSS_IN_ATTR = re.compile(r"url\s*\(|image-set|\\", re.IGNORECASE)
 _URL_IN_COMMENT = re.compile(r"""((?:https?:)?//[^\s"'<>()]+|https?:[^\s"'<>()/][^\s"'<>()]*)""", re.IGNORECASE)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Site:
     """One place in the document where a URL loads (``load``) or leads (link)."""
 
@@ -59,7 +77,6 @@ class Site:
     height: float | None = None
     hidden: bool = False
     text: str = ""          # link text or alt text
-    extra: dict = field(default_factory=dict)
 
 
 def parse(html: str) -> LexborHTMLParser:
@@ -129,8 +146,12 @@ def _link_text(node: LexborNode) -> str:
         return ""
 
 
-def collect(tree: LexborHTMLParser) -> list[Site]:
-    """Every URL site and every always-removed element, in document order."""
+def collect(tree: LexborHTMLParser, slow: bool = True) -> list[Site]:
+    """Every URL site and every always-removed element, in document order.
+
+    ``slow=False`` (the document has no ``on…=`` text and no SVG, see ``SLOW_HINT``) skips elements
+    whose attributes hold neither a URL attribute, a known handler nor a loading style.
+    """
     from .heuristics import parse_px, style_hides, style_size
     sites: list[Site] = []
     hide_ends: list[int | None] = []   # where each open hidden container's subtree ends
@@ -195,6 +216,11 @@ def collect(tree: LexborHTMLParser) -> list[Site]:
         if "hidden" in attrs or (style and style_hides(style)):
             hidden = True
             hide_ends.append(_after_subtree(node))
+        if not slow and _FAST_KEYS.isdisjoint(attrs):
+            if style and ("(" in style or "\\" in style or "//" in style) and (
+                    "//" in style or _CSS_IN_ATTR.search(style) or "src" in style.lower()):
+                add(Site(node, "style", "css", f"{tag}@style", css=style, css_mode="block"))
+            continue
         img_like = tag in ("img", "image", "input") or tag.startswith("v:")
         for name, value in attrs.items():
             if value is None:

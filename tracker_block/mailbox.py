@@ -14,7 +14,7 @@ import re
 import shutil
 import sys
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Iterator
 
@@ -68,7 +68,6 @@ class Item:
     span: tuple[int, int] | None = None   # byte range in an mbox, separator line included
     sep: bytes = b""                # the mbox "From " line, for rewriting
     size: int = 0
-    extra: dict = field(default_factory=dict)
 
 
 def human_size(n: float) -> str:

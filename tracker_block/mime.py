@@ -584,9 +584,9 @@ def _qp(data: bytes) -> bytes:
                       for line in data.split(b"\n"))
 
 
-_FWS = rb"(?:[ \t]|\r?\n[ \t])*"               # folding white space: never ends the field
+_FWS = rb"(?:[ \t\x0b\x0c\x1c-\x1f]|\r?\n[ \t])*"              # folding white space: never ends the field
 _CHARSET_PARAM = re.compile(
-    rb"(;" + _FWS + rb"charset)(\*[0-9]*\*?)?(" + _FWS + rb"=" + _FWS + rb")(\"(?:[^\"\\\r\n]|\\.)*\"|[^;\s()\"]*)",
+    rb"([;:]" + _FWS + rb"charset)(\*[0-9]*\*?)?(" + _FWS + rb"=" + _FWS + rb")(\"(?:[^\"\\\r\n]|\\.)*\"|[^;\s()\"]*)",
     re.I)
 
 
@@ -620,7 +620,12 @@ def _rewrite_headers(block: bytes, drop: set[bytes], cte: str | None, charset: s
             data = data[:colon + 1] + b" " + cte.encode() + _trailing_eol(data, linesep)
         elif charset and name == b"content-type":
             seen_ct = True
-            data = _set_charset(data, charset.encode(), linesep)
+            new = _set_charset(data, charset.encode(), linesep)
+            if _read_content_type(new, linesep) != (f"text/{subtype}", charset):
+                # odd syntax defeated the in-place edit: write a clean field instead
+                new = (b"Content-Type: text/" + subtype.encode() + b'; charset="' + charset.encode() + b'"'
+                       + (_trailing_eol(data, linesep) or linesep))
+            data = new
         out.append(data)
     if out and not out[-1].endswith((b"\n", b"\r")):
         out[-1] += linesep
@@ -631,6 +636,15 @@ def _rewrite_headers(block: bytes, drop: set[bytes], cte: str | None, charset: s
     return b"".join(out)
 
 
+def _read_content_type(field_bytes: bytes, linesep: bytes) -> tuple[str, str | None]:
+    """How the stdlib (and so most readers) understands one Content-Type field."""
+    try:
+        m = BytesParser(policy=_POLICY).parsebytes(field_bytes.rstrip(b"\r\n") + linesep + linesep)
+        return m.get_content_type(), m.get_content_charset()
+    except Exception:
+        return "", None
+
+
 def _trailing_eol(data: bytes, linesep: bytes) -> bytes:
     m = re.search(rb"(\r\n|\r|\n)\Z", data)
     return m.group(1) if m else b""
@@ -639,7 +653,7 @@ def _trailing_eol(data: bytes, linesep: bytes) -> bytes:
 def _set_charset(field_bytes: bytes, charset: bytes, linesep: bytes) -> bytes:
     def repl(m: re.Match) -> bytes:
         if m.group(2):                            # RFC 2231 form: write a plain parameter
-            return b"; charset=" + charset
+            return m.group(1)[:1] + b" charset=" + charset
         value = m.group(4)
         new = b'"' + charset + b'"' if value.startswith(b'"') else charset
         return m.group(1) + m.group(3) + new
