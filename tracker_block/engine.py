@@ -93,7 +93,7 @@ class _Cleaner:
             return "keep", None
         if action == "proxy":
             new = self.o.keyring.sign(canonical(url), self.o.proxy_base, self.o.proxy_ttl)
-            self._find(kind, raw, where, "proxied", why or "policy:proxy")
+            self._find(kind, raw, where, "proxied", why or "policy:proxy", detail=new)   # detail: the signed URL
             return "proxy", new
         self._verdict_finding(kind, raw, where, "replaced" if action == "placeholder" else "removed", v, why)
         return action, None

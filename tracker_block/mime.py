@@ -34,6 +34,7 @@ class MessageError(Exception):
 
 @dataclass
 class TextPart:
+    """A text/html or text/plain leaf, decoded; ``path`` is its IMAP-style section number."""
     path: str
     subtype: str
     text: str
@@ -62,10 +63,12 @@ class _Leaf:
     meta: str | None             # <meta charset> of an HTML part without header charset
     linesep: bytes
     body_ends_eol: bool
+    boundaries: tuple[bytes, ...] = ()   # of every enclosing multipart: new lines must not match
 
 
 @dataclass
 class ParsedMessage:
+    """``parse`` result: the stdlib message (for headers), its text parts, per-part problems."""
     msg: EmailMessage
     parts: list[TextPart]
     errors: list[str]
@@ -103,9 +106,9 @@ def parse(raw: bytes) -> ParsedMessage:
     errors: list[str] = []
     try:
         root: _Node | None = _map_entity(raw, 0, len(raw), msg)
-    except _Mismatch as exc:
+    except (_Mismatch, RecursionError) as exc:
         root = None
-        errors.append(f"MIME structure could not be mapped to bytes ({exc}); "
+        errors.append(f"MIME structure could not be mapped to bytes ({exc or 'too deep'}); "
                       "a changed message is regenerated with the stdlib generator")
     leaves: dict[str, _Leaf] = {}
     parts: list[TextPart] = []
@@ -121,7 +124,7 @@ def parse(raw: bytes) -> ParsedMessage:
 
 def _check_readable(raw: bytes) -> bytes:
     """Reject what is not a message at all; return the message's own line ending."""
-    if not raw.strip():
+    if not raw or raw.isspace():
         raise MessageError("empty input")
     pos = 0
     if raw.startswith(b"From "):           # mbox envelope line
@@ -253,7 +256,8 @@ class _Walker:
                  leaves: dict[str, _Leaf], parts: list[TextPart]) -> None:
         self.raw, self.linesep, self.errors, self.leaves, self.parts = raw, linesep, errors, leaves, parts
 
-    def entity(self, obj: Message, node: _Node | None, path: str, top: bool = False) -> None:
+    def entity(self, obj: Message, node: _Node | None, path: str, top: bool = False,
+               bounds: tuple[bytes, ...] = ()) -> None:
         ctype = _ctype(obj)
         label = "message" if top else f"part {path}"
         for d in getattr(obj, "defects", ()):
@@ -263,20 +267,25 @@ class _Walker:
         payload = obj._payload
         kids = node.children if node is not None else None
         if isinstance(payload, list) and ctype.startswith("multipart/"):
+            try:
+                bounds = bounds + ((obj.get_boundary() or "").encode("ascii", "surrogateescape"),)
+            except Exception:
+                pass
             for i, child in enumerate(payload, 1):
                 sub = f"{i}" if top else f"{path}.{i}"
-                self.entity(child, kids[i - 1] if kids else None, sub)
+                self.entity(child, kids[i - 1] if kids is not None else None, sub, bounds=bounds)
         elif isinstance(payload, list) and ctype.startswith("message/") and ctype != "message/delivery-status":
             # IMAP numbering: a multipart inside message/rfc822 at P has children P.1, P.2 ...;
             # a single-part inner message has its body at P.1.
             inner = payload[0]
             inner_node = kids[0] if kids else None
             inner_multi = isinstance(inner._payload, list) and _ctype(inner).startswith("multipart/")
-            self.entity(inner, inner_node, path if inner_multi else f"{path}.1")
+            self.entity(inner, inner_node, path if inner_multi else f"{path}.1", bounds=bounds)
         elif ctype in _TEXT_TYPES and isinstance(payload, str):
-            self.leaf(obj, node, path, _TEXT_TYPES[ctype])
+            self.leaf(obj, node, path, _TEXT_TYPES[ctype], bounds)
 
-    def leaf(self, obj: Message, node: _Node | None, path: str, subtype: str) -> None:
+    def leaf(self, obj: Message, node: _Node | None, path: str, subtype: str,
+             bounds: tuple[bytes, ...]) -> None:
         if node is not None:
             body = self.raw[node.body_start:node.end]
         else:
@@ -308,14 +317,14 @@ class _Walker:
         part = TextPart(path, subtype, text, charset, is_att)
         self.parts.append(part)
         self.leaves[path] = _Leaf(part, obj, node, cte, declared, meta, linesep,
-                                  body.endswith((b"\n", b"\r")))
+                                  body.endswith((b"\n", b"\r")), tuple(b for b in bounds if b))
 
 
 def _cte(obj: Message) -> str:
     try:
         value = str(obj.get("content-transfer-encoding", "") or "")
     except Exception:
-        return "7bit"
+        return ""
     m = re.match(r"\s*\"?([A-Za-z0-9_.\-]+)", value)
     return m.group(1).lower() if m else ""
 
@@ -331,13 +340,23 @@ def _declared_charset(obj: Message) -> str | None:
     return cs or None
 
 
+# Python codecs no mail client knows: decoding with them would show the engine other text
+# than the reader sees (unicode_escape turns "\\x68" into "h").
+_NOT_MAIL_CHARSETS = {"unicode-escape", "raw-unicode-escape", "idna", "punycode", "undefined",
+                      "mbcs", "oem", "charmap", "utf-7", "palmos"}
+
+
 def _codec(name: str | None) -> str | None:
+    """Python codec name for a MIME charset label, or None if unknown or unsuitable."""
     if not name:
         return None
     try:
-        return codecs.lookup(name).name
+        info = codecs.lookup(name)
     except (LookupError, ValueError, UnicodeError, TypeError):
         return None
+    if not getattr(info, "_is_text_encoding", True) or info.name.replace("_", "-") in _NOT_MAIL_CHARSETS:
+        return None
+    return info.name
 
 
 _B64_JUNK = re.compile(rb"[^A-Za-z0-9+/=]+")
@@ -366,8 +385,9 @@ def _b64decode(body: bytes) -> tuple[bytes, str | None]:
             out.append(binascii.a2b_base64(chunk))
         except binascii.Error:
             truncated = True
-    note = "base64 body is truncated or malformed; decoded what was readable"
-    return b"".join(out), note
+    if truncated:
+        return b"".join(out), "base64 body is truncated or malformed; decoded what was readable"
+    return b"".join(out), "base64 body has padding inside it (joined chunks); decoded each chunk"
 
 
 _SUPERSETS = {"gb2312": "gb18030", "gbk": "gb18030", "shift_jis": "cp932", "euc_kr": "cp949",
@@ -387,12 +407,12 @@ def _decode_text(data: bytes, declared: str | None, subtype: str, where: str,
         else:
             try:
                 return data.decode(codec), declared, None
-            except UnicodeDecodeError:
+            except UnicodeError:
                 sup = _SUPERSETS.get(codec)
                 if sup:
                     try:
                         return data.decode(sup), sup, None
-                    except UnicodeDecodeError:
+                    except UnicodeError:
                         pass
                 errors.append(f"{where}: body is not valid {declared}")
                 exclude.append(codec)
@@ -405,7 +425,7 @@ def _decode_text(data: bytes, declared: str | None, subtype: str, where: str,
             if codec:
                 try:
                     return data.decode(codec), meta, meta
-                except UnicodeDecodeError:
+                except UnicodeError:
                     errors.append(f"{where}: body is not valid {meta} (from <meta charset>)")
                     exclude.append(codec)
                     meta = None
@@ -413,7 +433,7 @@ def _decode_text(data: bytes, declared: str | None, subtype: str, where: str,
                 meta = None
         try:
             return data.decode("utf-8"), "utf-8", meta
-        except UnicodeDecodeError:
+        except UnicodeError:
             exclude.append("utf-8")
     text, used = _guess(data, is_html, exclude)
     errors.append(f"{where}: decoded as {used}")
@@ -430,7 +450,7 @@ def _guess(data: bytes, is_html: bool, exclude: list[str]) -> tuple[str, str]:
     if "utf-8" not in exclude:
         try:
             return data.decode("utf-8"), "utf-8"
-        except UnicodeDecodeError:
+        except UnicodeError:
             pass
     sample = data if len(data) <= 262144 else data[:262144]
     # Detectors guess wildly on a few accented letters; below that, windows-1252 (what
@@ -442,12 +462,12 @@ def _guess(data: bytes, is_html: bool, exclude: list[str]) -> tuple[str, str]:
             if codec in _PLAUSIBLE and codec not in exclude:
                 try:
                     return data.decode(codec), enc
-                except UnicodeDecodeError:
+                except UnicodeError:
                     continue
     for codec in ("cp1252", "latin-1"):
         try:
             return data.decode(codec), "windows-1252" if codec == "cp1252" else "iso-8859-1"
-        except UnicodeDecodeError:
+        except UnicodeError:
             continue
     return data.decode("latin-1"), "iso-8859-1"  # unreachable: latin-1 decodes every byte
 
@@ -466,8 +486,11 @@ def rebuild(parsed: ParsedMessage, new_texts: dict[str, str], drop_headers: Iter
             changes[path] = text
     drop = {h.strip().lower().encode("ascii", "replace") for h in drop_headers if h and h.strip()}
     if parsed._root is None:
-        if not changes and not drop:
-            return raw
+        if not changes:
+            # the top-level header block is found the same way whatever lies below it
+            hdr_end, _ = _split_header(raw, 0, len(raw))
+            block = _rewrite_headers(raw[:hdr_end], drop, None, None, "plain", parsed._linesep)
+            return block + raw[hdr_end:] if drop else raw
         return _rebuild_stdlib(parsed, changes, drop)
 
     root = parsed._root
@@ -498,9 +521,12 @@ def rebuild(parsed: ParsedMessage, new_texts: dict[str, str], drop_headers: Iter
         if node.body_start == node.hdr_end and body:
             # header block without a separator line: add one so the body is not read as headers
             block = blocks.get(id(node), raw[node.start:node.hdr_end])
-            sep = linesep * 2 if block and not block.endswith((b"\n", b"\r")) else linesep
+            sep = linesep * 2 if block and not _ends_line(block, linesep) else linesep
             body = sep + body
-        edits.append((node.body_start, 2, node.end, body))
+        start = node.body_start
+        if start > node.hdr_end and raw[start - 1:start] == b"\r" and body.startswith(b"\n"):
+            start, body = node.hdr_end, linesep + body     # a bare-CR separator would merge
+        edits.append((start, 2, node.end, body))
     touched = {id(n): n for n, _, _ in bodies}
     touched.update((k, e["node"]) for k, e in hdr_edits.items())
     for node in touched.values():
@@ -521,8 +547,14 @@ def rebuild(parsed: ParsedMessage, new_texts: dict[str, str], drop_headers: Iter
 def _lead(raw: bytes, node: _Node, linesep: bytes) -> bytes:
     """Line breaks needed before new bytes at ``node.start``: a delimiter line cut off at
     EOF has no EOL, and an inner message glued to its message/* header needs a blank line."""
-    lead = b"" if node.start == 0 or raw[node.start - 1:node.start] in (b"\n", b"\r") else linesep
+    lead = b"" if node.start == 0 or _ends_line(raw[node.start - 1:node.start], linesep) else linesep
     return lead + linesep if node.glued else lead
+
+
+def _ends_line(data: bytes, linesep: bytes) -> bool:
+    """True if new bytes starting with ``linesep`` can follow ``data`` as a new line
+    (a bare CR followed by an inserted LF would merge into one CRLF)."""
+    return data.endswith(b"\n") or (data.endswith(b"\r") and not linesep.startswith(b"\n"))
 
 
 _LONG_LINE = re.compile(rb"[^\r\n]{999}")
@@ -538,41 +570,55 @@ def _encode_body(leaf: _Leaf, text: str) -> tuple[bytes, str | None, str | None]
             candidates.append(leaf.meta)
         candidates.append("us-ascii")
     data = None
+    codec = None
     for cand in candidates:
         codec = _codec(cand)
         if codec:
             try:
                 data = text.encode(codec)
                 break
-            except UnicodeEncodeError:
+            except UnicodeError:
                 continue
     if data is None:
-        data = text.encode("utf-8", "surrogatepass")
+        codec, data = "utf-8", text.encode("utf-8", "surrogatepass")
         new_charset = "utf-8"
     cte = leaf.cte
-    if cte == "base64":
+    if cte == "base64" or "\n".encode(codec) != b"\n":    # UTF-16/32 only travel safely as base64
         out = base64.encodebytes(data).rstrip(b"\n")
         if linesep != b"\n":
             out = out.replace(b"\n", linesep)
         if leaf.body_ends_eol and out:
             out += linesep
-        return out, None, new_charset
-    if cte == "binary":
+        return out, (None if cte == "base64" else "base64"), new_charset
+    delim = _delimiter_re(leaf.boundaries)
+    if cte == "binary" and not (delim is not None and delim.search(data)):
         return data, None, new_charset
     lines = data.replace(b"\r\n", b"\n")
     needs_qp = cte == "quoted-printable" or bool(_LONG_LINE.search(lines))
     if cte == "7bit" and not lines.isascii():
+        needs_qp = True
+    if delim is not None and delim.search(lines):   # text holding a delimiter line would split the part
         needs_qp = True
     if not needs_qp:
         if linesep != b"\n":
             lines = lines.replace(b"\n", linesep)
         return lines, None, new_charset
     out = _qp(lines)
+    if delim is not None:
+        out = delim.sub(b"=2D-", out)
     if linesep != b"\n":
         out = out.replace(b"\n", linesep)
     if leaf.body_ends_eol and not out.endswith(linesep):
         out += b"=" + linesep                    # soft break: no extra newline in the text
     return out, (None if cte == "quoted-printable" else "quoted-printable"), new_charset
+
+
+def _delimiter_re(boundaries: tuple[bytes, ...]) -> re.Pattern[bytes] | None:
+    """Lines starting like a delimiter of an enclosing multipart (prefix match, as lenient
+    readers do)."""
+    if not boundaries:
+        return None
+    return re.compile(rb"(?<![^\r\n])--(?=" + b"|".join(re.escape(b) for b in boundaries) + rb")")
 
 
 def _qp(data: bytes) -> bytes:
