@@ -253,7 +253,7 @@ class _Cleaner:
     # -------------------------------------------------------------- document
     def run(self, doc: str) -> tuple[str, bool]:
         tree = html.parse(doc)
-        sites = html.collect(tree, slow=html.SLOW_HINT.search(doc) is not None)
+        sites = html.collect(tree)
         self.det.stats = ImageStats.build(
             (absolute(normalise(s.url)), s.width, s.height, s.hidden)
             for s in sites if s.url and s.where.endswith("@src") and s.load)
@@ -383,4 +383,9 @@ def clean_message(raw: bytes, options: Options | None = None, *, path: str | Non
             new_texts[part.path] = new
     if not new_texts and not drop:
         return raw, report
-    return mime.rebuild(parsed, new_texts, drop), report
+    try:
+        return mime.rebuild(parsed, new_texts, drop), report
+    except MessageError as exc:
+        # Cleaning found things but the message cannot be written back: say so, change nothing.
+        report.errors.append(f"could not write the cleaned message ({exc}); left unchanged")
+        return raw, report

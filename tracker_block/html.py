@@ -50,9 +50,12 @@ onseeked onseeking onselect onselectionchange onselectstart onshow onslotchange 
 ontimeupdate ontoggle ontouchcancel ontouchend ontouchmove ontouchstart ontransitioncancel ontransitionend
 ontransitionrun ontransitionstart onunhandledrejection onunload onvolumechange onwaiting onwebkitanimationend
 onwebkitanimationiteration onwebkitanimationstart onwebkittransitionend onwheel onzoom onactivate onfocusin""".split())
-# A document needs the slow, attribute-by-attribute walk only if it may hold handlers or SVG.
-SLOW_HINT = re.compile(r"""[\s"'/]on[a-z]+\s*=|<svg""", re.IGNORECASE)
-_FAST_KEYS = URL_ATTRS | EVENT_HANDLERS
+# SVG presentation attributes that take a CSS url() value (fill="url(https://…)").
+SVG_URL_ATTRS = frozenset({"fill", "stroke", "filter", "mask", "clip-path", "marker", "marker-start", "marker-mid",
+                           "marker-end", "cursor", "color-profile", "src", "style"})
+# An element holding none of these attributes can neither load nor run anything: it is skipped
+# after one C-level set check. (An unknown on* name is inert in every browser.)
+_FAST_KEYS = URL_ATTRS | EVENT_HANDLERS | SVG_URL_ATTRS
 SAFE_META = frozenset({"content-type", "content-language", "x-ua-compatible"})
 _REFRESH_URL = re.compile(r"url\s*=\s*['\"]?([^'\"]+)", re.IGNORECASE)
 _CSS_IN_ATTR = re.compile(r"url\s*\(|image-set|\\", re.IGNORECASE)
@@ -146,12 +149,8 @@ def _link_text(node: LexborNode) -> str:
         return ""
 
 
-def collect(tree: LexborHTMLParser, slow: bool = True) -> list[Site]:
-    """Every URL site and every always-removed element, in document order.
-
-    ``slow=False`` (the document has no ``on…=`` text and no SVG, see ``SLOW_HINT``) skips elements
-    whose attributes hold neither a URL attribute, a known handler nor a loading style.
-    """
+def collect(tree: LexborHTMLParser) -> list[Site]:
+    """Every URL site and every always-removed element, in document order."""
     from .heuristics import parse_px, style_hides, style_size
     sites: list[Site] = []
     hide_ends: list[int | None] = []   # where each open hidden container's subtree ends
@@ -216,10 +215,7 @@ def collect(tree: LexborHTMLParser, slow: bool = True) -> list[Site]:
         if "hidden" in attrs or (style and style_hides(style)):
             hidden = True
             hide_ends.append(_after_subtree(node))
-        if not slow and _FAST_KEYS.isdisjoint(attrs):
-            if style and ("(" in style or "\\" in style or "//" in style) and (
-                    "//" in style or _CSS_IN_ATTR.search(style) or "src" in style.lower()):
-                add(Site(node, "style", "css", f"{tag}@style", css=style, css_mode="block"))
+        if _FAST_KEYS.isdisjoint(attrs):
             continue
         img_like = tag in ("img", "image", "input") or tag.startswith("v:")
         for name, value in attrs.items():
