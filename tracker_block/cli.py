@@ -39,6 +39,8 @@ other commands (see "tracker-block COMMAND --help"):
   rules ...        check, list, validate the tracker rules
   thunderbird ...  set up the Thunderbird add-on bridge
   native-host      (started by the browser / Thunderbird; not for direct use)
+  smtp-filter ...  Postfix after-queue content filter (SMTP in, SMTP out)
+  pipe ...         delivery-time pipe filter for procmail, maildrop, fdm, Dovecot Sieve
 """
 
 # Subcommands implemented elsewhere: module, function, whether it takes argv.
@@ -47,6 +49,8 @@ _DISPATCH = {
     "rules": ("tracker_block.rules_cli", "main", True),
     "thunderbird": ("tracker_block.thunderbird", "cli_main", True),
     "native-host": ("tracker_block.native_host", "main", False),
+    "smtp-filter": ("tracker_block.smtp_filter", "cli_main", True),
+    "pipe": ("tracker_block.pipe_filter", "cli_main", True),
 }
 
 

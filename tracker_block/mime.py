@@ -23,7 +23,6 @@ from email.message import EmailMessage, Message
 from email.parser import BytesParser
 from typing import Iterable
 
-from bs4.dammit import EncodingDetector
 
 __all__ = ["MessageError", "TextPart", "ParsedMessage", "parse", "rebuild"]
 
@@ -420,6 +419,7 @@ def _decode_text(data: bytes, declared: str | None, subtype: str, where: str,
         if data.isascii():
             return data.decode("ascii"), "us-ascii", None
         if is_html:
+            from bs4.dammit import EncodingDetector   # imported only when a charset must be found
             meta = EncodingDetector.find_declared_encoding(data, is_html=True)
             codec = _codec(meta)
             if codec:
@@ -457,6 +457,7 @@ def _guess(data: bytes, is_html: bool, exclude: list[str]) -> tuple[str, str]:
     # browsers assume for unlabeled Western text) is the better bet.
     if len(sample) - len(sample.translate(None, _HIGH)) >= 32:
         # bs4's order: BOM, <meta> declaration, statistical guess, then utf-8/windows-1252
+        from bs4.dammit import EncodingDetector
         for enc in EncodingDetector(sample, is_html=is_html, exclude_encodings=exclude).encodings:
             codec = _codec(enc)
             if codec in _PLAUSIBLE and codec not in exclude:

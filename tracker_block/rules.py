@@ -86,10 +86,43 @@ def suffixes(host: str) -> Iterator[str]:
         host = host[dot + 1:]
 
 
+class LazyPattern:
+    """A regex compiled on first use: start-up pays only for the vendors a message touches.
+
+    Bundled rules are compiled lazily (their tests and ``rules validate`` compile all of them);
+    user rule files are compiled eagerly so a typo is reported at once.
+    """
+
+    __slots__ = ("pattern", "flags", "where", "_rx")
+
+    def __init__(self, pattern: str, flags: int, where: str) -> None:
+        self.pattern, self.flags, self.where, self._rx = pattern, flags, where, None
+
+    @property
+    def rx(self) -> re.Pattern[str]:
+        if self._rx is None:
+            try:
+                self._rx = re.compile(self.pattern, self.flags)
+            except re.error as exc:
+                raise RuleError(f"{self.where}: bad regex: {exc}") from None
+        return self._rx
+
+    def search(self, text: str):
+        return self.rx.search(text)
+
+    def fullmatch(self, text: str):
+        return self.rx.fullmatch(text)
+
+
+_LAZY = False   # set while loading bundled files
+
+
 def _union(patterns: Iterable[str], where: str) -> re.Pattern[str] | None:
     patterns = list(patterns)
     if not patterns:
         return None
+    if _LAZY:
+        return LazyPattern("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE, where)  # type: ignore[return-value]
     try:
         for p in patterns:
             re.compile(p)
@@ -141,6 +174,8 @@ class AnyOf:
 
 
 def _compile(pattern: str, where: str, flags: int = re.IGNORECASE) -> re.Pattern[str]:
+    if _LAZY:
+        return LazyPattern(pattern, flags, where)  # type: ignore[return-value]
     try:
         return re.compile(pattern, flags)
     except re.error as exc:
@@ -187,7 +222,8 @@ class Rules:
         generic = data.get("generic", {})
         self._generic_open_src += list(generic.get("open_paths", []))
         self._spacer_src += list(generic.get("spacer_allowlist", []))
-        _union(self._generic_open_src, f"{name}: generic.open_paths")   # validates every pattern
+        if not _LAZY:
+            _union(self._generic_open_src, f"{name}: generic.open_paths")   # validates every pattern
         self.generic_open = AnyOf(self._generic_open_src, f"{name}: generic.open_paths") if self._generic_open_src else None
         self.spacer = _union(self._spacer_src, f"{name}: generic.spacer_allowlist")
 
@@ -347,6 +383,23 @@ class Rules:
             return True
         return False
 
+    def compile_all(self) -> list[str]:
+        """Compile every lazily loaded pattern; the problems found (empty when all compile)."""
+        problems = []
+        pats = [p for v in self.vendors.values() for p in (v.open, v.click, v.content)]
+        pats += [p for r in self.redirects for p in (r.match, r.extract)]
+        pats += [p for q in self.params for p in (q.pattern, q.keep_if_url)]
+        if self.generic_open is not None:
+            pats += [rx for _, rx in self.generic_open.gated] + [self.generic_open.rest]
+        pats.append(self.spacer)
+        for p in pats:
+            if isinstance(p, LazyPattern):
+                try:
+                    p.rx
+                except RuleError as exc:
+                    problems.append(str(exc))
+        return problems
+
     def vendor_for_host(self, host: str) -> Vendor | None:
         """The vendor owning a host, if any (for attributing heuristic findings)."""
         c = self.candidates(host)
@@ -364,9 +417,14 @@ def _bundled_texts() -> Iterator[tuple[str, str]]:
 @functools.lru_cache(maxsize=8)
 def load_rules(extra: tuple[str, ...] = ()) -> Rules:
     """The bundled rule set plus extra files; compiled once per process."""
+    global _LAZY
     rules = Rules()
-    for name, text in _bundled_texts():
-        rules.add_file(name, text)
+    _LAZY = True
+    try:
+        for name, text in _bundled_texts():
+            rules.add_file(name, text)
+    finally:
+        _LAZY = False
     for path in extra:
         try:
             text = Path(path).read_text(encoding="utf-8")

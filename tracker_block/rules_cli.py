@@ -40,7 +40,7 @@ def explain(url: str, rules: Rules, recipients: tuple[str, ...] = ()) -> dict:
 
 def validate(rules: Rules) -> list[str]:
     """Problems that make a rule set unfit to ship (empty list when fine)."""
-    problems: list[str] = []
+    problems: list[str] = rules.compile_all()
     for v in rules.vendors.values():
         where = f"{v.file}: vendor {v.id}"
         if not v.provenance:

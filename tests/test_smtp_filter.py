@@ -1,0 +1,236 @@
+"""The SMTP content filter as a running process, between a real SMTP client and a real next hop.
+
+The next hop is an aiosmtpd server in this test process whose answers each test chooses, so the
+filter's contract can be checked exactly: 250 only after the next hop took the message, 4xx
+(Postfix keeps it queued) whenever it did not.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import smtplib
+import socket
+import subprocess
+import sys
+import threading
+import time
+from email import message_from_bytes
+from email import policy as email_policy
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+from test_delivery import PDF, attachment_of, html_of, make_message
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class NextHop:
+    """A real SMTP server; ``answer`` picks the DATA reply, ``refuse`` maps recipients to replies."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[str, list[str], list[str], bytes, float]] = []
+        self.answer = "250 2.0.0 Ok: queued as NEXT1"
+        self.refuse: dict[str, str] = {}
+        self.delay = 0.0
+        self.port = free_port()
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port, enable_SMTPUTF8=True)
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refuse:
+            return self.refuse[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        import asyncio
+        await asyncio.sleep(self.delay)
+        if self.answer.startswith("250"):
+            self.received.append((envelope.mail_from, list(envelope.rcpt_tos), list(envelope.mail_options),
+                                  envelope.content, time.monotonic()))
+        return self.answer
+
+
+@pytest.fixture()
+def next_hop():
+    hop = NextHop()
+    hop.controller.start()
+    yield hop
+    hop.controller.stop()
+
+
+class Filter:
+    """``python -m tracker_block.smtp_filter`` as a subprocess, stopped (and reaped) on exit."""
+
+    def __init__(self, next_port: int, log: Path, *extra: str) -> None:
+        self.port = free_port()
+        self.log = log
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tracker_block.smtp_filter", "--listen", f"127.0.0.1:{self.port}",
+             "--next-hop", f"127.0.0.1:{next_port}", "--log-file", str(log), "--timeout", "10", *extra],
+            start_new_session=True)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"filter exited: {self.proc.returncode}\n{self.log_text()}")
+            if self.log_text().count("listening on") >= (2 if "--workers" in extra else 1):
+                return
+            time.sleep(0.05)
+        raise RuntimeError("filter did not start\n" + self.log_text())
+
+    def log_text(self) -> str:
+        return self.log.read_text() if self.log.exists() else ""
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                return self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+        return self.proc.wait(5)
+
+
+@pytest.fixture()
+def start_filter(tmp_path, next_hop):
+    started: list[Filter] = []
+
+    def start(*extra: str, hop: int | None = None) -> Filter:
+        f = Filter(hop or next_hop.port, tmp_path / f"filter{len(started)}.log", *extra)
+        started.append(f)
+        return f
+    yield start
+    for f in started:
+        f.stop()
+
+
+def send(port: int, raw: bytes, rcpts=("alice@example.org",), sender="bounce@shop.example", **kw):
+    with smtplib.SMTP("127.0.0.1", port, timeout=30) as s:
+        return s.sendmail(sender, list(rcpts), raw, **kw)
+
+
+def test_cleaned_message_reaches_next_hop_with_same_envelope(start_filter, next_hop):
+    f = start_filter()
+    send(f.port, make_message(), rcpts=("alice@example.org", "bob@example.org"), mail_options=["BODY=8BITMIME"])
+    [(sender, rcpts, options, data, _)] = next_hop.received
+    assert (sender, rcpts) == ("bounce@shop.example", ["alice@example.org", "bob@example.org"])
+    assert "BODY=8BITMIME" in options
+    assert data.startswith(b"X-Tracker-Block: 1 tracker removed (Mailchimp)\r\n")
+    assert "list-manage" not in html_of(data) and attachment_of(data) == PDF
+    assert "trackers=1" in f.log_text()
+
+
+def test_smtputf8_envelope_and_8bit_body_are_passed_on(start_filter, next_hop):
+    f = start_filter()
+    raw = ("From: Zoë <zoë@exämple.org>\r\nTo: jürgen@exämple.org\r\nSubject: Grüße\r\n"
+           "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+           "Schöne Grüße\r\n").encode()
+    send(f.port, raw, rcpts=("jürgen@exämple.org",), sender="zoë@exämple.org",
+         mail_options=["SMTPUTF8", "BODY=8BITMIME"])
+    [(sender, rcpts, options, data, _)] = next_hop.received
+    assert (sender, rcpts) == ("zoë@exämple.org", ["jürgen@exämple.org"])
+    assert "SMTPUTF8" in options and "BODY=8BITMIME" in options
+    assert data.endswith("Schöne Grüße\r\n".encode())
+
+
+def test_250_only_after_the_next_hop_accepted(start_filter, next_hop):
+    next_hop.delay = 0.8
+    f = start_filter()
+    send(f.port, make_message())
+    answered = time.monotonic()
+    assert next_hop.received and next_hop.received[0][4] <= answered
+
+
+def test_next_hop_down_answers_451_and_keeps_nothing(start_filter, next_hop):
+    f = start_filter(hop=free_port())           # nothing listens there
+    with pytest.raises(smtplib.SMTPDataError) as err:
+        send(f.port, make_message())
+    assert err.value.smtp_code == 451 and b"next hop" in err.value.smtp_error
+
+
+def test_next_hop_temporary_failure_on_data_is_451(start_filter, next_hop):
+    next_hop.answer = "452 4.3.1 Insufficient system storage"
+    f = start_filter()
+    with pytest.raises(smtplib.SMTPDataError) as err:
+        send(f.port, make_message())
+    assert err.value.smtp_code == 451
+
+
+def test_permanent_refusal_of_all_recipients_is_passed_on(start_filter, next_hop):
+    next_hop.refuse = {"ghost@example.org": "550 5.1.1 No such user"}
+    f = start_filter()
+    with pytest.raises(smtplib.SMTPDataError) as err:
+        send(f.port, make_message(), rcpts=("ghost@example.org",))
+    assert err.value.smtp_code == 550
+
+
+def test_partly_refused_recipients_mean_retry_not_a_partial_delivery(start_filter, next_hop):
+    next_hop.refuse = {"ghost@example.org": "550 5.1.1 No such user"}
+    f = start_filter()
+    with pytest.raises(smtplib.SMTPDataError) as err:
+        send(f.port, make_message(), rcpts=("alice@example.org", "ghost@example.org"))
+    assert err.value.smtp_code == 451 and next_hop.received == []
+
+
+def test_unprocessable_message_is_passed_on_flagged(start_filter, next_hop):
+    f = start_filter()
+    raw = b"Subject: broken\x00header\r\nFrom: x@shop.example\r\n\r\nbody\r\n"
+    send(f.port, raw)
+    [(_, _, _, data, _)] = next_hop.received
+    assert data.startswith(b"X-Tracker-Block: error ") and data.endswith(raw)
+
+
+def test_org_policy_opt_out_recipient_is_untouched(tmp_path, start_filter, next_hop):
+    cfg = tmp_path / "org.toml"
+    cfg.write_text('[opt_out]\nrecipients = ["ceo@example.org"]\n', encoding="utf-8")
+    f = start_filter("--config", str(cfg))
+    raw = make_message()
+    send(f.port, raw, rcpts=("ceo@example.org",))
+    assert next_hop.received[0][3] == raw
+
+
+def test_bad_config_refuses_to_start(tmp_path):
+    cfg = tmp_path / "org.toml"
+    cfg.write_text('mode = "sometimes"\n', encoding="utf-8")
+    p = subprocess.run([sys.executable, "-m", "tracker_block.smtp_filter", "--config", str(cfg),
+                        "--listen", f"127.0.0.1:{free_port()}"], capture_output=True, text=True, timeout=60, check=False)
+    assert p.returncode == 2 and "mode must be one of" in p.stderr
+
+
+def test_two_workers_share_the_port_and_sessions_run_in_parallel(start_filter, next_hop):
+    f = start_filter("--workers", "2", "--debug-delay", "1.0")
+    errors: list[BaseException] = []
+
+    def one(i: int) -> None:
+        try:
+            send(f.port, make_message().replace(b"<sale-1@", f"<sale-{i}@".encode()))
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+    t0 = time.monotonic()
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.monotonic() - t0
+    assert not errors and len(next_hop.received) == 4
+    ids = sorted(message_from_bytes(r[3], policy=email_policy.default)["Message-ID"] for r in next_hop.received)
+    assert ids == [f"<sale-{i}@shop.example>" for i in range(4)]
+    assert elapsed < 3.5      # the 1-second holds overlapped, not 4 s in a row
+
+
+def test_sigterm_lets_the_message_in_flight_finish(start_filter, next_hop):
+    f = start_filter("--debug-delay", "1.0")
+    result: list = []
+    t = threading.Thread(target=lambda: result.append(send(f.port, make_message())))
+    t.start()
+    deadline = time.monotonic() + 10
+    while "holding message" not in f.log_text() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert f.stop() == 0
+    t.join(10)
+    assert result == [{}] and len(next_hop.received) == 1
