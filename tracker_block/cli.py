@@ -517,7 +517,12 @@ def run(args: argparse.Namespace, command: str) -> int:
             if failed:
                 rep = MessageReport(path=item.key, errors=[error])
             if sink is not None and item.source is current:
-                problem = sink.put(item, None if failed else cleaned)
+                out_bytes = None if failed else cleaned
+                if failed and mode == "stdout" and item.data:
+                    # A filter never loses mail: pass the original through, flagged (issue 8).
+                    from .delivery import add_header
+                    out_bytes = add_header(item.data, "error " + " ".join(error.split())[:200])
+                problem = sink.put(item, out_bytes)
                 if problem:
                     failed, error = True, problem
                     rep.errors.append(problem)
