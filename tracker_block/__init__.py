@@ -4,13 +4,35 @@ Public API::
 
     clean_message(raw: bytes, options=None, *, path=None) -> (bytes, MessageReport)
     clean_html(html: str, options=None, *, recipients=()) -> HtmlResult(html, findings, changed)
-"""
-from .engine import HtmlResult, MessageError, clean_html, clean_message, clean_text
-from .policy import Options
-from .report import Finding, MessageReport, to_json, to_table
+    clean_text(text: str, options=None, *, recipients=()) -> (text, findings)
 
-__all__ = [
-    "clean_message", "clean_html", "clean_text", "HtmlResult", "MessageError",
-    "Options", "Finding", "MessageReport", "to_json", "to_table",
-]
+Names are imported on first use, so ``tracker-block --help`` or ``tracker-block proxy`` do not pay
+for the HTML and CSS parsers.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
+
+_EXPORTS = {
+    "clean_message": "engine", "clean_html": "engine", "clean_text": "engine", "HtmlResult": "engine",
+    "MessageError": "engine", "Options": "policy", "Finding": "report", "MessageReport": "report",
+    "to_json": "report", "to_table": "report",
+}
+__all__ = list(_EXPORTS)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .engine import HtmlResult, MessageError, clean_html, clean_message, clean_text
+    from .policy import Options
+    from .report import Finding, MessageReport, to_json, to_table
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'tracker_block' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value

@@ -14,7 +14,6 @@ import hashlib
 import html
 import math
 import os
-import tempfile
 import time
 from collections import Counter
 from email.utils import parseaddr, parsedate_to_datetime
@@ -266,18 +265,8 @@ class Collector:
         text = self.render(title)
         dest = Path(path)
         dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tracker-block-tmp-", dir=dest.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(text)
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, dest)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+        from .mailbox import atomic_write
+        atomic_write(dest, text.encode("utf-8"), mode=0o644)
 
 
 def _nice_step(raw: float) -> int:

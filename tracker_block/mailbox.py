@@ -16,7 +16,7 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO, Callable, Iterator
 
 FORMATS = ("auto", "eml", "mbox", "maildir")
 DEFAULT_MAX_SIZE = 50 * 1024 * 1024
@@ -298,24 +298,20 @@ def _fsync_dir(d: Path) -> None:
         os.close(fd)
 
 
-def atomic_write(dest: Path, data: bytes, *, like: Path | None = None, tmp_dir: Path | None = None,
-                 keep_times: bool = False) -> None:
-    """Write ``dest`` so that a reader (or a crash) sees either the old file or the new one.
+def _replace_atomically(dest: Path, fill: Callable[[BinaryIO], object], *, tmp_dir: Path | None = None,
+                        finish: Callable[[str], object] | None = None) -> None:
+    """temp file in the same filesystem -> fill -> fsync -> finish(tmp) -> rename -> fsync dir.
 
-    temp file in the same filesystem -> write -> fsync -> copy mode (and times) -> rename -> fsync dir.
+    A reader, a crash or Ctrl-C sees either the old ``dest`` or the complete new one, never half.
     """
-    tmp_dir = tmp_dir or dest.parent
-    fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, dir=tmp_dir)
+    fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, dir=tmp_dir or dest.parent)
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            fill(f)
             f.flush()
             os.fsync(f.fileno())
-        if like is not None:
-            shutil.copymode(like, tmp)
-            if keep_times:
-                st = os.stat(like)
-                os.utime(tmp, ns=(st.st_atime_ns, st.st_mtime_ns))
+        if finish is not None:
+            finish(tmp)
         os.replace(tmp, dest)
     except BaseException:
         try:
@@ -324,6 +320,21 @@ def atomic_write(dest: Path, data: bytes, *, like: Path | None = None, tmp_dir: 
             pass
         raise
     _fsync_dir(dest.parent)
+
+
+def atomic_write(dest: Path, data: bytes, *, like: Path | None = None, tmp_dir: Path | None = None,
+                 keep_times: bool = False, mode: int | None = None) -> None:
+    """Write ``dest`` atomically, taking permissions (and times) from ``like`` or ``mode``."""
+    def finish(tmp: str) -> None:
+        if like is not None:
+            shutil.copymode(like, tmp)
+            if keep_times:
+                st = os.stat(like)
+                os.utime(tmp, ns=(st.st_atime_ns, st.st_mtime_ns))
+        elif mode is not None:
+            os.chmod(tmp, mode)
+
+    _replace_atomically(dest, lambda f: f.write(data), tmp_dir=tmp_dir, finish=finish)
 
 
 def backup_file(src: Path, dest: Path) -> None:
@@ -333,21 +344,12 @@ def backup_file(src: Path, dest: Path) -> None:
             return
         raise InputError(f"backup {dest} already exists with other content; not overwriting it")
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, dir=dest.parent)
-    try:
-        with os.fdopen(fd, "wb") as out, open(src, "rb") as inp:
+
+    def fill(out: BinaryIO) -> None:
+        with open(src, "rb") as inp:
             shutil.copyfileobj(inp, out, 1 << 20)
-            out.flush()
-            os.fsync(out.fileno())
-        shutil.copystat(src, tmp)
-        os.replace(tmp, dest)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    _fsync_dir(dest.parent)
+
+    _replace_atomically(dest, fill, finish=lambda tmp: shutil.copystat(src, tmp))
 
 
 class MboxWriter:
