@@ -82,6 +82,9 @@ def _engine_options(p: argparse.ArgumentParser) -> None:
                    help="your address, to spot it hidden in URLs (repeatable; To/Cc are used anyway)")
     g.add_argument("--no-clean-links", dest="clean_links", action="store_false", default=None,
                    help="leave links as they are (no tracking-parameter stripping or unwrapping)")
+    g.add_argument("--prefetch", action="store_true",
+                   help="with --remote proxy: fetch every proxied image through the proxy now, so the "
+                        "sender cannot learn when the mail is read (trackers are never fetched)")
     g.add_argument("--config", metavar="FILE", help="config file (default: the user config location)")
     i = p.add_argument_group("input options")
     i.add_argument("--format-in", choices=("auto", "eml", "mbox", "maildir"), default="auto",
@@ -453,6 +456,9 @@ def run(args: argparse.Namespace, command: str) -> int:
     from .report import MessageReport
 
     options = _options(args)
+    prefetch = getattr(args, "prefetch", False)
+    if prefetch and options.mode != "proxy":
+        raise UsageError("--prefetch needs --remote proxy (only proxied images can be warmed)")
     fmt = "table"
     if command != "report":
         fmt = args.format_json or args.format or "table"
@@ -534,6 +540,14 @@ def run(args: argparse.Namespace, command: str) -> int:
                 progress.clear()
                 for e in rep.errors:
                     _error_line(err, item.key, f"warning: {e}")
+            if prefetch and not failed:
+                signed = [f.detail for f in rep.findings if f.action == "proxied" and f.detail]
+                if signed:
+                    from .proxy import prefetch as warm
+                    statuses = warm(signed, timeout=20.0)
+                    bad = sum(1 for code in statuses.values() if code != 200)
+                    if bad:
+                        rep.errors.append(f"prefetch: {bad} of {len(signed)} images not cached")
             summary.add(rep, failed)
             if collector is not None:
                 collector.add(rep, failed)
