@@ -57,6 +57,9 @@ HOSTILE: dict[str, tuple[str, str | None]] = {
     "conditional_mso": ('<!--[if gte mso 9]><v:image src="{P}"/><![endif]--><!--[if !mso]><!--><img src="{P}"><!--<![endif]-->', None),
     "conditional_mso_href": ('<!--[if mso]><link rel="stylesheet" href="{P}"><svg><image href="{P}"/></svg><![endif]-->', None),
     "downlevel_revealed": ('<![if !mso]><img src="{P}"><![endif]>', None),
+    # found by the Chromium property test: lexbor reads an unterminated CDATA as text to EOF, Chromium
+    # (after this prefix) does not; the engine must hand the client its own, unambiguous serialization
+    "math_cdata_unterminated": ('</b></svg>&lt;</script><math><![CDATA[<<a title=""></noscript><img src="{P}">', None),
     "bogus_comment_cdata": ('<![CDATA[<img src="{P}">]]><img src="{P}">', None),
     "processing_instruction": ('<?xml version="1.0"?><?x <img src="{P}">?><img src="{P}">', None),
     # foreign content
@@ -237,7 +240,7 @@ def test_property_in_chromium(browser: Browser) -> None:
     """A bounded sample of generated hostile documents, rendered in one batch."""
     docs: list[str] = []
 
-    @settings(max_examples=25, deadline=None, database=None, phases=[Phase.generate],
+    @settings(max_examples=25, deadline=None, database=None, phases=[Phase.generate], derandomize=True,
               suppress_health_check=list(HealthCheck))
     @given(hostile_docs())
     def collect(doc: str) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import html as html_lib
 import re
 from email.utils import getaddresses
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 from . import css, html, mime
 from .detect import Detector, ImageStats, Verdict
@@ -36,7 +36,8 @@ def _is_unsubscribe(text: str) -> bool:
     return any(h in low for h in _UNSUBSCRIBE_HINTS)
 
 
-_MUTATION_PRONE = re.compile(r"<\s*(?:svg|math|form|select|noscript|xmp|plaintext|noembed|noframes|template|textarea)",
+_MUTATION_PRONE = re.compile(r"<\s*(?:svg|math|form|select|noscript|xmp|plaintext|noembed|noframes|template|textarea|"
+                             r"!\[CDATA\[)",
                              re.IGNORECASE)
 _TAG_NAME = re.compile(r"<\s*([\w:-]+)")
 _HREF_BEFORE = re.compile(r"href\s*=\s*[\"']?$")
@@ -108,8 +109,12 @@ class _Cleaner:
         return judge
 
     # -------------------------------------------------------------- links
-    def clean_link(self, raw: str, where: str, text: str = "") -> str | None:
-        """The cleaned link, or None to keep it as written; records findings."""
+    def clean_link(self, raw: str, where: str, text: "str | Callable[[], str]" = "") -> str | None:
+        """The cleaned link, or None to keep it as written; records findings.
+
+        ``text`` (the link's text, or a function giving it) is only read when parameters would be
+        stripped, to tell an unsubscribe link.
+        """
         url = normalise(raw)
         scheme = scheme_of(url)
         if scheme in SCRIPT_SCHEMES or scheme == "data":
@@ -121,8 +126,8 @@ class _Cleaner:
         res = None
         if self.o.clean_links:
             def conservative(dest: str) -> bool:
-                return (url in self.unsubscribe or dest in self.unsubscribe
-                        or _is_unsubscribe(text) or _is_unsubscribe(dest))
+                return (url in self.unsubscribe or dest in self.unsubscribe or _is_unsubscribe(dest)
+                        or _is_unsubscribe(text() if callable(text) else text))
             res = clean_link(absolute(url) if scheme == "//" else url, self.rules, conservative)
             if res.url != url and res.url != absolute(url):
                 new = res.url
@@ -193,7 +198,7 @@ class _Cleaner:
             later.append((lambda site, v=value: html.set_attr(site, v) if v else html.remove(site), s))
             return True
         if not s.load:
-            new = self.clean_link(s.url or "", s.where, s.text)
+            new = self.clean_link(s.url or "", s.where, lambda: html.link_text(s))
             if new is None:
                 return False
             later.append((lambda site, v=new: html.set_attr(site, v) if v else html.remove(site), s))
@@ -251,7 +256,12 @@ class _Cleaner:
         return True
 
     # -------------------------------------------------------------- document
-    def run(self, doc: str) -> tuple[str, bool]:
+    def run(self, doc: str, normalize: bool = False) -> tuple[str, bool]:
+        """Clean one document. Returns (html, whether any site changed).
+
+        ``normalize``: write the parsed tree back even when no site changed, so that markup other
+        parsers might read differently reaches the client exactly as we read it.
+        """
         tree = html.parse(doc)
         sites = html.collect(tree)
         self.det.stats = ImageStats.build(
@@ -262,7 +272,7 @@ class _Cleaner:
         for s in sites:
             changed |= self.site(s, later)
         if not changed:
-            return doc, False
+            return (html.serialize(tree) if normalize else doc), False
         # Element removals last, and placeholders after style rewrites of the same element.
         later.sort(key=lambda item: (item[0] is html.remove and item[1].attr is None)
                    or item[0] is html.remove_element)
@@ -282,13 +292,15 @@ def clean_html(html_text: str, options: Options | None = None, *, recipients: tu
     rules = _default_rules(opts)
     identity = Identity(tuple(recipients) + tuple(opts.recipients))
     cleaner = _Cleaner(opts, rules, identity, part, unsubscribe)
-    out, changed = cleaner.run(html_text)
-    if changed and _MUTATION_PRONE.search(html_text):
-        # A browser re-parsing our output must see no more than we did: clean until stable.
+    prone = _MUTATION_PRONE.search(html_text) is not None
+    out, _ = cleaner.run(html_text, normalize=prone)
+    if prone:
+        # Foreign content, forms, raw-text elements: a browser re-parsing our output must see no
+        # more than we did. Re-parse and clean until the output is a fixed point.
         for _ in range(3):
             again = _Cleaner(opts, rules, identity, part, unsubscribe)
-            out2, changed2 = again.run(out)
-            if not changed2:
+            out2, _ = again.run(out, normalize=True)
+            if out2 == out:
                 break
             cleaner.findings.extend(f for f in again.findings if f.action != "kept-reported")
             out = out2
@@ -297,7 +309,7 @@ def clean_html(html_text: str, options: Options | None = None, *, recipients: tu
                                             None, "policy", part))
             from html import escape
             out = f"<pre>{escape(html_text)}</pre>"
-    return HtmlResult(out, cleaner.findings, changed)
+    return HtmlResult(out, cleaner.findings, out != html_text)
 
 
 def clean_text(text: str, options: Options | None = None, *, recipients: tuple[str, ...] = (),

@@ -52,7 +52,7 @@ ontransitionrun ontransitionstart onunhandledrejection onunload onvolumechange o
 onwebkitanimationiteration onwebkitanimationstart onwebkittransitionend onwheel onzoom onactivate onfocusin""".split())
 # SVG presentation attributes that take a CSS url() value (fill="url(https://…)").
 SVG_URL_ATTRS = frozenset({"fill", "stroke", "filter", "mask", "clip-path", "marker", "marker-start", "marker-mid",
-                           "marker-end", "cursor", "color-profile", "src", "style"})
+                           "marker-end", "cursor", "color-profile", "src"})
 # An element holding none of these attributes can neither load nor run anything: it is skipped
 # after one C-level set check. (An unknown on* name is inert in every browser.)
 _FAST_KEYS = URL_ATTRS | EVENT_HANDLERS | SVG_URL_ATTRS
@@ -142,9 +142,12 @@ def _after_subtree(node: LexborNode) -> int | None:
     return None
 
 
-def _link_text(node: LexborNode) -> str:
+def link_text(site: "Site") -> str:
+    """The visible text of a link (read only when it matters: is this an unsubscribe link?)."""
+    if site.node.tag not in LINK_TAGS:
+        return ""
     try:
-        return (node.text(deep=True, separator=" ") or "")[:200]
+        return (site.node.text(deep=True, separator=" ") or "")[:200]
     except Exception:  # pragma: no cover - defensive: text of odd nodes
         return ""
 
@@ -215,6 +218,9 @@ def collect(tree: LexborHTMLParser) -> list[Site]:
         if "hidden" in attrs or (style and style_hides(style)):
             hidden = True
             hide_ends.append(_after_subtree(node))
+        if style and ("(" in style or "\\" in style or "//" in style) and (
+                "//" in style or _CSS_IN_ATTR.search(style) or "src" in style.lower()):
+            add(Site(node, "style", "css", f"{tag}@style", css=style, css_mode="block"))
         if _FAST_KEYS.isdisjoint(attrs):
             continue
         img_like = tag in ("img", "image", "input") or tag.startswith("v:")
@@ -226,10 +232,7 @@ def collect(tree: LexborHTMLParser) -> list[Site]:
                 add(Site(node, name, "script", f"{tag}@{lname}", always="policy:no-event-handlers"))
                 continue
             if lname == "style":
-                if ("(" in value or "\\" in value or "//" in value) and (
-                        "//" in value or _CSS_IN_ATTR.search(value) or "src" in value.lower()):
-                    add(Site(node, name, "css", f"{tag}@style", css=value, css_mode="block"))
-                continue
+                continue   # handled above
             if lname not in URL_ATTRS:
                 if "(" in value and _CSS_IN_ATTR.search(value):   # SVG fill="url(...)", filter, mask, …
                     add(Site(node, name, "css", f"{tag}@{lname}", css=value, css_mode="value"))
@@ -248,7 +251,7 @@ def collect(tree: LexborHTMLParser) -> list[Site]:
             elif lname in ("srcset", "imagesrcset"):
                 add(Site(node, name, "image", where, srcset=parse_srcset(value)))
             elif lname in ("href", "xlink:href") and (tag in LINK_TAGS or tag == "a" or tag.startswith(VML_PREFIXES)):
-                add(Site(node, name, "link", where, url=value, load=False, text=_link_text(node) if tag in LINK_TAGS else ""))
+                add(Site(node, name, "link", where, url=value, load=False))
             else:
                 kind = ("media" if tag in MEDIA_TAGS or (tag == "source" and (node.parent is None or node.parent.tag != "picture"))
                         else "image")
@@ -291,7 +294,11 @@ def set_attr(site: Site, value: str) -> None:
 
 
 def unwrap(site: Site) -> None:
-    site.node.unwrap()
+    node = site.node
+    if node.child is None:   # lexbor's unwrap leaves an empty element in place
+        node.decompose()
+    else:
+        node.unwrap()
 
 
 def set_css(site: Site, text: str) -> None:
