@@ -45,3 +45,15 @@ def test_broken_extra_rule_file_is_a_clear_error(tmp_path, capsys):
     bad.write_text('[[vendor]]\nid = "x"\ndomains = ["x.test"]\nopen = ["(unclosed"]\n')
     assert rules_main(["--rules", str(bad), "stats"]) == 1
     assert "bad regex" in capsys.readouterr().err
+
+
+def test_user_config_extra_rules_apply_to_rules_check(tmp_path, capsys):
+    extra = tmp_path / "mine.toml"
+    extra.write_text('[sources.me]\nlicense = "MIT"\n[[vendor]]\nid = "acme-pixel"\nname = "Acme Pixel"\n'
+                     'domains = ["acme-mail.test"]\nopen = [\'^px\\.acme-mail\\.test/\']\n'
+                     'provenance = [{source = "me"}]\n')
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(f'extra_rules = ["{extra.name}"]\n')
+    assert rules_main(["--config", str(cfg), "check", "https://px.acme-mail.test/o.gif"]) == 0
+    out = capsys.readouterr().out
+    assert "rule:acme-pixel/open" in out and "Acme Pixel" in out

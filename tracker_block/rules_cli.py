@@ -12,8 +12,10 @@ from .rules import RuleError, Rules, load_rules
 from .urls import clean_link, is_remote, normalise, parts
 
 
-def _load(extra: list[str]) -> Rules:
-    return load_rules(tuple(extra))
+def _load(extra: list[str], config: str | None) -> Rules:
+    """The bundled rules, the user config's extra rule files, then ``--rules`` files."""
+    from .config import load
+    return load_rules(tuple(load(config).extra_rules) + tuple(extra))
 
 
 def explain(url: str, rules: Rules, recipients: tuple[str, ...] = ()) -> dict:
@@ -80,6 +82,7 @@ def validate(rules: Rules) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="tracker-block rules", description=__doc__)
     ap.add_argument("--rules", action="append", default=[], metavar="FILE", help="extra rule file (repeatable)")
+    ap.add_argument("--config", metavar="FILE", help="user config whose extra_rules are loaded too")
     sub = ap.add_subparsers(dest="cmd", required=True)
     c = sub.add_parser("check", help="explain the verdict for one URL")
     c.add_argument("url")
@@ -91,9 +94,10 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("stats", help="counts by file, source and category")
     sub.add_parser("validate", help="compile, check provenance and examples")
     args = ap.parse_args(argv)
+    from .config import ConfigError
     try:
-        rules = _load(args.rules)
-    except RuleError as exc:
+        rules = _load(args.rules, args.config)
+    except (RuleError, ConfigError) as exc:
         print(f"tracker-block: rules: {exc}", file=sys.stderr)
         return 1
     if args.cmd == "check":
