@@ -343,13 +343,7 @@ def backup_file(src: Path, dest: Path) -> None:
         if dest.read_bytes() == src.read_bytes():
             return
         raise InputError(f"backup {dest} already exists with other content; not overwriting it")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-
-    def fill(out: BinaryIO) -> None:
-        with open(src, "rb") as inp:
-            shutil.copyfileobj(inp, out, 1 << 20)
-
-    _replace_atomically(dest, fill, finish=lambda tmp: shutil.copystat(src, tmp))
+    _copy_atomic(src, dest)
 
 
 class MboxWriter:
@@ -453,18 +447,12 @@ class MboxWriter:
 
 def _copy_atomic(src: Path, dest: Path) -> None:
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, dir=dest.parent)
-    try:
-        with os.fdopen(fd, "wb") as out, open(src, "rb") as inp:
+
+    def fill(out: BinaryIO) -> None:
+        with open(src, "rb") as inp:
             shutil.copyfileobj(inp, out, 1 << 20)
-        shutil.copystat(src, tmp)
-        os.replace(tmp, dest)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+
+    _replace_atomically(dest, fill, finish=lambda tmp: shutil.copystat(src, tmp))
 
 
 class Sink:
