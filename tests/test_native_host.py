@@ -171,6 +171,38 @@ def test_clean_rejects_unknown_mode() -> None:
     assert reply["ok"] is False and "mode" in reply["error"]
 
 
+def test_trusted_sender_is_shown_untouched_and_gets_no_safe_images_token() -> None:
+    html = '<p><img src="https://t.example/open.gif?u=bob%40example.com" width="1" height="1"></p>'
+    headers = {"from": ["Ann <Ann@Friend.example>"], "to": ["bob@example.com"]}
+    for allow in (["@friend.example"], ["ann@friend.example"]):
+        _, (reply,) = serve_bytes(frame({"id": 1, "type": "clean", "html": html, "headers": headers,
+                                         "options": {"allow_senders": allow}}))
+        assert reply["ok"] and reply["untouched"] is True, reply
+        assert reply["html"] == html and reply["findings"] == [] and reply["token"] is None
+        assert reply["remote_images"] == 0 and "ann@friend.example" in reply["banner"]
+    # Another sender, or no list: cleaned as usual.
+    for opts, hdrs in (({"allow_senders": ["@friend.example"]}, {"from": ["x@other.example"]}), ({}, headers)):
+        _, (reply,) = serve_bytes(frame({"id": 1, "type": "clean", "html": html, "headers": hdrs,
+                                         "options": opts}))
+        assert reply["ok"] and reply["untouched"] is False and "open.gif" not in reply["html"], reply
+    _, (reply,) = serve_bytes(frame({"id": 1, "type": "clean", "html": html, "headers": headers,
+                                     "options": {"allow_senders": "@friend.example"}}))
+    assert reply["ok"] is False and "allow_senders" in reply["error"]
+
+
+def test_test_plan_sends_fixture_bytes_and_keeps_other_steps(tmp_path: Path) -> None:
+    eml = tmp_path / "a.eml"
+    eml.write_bytes(b"From: a@b.example\r\n\r\nhi")
+    plan = nh._test_plan({"run_id": "r", "steps": [{"options": {"mode": "all"}},
+                                                   {"path": str(eml), "actions": ["report"]}]})
+    assert plan["run_id"] == "r" and plan["steps"][0] == {"options": {"mode": "all"}}
+    fx = plan["steps"][1]
+    assert fx["name"] == "a.eml" and "path" not in fx and fx["actions"] == ["report"]
+    assert fx["eml_b64"] == "RnJvbTogYUBiLmV4YW1wbGUNCg0KaGk="
+    # The older "fixtures" key still works.
+    assert nh._test_plan({"fixtures": [{"path": str(eml)}]})["steps"][0]["name"] == "a.eml"
+
+
 def test_recipients_and_banner_text() -> None:
     headers = {"To": ["A <a@x.org>, b@y.org"], "cc": "C <c@z.org>", "Delivered-To": ["a@x.org"]}
     assert nh.recipients_from_headers(headers) == ("a@x.org", "b@y.org", "c@z.org")

@@ -3,8 +3,9 @@
 Thunderbird (Debian package ``thunderbird``) runs headless in a throw-away HOME and profile. The
 native-host manifest is written by the real installer code (``thunderbird.plan``/``apply``), the
 unsigned .xpi goes into ``<profile>/extensions/<id>.xpi``. The host runs in test mode: its hello
-tells the extension to open the fixture message with ``messageDisplay.open({file})``; the display
-script reports what the rendered message looks like. Two loopback HTTP servers record requests:
+tells the extension what to do, step by step: open fixture messages with
+``messageDisplay.open({file})``, fill in and save the real options page, or open a message before
+the extension starts; the display script reports what the rendered message looks like. Two loopback HTTP servers record requests:
 one plays the tracker, one serves the content image.
 """
 from __future__ import annotations
@@ -107,19 +108,20 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         pass
 
 
-def _fixture(tracker: str, content: str, filler: int = 0) -> bytes:
+def _fixture(tracker: str, content: str, filler: int = 0, sender: str = "news@shop.example",
+             number: int = 1) -> bytes:
     msg = EmailMessage()
-    msg["From"] = "Newsletter <news@shop.example>"
+    msg["From"] = f"Newsletter <{sender}>"
     msg["To"] = "Bob Reader <bob@example.com>"
-    msg["Subject"] = "Spring sale"
-    msg["Message-ID"] = "<fixture-1@shop.example>"
+    msg["Subject"] = f"Spring sale {number}"
+    msg["Message-ID"] = f"<fixture-{number}@{sender.split('@')[1]}>"
     msg["Date"] = "Mon, 01 Jan 2024 10:00:00 +0000"
     msg["Disposition-Notification-To"] = "news@shop.example"
     msg.set_content("Spring sale! View in an HTML capable reader.")
     html = f"""<html><head><style>.hero {{ color: #222; }}</style></head><body>
 <p class="hero">Spring sale: everything must go.</p>
 <p><img id="logo" src="cid:logo@fixture" width="16" height="16" alt="logo"></p>
-<p><img id="photo" src="{content}/images/photo.png" width="40" height="20" alt="photo"></p>
+<p><img id="photo" src="{content}/images/photo{number}.png" width="40" height="20" alt="photo"></p>
 <p><a href="{tracker}/click?email=bob@example.com&amp;id=42">Shop now</a></p>
 <img src="{tracker}/track/open.php?u=bob%40example.com&amp;c=9912" width="1" height="1" alt="" style="display:block">
 {"<p>Terms and conditions apply to every item in this sale.</p>" * (filler // 60)}
@@ -139,26 +141,32 @@ def _thunderbird() -> str:
     return exe
 
 
-def run_thunderbird(tmp_path: Path, fixtures: list[dict], prefs: dict, expected_reports: int,
-                    user_prefs: dict | None = None) -> tuple[list[dict], float]:
-    """Launch Thunderbird once, wait for the extension's reports, return them and the run time."""
+def run_thunderbird(tmp_path: Path, steps: list[dict], expected_reports: int, prefs: dict | None = None,
+                    user_prefs: dict | None = None, launch: int = 1) -> tuple[list[dict], float]:
+    """Launch Thunderbird once, wait for the extension's reports, return them and the run time.
+
+    ``steps`` run one after the other: ``{"path", "name", "actions"}`` opens a fixture message,
+    ``{"options": {...}}`` fills in and saves the real options page, ``"before_extension": True``
+    opens a fixture while the extension is not running (then reloads it; last step only).
+    ``launch`` > 1 starts Thunderbird again with the profile (and extension storage) of the
+    previous launch."""
     exe = _thunderbird()
     home = tmp_path / "home"
     profile = tmp_path / "profile"
-    (profile / "extensions").mkdir(parents=True)
-    home.mkdir()
+    if launch == 1:
+        (profile / "extensions").mkdir(parents=True)
+        home.mkdir()
+        # The real installer logic writes the host manifest and launcher into the temporary HOME.
+        plan = thunderbird.plan("linux", home=home, env={}, python=sys.executable)
+        thunderbird.apply(plan)
+        shutil.copy(plan.xpi_path, profile / "extensions" / f"{EXTENSION_ID}.xpi")
+        (profile / "user.js").write_text(_user_js({**USER_PREFS, **(user_prefs or {})}), encoding="utf-8")
 
-    # The real installer logic writes the host manifest and launcher into the temporary HOME.
-    plan = thunderbird.plan("linux", home=home, env={}, python=sys.executable)
-    thunderbird.apply(plan)
-    shutil.copy(plan.xpi_path, profile / "extensions" / f"{EXTENSION_ID}.xpi")
-    (profile / "user.js").write_text(_user_js({**USER_PREFS, **(user_prefs or {})}), encoding="utf-8")
-
-    report = tmp_path / "reports.jsonl"
-    config = tmp_path / "test-config.json"
+    report = tmp_path / f"reports-{launch}.jsonl"
+    config = tmp_path / f"test-config-{launch}.json"
     config.write_text(json.dumps({
-        "run_id": tmp_path.name, "report": str(report), "fixtures": fixtures,
-        "prefs": prefs, "allow_loopback": True,
+        "run_id": f"{tmp_path.name}-{launch}", "report": str(report), "steps": steps,
+        "prefs": prefs or {}, "allow_loopback": True,
     }), encoding="utf-8")
     env = {
         "HOME": str(home), "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -169,7 +177,7 @@ def run_thunderbird(tmp_path: Path, fixtures: list[dict], prefs: dict, expected_
         "PYTHONPATH": str(Path(thunderbird.__file__).resolve().parent.parent),
     }
     reports: list[dict] = []
-    with open(tmp_path / "thunderbird.log", "wb") as log:
+    with open(tmp_path / f"thunderbird-{launch}.log", "wb") as log:
         started = time.monotonic()
         proc = subprocess.Popen([exe, "--headless", "--no-remote", "--profile", str(profile)],
                                 env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -193,7 +201,7 @@ def run_thunderbird(tmp_path: Path, fixtures: list[dict], prefs: dict, expected_
                     os.killpg(proc.pid, 9)
                     proc.wait()
     if len(reports) < expected_reports:
-        tail = (tmp_path / "thunderbird.log").read_text(errors="replace")[-3000:]
+        tail = (tmp_path / f"thunderbird-{launch}.log").read_text(errors="replace")[-3000:]
         host_log = tmp_path / "native-host.log"
         host_tail = host_log.read_text(errors="replace")[-2000:] if host_log.exists() else "(no host log)"
         pytest.fail(f"got {len(reports)} of {expected_reports} reports after {elapsed:.1f}s "
@@ -222,8 +230,8 @@ def test_thunderbird_shows_cleaned_message_and_nothing_leaks(tmp_path: Path, ser
     big.write_bytes(_fixture(tracker.base, content.base, filler=1_300_000))
     reports, elapsed = run_thunderbird(
         tmp_path,
-        fixtures=[{"path": str(eml), "name": "sale.eml", "actions": ["report", "show_safe_images"]},
-                  {"path": str(big), "name": "big.eml", "actions": ["report"]}],
+        steps=[{"path": str(eml), "name": "sale.eml", "actions": ["report", "show_safe_images"]},
+               {"path": str(big), "name": "big.eml", "actions": ["report"]}],
         prefs={"mode": "trackers", "safeImages": "per-message"},
         expected_reports=3,
     )
@@ -254,7 +262,7 @@ def test_thunderbird_shows_cleaned_message_and_nothing_leaks(tmp_path: Path, ser
     logo = [i for i in cleaned["images"] if i["src"].startswith(("mailbox:", "cid:"))]
     assert logo and logo[0]["naturalWidth"] == 16, cleaned["images"]
     # The content image is still there (blocked by Thunderbird, not loaded).
-    photo = [i for i in cleaned["images"] if "/images/photo.png" in i["src"]]
+    photo = [i for i in cleaned["images"] if "/images/photo1.png" in i["src"]]
     assert photo and photo[0]["naturalWidth"] == 0, cleaned["images"]
 
     # "Show safe images": the content image now shows inline as data:, fetched by the host.
@@ -279,14 +287,17 @@ def test_mode_all_and_warning_when_remote_content_was_allowed(tmp_path: Path, se
     tracker, content = servers
     eml = tmp_path / "sale.eml"
     eml.write_bytes(_fixture(tracker.base, content.base))
+    # Mode "all" is chosen on the real options page (filled in and saved through its form).
     reports, _ = run_thunderbird(
         tmp_path,
-        fixtures=[{"path": str(eml), "name": "sale.eml", "actions": ["report"]}],
-        prefs={"mode": "all", "safeImages": "always"},
-        expected_reports=1,
+        steps=[{"options": {"mode": "all", "safeImages": "always"}},
+               {"path": str(eml), "name": "sale.eml", "actions": ["report"]}],
+        expected_reports=2,
         user_prefs={"mailnews.message_display.disable_remote_image": False},
     )
-    (cleaned,) = reports
+    saved, cleaned = reports
+    assert saved["phase"] == "options-saved", saved
+    assert saved["stored"]["mode"] == "all" and saved["stored"]["safeImages"] == "always", saved
     assert not cleaned["error"], cleaned["banner"]
     assert cleaned["warning"], cleaned
     # mode "all": no remote image is left, so there is nothing for "safe images" to fetch either.
@@ -295,3 +306,128 @@ def test_mode_all_and_warning_when_remote_content_was_allowed(tmp_path: Path, se
     assert not re.search(r'\ssrc="http', cleaned["html"]) and "/track/" not in cleaned["html"]
     assert [i["naturalWidth"] for i in cleaned["images"] if i["src"].startswith("mailbox:")] == [16]
     assert "blocked by policy" in cleaned["banner"], cleaned["banner"]
+
+
+def _by_phase(reports: list[dict], expected_failures: tuple[tuple[str, str], ...] = ()) -> dict:
+    out = {(r["fixture"], r["phase"]): r for r in reports}
+    failed = [r for r in reports if r["phase"].endswith("-failed")
+              and (r["fixture"], r["phase"]) not in expected_failures]
+    assert not failed, failed
+    return out
+
+
+def test_options_page_policies_and_always_for_sender(tmp_path: Path, servers) -> None:
+    """Settings made on the real options page change what the next message looks like:
+    safe images never / per sender (with "Always for <sender>" remembered for the sender's next
+    message, also after Thunderbird restarts) / always, and a trusted sender's message is shown
+    as sent."""
+    tracker, content = servers
+    paths = {}
+    for name, sender, number in [("never.eml", "news@shop.example", 1), ("first.eml", "news@shop.example", 2),
+                                 ("second.eml", "news@shop.example", 3), ("friend.eml", "ann@friend.example", 4),
+                                 ("always.eml", "deals@other.example", 5),
+                                 ("restart.eml", "news@shop.example", 6), ("other.eml", "deals@other.example", 7)]:
+        paths[name] = tmp_path / name
+        paths[name].write_bytes(_fixture(tracker.base, content.base, sender=sender, number=number))
+
+    def fx(name: str, *actions: str) -> dict:
+        return {"path": str(paths[name]), "name": name, "actions": list(actions)}
+
+    reports, elapsed = run_thunderbird(tmp_path, steps=[
+        {"options": {"mode": "trackers", "safeImages": "never", "safeImageSenders": "", "allowSenders": ""}},
+        fx("never.eml", "report", "show_safe_images"),
+        {"options": {"safeImages": "per-sender", "allowSenders": "@friend.example\nnot-an-address"}},
+        fx("first.eml", "report", "always_for_sender"),
+        fx("second.eml", "report"),
+        fx("friend.eml", "report"),
+        {"options": {"safeImages": "always", "allowSenders": ""}},
+        fx("always.eml", "report"),
+    ], expected_reports=10)
+    print(f"Thunderbird run: {elapsed:.1f}s")
+    r = _by_phase(reports, expected_failures=(("never.eml", "show_safe_images-failed"),))
+    saved = [x["stored"] for x in reports if x["phase"] == "options-saved"]
+    assert [s["safeImages"] for s in saved] == ["never", "per-sender", "always"], saved
+    assert saved[1]["allowSenders"] == ["@friend.example"], saved  # the form drops a non-address line
+    assert saved[2]["safeImageSenders"] == ["news@shop.example"], saved  # kept from "Always for"
+
+    def photo(report: dict) -> dict:
+        (img,) = [i for i in report["images"] if "photo" in i["src"] or i["src"].startswith("data:image/png")
+                  and i["naturalWidth"] == 40]
+        return img
+
+    # never: no safe-images button, and the background refuses a fetch if one is attempted.
+    never = r["never.eml", "cleaned"]
+    assert "blocked" in never["banner"] and never["buttons"] == ["Details"], never
+    assert "/images/photo1.png" in photo(never)["src"] and photo(never)["naturalWidth"] == 0
+    refused = r["never.eml", "show_safe_images-failed"]
+    assert "switched off" in refused["error"], refused
+
+    # per-sender, sender not listed yet: both buttons, the image stays blocked until a click.
+    first = r["first.eml", "cleaned"]
+    assert first["buttons"] == ["Details", "Show safe images (1)", "Always for news@shop.example"], first
+    assert photo(first)["naturalWidth"] == 0
+    clicked = r["first.eml", "always-for-sender"]
+    assert clicked["fetched"]["images"] == 1 and photo(clicked)["naturalWidth"] == 40, clicked
+    assert clicked["buttons"] == ["Details"], clicked
+    # ... and the sender's next message shows its safe images without a click.
+    second = r["second.eml", "cleaned"]
+    assert photo(second)["src"].startswith("data:image/png") and photo(second)["naturalWidth"] == 40, second
+    assert "open pixel" in second["banner"] and not any("/track/" in i["src"] for i in second["images"])
+
+    # A trusted sender (@friend.example on the options page): shown as sent, nothing removed,
+    # no safe-images offer; Thunderbird's own blocking keeps the pixel from loading.
+    friend = r["friend.eml", "cleaned"]
+    assert friend["untouched"] and "not checked" in friend["banner"].lower(), friend
+    assert friend["buttons"] == [] and friend["identifyMarkers"] == 0, friend
+    assert "/track/open.php" in friend["html"] and "/click?email=bob@example.com" in friend["html"]
+    assert [i["naturalWidth"] for i in friend["images"] if i["src"].startswith("http")] == [0, 0]
+    assert friend["bodyVisibility"] == "visible"
+
+    # always: safe images load by themselves for any sender.
+    always = r["always.eml", "cleaned"]
+    assert photo(always)["src"].startswith("data:image/png") and photo(always)["naturalWidth"] == 40, always
+
+    # Thunderbird restarts with the same profile. The options page shows the stored sender list
+    # (saving it again with "per sender" keeps it), and "Always for" still applies to that sender
+    # only.
+    reports2, elapsed2 = run_thunderbird(tmp_path, steps=[
+        {"options": {"safeImages": "per-sender"}},
+        fx("restart.eml", "report"),
+        fx("other.eml", "report"),
+    ], expected_reports=3, launch=2)
+    print(f"Thunderbird restart: {elapsed2:.1f}s")
+    r2 = _by_phase(reports2)
+    assert r2["options", "options-saved"]["stored"]["safeImageSenders"] == ["news@shop.example"], reports2
+    restarted = r2["restart.eml", "cleaned"]
+    assert photo(restarted)["src"].startswith("data:image/png") and photo(restarted)["naturalWidth"] == 40
+    other = r2["other.eml", "cleaned"]
+    assert "/images/photo7.png" in photo(other)["src"] and photo(other)["naturalWidth"] == 0, other
+    assert other["buttons"][-1] == "Always for deals@other.example", other
+
+    # The tracker never saw a request; the content server saw exactly the four host fetches.
+    assert tracker.requests == [], tracker.requests
+    assert sorted(q["path"] for q in content.requests) == [
+        "/images/photo2.png", "/images/photo3.png", "/images/photo5.png", "/images/photo6.png"], content.requests
+    assert all(q["headers"].get("User-Agent") == "Mozilla/5.0 (compatible)" for q in content.requests)
+
+
+def test_message_open_before_extension_starts_is_cleaned(tmp_path: Path, servers) -> None:
+    """A message already on screen when the extension starts (installed, enabled or updated
+    while Thunderbird runs) gets no registered display script: start() injects it."""
+    tracker, content = servers
+    eml = tmp_path / "early.eml"
+    eml.write_bytes(_fixture(tracker.base, content.base))
+    reports, elapsed = run_thunderbird(
+        tmp_path, steps=[{"path": str(eml), "name": "early.eml", "actions": ["report"],
+                          "before_extension": True}], expected_reports=2)
+    print(f"Thunderbird run: {elapsed:.1f}s")
+    r = _by_phase(reports)
+    opened, cleaned = r["early.eml", "opened-without-extension"], r["early.eml", "cleaned"]
+    assert cleaned["injectedAfterStart"] is True, cleaned   # cleaned through executeScript
+    assert cleaned["host_time"] > opened["host_time"]
+    assert not cleaned["error"] and "open pixel" in cleaned["banner"], cleaned
+    assert "read-receipt request" in cleaned["banner"]
+    assert not any("/track/" in i["src"] for i in cleaned["images"]) and "/track/" not in cleaned["html"]
+    assert [i["naturalWidth"] for i in cleaned["images"] if i["src"].startswith("mailbox:")] == [16]
+    assert cleaned["identifyMarkers"] == 1 and cleaned["bodyVisibility"] == "visible"
+    assert tracker.requests == [] and content.requests == []

@@ -9,7 +9,7 @@
 
 const HOST_NAME = "tracker_block";
 const DISPLAY_SCRIPT_ID = "tracker-block-display";
-const DEFAULTS = { mode: "trackers", safeImages: "per-message", allowSenders: [] };
+const DEFAULTS = { mode: "trackers", safeImages: "per-message", safeImageSenders: [], allowSenders: [] };
 
 // ---------------------------------------------------------------- native host connection
 let port = null;
@@ -88,6 +88,7 @@ function senderAllowed(address, list) {
 
 // ---------------------------------------------------------------- per-tab state
 const testTabs = new Map(); // tabId -> fixture (test mode only)
+const injectedTabs = new Set(); // tabs cleaned by executeScript: already open at start-up
 
 async function displayedMessage(tabId) {
   const res = await browser.messageDisplay.getDisplayedMessages(tabId);
@@ -106,18 +107,25 @@ async function handleClean(msg, tabId) {
       console.warn("tracker-block: getFull failed", e);
     }
   }
-  const test = testTabs.get(tabId) || null;
-  let reply;
+  let reply, error;
   try {
-    reply = await request({ type: "clean", html: msg.html, headers, options: { mode: cfg.mode } });
+    // allow_senders: trusted senders are matched by the host, with the CLI's rule.
+    reply = await request({
+      type: "clean", html: msg.html, headers,
+      options: { mode: cfg.mode, allow_senders: cfg.allowSenders },
+    });
   } catch (e) {
-    return { error: e.message || String(e), test };
+    error = e.message || String(e);
   }
+  const fixture = testTabs.get(tabId);
+  const test = fixture ? { ...fixture, injectedAfterStart: injectedTabs.has(tabId) } : null;
+  if (error) return { error, test };
   const sender = senderAddress(header && header.author);
   const autoSafe =
     cfg.safeImages === "always" ||
-    (cfg.safeImages === "per-sender" && sender && senderAllowed(sender, cfg.allowSenders));
+    (cfg.safeImages === "per-sender" && sender && senderAllowed(sender, cfg.safeImageSenders));
   return {
+    untouched: !!reply.untouched,
     html: reply.html,
     findings: reply.findings,
     banner: reply.banner,
@@ -141,15 +149,28 @@ async function handleMessage(msg, sender) {
       const reply = await request({ type: "fetch_images", token: msg.token, urls: msg.urls });
       return { images: reply.images, errors: reply.errors };
     }
-    case "allowSender": {
+    case "alwaysSafeImages": {
+      // "Always for <sender>": safe images of this sender's next messages load by themselves.
       const cfg = await settings();
-      const list = cfg.allowSenders.slice();
+      const list = cfg.safeImageSenders.slice();
       if (msg.sender && !senderAllowed(msg.sender, list)) list.push(msg.sender);
-      await browser.storage.local.set({ allowSenders: list });
-      return { allowSenders: list };
+      await browser.storage.local.set({ safeImageSenders: list });
+      return { safeImageSenders: list };
+    }
+    case "optionsPageOpened":
+      // Test mode only: the options page is filled in and saved like a user would.
+      return { testFill: testOptions ? testOptions.values : null };
+    case "optionsSaved":
+      if (testOptions) testOptions.resolve();
+      return {};
+    case "testDone": {
+      const fixture = testTabs.get(tabId);
+      const done = fixture && testDone.get(fixture.name);
+      if (done) done();
+      return {};
     }
     case "testReport":
-      await request({ type: "test_report", report: msg.report });
+      await testReport(msg.report);
       return {};
     case "log":
       await request({ type: "log", level: msg.level, message: msg.message });
@@ -185,6 +206,7 @@ async function cleanAlreadyOpenMessages() {
     if (!["mail", "messageDisplay"].includes(tab.type)) continue;
     try {
       if (!(await displayedMessage(tab.id))) continue;
+      injectedTabs.add(tab.id);
       await browser.scripting.insertCSS({ target: { tabId: tab.id }, files: ["banner.css"] });
       await browser.scripting.executeScript({ target: { tabId: tab.id }, files: ["display.js"] });
     } catch (e) {
@@ -201,22 +223,79 @@ function b64ToBytes(b64) {
   return bytes;
 }
 
+// Test mode only (the host's hello carries a plan only when TRACKER_BLOCK_TB_TEST is set).
+const testDone = new Map(); // fixture name -> resolve, called when its display script is done
+let testOptions = null; // {values, resolve} while the options page is being filled in
+
+const testReport = report => request({ type: "test_report", report });
+const sleep = ms => new Promise(r => setTimeout(r, ms));
+
+function within(promise, ms, what) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+function fixtureFile(fx) {
+  return new File([b64ToBytes(fx.eml_b64)], fx.name, { type: "message/rfc822" });
+}
+
+async function testOpen(fx) {
+  const finished = new Promise(resolve => testDone.set(fx.name, resolve));
+  const tab = await browser.messageDisplay.open({ file: fixtureFile(fx), location: "tab", active: true });
+  testTabs.set(tab.id, { name: fx.name, actions: fx.actions || ["report"] });
+  await within(finished, 20000, fx.name);
+}
+
+async function testFillOptions(values) {
+  // The real options page, filled in and saved through its form (options.js asks for the values).
+  const saved = new Promise(resolve => (testOptions = { values, resolve }));
+  const tab = await browser.tabs.create({ url: browser.runtime.getURL("options.html") });
+  try {
+    await within(saved, 15000, "the options page");
+  } finally {
+    testOptions = null;
+    await browser.tabs.remove(tab.id);
+  }
+  const stored = await browser.storage.local.get(["mode", "safeImages", "safeImageSenders", "allowSenders"]);
+  await testReport({ fixture: "options", phase: "options-saved", stored });
+}
+
+async function testOpenBeforeExtension(fx) {
+  // A message that is on screen before the extension starts: open it with no display script
+  // registered, then reload the extension. start() must find and clean it (executeScript).
+  await browser.scripting.messageDisplay.unregisterScripts({ ids: [DISPLAY_SCRIPT_ID] });
+  const tab = await browser.messageDisplay.open({ file: fixtureFile(fx), location: "tab", active: true });
+  for (let i = 0; i < 50 && !(await displayedMessage(tab.id)); i++) await sleep(100);
+  await browser.storage.local.set({
+    testOpenTabs: { [tab.id]: { name: fx.name, actions: fx.actions || ["report"] } },
+  });
+  await testReport({ fixture: fx.name, phase: "opened-without-extension", tabId: tab.id });
+  browser.runtime.reload();
+}
+
+async function restoreTestTabs() {
+  // After the test's reload: the fixture that was left open, so its reports can be made.
+  const { testOpenTabs } = await browser.storage.local.get("testOpenTabs");
+  for (const [id, fixture] of Object.entries(testOpenTabs || {})) testTabs.set(Number(id), fixture);
+  if (testOpenTabs) await browser.storage.local.remove("testOpenTabs");
+}
+
 async function runTestPlan(plan) {
-  // An event page can wake up again later: open the fixtures once per test run.
+  // An event page can wake up again later: run the plan once per test run.
   const { testRunDone } = await browser.storage.local.get("testRunDone");
   if (plan.run_id && testRunDone === plan.run_id) return;
   await browser.storage.local.set({ testRunDone: plan.run_id || "" });
   if (plan.prefs && Object.keys(plan.prefs).length) await browser.storage.local.set(plan.prefs);
-  for (const fx of plan.fixtures || []) {
-    const file = new File([b64ToBytes(fx.eml_b64)], fx.name, { type: "message/rfc822" });
+  for (const step of plan.steps || []) {
     try {
-      const tab = await browser.messageDisplay.open({ file, location: "tab", active: true });
-      testTabs.set(tab.id, { name: fx.name, actions: fx.actions || ["report"] });
+      if (step.options) await testFillOptions(step.options);
+      else if (step.before_extension) return await testOpenBeforeExtension(step);
+      else await testOpen(step);
     } catch (e) {
-      await request({
-        type: "test_report",
-        report: { fixture: fx.name, phase: "open-failed", error: String(e) },
-      });
+      await testReport({ fixture: step.name || "options", phase: "step-failed", error: String(e) });
     }
   }
 }
@@ -231,6 +310,7 @@ async function start() {
   } catch (e) {
     console.warn("tracker-block: native host unavailable:", e.message);
   }
+  if (helloReply && helloReply.test) await restoreTestTabs();
   if (registered) await cleanAlreadyOpenMessages();
   if (helloReply && helloReply.test) await runTestPlan(helloReply.test);
 }

@@ -11,7 +11,7 @@
   window.__trackerBlock = true;
 
   const DONE = "tracker-block-done";
-  const state = { reply: null, remoteAlready: false };
+  const state = { reply: null, remoteAlready: false, alwaysDone: null };
 
   function domReady() {
     if (document.readyState !== "loading") return Promise.resolve();
@@ -120,6 +120,11 @@
       return banner;
     }
     row.append(el("span", "tb-summary", reply.banner));
+    if (reply.untouched) {
+      // A trusted sender (options page): shown as sent. Thunderbird's blocking still applies.
+      banner.classList.add("tb-untouched");
+      return banner;
+    }
     const findings = reply.findings || [];
     if (findings.length) {
       const list = el("ul", "tb-details");
@@ -142,10 +147,12 @@
       if (reply.safeImagesPolicy === "per-sender" && reply.sender) {
         const always = el("button", "tb-safe-sender", `Always for ${reply.sender}`);
         always.type = "button";
-        always.addEventListener("click", async () => {
-          await browser.runtime.sendMessage({ type: "allowSender", sender: reply.sender });
-          always.remove();
-          showSafeImages();
+        always.addEventListener("click", () => {
+          state.alwaysDone = (async () => {
+            await browser.runtime.sendMessage({ type: "alwaysSafeImages", sender: reply.sender });
+            always.remove();
+            return showSafeImages();
+          })();
         });
         row.append(always);
       }
@@ -170,7 +177,7 @@
         shown++;
       }
     }
-    for (const b of document.querySelectorAll("#tracker-block-banner .tb-safe")) b.remove();
+    for (const b of document.querySelectorAll("#tracker-block-banner .tb-safe, #tracker-block-banner .tb-safe-sender")) b.remove();
     return { images: shown, errors: res.errors };
   }
 
@@ -200,6 +207,8 @@
       url: location.href,
       banner: banner ? banner.querySelector(".tb-summary").textContent : null,
       error: !!(banner && banner.classList.contains("tb-error")),
+      untouched: !!(banner && banner.classList.contains("tb-untouched")),
+      buttons: banner ? Array.from(banner.querySelectorAll("button"), b => b.textContent) : [],
       details: banner ? Array.from(banner.querySelectorAll(".tb-details li"), li => li.textContent) : [],
       warning: !!(banner && banner.querySelector(".tb-warning")),
       bodyVisibility: getComputedStyle(document.body).visibility,
@@ -216,14 +225,29 @@
   }
 
   async function runTest(test) {
-    const report = r => browser.runtime.sendMessage({ type: "testReport", report: { fixture: test.name, ...r } });
+    const report = r => browser.runtime.sendMessage({
+      type: "testReport",
+      report: { fixture: test.name, injectedAfterStart: test.injectedAfterStart, ...r },
+    });
     for (const action of test.actions) {
-      if (action === "report") await report(await facts("cleaned"));
-      else if (action === "show_safe_images") {
-        const res = await showSafeImages();
-        await report(await facts("safe-images", { fetched: res }));
+      try {
+        if (action === "report") await report(await facts("cleaned"));
+        else if (action === "show_safe_images") {
+          const res = await showSafeImages();
+          await report(await facts("safe-images", { fetched: res }));
+        } else if (action === "always_for_sender") {
+          // Click "Always for <sender>" like the user would.
+          const button = document.querySelector("#tracker-block-banner .tb-safe-sender");
+          if (!button) throw new Error("no 'Always for' button");
+          button.click();
+          const res = await state.alwaysDone;
+          await report(await facts("always-for-sender", { fetched: res }));
+        }
+      } catch (e) {
+        await report({ phase: action + "-failed", error: String((e && e.message) || e) });
       }
     }
+    await browser.runtime.sendMessage({ type: "testDone" });
   }
 
   // ------------------------------------------------------------ main
@@ -243,6 +267,12 @@
       return;
     }
     state.reply = reply;
+    if (reply.untouched) {
+      document.body.prepend(buildBanner(reply));
+      reveal();
+      if (reply.test) await runTest(reply.test);
+      return;
+    }
     checkRemoteLoads();
     cleaned = true;
     apply(reply.html);

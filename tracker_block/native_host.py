@@ -253,6 +253,16 @@ def recipients_from_headers(headers: dict[str, Any]) -> tuple[str, ...]:
     return tuple(found)
 
 
+def sender_from_headers(headers: dict[str, Any]) -> str | None:
+    """The From address, lower-cased: what the trusted-senders list is matched against."""
+    from email.utils import getaddresses
+
+    for _, addr in getaddresses(_header_values(headers, "from")):
+        if "@" in addr:
+            return addr.strip().lower()
+    return None
+
+
 def header_findings(headers: dict[str, Any]) -> list[dict[str, Any]]:
     """Read-receipt requests, reported (Thunderbird itself decides whether to answer them)."""
     from .report import Finding
@@ -337,7 +347,7 @@ class Host:
 
     def do_clean(self, msg: dict[str, Any]) -> dict[str, Any]:
         from . import clean_html
-        from .policy import Options
+        from .policy import Options, sender_allowed
 
         html = msg.get("html")
         if not isinstance(html, str):
@@ -347,6 +357,16 @@ class Host:
         if mode not in ("trackers", "all"):
             raise ValueError(f"mode must be 'trackers' or 'all', not {mode!r}")
         headers = msg.get("headers") or {}
+        sender = sender_from_headers(headers)
+        allow = opts.get("allow_senders") or []
+        if not isinstance(allow, list) or not all(isinstance(a, str) for a in allow):
+            raise TypeError("options.allow_senders must be a list of strings")
+        if sender_allowed(sender, Options(allow_senders=tuple(allow))):
+            # Same rule as the CLI and the mail filter: an allowlisted sender is never cleaned.
+            # No token: "show safe images" must not fetch from a message nobody checked.
+            return {"html": html, "changed": False, "findings": [], "untouched": True,
+                    "banner": f"Not checked: {sender} is on your list of trusted senders",
+                    "token": None, "remote_images": 0}
         recipients = recipients_from_headers(headers)
         result = clean_html(html, Options(mode=mode), recipients=recipients)
         findings = [f.to_dict() for f in result.findings] + header_findings(headers)
@@ -359,6 +379,7 @@ class Host:
         return {
             "html": result.html, "changed": result.changed, "findings": findings,
             "banner": banner_text(findings), "token": token, "remote_images": len(images),
+            "untouched": False,
         }
 
     def do_fetch_images(self, msg: dict[str, Any]) -> dict[str, Any]:
@@ -398,14 +419,19 @@ class Host:
 
 
 def _test_plan(config: dict[str, Any]) -> dict[str, Any]:
-    """What the extension does in test mode: open these fixture messages (sent as bytes)."""
-    fixtures = []
-    for fx in config.get("fixtures", []):
-        data = Path(fx["path"]).read_bytes()
-        fixtures.append({**{k: v for k, v in fx.items() if k != "path"},
-                         "name": fx.get("name") or Path(fx["path"]).name,
-                         "eml_b64": base64.b64encode(data).decode("ascii")})
-    return {"fixtures": fixtures, "prefs": config.get("prefs", {}), "run_id": config.get("run_id", "")}
+    """What the extension does in test mode, step by step, each step after the previous one is
+    done: open a fixture message (sent as bytes), fill in and save the options page
+    (``{"options": {...}}``), or open a fixture while the extension is not running
+    (``"before_extension": true``, then the extension reloads: only as the last step)."""
+    steps = []
+    for step in config.get("steps") or config.get("fixtures", []):
+        if "path" in step:
+            data = Path(step["path"]).read_bytes()
+            step = {**{k: v for k, v in step.items() if k != "path"},
+                    "name": step.get("name") or Path(step["path"]).name,
+                    "eml_b64": base64.b64encode(data).decode("ascii")}
+        steps.append(step)
+    return {"steps": steps, "prefs": config.get("prefs", {}), "run_id": config.get("run_id", "")}
 
 
 def serve(instream: BinaryIO, outstream: BinaryIO, host: Host, workers: int = 4,
