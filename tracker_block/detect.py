@@ -7,6 +7,7 @@ from typing import Iterable
 
 from . import heuristics as H
 from .rules import Rules
+from .rules import Verdict as RuleVerdict
 from .urls import absolute, parts
 
 
@@ -61,15 +62,12 @@ class Detector:
         self.stats = stats or ImageStats({}, set())
 
     def _company(self, host: str) -> str:
-        vendor = self.rules.vendor_for_host(host)
-        return vendor.name if vendor else registrable_domain(host)
+        return _company(self.rules, host)
 
     def load(self, url: str, width: float | None = None, height: float | None = None,
              hidden: bool = False) -> Verdict | None:
         """Verdict for something fetched automatically; None means content (or unknown: fail open)."""
-        host, target = parts(url)
-        rule = self.rules.match_load(host, target)
-        who = self.identity.find(url) if self.identity else None
+        host, target, rule, who, url_signals = _load_facts(self.rules, self.identity, url)
         if rule is not None and rule.use == "open":
             return Verdict(True, rule.rule_id, "rule", rule.vendor.name)
         if who:
@@ -79,10 +77,7 @@ class Detector:
             if rule.use == "content":
                 return None
             return Verdict(True, rule.rule_id, "rule", rule.vendor.name)
-        signals = H.path_signals(target)
-        generic = self.rules.generic_open
-        if generic is not None and generic.search(target):
-            signals.insert(0, "generic-rule")
+        signals = list(url_signals)
         key = absolute(url)
         seen_visible = key in self.stats.visible
         size = H.size_signal(width, height)
@@ -99,12 +94,42 @@ class Detector:
 
     def link(self, url: str) -> Verdict | None:
         """Verdict for a link: click tracking by rule, or the recipient's identity in it."""
-        host, target = parts(url)
-        who = self.identity.find(url) if self.identity else None
-        rule = self.rules.match_click(host, target)
-        if who:
-            return Verdict(True, f"heuristic:recipient-id-{who}", "heuristic",
-                           rule.vendor.name if rule else self._company(host), "click")
-        if rule is not None:
-            return Verdict(True, rule.rule_id, "rule", rule.vendor.name, "click")
-        return None
+        return _link_verdict(self.rules, self.identity, url)
+
+
+# The per-URL work below depends only on the URL, the rule set and the recipient identity (both
+# keyed by object identity: neither changes once built), so it is cached. A message repeats its
+# URLs (the same link several times, again in the text part; the same logo and spacer images).
+
+@functools.lru_cache(maxsize=2048)
+def _load_facts(rules: Rules, identity: H.Identity, url: str
+                ) -> tuple[str, str, "RuleVerdict | None", str | None, tuple[str, ...]]:
+    """(host, target, rule verdict, recipient form, URL-only heuristic signals) for a load."""
+    host, target = parts(url)
+    rule = rules.match_load(host, target)
+    who = identity.find(url) if identity else None
+    if rule is not None or who:
+        return host, target, rule, who, ()
+    signals = H.path_signals(target)
+    generic = rules.generic_open
+    if generic is not None and generic.search(target):
+        signals.insert(0, "generic-rule")
+    return host, target, rule, who, tuple(signals)
+
+
+@functools.lru_cache(maxsize=2048)
+def _link_verdict(rules: Rules, identity: H.Identity, url: str) -> Verdict | None:
+    host, target = parts(url)
+    who = identity.find(url) if identity else None
+    rule = rules.match_click(host, target)
+    if who:
+        return Verdict(True, f"heuristic:recipient-id-{who}", "heuristic",
+                       rule.vendor.name if rule else _company(rules, host), "click")
+    if rule is not None:
+        return Verdict(True, rule.rule_id, "rule", rule.vendor.name, "click")
+    return None
+
+
+def _company(rules: Rules, host: str) -> str:
+    vendor = rules.vendor_for_host(host)
+    return vendor.name if vendor else registrable_domain(host)

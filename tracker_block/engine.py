@@ -5,6 +5,7 @@ message and rebuilds the message, touching nothing it did not need to change.
 """
 from __future__ import annotations
 
+import functools
 import html as html_lib
 import re
 from email.utils import getaddresses
@@ -17,8 +18,7 @@ from .mime import MessageError
 from .policy import Options, load_action, sender_allowed
 from .report import Finding, MessageReport
 from .rules import Rules, load_rules
-from .urls import (REMOTE_SCHEMES, SCRIPT_SCHEMES, absolute, canonical, clean_link, is_remote, is_script,
-                   normalise, scheme_of)
+from .urls import REMOTE_SCHEMES, SCRIPT_SCHEMES, absolute, canonical, is_remote, normalise, scheme_of, unwrap_and_strip
 
 __all__ = ["HtmlResult", "MessageError", "clean_html", "clean_text", "clean_message"]
 
@@ -33,7 +33,10 @@ _UNSUBSCRIBE_HINTS = ("unsub", "opt-out", "optout", "opt out", "opt_out", "prefe
 
 def _is_unsubscribe(text: str) -> bool:
     low = text.lower()
-    return any(h in low for h in _UNSUBSCRIBE_HINTS)
+    for hint in _UNSUBSCRIBE_HINTS:   # a plain loop: cheaper than any() over a generator here
+        if hint in low:
+            return True
+    return False
 
 
 _MUTATION_PRONE = re.compile(r"<\s*(?:svg|math|form|select|noscript|xmp|plaintext|noembed|noframes|template|textarea|"
@@ -79,14 +82,15 @@ class _Cleaner:
                    placeholder_ok: bool = False) -> tuple[str, str | None]:
         """(action, new_url) for one URL that loads automatically."""
         url = normalise(raw)
-        if is_script(url):
+        scheme = scheme_of(url)
+        if scheme in SCRIPT_SCHEMES:
             self._find("script", raw, where, "removed", "policy:script-url")
             return "remove", None
-        if scheme_of(url) in ("file", "smb", "afp", "nfs", "webdav"):
+        if scheme in ("file", "smb", "afp", "nfs", "webdav"):
             # file://host/share makes Windows clients open an SMB connection (and send credentials).
             self._find(kind, raw, where, "removed", "policy:no-network-file-url")
             return "remove", None
-        if not is_remote(url):
+        if scheme not in REMOTE_SCHEMES and scheme != "//":   # not is_remote(url)
             return "keep", None
         v = self.det.load(url, width, height, hidden)
         action, why = load_action(kind, bool(v and v.tracker), self.o, placeholder_ok=placeholder_ok)
@@ -123,30 +127,32 @@ class _Cleaner:
         if scheme not in REMOTE_SCHEMES and scheme != "//":
             return None
         new = url
-        res = None
+        cleaned = False
         if self.o.clean_links:
-            def conservative(dest: str) -> bool:
-                return (url in self.unsubscribe or dest in self.unsubscribe or _is_unsubscribe(dest)
-                        or _is_unsubscribe(text() if callable(text) else text))
-            res = clean_link(absolute(url) if scheme == "//" else url, self.rules, conservative)
-            if res.url != url and res.url != absolute(url):
-                new = res.url
-            else:
-                res = None
+            # urls.clean_link, with its cached pure part called directly so that the unsubscribe
+            # test (which may read the link text) runs only when parameters would be stripped.
+            explicit = absolute(url)
+            dest, unwrapped_by, stripped_url, stripped = unwrap_and_strip(explicit if scheme == "//" else url,
+                                                                          self.rules)
+            if stripped and (url in self.unsubscribe or dest in self.unsubscribe or _is_unsubscribe(dest)
+                             or _is_unsubscribe(text() if callable(text) else text)):
+                stripped_url, stripped = dest, ()
+            if stripped_url != url and stripped_url != explicit:
+                new, cleaned = stripped_url, True
         v = self.det.link(url)   # judged as written: that is what tells the sender
-        if res is not None:
+        if cleaned:
             company = v.company if v else None
-            if res.unwrapped_by:
-                self._find("link", raw, where, "unwrapped", f"rule:{res.unwrapped_by}", company, "rule", detail=new)
+            if unwrapped_by:
+                self._find("link", raw, where, "unwrapped", f"rule:{unwrapped_by}", company, "rule", detail=new)
             else:
                 self._find("link", raw, where, "cleaned", "rule:tracking-params", company, "rule",
-                           detail=f"{new}  (removed: {', '.join(res.stripped)})")
+                           detail=f"{new}  (removed: {', '.join(stripped)})")
             if v is not None:
                 v = self.det.link(new)   # what is left after cleaning
         if v is not None:
             detail = ("this link tells the sender it was you" if v.reason.startswith("heuristic:recipient")
                       else "click tracking: the destination cannot be recovered without following it")
-            self._find("link", new if res is not None else raw, where, "kept-reported", v.reason, v.company,
+            self._find("link", new if cleaned else raw, where, "kept-reported", v.reason, v.company,
                        v.certainty, detail=detail)
         return None if new == url else new
 
@@ -285,12 +291,19 @@ def _default_rules(options: Options) -> Rules:
     return load_rules(tuple(options.extra_rules))
 
 
+@functools.lru_cache(maxsize=32)
+def _identity(addresses: tuple[str, ...]) -> Identity:
+    """One Identity per recipient set: it is immutable, and the per-URL verdict caches in
+    ``detect`` are keyed by it, so the parts of a message (and a mailbox for one person) share them."""
+    return Identity(addresses)
+
+
 def clean_html(html_text: str, options: Options | None = None, *, recipients: tuple[str, ...] = (),
                unsubscribe: frozenset[str] = frozenset(), part: str = "") -> HtmlResult:
     """Clean one HTML document; the result keeps everything the policy allows, byte for byte when unchanged."""
     opts = options or Options()
     rules = _default_rules(opts)
-    identity = Identity(tuple(recipients) + tuple(opts.recipients))
+    identity = _identity(tuple(recipients) + tuple(opts.recipients))
     cleaner = _Cleaner(opts, rules, identity, part, unsubscribe)
     prone = _MUTATION_PRONE.search(html_text) is not None
     out, _ = cleaner.run(html_text, normalize=prone)
@@ -316,7 +329,7 @@ def clean_text(text: str, options: Options | None = None, *, recipients: tuple[s
                unsubscribe: frozenset[str] = frozenset(), part: str = "") -> tuple[str, list[Finding]]:
     """Clean the links of a text/plain part (nothing in plain text loads by itself)."""
     opts = options or Options()
-    cleaner = _Cleaner(opts, _default_rules(opts), Identity(tuple(recipients) + tuple(opts.recipients)), part,
+    cleaner = _Cleaner(opts, _default_rules(opts), _identity(tuple(recipients) + tuple(opts.recipients)), part,
                        unsubscribe)
 
     def repl(m: re.Match) -> str:
@@ -401,3 +414,18 @@ def clean_message(raw: bytes, options: Options | None = None, *, path: str | Non
         # Cleaning found things but the message cannot be written back: say so, change nothing.
         report.errors.append(f"could not write the cleaned message ({exc}); left unchanged")
         return raw, report
+
+
+def clear_caches() -> None:
+    """Forget every per-URL and per-style cache (benchmarks use this to time mail as never seen)."""
+    from . import detect, heuristics, urls
+    for module in (detect, heuristics, urls):
+        for value in vars(module).values():
+            if hasattr(value, "cache_clear") and value is not detect._extractor:
+                value.cache_clear()
+    _identity.cache_clear()
+    for rules in (load_rules(()),):
+        for name in ("candidates", "_host_params", "_redirects_for", "_param_verdict"):
+            method = getattr(type(rules), name, None)
+            if method is not None and hasattr(method, "cache_clear"):
+                method.cache_clear()

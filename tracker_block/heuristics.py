@@ -6,6 +6,7 @@ own identity in a URL blocks on its own. Unknown images that trip nothing stay (
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import re
 from typing import Iterable
@@ -38,6 +39,12 @@ def _is_opaque(token: str) -> bool:
 
 def path_signals(target: str) -> list[str]:
     """Tracking-shaped path/query signals for "host/path?query"."""
+    return list(_path_signals(target))
+
+
+@functools.lru_cache(maxsize=2048)
+def _path_signals(target: str) -> tuple[str, ...]:
+    # Cached: the same image (logo, spacer, pixel host) recurs within and across messages.
     out = []
     slash = target.find("/")
     rest = target[slash:] if slash >= 0 else "/"
@@ -50,7 +57,7 @@ def path_signals(target: str) -> list[str]:
         path = rest.split("?", 1)[0]
         if not _IMAGE_EXT.search(path):
             out.append("no-image-extension")
-    return out
+    return tuple(out)
 
 
 SCORES = {
@@ -84,6 +91,9 @@ def parse_px(value: str | None) -> float | None:
 _STYLE_DIM = re.compile(r"(?:^|;|\s)(max-width|max-height|width|height)\s*:\s*([^;!]+)", re.IGNORECASE)
 
 
+# Inline styles are template text: the same few hundred strings recur on every cell of a message
+# and across messages from one sender, so the style readers below are cached (bounded).
+@functools.lru_cache(maxsize=4096)
 def style_size(style: str | None) -> tuple[float | None, float | None]:
     """Smallest width/height an inline style allows (width vs max-width, height vs max-height)."""
     w = h = None
@@ -113,6 +123,7 @@ _HIDE_PROPS = frozenset({"display", "visibility", "opacity", "clip", "left", "to
                          "width", "max-width", "overflow", "overflow-y", "overflow-x"})
 
 
+@functools.lru_cache(maxsize=4096)
 def style_hides(style: str | None) -> bool:
     """Does an inline style make the element (and what is inside it) invisible?
 

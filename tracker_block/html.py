@@ -56,6 +56,8 @@ SVG_URL_ATTRS = frozenset({"fill", "stroke", "filter", "mask", "clip-path", "mar
 # An element holding none of these attributes can neither load nor run anything: it is skipped
 # after one C-level set check. (An unknown on* name is inert in every browser.)
 _FAST_KEYS = URL_ATTRS | EVENT_HANDLERS | SVG_URL_ATTRS
+# Tags with their own handling in ``collect`` (comments and other "-" nodes are checked apart).
+_SPECIAL_TAGS = frozenset(DROP_ELEMENTS) | SVG_ANIMATIONS | UNWRAP_ELEMENTS | {"style", "link", "meta"}
 SAFE_META = frozenset({"content-type", "content-language", "x-ua-compatible"})
 _REFRESH_URL = re.compile(r"url\s*=\s*['\"]?([^'\"]+)", re.IGNORECASE)
 _CSS_IN_ATTR = re.compile(r"url\s*\(|image-set|\\", re.IGNORECASE)
@@ -169,48 +171,51 @@ def collect(tree: LexborHTMLParser) -> list[Site]:
             while hide_ends and hide_ends[-1] == mid:
                 hide_ends.pop()
         tag = node.tag
-        if tag == "-comment":
-            content = node.comment_content or ""
-            if "//" in content and _URL_IN_COMMENT.search(content):
-                add(Site(node, None, "image", "comment", css=content, css_mode="comment"))
-            continue
-        if tag is None or tag.startswith("-"):
-            continue
-        if tag in DROP_ELEMENTS:
-            attrs = node.attributes
-            url = (attrs.get("src") or attrs.get("data") or attrs.get("href") or attrs.get("codebase")
-                   or attrs.get("archive") or attrs.get("code"))
-            add(Site(node, None, DROP_ELEMENTS[tag], f"<{tag}>", url=url, always=f"policy:no-{tag}"))
-            continue
-        if tag in SVG_ANIMATIONS:
-            attrs = node.attributes
-            target = attrs.get("attributeName") or attrs.get("attributename") or ""
-            values = " ".join(v or "" for k, v in attrs.items() if k.lower() in ("to", "from", "by", "values"))
-            if _ANIMATED_URL_ATTRS.search(target) or "url(" in values.lower() or "//" in values:
-                add(Site(node, None, "image", f"<{tag}>", url=values.strip() or None, always="policy:no-url-animation"))
+        if tag is None or tag[:1] == "-" or tag in _SPECIAL_TAGS:   # most elements skip this chain
+            if tag == "-comment":
+                content = node.comment_content or ""
+                if "//" in content and _URL_IN_COMMENT.search(content):
+                    add(Site(node, None, "image", "comment", css=content, css_mode="comment"))
                 continue
-        if tag in UNWRAP_ELEMENTS:
-            add(Site(node, None, "object", f"<{tag}>", always="policy:unwrap-noscript"))
-        attrs = node.attributes
-        if tag == "style":
-            add(Site(node, None, "css", "<style>", css=node.text(deep=True) or "", css_mode="sheet"))
-        elif tag == "link":
-            rel = (attrs.get("rel") or "").lower().split()
-            kind = ("stylesheet" if "stylesheet" in rel else
-                    "prefetch" if set(rel) & {"prefetch", "preload", "preconnect", "dns-prefetch", "prerender", "modulepreload"} else
-                    "manifest" if "manifest" in rel else "link")
-            add(Site(node, None, kind, f"link[rel={' '.join(rel) or '?'}]", url=attrs.get("href") or attrs.get("imagesrcset"),
-                     always="policy:no-link-element"))
-            continue
-        elif tag == "meta":
-            equiv = (attrs.get("http-equiv") or "").strip().lower()
-            if equiv and equiv not in SAFE_META:
-                content = attrs.get("content") or ""
-                m = _REFRESH_URL.search(content) if equiv == "refresh" else None
-                kind = "refresh" if equiv == "refresh" else "meta"
-                add(Site(node, None, kind, f"meta[http-equiv={equiv}]", url=m.group(1).strip() if m else None,
-                         always=f"policy:no-meta-{equiv.replace(' ', '-')}"))
-            continue
+            if tag is None or tag.startswith("-"):
+                continue
+            if tag in DROP_ELEMENTS:
+                attrs = node.attributes
+                url = (attrs.get("src") or attrs.get("data") or attrs.get("href") or attrs.get("codebase")
+                       or attrs.get("archive") or attrs.get("code"))
+                add(Site(node, None, DROP_ELEMENTS[tag], f"<{tag}>", url=url, always=f"policy:no-{tag}"))
+                continue
+            if tag in SVG_ANIMATIONS:
+                attrs = node.attributes
+                target = attrs.get("attributeName") or attrs.get("attributename") or ""
+                values = " ".join(v or "" for k, v in attrs.items() if k.lower() in ("to", "from", "by", "values"))
+                if _ANIMATED_URL_ATTRS.search(target) or "url(" in values.lower() or "//" in values:
+                    add(Site(node, None, "image", f"<{tag}>", url=values.strip() or None, always="policy:no-url-animation"))
+                    continue
+            if tag in UNWRAP_ELEMENTS:
+                add(Site(node, None, "object", f"<{tag}>", always="policy:unwrap-noscript"))
+            attrs = node.attributes
+            if tag == "style":
+                add(Site(node, None, "css", "<style>", css=node.text(deep=True) or "", css_mode="sheet"))
+            elif tag == "link":
+                rel = (attrs.get("rel") or "").lower().split()
+                kind = ("stylesheet" if "stylesheet" in rel else
+                        "prefetch" if set(rel) & {"prefetch", "preload", "preconnect", "dns-prefetch", "prerender", "modulepreload"} else
+                        "manifest" if "manifest" in rel else "link")
+                add(Site(node, None, kind, f"link[rel={' '.join(rel) or '?'}]", url=attrs.get("href") or attrs.get("imagesrcset"),
+                         always="policy:no-link-element"))
+                continue
+            elif tag == "meta":
+                equiv = (attrs.get("http-equiv") or "").strip().lower()
+                if equiv and equiv not in SAFE_META:
+                    content = attrs.get("content") or ""
+                    m = _REFRESH_URL.search(content) if equiv == "refresh" else None
+                    kind = "refresh" if equiv == "refresh" else "meta"
+                    add(Site(node, None, kind, f"meta[http-equiv={equiv}]", url=m.group(1).strip() if m else None,
+                             always=f"policy:no-meta-{equiv.replace(' ', '-')}"))
+                continue
+        else:
+            attrs = node.attributes
         if not attrs:
             continue
         style = attrs.get("style")

@@ -321,21 +321,25 @@ class Rules:
                 return Verdict(vendor, f"rule:{vendor.id}/click", "click")
         return None
 
+    @functools.lru_cache(maxsize=4096)
+    def _redirects_for(self, host: str) -> tuple[Redirect, ...]:
+        """Redirect rules whose domains cover ``host``, most specific suffix first."""
+        return tuple(red for s in suffixes(host) for red in self._redirect_by_domain.get(s, ()))
+
     def match_redirect(self, host: str, target: str, url: str) -> tuple[str, str, str] | None:
         """(rule id, raw destination, decoder) for a redirect wrapper whose destination is in the URL."""
-        for s in suffixes(host):
-            for red in self._redirect_by_domain.get(s, ()):
-                if not red.match.search(target):
-                    continue
-                if red.extract is not None:
-                    m = red.extract.search(target)
-                    if m and m.group(1):
-                        return red.id, m.group(1), red.decode
-                elif red.param:
-                    q = url.split("?", 1)[1].split("#", 1)[0] if "?" in url else ""
-                    for k, val in parse_qsl(q, keep_blank_values=False):
-                        if k == red.param and val:
-                            return red.id, val, red.decode
+        for red in self._redirects_for(host):
+            if not red.match.search(target):
+                continue
+            if red.extract is not None:
+                m = red.extract.search(target)
+                if m and m.group(1):
+                    return red.id, m.group(1), red.decode
+            elif red.param:
+                q = url.split("?", 1)[1].split("#", 1)[0] if "?" in url else ""
+                for k, val in parse_qsl(q, keep_blank_values=False):
+                    if k == red.param and val:
+                        return red.id, val, red.decode
         return None
 
     @functools.lru_cache(maxsize=2048)

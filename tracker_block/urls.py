@@ -33,6 +33,8 @@ def normalise(url: str) -> str:
 
 def scheme_of(url: str) -> str:
     """Lowercased scheme of a normalised URL; "//" for protocol-relative; "" for relative."""
+    if url.startswith("https:"):   # the common case, without the regex
+        return "https"
     m = _SCHEME.match(url)
     if m:
         return m.group(1).lower()
@@ -53,6 +55,8 @@ def is_script(url: str) -> bool:
 
 def absolute(url: str) -> str:
     """Protocol-relative and slash-less forms made explicit (``//h/x`` -> ``https://h/x``, ``http:h`` -> ``http://h``)."""
+    if url.startswith("https://") or (url.startswith("http://") and url[7:8] != "\\"):
+        return url   # already explicit (the common case)
     url = url.replace("\\", "/") if url[:8].count("\\") else url
     s = scheme_of(url)
     if s == "//":
@@ -184,8 +188,20 @@ def clean_link(url: str, rules: "Rules", conservative: "bool | Callable[[str], b
 
     ``conservative`` may be a predicate on the destination, asked only when something would be stripped.
     """
-    dest, rule_id = unwrap(url, rules)
-    cleaned, removed = strip_params(dest, rules)
+    dest, rule_id, cleaned, removed = unwrap_and_strip(url, rules)
     if removed and (conservative(dest) if callable(conservative) else conservative):
         cleaned, removed = dest, ()
     return LinkResult(cleaned, rule_id, removed)
+
+
+@functools.lru_cache(maxsize=2048)
+def unwrap_and_strip(url: str, rules: "Rules") -> tuple[str, str | None, str, tuple[str, ...]]:
+    """(destination, redirect rule id, destination without tracking parameters, names removed).
+
+    Pure in (url, rules), and cached: a message repeats its links (several per document, and
+    again in the text/plain alternative). The rule set is keyed by identity (rules never change
+    once loaded).
+    """
+    dest, rule_id = unwrap(url, rules)
+    cleaned, removed = strip_params(dest, rules)
+    return dest, rule_id, cleaned, removed
