@@ -156,7 +156,7 @@ def link_text(site: "Site") -> str:
 
 def collect(tree: LexborHTMLParser) -> list[Site]:
     """Every URL site and every always-removed element, in document order."""
-    from .heuristics import parse_px, style_hides, style_size
+    from .heuristics import style_hides
     sites: list[Site] = []
     hide_ends: list[int | None] = []   # where each open hidden container's subtree ends
     add = sites.append
@@ -171,48 +171,9 @@ def collect(tree: LexborHTMLParser) -> list[Site]:
             while hide_ends and hide_ends[-1] == mid:
                 hide_ends.pop()
         tag = node.tag
-        if tag is None or tag[:1] == "-" or tag in _SPECIAL_TAGS:   # most elements skip this chain
-            if tag == "-comment":
-                content = node.comment_content or ""
-                if "//" in content and _URL_IN_COMMENT.search(content):
-                    add(Site(node, None, "image", "comment", css=content, css_mode="comment"))
-                continue
-            if tag is None or tag.startswith("-"):
-                continue
-            if tag in DROP_ELEMENTS:
-                attrs = node.attributes
-                url = (attrs.get("src") or attrs.get("data") or attrs.get("href") or attrs.get("codebase")
-                       or attrs.get("archive") or attrs.get("code"))
-                add(Site(node, None, DROP_ELEMENTS[tag], f"<{tag}>", url=url, always=f"policy:no-{tag}"))
-                continue
-            if tag in SVG_ANIMATIONS:
-                attrs = node.attributes
-                target = attrs.get("attributeName") or attrs.get("attributename") or ""
-                values = " ".join(v or "" for k, v in attrs.items() if k.lower() in ("to", "from", "by", "values"))
-                if _ANIMATED_URL_ATTRS.search(target) or "url(" in values.lower() or "//" in values:
-                    add(Site(node, None, "image", f"<{tag}>", url=values.strip() or None, always="policy:no-url-animation"))
-                    continue
-            if tag in UNWRAP_ELEMENTS:
-                add(Site(node, None, "object", f"<{tag}>", always="policy:unwrap-noscript"))
-            attrs = node.attributes
-            if tag == "style":
-                add(Site(node, None, "css", "<style>", css=node.text(deep=True) or "", css_mode="sheet"))
-            elif tag == "link":
-                rel = (attrs.get("rel") or "").lower().split()
-                kind = ("stylesheet" if "stylesheet" in rel else
-                        "prefetch" if set(rel) & {"prefetch", "preload", "preconnect", "dns-prefetch", "prerender", "modulepreload"} else
-                        "manifest" if "manifest" in rel else "link")
-                add(Site(node, None, kind, f"link[rel={' '.join(rel) or '?'}]", url=attrs.get("href") or attrs.get("imagesrcset"),
-                         always="policy:no-link-element"))
-                continue
-            elif tag == "meta":
-                equiv = (attrs.get("http-equiv") or "").strip().lower()
-                if equiv and equiv not in SAFE_META:
-                    content = attrs.get("content") or ""
-                    m = _REFRESH_URL.search(content) if equiv == "refresh" else None
-                    kind = "refresh" if equiv == "refresh" else "meta"
-                    add(Site(node, None, kind, f"meta[http-equiv={equiv}]", url=m.group(1).strip() if m else None,
-                             always=f"policy:no-meta-{equiv.replace(' ', '-')}"))
+        if tag is None or tag[:1] == "-" or tag in _SPECIAL_TAGS:   # most elements skip this
+            attrs = _element_sites(node, tag, add)
+            if attrs is None:
                 continue
         else:
             attrs = node.attributes
@@ -226,52 +187,102 @@ def collect(tree: LexborHTMLParser) -> list[Site]:
         if style and ("(" in style or "\\" in style or "//" in style) and (
                 "//" in style or _CSS_IN_ATTR.search(style) or "src" in style.lower()):
             add(Site(node, "style", "css", f"{tag}@style", css=style, css_mode="block"))
-        if _FAST_KEYS.isdisjoint(attrs):
-            continue
-        img_like = tag in ("img", "image", "input") or tag.startswith("v:")
-        for name, value in attrs.items():
-            if value is None:
-                continue
-            lname = name.lower()
-            if lname.startswith("on"):
-                add(Site(node, name, "script", f"{tag}@{lname}", always="policy:no-event-handlers"))
-                continue
-            if lname == "style":
-                continue   # handled above
-            if lname not in URL_ATTRS:
-                if "(" in value and _CSS_IN_ATTR.search(value):   # SVG fill="url(...)", filter, mask, …
-                    add(Site(node, name, "css", f"{tag}@{lname}", css=value, css_mode="value"))
-                continue
-            where = f"{tag}@{lname}"
-            if lname in ("ping",):
-                add(Site(node, name, "ping", where, url=value, always="policy:no-ping"))
-            elif lname in ("action", "formaction"):
-                add(Site(node, name, "form", where, url=value, always="policy:no-form-action"))
-            elif lname == "srcdoc":
-                add(Site(node, name, "frame", where, always="policy:no-srcdoc"))
-            elif lname == "manifest":
-                add(Site(node, name, "manifest", where, url=value, always="policy:no-manifest"))
-            elif lname in ("codebase", "archive", "classid", "profile", "longdesc"):
-                add(Site(node, name, "object", where, url=value, always=f"policy:no-{lname}"))
-            elif lname in ("srcset", "imagesrcset"):
-                add(Site(node, name, "image", where, srcset=parse_srcset(value)))
-            elif lname in ("href", "xlink:href") and (tag in LINK_TAGS or tag == "a" or tag.startswith(VML_PREFIXES)):
-                add(Site(node, name, "link", where, url=value, load=False))
-            else:
-                kind = ("media" if tag in MEDIA_TAGS or (tag == "source" and (node.parent is None or node.parent.tag != "picture"))
-                        else "image")
-                if value.lstrip().startswith("#") and lname in ("href", "xlink:href"):
-                    continue  # same-document reference (SVG <use href="#id">)
-                site = Site(node, name, kind, where, url=value)
-                if img_like and lname in ("src", "lowsrc", "dynsrc"):
-                    sw, sh = style_size(attrs.get("style"))
-                    w, h = parse_px(attrs.get("width")), parse_px(attrs.get("height"))
-                    site.width = sw if w is None else (w if sw is None else min(w, sw))
-                    site.height = sh if h is None else (h if sh is None else min(h, sh))
-                    site.hidden = hidden or (attrs.get("type") or "").lower() == "hidden"
-                    site.text = attrs.get("alt") or ""
-                add(site)
+        if not _FAST_KEYS.isdisjoint(attrs):
+            _attribute_sites(node, tag, attrs, hidden, add)
     return sites
+
+
+def _element_sites(node: LexborNode, tag: str | None, add) -> dict | None:
+    """Sites of comments and special elements. Returns the attributes still to look at, or None."""
+    if tag == "-comment":
+        content = node.comment_content or ""
+        if "//" in content and _URL_IN_COMMENT.search(content):
+            add(Site(node, None, "image", "comment", css=content, css_mode="comment"))
+        return None
+    if tag is None or tag.startswith("-"):
+        return None
+    attrs = node.attributes
+    if tag in DROP_ELEMENTS:
+        url = (attrs.get("src") or attrs.get("data") or attrs.get("href") or attrs.get("codebase")
+               or attrs.get("archive") or attrs.get("code"))
+        add(Site(node, None, DROP_ELEMENTS[tag], f"<{tag}>", url=url, always=f"policy:no-{tag}"))
+        return None
+    if tag in SVG_ANIMATIONS:
+        target = attrs.get("attributeName") or attrs.get("attributename") or ""
+        values = " ".join(v or "" for k, v in attrs.items() if k.lower() in ("to", "from", "by", "values"))
+        if _ANIMATED_URL_ATTRS.search(target) or "url(" in values.lower() or "//" in values:
+            add(Site(node, None, "image", f"<{tag}>", url=values.strip() or None, always="policy:no-url-animation"))
+            return None
+    if tag in UNWRAP_ELEMENTS:
+        add(Site(node, None, "object", f"<{tag}>", always="policy:unwrap-noscript"))
+    if tag == "style":
+        add(Site(node, None, "css", "<style>", css=node.text(deep=True) or "", css_mode="sheet"))
+    elif tag == "link":
+        rel = (attrs.get("rel") or "").lower().split()
+        kind = ("stylesheet" if "stylesheet" in rel else
+                "prefetch" if set(rel) & {"prefetch", "preload", "preconnect", "dns-prefetch", "prerender", "modulepreload"} else
+                "manifest" if "manifest" in rel else "link")
+        add(Site(node, None, kind, f"link[rel={' '.join(rel) or '?'}]", url=attrs.get("href") or attrs.get("imagesrcset"),
+                 always="policy:no-link-element"))
+        return None
+    elif tag == "meta":
+        equiv = (attrs.get("http-equiv") or "").strip().lower()
+        if equiv and equiv not in SAFE_META:
+            content = attrs.get("content") or ""
+            m = _REFRESH_URL.search(content) if equiv == "refresh" else None
+            kind = "refresh" if equiv == "refresh" else "meta"
+            add(Site(node, None, kind, f"meta[http-equiv={equiv}]", url=m.group(1).strip() if m else None,
+                     always=f"policy:no-meta-{equiv.replace(' ', '-')}"))
+        return None
+    return attrs
+
+
+def _attribute_sites(node: LexborNode, tag: str, attrs: dict, hidden: bool, add) -> None:
+    """Sites of one element's URL attributes, event handlers and CSS-valued (SVG) attributes."""
+    from .heuristics import parse_px, style_size
+    img_like = tag in ("img", "image", "input") or tag.startswith("v:")
+    for name, value in attrs.items():
+        if value is None:
+            continue
+        lname = name.lower()
+        if lname.startswith("on"):
+            add(Site(node, name, "script", f"{tag}@{lname}", always="policy:no-event-handlers"))
+            continue
+        if lname == "style":
+            continue   # handled in collect
+        if lname not in URL_ATTRS:
+            if "(" in value and _CSS_IN_ATTR.search(value):   # SVG fill="url(...)", filter, mask, …
+                add(Site(node, name, "css", f"{tag}@{lname}", css=value, css_mode="value"))
+            continue
+        where = f"{tag}@{lname}"
+        if lname == "ping":
+            add(Site(node, name, "ping", where, url=value, always="policy:no-ping"))
+        elif lname in ("action", "formaction"):
+            add(Site(node, name, "form", where, url=value, always="policy:no-form-action"))
+        elif lname == "srcdoc":
+            add(Site(node, name, "frame", where, always="policy:no-srcdoc"))
+        elif lname == "manifest":
+            add(Site(node, name, "manifest", where, url=value, always="policy:no-manifest"))
+        elif lname in ("codebase", "archive", "classid", "profile", "longdesc"):
+            add(Site(node, name, "object", where, url=value, always=f"policy:no-{lname}"))
+        elif lname in ("srcset", "imagesrcset"):
+            add(Site(node, name, "image", where, srcset=parse_srcset(value)))
+        elif lname in ("href", "xlink:href") and (tag in LINK_TAGS or tag.startswith(VML_PREFIXES)):
+            add(Site(node, name, "link", where, url=value, load=False))
+        else:
+            if value.lstrip().startswith("#") and lname in ("href", "xlink:href"):
+                continue  # same-document reference (SVG <use href="#id">)
+            kind = ("media" if tag in MEDIA_TAGS or (tag == "source" and (node.parent is None or node.parent.tag != "picture"))
+                    else "image")
+            site = Site(node, name, kind, where, url=value)
+            if img_like and lname in ("src", "lowsrc", "dynsrc"):
+                sw, sh = style_size(attrs.get("style"))
+                w, h = parse_px(attrs.get("width")), parse_px(attrs.get("height"))
+                site.width = sw if w is None else (w if sw is None else min(w, sw))
+                site.height = sh if h is None else (h if sh is None else min(h, sh))
+                site.hidden = hidden or (attrs.get("type") or "").lower() == "hidden"
+                site.text = attrs.get("alt") or ""
+            add(site)
 
 
 # ---------------------------------------------------------------- applying
