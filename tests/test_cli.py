@@ -18,7 +18,7 @@ import pytest
 
 from tracker_block import clean_message
 from tracker_block.cli import main
-from tracker_block.report import MessageReport, to_json
+from tracker_block.report import to_json
 
 PY = sys.executable
 PIXEL = "https://example.us1.list-manage.com/track/open.php?u=0123456789abcdef&id=fedcba9876&e={i}"

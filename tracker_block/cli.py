@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, TextIO
 
 if TYPE_CHECKING:
-    from .mailbox import Item, Source
+    from .mailbox import Item
     from .report import MessageReport
 
 PROG = "tracker-block"

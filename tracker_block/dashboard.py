@@ -296,7 +296,7 @@ def _donut(part: int, total: int) -> str:
 
 def _hbars(items: list[tuple[str, int]], what: str, unit: str) -> str:
     if not items:
-        return f'<p class="muted">None found.</p>'
+        return '<p class="muted">None found.</p>'
     top = max(n for _l, n in items) or 1
     rows = []
     for label, n in items:
