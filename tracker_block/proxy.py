@@ -398,6 +398,10 @@ def start_server(config: ProxyConfig, host: str = "127.0.0.1",
         started.set()
         loop.run_until_complete(ready["done"].wait())  # type: ignore[union-attr]
         loop.run_until_complete(runner.cleanup())
+        pending = asyncio.all_tasks(loop)   # handlers of clients that never finished: end them cleanly
+        for task in pending:
+            task.cancel()
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
         loop.run_until_complete(loop.shutdown_asyncgens())
         loop.close()
 
