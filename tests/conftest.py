@@ -23,3 +23,10 @@ def browser() -> Iterator[Browser]:
 def render(browser: Browser) -> Callable[..., set[str]]:
     """``render(html, click=None) -> set of URLs`` the browser requested while showing ``html``."""
     return browser.render
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Collect garbage before the summary, so asyncio's notes about tasks of finished test servers
+    are printed above pytest's closing line rather than after it."""
+    import gc
+    gc.collect()

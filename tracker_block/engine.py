@@ -20,12 +20,13 @@ from .report import Finding, MessageReport
 from .rules import Rules, load_rules
 from .urls import REMOTE_SCHEMES, SCRIPT_SCHEMES, absolute, canonical, is_remote, normalise, scheme_of, unwrap_and_strip
 
-__all__ = ["HtmlResult", "MessageError", "clean_html", "clean_text", "clean_message"]
+__all__ = ["HtmlResult", "MessageError", "clean_html", "clean_text", "clean_message", "read_receipt_findings",
+           "READ_RECEIPT_HEADERS", "RECIPIENT_HEADERS"]
 
 READ_RECEIPT_HEADERS = ("Disposition-Notification-To", "Return-Receipt-To", "X-Confirm-Reading-To",
                         "Generate-Delivery-Report", "Read-Receipt-To")
 RECIPIENT_HEADERS = ("To", "Cc", "Delivered-To", "X-Original-To", "Envelope-To", "X-Envelope-To")
-# Documents whose markup a second parse may read differently (foreign content, form nesting, …).
+# Words that mark an unsubscribe / preferences link (cleaned conservatively), in several languages.
 _UNSUBSCRIBE_HINTS = ("unsub", "opt-out", "optout", "opt out", "opt_out", "preferences", "subscription",
                       "abmelden", "abbestellen", "désabonner", "desabonner", "desinscri", "darse de baja",
                       "afmelden", "avregistrera", "disiscriv", "cancelar suscripci")
@@ -39,6 +40,7 @@ def _is_unsubscribe(text: str) -> bool:
     return False
 
 
+# Documents whose markup a second parse may read differently (foreign content, form nesting, …).
 _MUTATION_PRONE = re.compile(r"<\s*(?:svg|math|form|select|noscript|xmp|plaintext|noembed|noframes|template|textarea|"
                              r"!\[CDATA\[)",
                              re.IGNORECASE)
@@ -349,6 +351,13 @@ def clean_text(text: str, options: Options | None = None, *, recipients: tuple[s
     return out, cleaner.findings
 
 
+def read_receipt_findings(get_all: Callable[[str], list], keep: bool) -> list[Finding]:
+    """One finding per read-receipt request; ``get_all(name)`` gives a header's values (any case)."""
+    return [Finding("header", str(value), f"header:{name}", "kept-reported" if keep else "removed",
+                    "rule:read-receipt-request", None, "rule", "")
+            for name in READ_RECEIPT_HEADERS for value in get_all(name)]
+
+
 def _addresses(msg, names) -> list[str]:
     values = []
     for n in names:
@@ -380,14 +389,9 @@ def clean_message(raw: bytes, options: Options | None = None, *, path: str | Non
         return raw, report
     recipients = tuple(_addresses(msg, RECIPIENT_HEADERS))
     unsub = frozenset(re.findall(r"<(https?://[^>]+)>", _header(msg, "List-Unsubscribe") or ""))
-    drop: list[str] = []
-    for name in READ_RECEIPT_HEADERS:
-        for value in msg.get_all(name, []) or []:
-            action = "kept-reported" if opts.keep_read_receipts else "removed"
-            report.findings.append(Finding("header", str(value), f"header:{name}", action,
-                                           "rule:read-receipt-request", None, "rule", ""))
-            if not opts.keep_read_receipts:
-                drop.append(name)
+    receipts = read_receipt_findings(lambda name: msg.get_all(name, []) or [], opts.keep_read_receipts)
+    report.findings.extend(receipts)
+    drop = [] if opts.keep_read_receipts else sorted({f.where.split(":", 1)[1] for f in receipts})
     new_texts: dict[str, str] = {}
     for part in parsed.parts:
         if part.is_attachment:

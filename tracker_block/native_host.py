@@ -221,11 +221,6 @@ def fetch_image(url: str, *, guard: Guard | None = None, limit: int = IMAGE_MAX_
 
 # --- request handling ------------------------------------------------------------------------
 
-READ_RECEIPT_HEADERS = (
-    "disposition-notification-to", "return-receipt-to", "x-confirm-reading-to",
-    "read-receipt-to", "generate-delivery-report",
-)
-RECIPIENT_HEADERS = ("to", "cc", "delivered-to", "x-original-to", "envelope-to")
 _KIND_LABELS = {
     "pixel": "open pixel", "link": "click tracking", "header": "read-receipt request",
     "css": "CSS load", "stylesheet": "remote stylesheet", "font": "remote font",
@@ -245,9 +240,11 @@ def recipients_from_headers(headers: dict[str, Any]) -> tuple[str, ...]:
     """Addresses the message was sent to, for the engine's recipient-identity heuristic."""
     from email.utils import getaddresses
 
+    from .engine import RECIPIENT_HEADERS
+
     found: dict[str, None] = {}
     for name in RECIPIENT_HEADERS:
-        for _, addr in getaddresses(_header_values(headers, name)):
+        for _, addr in getaddresses(_header_values(headers, name.lower())):
             if "@" in addr:
                 found.setdefault(addr.strip().lower())
     return tuple(found)
@@ -265,17 +262,10 @@ def sender_from_headers(headers: dict[str, Any]) -> str | None:
 
 def header_findings(headers: dict[str, Any]) -> list[dict[str, Any]]:
     """Read-receipt requests, reported (Thunderbird itself decides whether to answer them)."""
-    from .report import Finding
+    from .engine import read_receipt_findings
 
-    out = []
-    for name in READ_RECEIPT_HEADERS:
-        for value in _header_values(headers, name):
-            out.append(Finding(
-                kind="header", url=None, where=f"header:{name.title()}", action="kept-reported",
-                reason="rule:read-receipt", tracker=None, certainty="rule",
-                detail=value[:200],
-            ).to_dict())
-    return out
+    found = read_receipt_findings(lambda name: _header_values(headers, name.lower()), keep=True)
+    return [f.to_dict() for f in found]
 
 
 def finding_label(f: dict[str, Any]) -> str:
