@@ -111,3 +111,16 @@ def test_truncated_base64_part_is_reported_not_fatal():
            b"PGltZyBzcmM9Imh0dHBzOi8vdXMxLmxpc3QtbWFuYWdlLmNvbS90cmFjay9vcGVuLnBocD91PTEiPg=\r\n")
     out, report = clean_message(raw)
     assert isinstance(out, bytes)
+
+
+@pytest.mark.parametrize("header", [
+    b'From: "Shop" <orders@\r\n', b"To: <\r\n", b"Cc: a <b@\r\n", b'Disposition-Notification-To: "x" <\r\n',
+    b"From: =?utf-8?q?broken\r\n", b"To: \xff\xfe@\xff\r\n",
+])
+def test_malformed_address_headers_do_not_stop_cleaning(header):
+    # the stdlib's structured address parser raises IndexError on some of these (found by fuzzing)
+    raw = (header + b"Subject: t\r\nMIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
+           b'<img src="https://us1.list-manage.com/track/open.php?u=1&amp;id=2">\r\n')
+    out, report = clean_message(raw)
+    assert b"list-manage" not in out
+    assert any(f.kind == "pixel" for f in report.findings)

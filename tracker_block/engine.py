@@ -358,12 +358,19 @@ def read_receipt_findings(get_all: Callable[[str], list], keep: bool) -> list[Fi
             for name in READ_RECEIPT_HEADERS for value in get_all(name)]
 
 
+def _raw_values(msg, name: str) -> list[str]:
+    """A header's values as written (unfolded), without the stdlib's structured parsing, which can
+    raise on malformed address headers (found by fuzzing)."""
+    low = name.lower()
+    return [" ".join(str(v).split()) for k, v in msg.raw_items() if k.lower() == low]
+
+
 def _addresses(msg, names) -> list[str]:
-    values = []
-    for n in names:
-        for v in msg.get_all(n, []) or []:
-            values.append(str(v))
-    return [a for _, a in getaddresses(values) if a]
+    values = [v for n in names for v in _raw_values(msg, n)]
+    try:
+        return [a for _, a in getaddresses(values) if a and "@" in a]
+    except Exception:  # noqa: BLE001 - a hostile header must not stop cleaning
+        return []
 
 
 def _header(msg, name: str) -> str | None:
@@ -389,7 +396,7 @@ def clean_message(raw: bytes, options: Options | None = None, *, path: str | Non
         return raw, report
     recipients = tuple(_addresses(msg, RECIPIENT_HEADERS))
     unsub = frozenset(re.findall(r"<(https?://[^>]+)>", _header(msg, "List-Unsubscribe") or ""))
-    receipts = read_receipt_findings(lambda name: msg.get_all(name, []) or [], opts.keep_read_receipts)
+    receipts = read_receipt_findings(lambda name: _raw_values(msg, name), opts.keep_read_receipts)
     report.findings.extend(receipts)
     drop = [] if opts.keep_read_receipts else sorted({f.where.split(":", 1)[1] for f in receipts})
     new_texts: dict[str, str] = {}
