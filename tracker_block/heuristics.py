@@ -185,9 +185,9 @@ class Identity:
         folded: dict[str, str] = {}   # compared with the lowercased URL
         exact: dict[str, str] = {}    # base64 is case-sensitive
         for addr in self.addresses:
-            raw = addr.encode("utf-8")
+            raw = addr.encode("utf-8", "surrogateescape")   # 8-bit header bytes arrive as surrogates
             folded[addr] = "plain"
-            folded[quote(addr, safe="").lower()] = "url-encoded"
+            folded[quote(raw, safe="").lower()] = "url-encoded"
             for name in ("md5", "sha1", "sha256", "sha512"):
                 folded[hashlib.new(name, raw).hexdigest()] = name
             for core in _base64_cores(raw):
