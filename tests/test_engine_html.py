@@ -296,3 +296,11 @@ def test_conditional_comment_loads_other_than_links_are_judged_as_loads():
     assert 'href="https://shop.test/p?id=1"' in res.html
     urls = {f.url for f in res.findings}
     assert "http://mandrillapp.com/track/open.php?u=123&id=abc" in urls    # reported decoded
+
+
+def test_proxy_mode_removes_urls_no_proxy_could_fetch():
+    ring = KeyRing((("k1", b"s" * 32),))
+    opts = Options(mode="proxy", proxy_base="https://proxy.example.net/p", keyring=ring)
+    res = clean_html('<img src="https://cdn.test:notaport/a.png"><img src="https://[endif]/b.png">', opts)
+    assert "cdn.test" not in res.html and "endif" not in res.html
+    assert [f.reason for f in res.findings] == ["policy:unparseable-url"] * 2

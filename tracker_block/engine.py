@@ -99,7 +99,12 @@ class _Cleaner:
         if action == "keep":
             return "keep", None
         if action == "proxy":
-            new = self.o.keyring.sign(canonical(url), self.o.proxy_base, self.o.proxy_ttl)
+            try:
+                target = canonical(url)
+            except ValueError:   # a URL no proxy could fetch (bad port, broken IPv6 literal): it goes
+                self._find(kind, raw, where, "removed", "policy:unparseable-url")
+                return "remove", None
+            new = self.o.keyring.sign(target, self.o.proxy_base, self.o.proxy_ttl)
             self._find(kind, raw, where, "proxied", why or "policy:proxy", detail=new)   # detail: the signed URL
             return "proxy", new
         self._verdict_finding(kind, raw, where, "replaced" if action == "placeholder" else "removed", v, why)

@@ -103,7 +103,10 @@ def parts(url: str) -> Parts:
 
 
 def canonical(url: str) -> str:
-    """Stable form for signing and caching: scheme/host lowercased, default port and fragment dropped."""
+    """Stable form for signing and caching: scheme/host lowercased, default port and fragment dropped.
+
+    Raises ValueError for URLs that cannot be parsed (bad port, broken IPv6 literal).
+    """
     sp = urlsplit(absolute(url))
     host = (sp.hostname or "").lower()
     if ":" in host:
