@@ -248,7 +248,7 @@ class _Cleaner:
             lt = text.rfind("<", 0, m.start())
             tag_m = _TAG_NAME.match(text, lt) if lt >= 0 else None
             tag = tag_m.group(1).lower() if tag_m else ""
-            if _HREF_BEFORE.search(before) and (tag in html.LINK_TAGS or tag.startswith(html.VML_PREFIXES)):
+            if _HREF_BEFORE.search(before) and (tag in html.LINK_TAGS or tag in html.VML_LINK_SHAPES):
                 new = self.clean_link(url, f"comment:{tag}@href")
             elif tag in html.DROP_ELEMENTS or tag in ("link", "meta"):
                 kind = html.DROP_ELEMENTS.get(tag, "stylesheet" if tag == "link" else "meta")

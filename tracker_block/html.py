@@ -24,7 +24,9 @@ DROP_ELEMENTS = {
 # Elements replaced by their children (scripting-off content becomes ordinary, unambiguous markup).
 UNWRAP_ELEMENTS = frozenset({"noscript"})
 LINK_TAGS = frozenset({"a", "area"})
-VML_PREFIXES = ("v:", "o:", "w:")
+# VML shapes whose href is a hyperlink; on any other element an href is treated as a load.
+VML_LINK_SHAPES = frozenset({"v:shape", "v:rect", "v:roundrect", "v:oval", "v:line", "v:polyline", "v:arc",
+                             "v:curve", "v:group"})
 MEDIA_TAGS = frozenset({"video", "audio", "track", "bgsound"})
 # Attributes that make the client fetch something (or navigate, for a/area href).
 URL_ATTRS = frozenset({
@@ -61,7 +63,8 @@ _SPECIAL_TAGS = frozenset(DROP_ELEMENTS) | SVG_ANIMATIONS | UNWRAP_ELEMENTS | {"
 SAFE_META = frozenset({"content-type", "content-language", "x-ua-compatible"})
 _REFRESH_URL = re.compile(r"url\s*=\s*['\"]?([^'\"]+)", re.IGNORECASE)
 _CSS_IN_ATTR = re.compile(r"url\s*\(|image-set|\\", re.IGNORECASE)
-_URL_IN_COMMENT = re.compile(r"""((?:https?:)?//[^\s"'<>()]+|https?:[^\s"'<>()/][^\s"'<>()]*)""", re.IGNORECASE)
+_URL_IN_COMMENT = re.compile(r"""((?:https?:)?[\\/]{2}[^\s"'<>()]+|https?:[^\s"'<>()\\/][^\s"'<>()]*)""",
+                             re.IGNORECASE)
 
 
 @dataclass(eq=False, slots=True)
@@ -267,7 +270,7 @@ def _attribute_sites(node: LexborNode, tag: str, attrs: dict, hidden: bool, add)
             add(Site(node, name, "object", where, url=value, always=f"policy:no-{lname}"))
         elif lname in ("srcset", "imagesrcset"):
             add(Site(node, name, "image", where, srcset=parse_srcset(value)))
-        elif lname in ("href", "xlink:href") and (tag in LINK_TAGS or tag.startswith(VML_PREFIXES)):
+        elif lname in ("href", "xlink:href") and (tag in LINK_TAGS or tag in VML_LINK_SHAPES):
             add(Site(node, name, "link", where, url=value, load=False))
         else:
             if value.lstrip().startswith("#") and lname in ("href", "xlink:href"):
