@@ -304,3 +304,11 @@ def test_proxy_mode_removes_urls_no_proxy_could_fetch():
     res = clean_html('<img src="https://cdn.test:notaport/a.png"><img src="https://[endif]/b.png">', opts)
     assert "cdn.test" not in res.html and "endif" not in res.html
     assert [f.reason for f in res.findings] == ["policy:unparseable-url"] * 2
+
+
+def test_vml_href_is_a_link_only_on_shapes():
+    doc = ('<v:roundrect href="https://shop.test/p?id=1">b</v:roundrect>'
+           '<v:fill href="https://cdn.content.test/fill.png"></v:fill>')
+    res = clean_html(doc, Options(mode="all"))
+    assert 'href="https://shop.test/p?id=1"' in res.html          # a button link stays a link
+    assert "cdn.content.test" not in res.html                        # anything else with href loads: blocked
