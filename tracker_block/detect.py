@@ -61,9 +61,6 @@ class Detector:
         self.identity = identity
         self.stats = stats or ImageStats({}, set())
 
-    def _company(self, host: str) -> str:
-        return _company(self.rules, host)
-
     def load(self, url: str, width: float | None = None, height: float | None = None,
              hidden: bool = False) -> Verdict | None:
         """Verdict for something fetched automatically; None means content (or unknown: fail open)."""
@@ -71,7 +68,7 @@ class Detector:
         if rule is not None and rule.use == "open":
             return Verdict(True, rule.rule_id, "rule", rule.vendor.name)
         if who:
-            company = rule.vendor.name if rule else self._company(host)
+            company = rule.vendor.name if rule else _company(self.rules, host)
             return Verdict(True, f"heuristic:recipient-id-{who}", "heuristic", company)
         if rule is not None:
             if rule.use == "content":
@@ -89,7 +86,7 @@ class Detector:
         if hidden and not seen_visible:
             signals.append("hidden-image")
         if H.score(signals) >= H.BLOCK_SCORE:
-            return Verdict(True, "heuristic:" + "+".join(signals), "heuristic", self._company(host))
+            return Verdict(True, "heuristic:" + "+".join(signals), "heuristic", _company(self.rules, host))
         return None
 
     def link(self, url: str) -> Verdict | None:

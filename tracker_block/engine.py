@@ -18,7 +18,7 @@ from .mime import MessageError
 from .policy import Options, load_action, sender_allowed
 from .report import Finding, MessageReport
 from .rules import Rules, load_rules
-from .urls import REMOTE_SCHEMES, SCRIPT_SCHEMES, absolute, canonical, is_remote, normalise, scheme_of, unwrap_and_strip
+from .urls import REMOTE_SCHEMES, SCRIPT_SCHEMES, absolute, canonical, clean_link, is_remote, normalise, scheme_of
 
 __all__ = ["HtmlResult", "MessageError", "clean_html", "clean_text", "clean_message", "read_receipt_findings",
            "READ_RECEIPT_HEADERS", "RECIPIENT_HEADERS"]
@@ -136,16 +136,16 @@ class _Cleaner:
         new = url
         cleaned = False
         if self.o.clean_links:
-            # urls.clean_link, with its cached pure part called directly so that the unsubscribe
-            # test (which may read the link text) runs only when parameters would be stripped.
             explicit = absolute(url)
-            dest, unwrapped_by, stripped_url, stripped = unwrap_and_strip(explicit if scheme == "//" else url,
-                                                                          self.rules)
-            if stripped and (url in self.unsubscribe or dest in self.unsubscribe or _is_unsubscribe(dest)
-                             or _is_unsubscribe(text() if callable(text) else text)):
-                stripped_url, stripped = dest, ()
-            if stripped_url != url and stripped_url != explicit:
-                new, cleaned = stripped_url, True
+
+            def conservative(dest: str) -> bool:   # asked only when parameters would be stripped
+                return (url in self.unsubscribe or dest in self.unsubscribe or _is_unsubscribe(dest)
+                        or _is_unsubscribe(text() if callable(text) else text))
+
+            res = clean_link(explicit if scheme == "//" else url, self.rules, conservative)
+            unwrapped_by, stripped = res.unwrapped_by, res.stripped
+            if res.url != url and res.url != explicit:
+                new, cleaned = res.url, True
         v = self.det.link(url)   # judged as written: that is what tells the sender
         if cleaned:
             company = v.company if v else None

@@ -18,7 +18,6 @@ _STRIP_INNER = str.maketrans("", "", "\t\n\r")
 _C0_AND_SPACE = "".join(chr(i) for i in range(0x21))
 _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.\-]*):")
 REMOTE_SCHEMES = frozenset({"http", "https", "ftp", "ws", "wss"})
-LOCAL_SCHEMES = frozenset({"cid", "mid", "data", "mailbox", "imap", "news", "about", "blob", "moz-extension", "chrome"})
 SCRIPT_SCHEMES = frozenset({"javascript", "vbscript", "livescript", "mocha", "jscript"})
 
 
@@ -47,10 +46,6 @@ def is_remote(url: str) -> bool:
     """Would a mail client reach the network for this URL (as a load)?"""
     s = scheme_of(url)
     return s in REMOTE_SCHEMES or s == "//"
-
-
-def is_script(url: str) -> bool:
-    return scheme_of(url) in SCRIPT_SCHEMES
 
 
 def absolute(url: str) -> str:
@@ -161,10 +156,10 @@ def unwrap(url: str, rules: "Rules", depth: int = 0) -> tuple[str, str | None]:
     return url, first
 
 
-def strip_params(url: str, rules: "Rules", conservative: bool = False) -> tuple[str, tuple[str, ...]]:
+def strip_params(url: str, rules: "Rules") -> tuple[str, tuple[str, ...]]:
     """Remove tracking parameters, keeping every other parameter, its encoding and its order."""
     qpos = url.find("?")
-    if qpos < 0 or conservative:
+    if qpos < 0:
         return url, ()
     hpos = url.find("#", qpos)
     query = url[qpos + 1:] if hpos < 0 else url[qpos + 1:hpos]
