@@ -133,8 +133,9 @@ def style_hides(style: str | None) -> bool:
     if not style:
         return False
     low = style.lower()
-    if not ("none" in low or "hid" in low or "collapse" in low or "opacity" in low or "clip" in low or ":-" in low or ": -" in low):
-        return False
+    if not (("none" in low and "display" in low) or "hid" in low or "collapse" in low or "opacity" in low
+            or "clip" in low or ":-" in low or ": -" in low):
+        return False   # cheap exit: "border:none" and friends are on nearly every cell of a newsletter
     zero_box = overflow_hidden = False
     for decl in low.split(";"):
         prop, sep, val = decl.partition(":")

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from .heuristics import parse_px, style_hides, style_size
+
 # Elements removed with their content in every mode, and the report kind for each.
 DROP_ELEMENTS = {
     "script": "script", "iframe": "frame", "frame": "frame", "frameset": "frame", "object": "object",
@@ -60,6 +62,7 @@ SVG_URL_ATTRS = frozenset({"fill", "stroke", "filter", "mask", "clip-path", "mar
 _FAST_KEYS = URL_ATTRS | EVENT_HANDLERS | SVG_URL_ATTRS
 # Tags with their own handling in ``collect`` (comments and other "-" nodes are checked apart).
 _SPECIAL_TAGS = frozenset(DROP_ELEMENTS) | SVG_ANIMATIONS | UNWRAP_ELEMENTS | {"style", "link", "meta"}
+_WALK_SPECIAL = _SPECIAL_TAGS | {None}
 SAFE_META = frozenset({"content-type", "content-language", "x-ua-compatible"})
 _REFRESH_URL = re.compile(r"url\s*=\s*['\"]?([^'\"]+)", re.IGNORECASE)
 _CSS_IN_ATTR = re.compile(r"url\s*\(|image-set|\\", re.IGNORECASE)
@@ -159,7 +162,6 @@ def link_text(site: "Site") -> str:
 
 def collect(tree: LexborHTMLParser) -> list[Site]:
     """Every URL site and every always-removed element, in document order."""
-    from .heuristics import style_hides
     sites: list[Site] = []
     hide_ends: list[int | None] = []   # where each open hidden container's subtree ends
     add = sites.append
@@ -174,7 +176,7 @@ def collect(tree: LexborHTMLParser) -> list[Site]:
             while hide_ends and hide_ends[-1] == mid:
                 hide_ends.pop()
         tag = node.tag
-        if tag is None or tag[:1] == "-" or tag in _SPECIAL_TAGS:   # most elements skip this
+        if tag in _WALK_SPECIAL or tag[0] == "-":   # most elements skip this
             attrs = _element_sites(node, tag, add)
             if attrs is None:
                 continue
@@ -183,15 +185,17 @@ def collect(tree: LexborHTMLParser) -> list[Site]:
         if not attrs:
             continue
         style = attrs.get("style")
-        hidden = bool(hide_ends)
-        if "hidden" in attrs or (style and style_hides(style)):
-            hidden = True
+        if style:
+            if style_hides(style) or "hidden" in attrs:
+                hide_ends.append(_after_subtree(node))
+            if ("(" in style or "\\" in style or "//" in style) and (
+                    "//" in style or _CSS_IN_ATTR.search(style) or "src" in style.lower()):
+                add(Site(node, "style", "css", f"{tag}@style", css=style, css_mode="block"))
+        elif "hidden" in attrs:
             hide_ends.append(_after_subtree(node))
-        if style and ("(" in style or "\\" in style or "//" in style) and (
-                "//" in style or _CSS_IN_ATTR.search(style) or "src" in style.lower()):
-            add(Site(node, "style", "css", f"{tag}@style", css=style, css_mode="block"))
-        if not _FAST_KEYS.isdisjoint(attrs):
-            _attribute_sites(node, tag, attrs, hidden, add)
+        names = _FAST_KEYS.intersection(attrs)
+        if names:
+            _attribute_sites(node, tag, attrs, names, bool(hide_ends), add)
     return sites
 
 
@@ -240,52 +244,62 @@ def _element_sites(node: LexborNode, tag: str | None, add) -> dict | None:
     return attrs
 
 
-def _attribute_sites(node: LexborNode, tag: str, attrs: dict, hidden: bool, add) -> None:
-    """Sites of one element's URL attributes, event handlers and CSS-valued (SVG) attributes."""
-    from .heuristics import parse_px, style_size
-    img_like = tag in ("img", "image", "input") or tag.startswith("v:")
-    for name, value in attrs.items():
+# URL attributes that go in every mode: name -> (report kind, policy reason).
+_ALWAYS_ATTRS = {
+    "ping": ("ping", "policy:no-ping"), "action": ("form", "policy:no-form-action"),
+    "formaction": ("form", "policy:no-form-action"), "manifest": ("manifest", "policy:no-manifest"),
+    "codebase": ("object", "policy:no-codebase"), "archive": ("object", "policy:no-archive"),
+    "classid": ("object", "policy:no-classid"), "profile": ("object", "policy:no-profile"),
+    "longdesc": ("object", "policy:no-longdesc"),
+}
+_IMG_LIKE = frozenset({"img", "image", "input"})
+
+
+def _attribute_sites(node: LexborNode, tag: str, attrs: dict, names: set, hidden: bool, add) -> None:
+    """Sites of one element's URL attributes, event handlers and CSS-valued (SVG) attributes.
+
+    ``names``: the attributes of ``attrs`` that can load or run something (a subset of ``_FAST_KEYS``).
+    """
+    if len(names) > 1:
+        names = [n for n in attrs if n in names]   # document order, for a stable report
+    for name in names:
+        value = attrs[name]
         if value is None:
             continue
-        lname = name.lower()
-        if lname.startswith("on"):
-            add(Site(node, name, "script", f"{tag}@{lname}", always="policy:no-event-handlers"))
+        if name not in URL_ATTRS:
+            if name in EVENT_HANDLERS:
+                add(Site(node, name, "script", f"{tag}@{name}", always="policy:no-event-handlers"))
+            elif "(" in value and _CSS_IN_ATTR.search(value):   # SVG fill="url(...)", filter, mask, …
+                add(Site(node, name, "css", f"{tag}@{name}", css=value, css_mode="value"))
             continue
-        if lname == "style":
-            continue   # handled in collect
-        if lname not in URL_ATTRS:
-            if "(" in value and _CSS_IN_ATTR.search(value):   # SVG fill="url(...)", filter, mask, …
-                add(Site(node, name, "css", f"{tag}@{lname}", css=value, css_mode="value"))
-            continue
-        where = f"{tag}@{lname}"
-        if lname == "ping":
-            add(Site(node, name, "ping", where, url=value, always="policy:no-ping"))
-        elif lname in ("action", "formaction"):
-            add(Site(node, name, "form", where, url=value, always="policy:no-form-action"))
-        elif lname == "srcdoc":
-            add(Site(node, name, "frame", where, always="policy:no-srcdoc"))
-        elif lname == "manifest":
-            add(Site(node, name, "manifest", where, url=value, always="policy:no-manifest"))
-        elif lname in ("codebase", "archive", "classid", "profile", "longdesc"):
-            add(Site(node, name, "object", where, url=value, always=f"policy:no-{lname}"))
-        elif lname in ("srcset", "imagesrcset"):
-            add(Site(node, name, "image", where, srcset=parse_srcset(value)))
-        elif lname in ("href", "xlink:href") and (tag in LINK_TAGS or tag in VML_LINK_SHAPES):
-            add(Site(node, name, "link", where, url=value, load=False))
-        else:
-            if value.lstrip().startswith("#") and lname in ("href", "xlink:href"):
+        where = f"{tag}@{name}"
+        if name == "href" or name == "xlink:href":
+            if tag in LINK_TAGS or tag in VML_LINK_SHAPES:
+                add(Site(node, name, "link", where, url=value, load=False))
+                continue
+            if value.lstrip().startswith("#"):
                 continue  # same-document reference (SVG <use href="#id">)
-            kind = ("media" if tag in MEDIA_TAGS or (tag == "source" and (node.parent is None or node.parent.tag != "picture"))
-                    else "image")
-            site = Site(node, name, kind, where, url=value)
-            if img_like and lname in ("src", "lowsrc", "dynsrc"):
-                sw, sh = style_size(attrs.get("style"))
-                w, h = parse_px(attrs.get("width")), parse_px(attrs.get("height"))
-                site.width = sw if w is None else (w if sw is None else min(w, sw))
-                site.height = sh if h is None else (h if sh is None else min(h, sh))
-                site.hidden = hidden or (attrs.get("type") or "").lower() == "hidden"
-                site.text = attrs.get("alt") or ""
-            add(site)
+        elif name in _ALWAYS_ATTRS:
+            kind, reason = _ALWAYS_ATTRS[name]
+            add(Site(node, name, kind, where, url=value, always=reason))
+            continue
+        elif name == "srcset" or name == "imagesrcset":
+            add(Site(node, name, "image", where, srcset=parse_srcset(value)))
+            continue
+        elif name == "srcdoc":
+            add(Site(node, name, "frame", where, always="policy:no-srcdoc"))
+            continue
+        kind = ("media" if tag in MEDIA_TAGS or (tag == "source" and (node.parent is None or node.parent.tag != "picture"))
+                else "image")
+        site = Site(node, name, kind, where, url=value)
+        if (name == "src" or name == "lowsrc" or name == "dynsrc") and (tag in _IMG_LIKE or tag.startswith("v:")):
+            sw, sh = style_size(attrs.get("style"))
+            w, h = parse_px(attrs.get("width")), parse_px(attrs.get("height"))
+            site.width = sw if w is None else (w if sw is None else min(w, sw))
+            site.height = sh if h is None else (h if sh is None else min(h, sh))
+            site.hidden = hidden or (attrs.get("type") or "").lower() == "hidden"
+            site.text = attrs.get("alt") or ""
+        add(site)
 
 
 # ---------------------------------------------------------------- applying

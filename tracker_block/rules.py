@@ -12,7 +12,7 @@ import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 from urllib.parse import parse_qsl
 
 BUNDLED = ("trackers.toml", "params.toml", "brave.toml", "clearurls.toml")
@@ -61,6 +61,7 @@ class Param:
     keep_if_url: re.Pattern[str] | None
     provenance: tuple[dict, ...]
     file: str = ""
+    keep_test: "Callable[[str], object] | None" = None   # keep_if_url's search, as a match when anchored
 
 
 class Verdict(tuple):
@@ -113,6 +114,9 @@ class LazyPattern:
     def fullmatch(self, text: str):
         return self.rx.fullmatch(text)
 
+    def match(self, text: str):
+        return self.rx.match(text)
+
 
 _LAZY = False   # set while loading bundled files
 
@@ -131,14 +135,35 @@ def _union(patterns: Iterable[str], where: str) -> re.Pattern[str] | None:
         raise RuleError(f"{where}: bad regex: {exc}") from None
 
 
-def _required_literal(pattern: str) -> str:
-    """The longest literal run every match of ``pattern`` must contain ("" when there is none)."""
+def _sre():
     try:
         from re import _parser as sre  # type: ignore[attr-defined]
     except ImportError:  # pragma: no cover - older layouts
         import sre_parse as sre  # type: ignore[no-redef]
+    return sre
+
+
+@functools.lru_cache(maxsize=64)
+def _anchored(pattern: str) -> bool:
+    """Does every alternative start with ``^``? Then ``search`` equals ``match``, which does not
+    retry at every position (ClearURLs' long exception lists are all anchored)."""
     try:
-        items = list(sre.parse(pattern))
+        items = list(_sre().parse(pattern))
+    except Exception:  # noqa: BLE001 - unparseable here: keep search
+        return False
+    if not items:
+        return False
+    op, arg = items[0]
+    if str(op) == "BRANCH" and len(items) == 1:
+        return all(branch and str(branch[0][0]) == "AT" and str(branch[0][1]) == "AT_BEGINNING"
+                   for branch in arg[1])
+    return str(op) == "AT" and str(arg) == "AT_BEGINNING"
+
+
+def _required_literal(pattern: str) -> str:
+    """The longest literal run every match of ``pattern`` must contain ("" when there is none)."""
+    try:
+        items = list(_sre().parse(pattern))
     except Exception:  # noqa: BLE001 - any parse trouble: no prefilter for this pattern
         return ""
     best, run = "", ""
@@ -277,11 +302,12 @@ class Rules:
         if not name and not pattern:
             raise RuleError(f"{where}: needs 'name' or 'pattern'")
         keep = p.get("keep_if_url")
+        keep_rx = _compile(keep, where) if keep else None
         param = Param(
             name=name.lower() if name else None, pattern=pattern,
             hosts=tuple(h.lower() for h in p.get("hosts", ())),
-            keep_if_url=_compile(keep, where) if keep else None,
-            provenance=tuple(p.get("provenance", ())), file=file,
+            keep_if_url=keep_rx, provenance=tuple(p.get("provenance", ())), file=file,
+            keep_test=None if keep_rx is None else (keep_rx.match if _anchored(keep) else keep_rx.search),
         )
         self.params.append(param)
         if param.name:
@@ -382,7 +408,7 @@ class Rules:
         for p in cands:
             if p.hosts and not any(s in p.hosts for s in suffixes(host)):
                 continue
-            if p.keep_if_url is not None and p.keep_if_url.search(url):
+            if p.keep_test is not None and p.keep_test(url):
                 continue
             return True
         return False
