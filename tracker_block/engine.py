@@ -12,13 +12,14 @@ from email.utils import getaddresses
 from typing import Callable, NamedTuple
 
 from . import css, html, mime
-from .detect import Detector, ImageStats, Verdict
+from .detect import Detector, ImageStats, Verdict, _link_verdict
 from .heuristics import Identity
 from .mime import MessageError
 from .policy import Options, load_action, sender_allowed
 from .report import Finding, MessageReport
 from .rules import Rules, load_rules
-from .urls import REMOTE_SCHEMES, SCRIPT_SCHEMES, absolute, canonical, clean_link, is_remote, normalise, scheme_of
+from .urls import (REMOTE_SCHEMES, SCRIPT_SCHEMES, absolute, canonical, is_remote, normalise, scheme_of,
+                   unwrap_and_strip)
 
 __all__ = ["HtmlResult", "MessageError", "clean_html", "clean_text", "clean_message", "read_receipt_findings",
            "READ_RECEIPT_HEADERS", "RECIPIENT_HEADERS"]
@@ -53,6 +54,53 @@ class HtmlResult(NamedTuple):
     html: str
     findings: list[Finding]
     changed: bool
+
+
+class _LinkPlan(NamedTuple):
+    new: str | None          # the rewritten link ("" to remove it), None to keep it as written
+    findings: tuple          # (kind, url or None for "as written", action, reason, tracker, certainty, detail)
+    asks_text: bool          # would strip parameters: an unsubscribe link text keeps them
+
+
+@functools.lru_cache(maxsize=4096)
+def _plan_link(rules: Rules, identity: Identity, unsubscribe: frozenset[str], clean_links: bool, url: str,
+               text_unsubscribes: bool) -> _LinkPlan:
+    """Everything about one link that does not depend on where it is: decided once per distinct
+    link (a message repeats its links, and again in the text/plain alternative)."""
+    scheme = scheme_of(url)
+    if scheme in SCRIPT_SCHEMES or scheme == "data":
+        return _LinkPlan("", (("script", None, "removed", "policy:script-url", None, "policy", None),), False)
+    if scheme not in REMOTE_SCHEMES and scheme != "//":
+        return _LinkPlan(None, (), False)
+    new, cleaned, asks = url, False, False
+    if clean_links:
+        explicit = absolute(url)
+        dest, unwrapped_by, res, stripped = unwrap_and_strip(explicit if scheme == "//" else url, rules)
+        if stripped:
+            if url in unsubscribe or dest in unsubscribe or _is_unsubscribe(dest):
+                res, stripped = dest, ()
+            else:
+                asks = True
+                if text_unsubscribes:
+                    res, stripped = dest, ()
+        if res != url and res != explicit:
+            new, cleaned = res, True
+    findings = []
+    v = _link_verdict(rules, identity, url)   # judged as written: that is what tells the sender
+    if cleaned:
+        company = v.company if v else None
+        if unwrapped_by:
+            findings.append(("link", None, "unwrapped", f"rule:{unwrapped_by}", company, "rule", new))
+        else:
+            findings.append(("link", None, "cleaned", "rule:tracking-params", company, "rule",
+                             f"{new}  (removed: {', '.join(stripped)})"))
+        if v is not None:
+            v = _link_verdict(rules, identity, new)   # what is left after cleaning
+    if v is not None:
+        detail = ("this link tells the sender it was you" if v.reason.startswith("heuristic:recipient")
+                  else "click tracking: the destination cannot be recovered without following it")
+        findings.append(("link", new if cleaned else None, "kept-reported", v.reason, v.company, v.certainty, detail))
+    return _LinkPlan(None if new == url else new, tuple(findings), asks)
 
 
 class _Cleaner:
@@ -126,42 +174,14 @@ class _Cleaner:
         ``text`` (the link's text, or a function giving it) is only read when parameters would be
         stripped, to tell an unsubscribe link.
         """
-        url = normalise(raw)
-        scheme = scheme_of(url)
-        if scheme in SCRIPT_SCHEMES or scheme == "data":
-            self._find("script", raw, where, "removed", "policy:script-url")
-            return ""
-        if scheme not in REMOTE_SCHEMES and scheme != "//":
-            return None
-        new = url
-        cleaned = False
-        if self.o.clean_links:
-            explicit = absolute(url)
-
-            def conservative(dest: str) -> bool:   # asked only when parameters would be stripped
-                return (url in self.unsubscribe or dest in self.unsubscribe or _is_unsubscribe(dest)
-                        or _is_unsubscribe(text() if callable(text) else text))
-
-            res = clean_link(explicit if scheme == "//" else url, self.rules, conservative)
-            unwrapped_by, stripped = res.unwrapped_by, res.stripped
-            if res.url != url and res.url != explicit:
-                new, cleaned = res.url, True
-        v = self.det.link(url)   # judged as written: that is what tells the sender
-        if cleaned:
-            company = v.company if v else None
-            if unwrapped_by:
-                self._find("link", raw, where, "unwrapped", f"rule:{unwrapped_by}", company, "rule", detail=new)
-            else:
-                self._find("link", raw, where, "cleaned", "rule:tracking-params", company, "rule",
-                           detail=f"{new}  (removed: {', '.join(stripped)})")
-            if v is not None:
-                v = self.det.link(new)   # what is left after cleaning
-        if v is not None:
-            detail = ("this link tells the sender it was you" if v.reason.startswith("heuristic:recipient")
-                      else "click tracking: the destination cannot be recovered without following it")
-            self._find("link", new if cleaned else raw, where, "kept-reported", v.reason, v.company,
-                       v.certainty, detail=detail)
-        return None if new == url else new
+        key = (self.rules, self.identity, self.unsubscribe, self.o.clean_links, normalise(raw))
+        plan = _plan_link(*key, False)
+        if plan.asks_text and _is_unsubscribe(text() if callable(text) else text):
+            plan = _plan_link(*key, True)
+        add, part = self.findings.append, self.part
+        for kind, url, action, reason, tracker, certainty, detail in plan.findings:
+            add(Finding(kind, raw if url is None else url, where, action, reason, tracker, certainty, part, detail))
+        return plan.new
 
     # -------------------------------------------------------------- sites
     def site(self, s: html.Site, later: list) -> bool:
@@ -440,6 +460,7 @@ def clear_caches() -> None:
             if hasattr(value, "cache_clear") and value is not detect._extractor:
                 value.cache_clear()
     _identity.cache_clear()
+    _plan_link.cache_clear()
     for rules in (load_rules(()),):
         for name in ("candidates", "_host_params", "_redirects_for", "_param_verdict"):
             method = getattr(type(rules), name, None)
