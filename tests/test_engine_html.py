@@ -298,6 +298,24 @@ def test_conditional_comment_loads_other_than_links_are_judged_as_loads():
     assert "http://mandrillapp.com/track/open.php?u=123&id=abc" in urls    # reported decoded
 
 
+def test_proxy_mode_keeps_mutation_prone_documents_and_proxies_once():
+    # A form (or svg, textarea, …) makes the engine re-parse its own output until it is stable;
+    # the proxied URLs of the first round must not be proxied again (that never converged, and
+    # the whole message was turned into escaped text).
+    ring = KeyRing((("k1", b"s" * 32),))
+    opts = Options(mode="proxy", proxy_base="https://proxy.example.net/p", keyring=ring)
+    res = clean_html(f'<p>Hi</p><img src="{LOGO}"><form><input name=q></form>', opts)
+    assert "<pre>" not in res.html and "<p>Hi</p>" in res.html
+    from tracker_block.html import parse
+    srcs = [n.attributes["src"] for n in parse(res.html).css("img")]
+    assert len(srcs) == 1 and ring.verify(srcs[0][len("https://proxy.example.net/p"):]) == LOGO
+    assert [f.action for f in res.findings] == ["proxied"]
+    # a URL signed with another key is not ours: it is proxied like any other image
+    other = KeyRing((("k1", b"t" * 32),)).sign(LOGO, "https://proxy.example.net/p")
+    again = clean_html(f'<img src="{other}">', opts)
+    assert [f.action for f in again.findings] == ["proxied"] and other not in again.html
+
+
 def test_proxy_mode_removes_urls_no_proxy_could_fetch():
     ring = KeyRing((("k1", b"s" * 32),))
     opts = Options(mode="proxy", proxy_base="https://proxy.example.net/p", keyring=ring)

@@ -16,14 +16,23 @@ from tinycss2 import ast
 Judge = Callable[[str, str, str], "str | None | bool"]
 
 # Anything that could hide a load: url(, src(, image-set(, @import, escapes, or a URL-looking string.
-_MAYBE = re.compile(r"url|src|image(?:-set)?\s*\(|cross-fade|@\s*import|\\|//", re.IGNORECASE)
+# CSS names are ASCII case-insensitive, so the text is lowercased once and searched for literals
+# (an IGNORECASE regex alternation costs ~60 ns a character: 0.1 ms for a newsletter's <style>).
+_MAYBE_LITERALS = ("url", "src", "cross-fade", "\\", "//")
+_MAYBE_IMAGE = re.compile(r"image(?:-set)?\s*\(")
+_MAYBE_IMPORT = re.compile(r"@\s*import")
 _URL_FUNCS = frozenset({"url", "src"})
 _STRING_URL_FUNCS = frozenset({"image-set", "-webkit-image-set", "image", "cross-fade", "-webkit-cross-fade"})
 _URLISH = re.compile(r"^\s*(?:[a-z][a-z0-9+.\-]*:|//|\\\\)", re.IGNORECASE)
 
 
 def may_load(text: str) -> bool:
-    return bool(_MAYBE.search(text))
+    low = text.lower()
+    for lit in _MAYBE_LITERALS:
+        if lit in low:
+            return True
+    return (("image" in low and _MAYBE_IMAGE.search(low) is not None)
+            or ("import" in low and _MAYBE_IMPORT.search(low) is not None))
 
 
 class _Blocked(Exception):

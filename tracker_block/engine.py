@@ -41,10 +41,6 @@ def _is_unsubscribe(text: str) -> bool:
     return False
 
 
-# Documents whose markup a second parse may read differently (foreign content, form nesting, …).
-_MUTATION_PRONE = re.compile(r"<\s*(?:svg|math|form|select|noscript|xmp|plaintext|noembed|noframes|template|textarea|"
-                             r"!\[CDATA\[)",
-                             re.IGNORECASE)
 _TAG_NAME = re.compile(r"<\s*([\w:-]+)")
 _HREF_BEFORE = re.compile(r"href\s*=\s*[\"']?$")
 _TEXT_URL = re.compile(r"""(?:https?://|www\.)[^\s<>"'`]+""", re.IGNORECASE)
@@ -142,6 +138,8 @@ class _Cleaner:
             return "remove", None
         if scheme not in REMOTE_SCHEMES and scheme != "//":   # not is_remote(url)
             return "keep", None
+        if self.o.mode == "proxy" and self._own_proxy_url(url):
+            return "keep", None   # already ours (a re-parse round, a forwarded cleaned message)
         v = self.det.load(url, width, height, hidden)
         action, why = load_action(kind, bool(v and v.tracker), self.o, placeholder_ok=placeholder_ok)
         if action == "keep":
@@ -157,6 +155,17 @@ class _Cleaner:
             return "proxy", new
         self._verdict_finding(kind, raw, where, "replaced" if action == "placeholder" else "removed", v, why)
         return action, None
+
+    def _own_proxy_url(self, url: str) -> bool:
+        """A URL this proxy signed: it loads through the proxy already."""
+        base = (self.o.proxy_base or "").rstrip("/") + "/"
+        if not url.startswith(base):
+            return False
+        try:
+            self.o.keyring.verify(url[len(base) - 1:])
+        except ValueError:   # SignatureError: not ours, or expired
+            return False
+        return True
 
     def css_judge(self, base_kind: str, where_prefix: str):
         def judge(url: str, kind: str, where: str):
@@ -290,13 +299,14 @@ class _Cleaner:
 
     # -------------------------------------------------------------- document
     def run(self, doc: str, normalize: bool = False) -> tuple[str, bool]:
-        """Clean one document. Returns (html, whether any site changed).
+        """Clean one document. Returns (html, whether it holds mutation-prone markup).
 
-        ``normalize``: write the parsed tree back even when no site changed, so that markup other
-        parsers might read differently reaches the client exactly as we read it.
+        A mutation-prone document (or any, with ``normalize``) is written back from the parsed tree
+        even when no site changed, so that markup other parsers might read differently reaches the
+        client exactly as we read it.
         """
         tree = html.parse(doc)
-        sites = html.collect(tree)
+        sites, prone = html.collect(tree)
         self.det.stats = ImageStats.build(
             (absolute(normalise(s.url)), s.width, s.height, s.hidden)
             for s in sites if s.url and s.where.endswith("@src") and s.load)
@@ -305,13 +315,13 @@ class _Cleaner:
         for s in sites:
             changed |= self.site(s, later)
         if not changed:
-            return (html.serialize(tree) if normalize else doc), False
+            return (html.serialize(tree) if normalize or prone else doc), prone
         # Element removals last, and placeholders after style rewrites of the same element.
         later.sort(key=lambda item: (item[0] is html.remove and item[1].attr is None)
                    or item[0] is html.remove_element)
         for fn, s in later:
             fn(s)
-        return html.serialize(tree, self.comments), True
+        return html.serialize(tree, self.comments), prone
 
 
 def _default_rules(options: Options) -> Rules:
@@ -332,8 +342,7 @@ def clean_html(html_text: str, options: Options | None = None, *, recipients: tu
     rules = _default_rules(opts)
     identity = _identity(tuple(recipients) + tuple(opts.recipients))
     cleaner = _Cleaner(opts, rules, identity, part, unsubscribe)
-    prone = _MUTATION_PRONE.search(html_text) is not None
-    out, _ = cleaner.run(html_text, normalize=prone)
+    out, prone = cleaner.run(html_text)
     if prone:
         # Foreign content, forms, raw-text elements: a browser re-parsing our output must see no
         # more than we did. Re-parse and clean until the output is a fixed point.

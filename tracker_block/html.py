@@ -62,7 +62,11 @@ SVG_URL_ATTRS = frozenset({"fill", "stroke", "filter", "mask", "clip-path", "mar
 _FAST_KEYS = URL_ATTRS | EVENT_HANDLERS | SVG_URL_ATTRS
 # Tags with their own handling in ``collect`` (comments and other "-" nodes are checked apart).
 _SPECIAL_TAGS = frozenset(DROP_ELEMENTS) | SVG_ANIMATIONS | UNWRAP_ELEMENTS | {"style", "link", "meta"}
-_WALK_SPECIAL = _SPECIAL_TAGS | {None}
+# Elements whose serialisation a second parse may read differently (foreign content, form nesting,
+# raw text, the scripting flag): a document holding one is re-parsed until it is a fixed point.
+MUTATION_PRONE_TAGS = frozenset({"svg", "math", "form", "select", "noscript", "xmp", "plaintext", "noembed",
+                                 "noframes", "template", "textarea"})
+_WALK_SPECIAL = _SPECIAL_TAGS | MUTATION_PRONE_TAGS | {None}
 SAFE_META = frozenset({"content-type", "content-language", "x-ua-compatible"})
 _REFRESH_URL = re.compile(r"url\s*=\s*['\"]?([^'\"]+)", re.IGNORECASE)
 _CSS_IN_ATTR = re.compile(r"url\s*\(|image-set|\\", re.IGNORECASE)
@@ -160,14 +164,16 @@ def link_text(site: "Site") -> str:
         return ""
 
 
-def collect(tree: LexborHTMLParser) -> list[Site]:
-    """Every URL site and every always-removed element, in document order."""
+def collect(tree: LexborHTMLParser) -> tuple[list[Site], bool]:
+    """Every URL site and every always-removed element, in document order; and whether the
+    document holds mutation-prone markup (``MUTATION_PRONE_TAGS``, CDATA)."""
     sites: list[Site] = []
+    prone = False
     hide_ends: list[int | None] = []   # where each open hidden container's subtree ends
     add = sites.append
     root = tree.root
     if root is None:
-        return sites
+        return sites, prone
     if root.parent is not None:   # the document node: comments before <html> count too
         root = root.parent
     for node in root.traverse(include_text=False):
@@ -177,6 +183,8 @@ def collect(tree: LexborHTMLParser) -> list[Site]:
                 hide_ends.pop()
         tag = node.tag
         if tag in _WALK_SPECIAL or tag[0] == "-":   # most elements skip this
+            if tag in MUTATION_PRONE_TAGS or (tag == "-comment" and (node.comment_content or "")[:7].upper() == "[CDATA["):
+                prone = True
             attrs = _element_sites(node, tag, add)
             if attrs is None:
                 continue
@@ -196,7 +204,7 @@ def collect(tree: LexborHTMLParser) -> list[Site]:
         names = _FAST_KEYS.intersection(attrs)
         if names:
             _attribute_sites(node, tag, attrs, names, bool(hide_ends), add)
-    return sites
+    return sites, prone
 
 
 def _element_sites(node: LexborNode, tag: str | None, add) -> dict | None:
