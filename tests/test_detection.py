@@ -57,3 +57,22 @@ def test_user_config_extra_rules_apply_to_rules_check(tmp_path, capsys):
     assert rules_main(["--config", str(cfg), "check", "https://px.acme-mail.test/o.gif"]) == 0
     out = capsys.readouterr().out
     assert "rule:acme-pixel/open" in out and "Acme Pixel" in out
+
+
+def test_path_signals_ignore_case_on_ascii_and_unicode_paths():
+    # ASCII paths are lowercased and matched case-sensitively (fast); the result must equal the
+    # case-insensitive reading, including the pattern's own upper-case literal (I0/).
+    from tracker_block.heuristics import path_signals
+    for target in ("t.example/I0/abc", "t.example/i0/ABC", "t.example/WF/OPEN?upn=1", "t.example/Track/Open/x",
+                   "t.example/P/Q?x=1", "t.example/é/TRACK/OPEN/x"):
+        low = path_signals(target.lower())
+        assert path_signals(target) == low and low[0].startswith("tracking-path"), target
+
+
+def test_generic_paths_are_found_at_any_slash():
+    # Generic open paths are bucketed by their first three characters after a "/".
+    from tracker_block.rules import load_rules
+    generic = load_rules(()).generic_open
+    assert generic.search("mail.shop.example/a/b/E2T/O/xyz")        # "/e2t/o/" deep in the path
+    assert generic.search("shop.example/x/y/track/open.php?u=1&id=2")
+    assert not generic.search("cdn.shop.example/images/logo.png")

@@ -24,6 +24,8 @@ _STRONG_PATH = re.compile(
 )
 # Weak: common in tracking, but also seen on content hosts (e.g. storage buckets use /o/).
 _WEAK_PATH = re.compile(r"/(?:o|q|open|t|r|v|wf|ot|op|read|view|log|hit)(?:/|\?|$)", re.IGNORECASE)
+_STRONG_PATH_LOW = re.compile(_STRONG_PATH.pattern.lower())   # for lowercased ASCII text (it has no \W-like escapes)
+_WEAK_PATH_LOW = re.compile(_WEAK_PATH.pattern)
 _IMAGE_EXT = re.compile(r"\.(?:png|jpe?g|gif|webp|avif|svg|bmp|ico|tiff?)(?:$|[?#;])", re.IGNORECASE)
 # A long opaque per-recipient token: 20+ chars of url-safe alphabet mixing letters and digits.
 _TOKEN = re.compile(r"[A-Za-z0-9_\-=%.~]{20,}")
@@ -48,9 +50,13 @@ def _path_signals(target: str) -> tuple[str, ...]:
     out = []
     slash = target.find("/")
     rest = target[slash:] if slash >= 0 else "/"
-    if _STRONG_PATH.search(rest):
+    # IGNORECASE alternations are slow in CPython's re; ASCII text is lowercased and searched
+    # case-sensitively instead (non-ASCII keeps Unicode case folding).
+    strong, weak, text = ((_STRONG_PATH_LOW, _WEAK_PATH_LOW, rest.lower()) if rest.isascii()
+                          else (_STRONG_PATH, _WEAK_PATH, rest))
+    if strong.search(text):
         out.append("tracking-path")
-    elif _WEAK_PATH.search(rest):
+    elif weak.search(text):
         out.append("tracking-path-weak")
     if any(_is_opaque(t) for t in _TOKEN.findall(rest)):
         out.append("opaque-token")

@@ -176,15 +176,27 @@ def _required_literal(pattern: str) -> str:
 
 
 class AnyOf:
-    """Search many regexes fast: each runs only when the literal it requires is in the text."""
+    """Search many regexes fast: each runs only when the literal it requires is in the text.
+
+    Most required literals are path pieces starting with "/": they are bucketed by their first
+    three characters and only the buckets of the text's own "/xy" pieces are tried, instead of
+    testing ~90 literals one by one on every image URL.
+    """
 
     def __init__(self, patterns: list[str], where: str) -> None:
         self.gated: list[tuple[str, re.Pattern[str]]] = []
+        self._by_slash: dict[str, list[tuple[str, re.Pattern[str]]]] = {}
+        self._other: list[tuple[str, re.Pattern[str]]] = []
         ungated = []
         for p in patterns:
             lit = _required_literal(p)
             if len(lit) >= 3:
-                self.gated.append((lit, _compile(p, where)))
+                entry = (lit, _compile(p, where))
+                self.gated.append(entry)
+                if lit[0] == "/":
+                    self._by_slash.setdefault(lit[:3], []).append(entry)
+                else:
+                    self._other.append(entry)
             else:
                 ungated.append(p)
         self.rest = _union(ungated, where)
@@ -192,9 +204,18 @@ class AnyOf:
 
     def search(self, text: str) -> bool:
         low = text.lower()
-        for lit, rx in self.gated:
+        for lit, rx in self._other:
             if lit in low and rx.search(text):
                 return True
+        buckets = self._by_slash
+        i = low.find("/")
+        while i >= 0:
+            bucket = buckets.get(low[i:i + 3])
+            if bucket is not None:
+                for lit, rx in bucket:
+                    if low.startswith(lit, i) and rx.search(text):
+                        return True
+            i = low.find("/", i + 1)
         return self.rest is not None and self.rest.search(text) is not None
 
 
