@@ -12,7 +12,7 @@ import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Iterable, Iterator
 from urllib.parse import parse_qsl
 
 BUNDLED = ("trackers.toml", "params.toml", "brave.toml", "clearurls.toml")
@@ -61,7 +61,6 @@ class Param:
     keep_if_url: re.Pattern[str] | None
     provenance: tuple[dict, ...]
     file: str = ""
-    keep_test: "Callable[[str], object] | None" = None   # keep_if_url's search, as a match when anchored
 
 
 class Verdict(tuple):
@@ -91,13 +90,17 @@ class LazyPattern:
     """A regex compiled on first use: start-up pays only for the vendors a message touches.
 
     Bundled rules are compiled lazily (their tests and ``rules validate`` compile all of them);
-    user rule files are compiled eagerly so a typo is reported at once.
+    user rule files are compiled eagerly so a typo is reported at once. After the first use,
+    ``search``/``match``/``fullmatch`` are the compiled pattern's own (C) methods.
     """
 
-    __slots__ = ("pattern", "flags", "where", "_rx")
+    __slots__ = ("pattern", "flags", "where", "_rx", "_anchored", "search", "match", "fullmatch")
 
-    def __init__(self, pattern: str, flags: int, where: str) -> None:
-        self.pattern, self.flags, self.where, self._rx = pattern, flags, where, None
+    def __init__(self, pattern: str, flags: int, where: str, anchored: bool = False) -> None:
+        self.pattern, self.flags, self.where, self._rx, self._anchored = pattern, flags, where, None, anchored
+        self.search = lambda text: self._bind().search(text)
+        self.match = lambda text: self._bind().match(text)
+        self.fullmatch = lambda text: self._bind().fullmatch(text)
 
     @property
     def rx(self) -> re.Pattern[str]:
@@ -108,14 +111,11 @@ class LazyPattern:
                 raise RuleError(f"{self.where}: bad regex: {exc}") from None
         return self._rx
 
-    def search(self, text: str):
-        return self.rx.search(text)
-
-    def fullmatch(self, text: str):
-        return self.rx.fullmatch(text)
-
-    def match(self, text: str):
-        return self.rx.match(text)
+    def _bind(self) -> re.Pattern[str]:
+        rx = self.rx
+        # Every alternative anchored with "^": search equals match, which does not retry at every position.
+        self.search, self.match, self.fullmatch = (rx.match if self._anchored else rx.search), rx.match, rx.fullmatch
+        return rx
 
 
 _LAZY = False   # set while loading bundled files
@@ -324,11 +324,12 @@ class Rules:
             raise RuleError(f"{where}: needs 'name' or 'pattern'")
         keep = p.get("keep_if_url")
         keep_rx = _compile(keep, where) if keep else None
+        if isinstance(keep_rx, LazyPattern) and _anchored(keep):
+            keep_rx = LazyPattern(keep, keep_rx.flags, where, anchored=True)
         param = Param(
             name=name.lower() if name else None, pattern=pattern,
             hosts=tuple(h.lower() for h in p.get("hosts", ())),
             keep_if_url=keep_rx, provenance=tuple(p.get("provenance", ())), file=file,
-            keep_test=None if keep_rx is None else (keep_rx.match if _anchored(keep) else keep_rx.search),
         )
         self.params.append(param)
         if param.name:
@@ -399,40 +400,41 @@ class Rules:
         union = re.compile("|".join(f"(?:{x})" for x in plain), re.IGNORECASE) if plain else None
         return exempt, union, tuple(p for p in patterns if p.keep_if_url is not None)
 
-    def is_tracking_param(self, name: str, host: str, url: str) -> bool:
+    def is_tracking_param(self, name: str, host: str, url: str, memo: dict | None = None) -> bool:
+        """Is parameter ``name`` of ``url`` (on ``host``) a tracking parameter?
+
+        ``memo`` (one per URL) keeps the answers of URL-wide exceptions: ClearURLs scopes a dozen
+        parameter rules (utm_*, mc_*, …) with the same long exception list.
+        """
         verdict = self._param_verdict(name.lower(), host)
-        return verdict if verdict is not None else self._param_slow(name, host, url)
+        if verdict is True or verdict is False:
+            return verdict
+        for keep in verdict:   # tracking unless every candidate rule's exception covers the URL
+            kept = memo.get(keep.pattern) if memo is not None else None
+            if kept is None:
+                kept = keep.search(url) is not None
+                if memo is not None:
+                    memo[keep.pattern] = kept
+            if not kept:
+                return True
+        return False
 
     @functools.lru_cache(maxsize=16384)
-    def _param_verdict(self, low: str, host: str) -> bool | None:
-        """The verdict when it does not depend on the rest of the URL, else None."""
+    def _param_verdict(self, low: str, host: str) -> "bool | tuple[re.Pattern[str], ...]":
+        """True/False when the verdict does not depend on the rest of the URL, else the candidate
+        rules' ``keep_if_url`` exceptions."""
         exempt, union, conditional = self._host_params(host)
         if exempt:
             return False
         if union is not None and union.fullmatch(low):
             return True
-        exact = self._param_exact.get(low, ())
-        if any(p.keep_if_url is not None for p in exact) or any(p.pattern.fullmatch(low) for p in conditional):
-            return None
-        return any(not p.hosts or any(s in p.hosts for s in suffixes(host)) for p in exact)
-
-    def _param_slow(self, name: str, host: str, url: str) -> bool:
-        exempt, union, conditional = self._host_params(host)
-        if exempt:
-            return False
-        low = name.lower()
-        if union is not None and union.fullmatch(low):
-            return True
-        cands = [p for p in self._param_exact.get(low, ()) if not p.hosts or host in p.hosts
-                 or any(s in p.hosts for s in suffixes(host))]
+        cands = [p for p in self._param_exact.get(low, ()) if not p.hosts or any(s in p.hosts for s in suffixes(host))]
         cands += [p for p in conditional if p.pattern.fullmatch(low)]
-        for p in cands:
-            if p.hosts and not any(s in p.hosts for s in suffixes(host)):
-                continue
-            if p.keep_test is not None and p.keep_test(url):
-                continue
+        if not cands:
+            return False
+        if any(p.keep_if_url is None for p in cands):
             return True
-        return False
+        return tuple(p.keep_if_url for p in cands)
 
     def compile_all(self) -> list[str]:
         """Compile every lazily loaded pattern; the problems found (empty when all compile)."""

@@ -165,12 +165,12 @@ def strip_params(url: str, rules: "Rules") -> tuple[str, tuple[str, ...]]:
     query = url[qpos + 1:] if hpos < 0 else url[qpos + 1:hpos]
     frag = "" if hpos < 0 else url[hpos:]
     host = parts(url).host
-    kept, removed = [], []
+    kept, removed, memo = [], [], {}
     for piece in query.split("&"):
         name = piece.split("=", 1)[0]
         if "%" in name or "+" in name:
             name = unquote(name.replace("+", " "))
-        if name and rules.is_tracking_param(name, host, url):
+        if name and rules.is_tracking_param(name, host, url, memo):
             removed.append(name)
         else:
             kept.append(piece)
