@@ -69,10 +69,26 @@ class Parts(NamedTuple):
     target: str  # "host/path?query" — what rules and heuristics match against
 
 
+_AUTHORITY_AND_TAIL = re.compile(r"[a-zA-Z][a-zA-Z0-9+.\-]*://([^/?#]*)([^#]*)")
+
+
 @functools.lru_cache(maxsize=8192)
 def parts(url: str) -> Parts:
     """Split an absolute remote URL into what the rules look at."""
     full = absolute(url)
+    m = _AUTHORITY_AND_TAIL.match(full)
+    if m is None:
+        return _parts_slow(full, url)
+    authority, tail = m.groups()
+    if "@" in authority or "[" in authority or "%" in authority:   # unusual: let urllib decide
+        return _parts_slow(full, url)
+    host = authority.split(":", 1)[0].lower().rstrip(".")
+    if tail[:1] != "/":
+        tail = "/" + tail
+    return Parts(host, host + tail)
+
+
+def _parts_slow(full: str, url: str) -> Parts:
     start = full.find("://")
     if start < 0:
         return Parts("", url)
@@ -83,7 +99,7 @@ def parts(url: str) -> Parts:
         if 0 <= i < end:
             end = i
     authority = rest[:end]
-    if "@" in authority or "[" in authority or "%" in authority:   # unusual: let urllib decide
+    if "@" in authority or "[" in authority or "%" in authority:
         try:
             sp = urlsplit(full)
             host = (sp.hostname or "").rstrip(".")
