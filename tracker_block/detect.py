@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Iterable, NamedTuple
 
 from . import heuristics as H
 from .rules import Rules
@@ -11,8 +11,7 @@ from .rules import Verdict as RuleVerdict
 from .urls import absolute, parts
 
 
-@dataclass(frozen=True)
-class Verdict:
+class Verdict(NamedTuple):   # a tuple: made once per judged URL, cheaply
     tracker: bool
     reason: str            # "rule:<vendor>/<use>" or "heuristic:<signal>+<signal>"
     certainty: str         # "rule" | "heuristic"

@@ -464,7 +464,7 @@ def clean_message(raw: bytes, options: Options | None = None, *, path: str | Non
 def clear_caches() -> None:
     """Forget every per-URL and per-style cache (benchmarks use this to time mail as never seen)."""
     from . import detect, heuristics, urls
-    for module in (detect, heuristics, urls):
+    for module in (detect, heuristics, html, urls):
         for value in vars(module).values():
             if hasattr(value, "cache_clear") and value is not detect._extractor:
                 value.cache_clear()

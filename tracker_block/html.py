@@ -8,6 +8,7 @@ judges anything: that is ``detect`` and ``policy``.
 """
 from __future__ import annotations
 
+import functools
 import re
 import secrets
 from dataclasses import dataclass
@@ -164,6 +165,21 @@ def link_text(site: "Site") -> str:
         return ""
 
 
+_HIDES, _MAY_LOAD = 1, 2
+
+
+@functools.lru_cache(maxsize=4096)
+def _style_flags(style: str) -> int:
+    """What an inline style means here: hides its element (``_HIDES``), may load a URL (``_MAY_LOAD``).
+
+    Cached: a newsletter repeats a few dozen inline styles on hundreds of cells."""
+    flags = _HIDES if style_hides(style) else 0
+    if ("(" in style or "\\" in style or "//" in style) and (
+            "//" in style or _CSS_IN_ATTR.search(style) or "src" in style.lower()):
+        flags |= _MAY_LOAD
+    return flags
+
+
 def collect(tree: LexborHTMLParser) -> tuple[list[Site], bool]:
     """Every URL site and every always-removed element, in document order; and whether the
     document holds mutation-prone markup (``MUTATION_PRONE_TAGS``, CDATA)."""
@@ -194,16 +210,15 @@ def collect(tree: LexborHTMLParser) -> tuple[list[Site], bool]:
             continue
         style = attrs.get("style")
         if style:
-            if style_hides(style) or "hidden" in attrs:
+            flags = _style_flags(style)
+            if flags & _HIDES or "hidden" in attrs:
                 hide_ends.append(_after_subtree(node))
-            if ("(" in style or "\\" in style or "//" in style) and (
-                    "//" in style or _CSS_IN_ATTR.search(style) or "src" in style.lower()):
+            if flags & _MAY_LOAD:
                 add(Site(node, "style", "css", f"{tag}@style", css=style, css_mode="block"))
         elif "hidden" in attrs:
             hide_ends.append(_after_subtree(node))
-        names = _FAST_KEYS.intersection(attrs)
-        if names:
-            _attribute_sites(node, tag, attrs, names, bool(hide_ends), add)
+        if not _FAST_KEYS.isdisjoint(attrs):
+            _attribute_sites(node, tag, attrs, _FAST_KEYS.intersection(attrs), bool(hide_ends), add)
     return sites, prone
 
 
