@@ -228,6 +228,12 @@ def _compile(pattern: str, where: str, flags: int = re.IGNORECASE) -> re.Pattern
         raise RuleError(f"{where}: bad regex {pattern!r}: {exc}") from None
 
 
+@functools.lru_cache(maxsize=256)
+def _param_union(plain: tuple[str, ...]) -> re.Pattern[str] | None:
+    """One regex for a set of parameter-name patterns (most hosts share the unscoped set)."""
+    return re.compile("|".join(f"(?:{x})" for x in plain), re.IGNORECASE) if plain else None
+
+
 class Rules:
     """Compiled, indexed rule set."""
 
@@ -396,9 +402,8 @@ class Rules:
         hosts = tuple(suffixes(host))
         exempt = any(s in self._exempt_hosts for s in hosts)
         patterns = list(self._param_patterns) + [p for s in hosts for p in self._param_scoped.get(s, ())]
-        plain = [p.pattern.pattern for p in patterns if p.keep_if_url is None]
-        union = re.compile("|".join(f"(?:{x})" for x in plain), re.IGNORECASE) if plain else None
-        return exempt, union, tuple(p for p in patterns if p.keep_if_url is not None)
+        return exempt, _param_union(tuple(p.pattern.pattern for p in patterns if p.keep_if_url is None)), tuple(
+            p for p in patterns if p.keep_if_url is not None)
 
     def is_tracking_param(self, name: str, host: str, url: str, memo: dict | None = None) -> bool:
         """Is parameter ``name`` of ``url`` (on ``host``) a tracking parameter?
