@@ -298,3 +298,16 @@ def test_bench_engine_smoke_run_prints_floor_and_every_row(capsys):
     for mode in ("trackers", "all", "proxy"):
         assert out.count(f"tracker_block.clean_html {mode}") == 2      # generated bodies and samples
         assert out.count(f"tracker_block.clean_message {mode}") == 2
+
+
+def test_bench_instructions_child_cleans_in_every_mode_and_rejects_unknown_rows(capsys):
+    # The valgrind runs themselves take minutes; what runs inside them is checked here.
+    spec = importlib.util.spec_from_file_location("bench_instructions", ROOT / "benchmarks" / "bench_instructions.py")
+    bench = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = bench
+    spec.loader.exec_module(bench)
+    for row in bench.ROWS:
+        assert bench.main(["--child", row, "1"]) == 0
+    with pytest.raises(SystemExit):
+        bench.main(["nonsense"])
+    assert "unknown row" in capsys.readouterr().err
