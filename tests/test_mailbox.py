@@ -23,7 +23,16 @@ def _items(paths: list[str], fmt: str = "auto", max_size: int = 50 << 20) -> lis
     return out
 
 
-def test_mbox_stream_matches_stdlib_and_keeps_from_lines(tmp_path: Path) -> None:
+# The mbox splitter reads 1 MiB blocks; tiny blocks put every separator across a block boundary.
+@pytest.fixture
+def block_size(request, monkeypatch):
+    import tracker_block.mailbox as mb
+    monkeypatch.setattr(mb, "_CHUNK", request.param)
+    return request.param
+
+
+@pytest.mark.parametrize("block_size", [1, 3, 7, 1 << 20], indirect=True)
+def test_mbox_stream_matches_stdlib_and_keeps_from_lines(tmp_path: Path, block_size: int) -> None:
     box = tmp_path / "box"
     mb = stdmailbox.mbox(str(box))
     raws = [make_message(i, i % 2 == 0) for i in range(5)]
@@ -40,7 +49,8 @@ def test_mbox_stream_matches_stdlib_and_keeps_from_lines(tmp_path: Path) -> None
         assert it.data == raws[i].replace(b"\r\n", b"\n")
 
 
-def test_mbox_separator_needs_a_blank_line_and_crlf_works(tmp_path: Path) -> None:
+@pytest.mark.parametrize("block_size", [1, 3, 7, 1 << 20], indirect=True)
+def test_mbox_separator_needs_a_blank_line_and_crlf_works(tmp_path: Path, block_size: int) -> None:
     text = (b"From a@b Mon Jan  1 00:00:00 2024\r\nFrom: a@b\r\nSubject: one\r\n\r\nbody\r\n"
             b"From here on it is still the body\r\n\r\n"
             b"From c@d Mon Jan  1 00:00:00 2024\r\nFrom: c@d\r\nSubject: two\r\n\r\nsecond\r\n")
@@ -51,7 +61,8 @@ def test_mbox_separator_needs_a_blank_line_and_crlf_works(tmp_path: Path) -> Non
     assert items[1].data == b"From: c@d\r\nSubject: two\r\n\r\nsecond\r\n"
 
 
-def test_mbox_oversized_message_is_an_error_item_but_keeps_its_span(tmp_path: Path) -> None:
+@pytest.mark.parametrize("block_size", [1, 3, 7, 1 << 20], indirect=True)
+def test_mbox_oversized_message_is_an_error_item_but_keeps_its_span(tmp_path: Path, block_size: int) -> None:
     big = b"From: x@y\n\n" + b"a" * 5000 + b"\n"
     text = b"From x Mon Jan  1 00:00:00 2024\n" + big + b"\nFrom x Mon Jan  1 00:00:00 2024\nFrom: z@y\n\nsmall\n"
     (tmp_path / "b").write_bytes(text)

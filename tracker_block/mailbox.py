@@ -223,15 +223,21 @@ def _read_file(shown: str, src: Source, path: Path, max_size: int) -> Item:
     return item
 
 
+_CHUNK = 1 << 20
+
+
 def _iter_mbox(f: BinaryIO, src: Source, shown: str, max_size: int) -> Iterator[Item]:
-    """Split an mbox on "From " lines at the start or after a blank line; constant memory."""
+    """Split an mbox on "From " lines at the start or after a blank line; constant memory.
+
+    Reads 1 MiB blocks and looks for separators with ``bytes.find``: with ``--jobs 2`` this
+    runs in the parent process beside both workers, so it has to cost little (a line-by-line
+    loop here took a fifth of a core and capped the speed-up below 1.8x).
+    """
     index = 0
-    pos = 0
-    start = None          # offset of the current separator line
+    start: int | None = None   # offset of the current separator line
     sep = b""
-    lines: list[bytes] = []
+    body: list[bytes] = []     # the current message so far (dropped once it is over max_size)
     size = 0
-    prev_blank = True
     nl = b"\n"
 
     def finish(end: int) -> Item:
@@ -241,41 +247,82 @@ def _iter_mbox(f: BinaryIO, src: Source, shown: str, max_size: int) -> Iterator[
         if size > max_size:
             item.error = f"message too large ({human_size(size)}, limit {human_size(max_size)})"
         else:
-            data = b"".join(lines)
+            data = b"".join(body)
             # the blank line before the next separator belongs to the mbox, not the message
             if data.endswith(nl + nl):
                 data = data[: -len(nl)]
             elif data.endswith(b"\r\n\r\n"):
                 data = data[:-2]
-            data = _UNESCAPE.sub(rb"\1", data)
+            if b">From " in data:
+                data = _UNESCAPE.sub(rb"\1", data)
             if not data.strip():
                 item.error = "empty message"
             else:
                 item.data = data
         return item
 
-    for line in f:
-        if line.startswith(b"From ") and prev_blank:
+    def add(piece: bytes) -> None:
+        nonlocal size, body
+        if start is None or not piece:
+            return                     # preamble before the first separator: skipped
+        size += len(piece)
+        if size <= max_size:
+            body.append(piece)
+        else:
+            body = []
+
+    pos = 0                 # file offset of pending[0], always the start of a line
+    pending = b""
+    prev_blank = True       # is the line before pending[0] blank (or is pending[0] the file start)?
+    eof = False
+    while not eof:
+        chunk = f.read(_CHUNK)
+        eof = not chunk
+        pending += chunk
+        cut = len(pending) if eof else pending.rfind(b"\n") + 1   # whole lines only, until the end
+        if cut <= 0:
+            continue
+        region, pending = pending[:cut], pending[cut:]
+        i = 0               # start of what is not yet given to a message
+        p = region.find(b"From ")
+        while p >= 0:
+            if not _separator_at(region, p, prev_blank):
+                p = region.find(b"From ", p + 1)
+                continue
+            add(region[i:p])
             if start is not None:
-                yield finish(pos)
-            elif pos > 0:
+                yield finish(pos + p)
+            elif pos + p > 0:
                 yield Item(f"{shown}:preamble", src, error="text before the first 'From ' line ignored")
-            start, sep, lines, size = pos, line, [], 0
-            nl = b"\r\n" if line.endswith(b"\r\n") else b"\n"
-        elif start is not None:
-            size += len(line)
-            if size <= max_size:
-                lines.append(line)
-            else:
-                lines = []
-        prev_blank = line in (b"\n", b"\r\n")
-        pos += len(line)
+            eol = region.find(b"\n", p)
+            i = len(region) if eol < 0 else eol + 1
+            start, sep, body, size = pos + p, region[p:i], [], 0
+            nl = b"\r\n" if sep.endswith(b"\r\n") else b"\n"
+            p = region.find(b"From ", i)
+        add(region[i:])
+        last = region.rfind(b"\n", 0, len(region) - 1) + 1
+        prev_blank = region[last:] in (b"\n", b"\r\n") if region.endswith(b"\n") else False
+        pos += len(region)
     if start is not None:
         yield finish(pos)
     elif pos == 0:
         yield Item(shown, src, error="empty file")
     else:
         yield Item(shown, src, error="not an mbox (no 'From ' separator line)")
+
+
+def _separator_at(region: bytes, p: int, prev_blank: bool) -> bool:
+    """Is the "From " at ``region[p]`` a separator: at a line start, after a blank line?
+
+    ``region`` starts at a line start; ``prev_blank`` says whether the line before it is blank.
+    """
+    if p == 0:
+        return prev_blank
+    if region[p - 1] != 10:                                   # not at a line start
+        return False
+    if p == 1 or region[p - 2:p] == b"\n\n":                  # previous line is "\n"
+        return True
+    return (p == 2 and region[:2] == b"\r\n") or region[p - 3:p] == b"\n\r\n"   # previous line is "\r\n"
 
 
 def mbox_escape(data: bytes) -> bytes:
