@@ -58,7 +58,7 @@ class _LinkPlan(NamedTuple):
     asks_text: bool          # would strip parameters: an unsubscribe link text keeps them
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=1024)
 def _plan_link(rules: Rules, identity: Identity, unsubscribe: frozenset[str], clean_links: bool, url: str,
                text_unsubscribes: bool) -> _LinkPlan:
     """Everything about one link that does not depend on where it is: decided once per distinct

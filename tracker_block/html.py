@@ -168,7 +168,7 @@ def link_text(site: "Site") -> str:
 _HIDES, _MAY_LOAD = 1, 2
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=2048)
 def _style_flags(style: str) -> int:
     """What an inline style means here: hides its element (``_HIDES``), may load a URL (``_MAY_LOAD``).
 
