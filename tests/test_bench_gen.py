@@ -311,3 +311,15 @@ def test_bench_instructions_child_cleans_in_every_mode_and_rejects_unknown_rows(
     with pytest.raises(SystemExit):
         bench.main(["nonsense"])
     assert "unknown row" in capsys.readouterr().err
+
+
+def test_differential_tool_reads_the_whole_corpus_and_explains_its_use(capsys):
+    spec = importlib.util.spec_from_file_location("differential", ROOT / "benchmarks" / "differential.py")
+    diff = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = diff
+    spec.loader.exec_module(diff)
+    docs, msgs = diff.corpus()
+    names = [n for n, _ in docs]
+    assert sum(n.startswith("gen:") for n in names) == 150 and any(n.startswith("vector:") for n in names)
+    assert any(n.startswith("hostile:") for n in names) and any(n.startswith("sample:") for n in (m for m, _ in msgs))
+    assert diff.main([]) == 2 and "differential.py save" in capsys.readouterr().out
