@@ -375,3 +375,17 @@ def test_interrupted_mbox_rewrite_keeps_the_old_mbox(tmp_path: Path) -> None:
     assert proc.wait(timeout=60) == 130
     assert (tmp_path / "box").read_bytes() == before
     assert not list(tmp_path.glob(".tracker-block-tmp-*"))
+
+
+def test_findings_cross_process_boundaries_whole() -> None:
+    # --jobs workers send reports to the parent by pickle; Finding pickles by position, so a field
+    # added to the dataclass but not to __reduce__ would be lost here.
+    import dataclasses
+    import pickle
+
+    from tracker_block.report import Finding, MessageReport
+    fields = [f.name for f in dataclasses.fields(Finding)]
+    f = Finding(*[f"value-{name}" for name in fields])
+    rep = MessageReport(path="box:1", findings=[f, Finding("pixel", None, "img@src", "removed", "rule:x")])
+    back = pickle.loads(pickle.dumps(rep))
+    assert back == rep and dataclasses.astuple(back.findings[0]) == tuple(f"value-{n}" for n in fields)
