@@ -18,8 +18,7 @@ from .mime import MessageError
 from .policy import Options, load_action, sender_allowed
 from .report import Finding, MessageReport
 from .rules import Rules, load_rules
-from .urls import (REMOTE_SCHEMES, SCRIPT_SCHEMES, absolute, canonical, is_remote, normalise, scheme_of,
-                   unwrap_and_strip)
+from .urls import REMOTE_SCHEMES, SCRIPT_SCHEMES, absolute, canonical, clean_link, is_remote, normalise, scheme_of
 
 __all__ = ["HtmlResult", "MessageError", "clean_html", "clean_text", "clean_message", "read_receipt_findings",
            "READ_RECEIPT_HEADERS", "RECIPIENT_HEADERS"]
@@ -68,19 +67,20 @@ def _plan_link(rules: Rules, identity: Identity, unsubscribe: frozenset[str], cl
         return _LinkPlan("", (("script", None, "removed", "policy:script-url", None, "policy", None),), False)
     if scheme not in REMOTE_SCHEMES and scheme != "//":
         return _LinkPlan(None, (), False)
-    new, cleaned, asks = url, False, False
+    new, cleaned, asked = url, False, []
     if clean_links:
         explicit = absolute(url)
-        dest, unwrapped_by, res, stripped = unwrap_and_strip(explicit if scheme == "//" else url, rules)
-        if stripped:
+
+        def conservative(dest: str) -> bool:   # asked only when parameters would be stripped
             if url in unsubscribe or dest in unsubscribe or _is_unsubscribe(dest):
-                res, stripped = dest, ()
-            else:
-                asks = True
-                if text_unsubscribes:
-                    res, stripped = dest, ()
-        if res != url and res != explicit:
-            new, cleaned = res, True
+                return True
+            asked.append(True)                 # the answer depends on the link's text
+            return text_unsubscribes
+
+        res = clean_link(explicit if scheme == "//" else url, rules, conservative)
+        unwrapped_by, stripped = res.unwrapped_by, res.stripped
+        if res.url != url and res.url != explicit:
+            new, cleaned = res.url, True
     findings = []
     v = _link_verdict(rules, identity, url)   # judged as written: that is what tells the sender
     if cleaned:
@@ -96,7 +96,7 @@ def _plan_link(rules: Rules, identity: Identity, unsubscribe: frozenset[str], cl
         detail = ("this link tells the sender it was you" if v.reason.startswith("heuristic:recipient")
                   else "click tracking: the destination cannot be recovered without following it")
         findings.append(("link", new if cleaned else None, "kept-reported", v.reason, v.company, v.certainty, detail))
-    return _LinkPlan(None if new == url else new, tuple(findings), asks)
+    return _LinkPlan(None if new == url else new, tuple(findings), bool(asked))
 
 
 class _Cleaner:
