@@ -132,11 +132,7 @@ def _prefetch(cleaned: bytes, report: MessageReport, options: Options, timeout: 
         if part.is_attachment:
             continue
         for url in pattern.findall(part.text):
-            try:
-                target = options.keyring.verify(url[len(options.proxy_base.rstrip("/")):])
-            except ValueError:
-                continue
-            if target in targets:
+            if options.keyring.target_of(url, options.proxy_base) in targets:
                 urls.append(url)
     if not urls:
         return 0

@@ -90,7 +90,7 @@ class Detector:
 
     def link(self, url: str) -> Verdict | None:
         """Verdict for a link: click tracking by rule, or the recipient's identity in it."""
-        return _link_verdict(self.rules, self.identity, url)
+        return link_verdict(self.rules, self.identity, url)
 
 
 # The per-URL work below depends only on the URL, the rule set and the recipient identity (both
@@ -114,7 +114,7 @@ def _load_facts(rules: Rules, identity: H.Identity, url: str
 
 
 @functools.lru_cache(maxsize=2048)
-def _link_verdict(rules: Rules, identity: H.Identity, url: str) -> Verdict | None:
+def link_verdict(rules: Rules, identity: H.Identity, url: str) -> Verdict | None:
     host, target = parts(url)
     who = identity.find(url) if identity else None
     rule = rules.match_click(host, target)

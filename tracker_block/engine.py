@@ -12,7 +12,7 @@ from email.utils import getaddresses
 from typing import Callable, NamedTuple
 
 from . import css, html, mime
-from .detect import Detector, ImageStats, Verdict, _link_verdict
+from .detect import Detector, ImageStats, Verdict, link_verdict
 from .heuristics import Identity
 from .mime import MessageError
 from .policy import Options, load_action, sender_allowed
@@ -82,7 +82,7 @@ def _plan_link(rules: Rules, identity: Identity, unsubscribe: frozenset[str], cl
         if res.url != url and res.url != explicit:
             new, cleaned = res.url, True
     findings = []
-    v = _link_verdict(rules, identity, url)   # judged as written: that is what tells the sender
+    v = link_verdict(rules, identity, url)   # judged as written: that is what tells the sender
     if cleaned:
         company = v.company if v else None
         if unwrapped_by:
@@ -91,7 +91,7 @@ def _plan_link(rules: Rules, identity: Identity, unsubscribe: frozenset[str], cl
             findings.append(("link", None, "cleaned", "rule:tracking-params", company, "rule",
                              f"{new}  (removed: {', '.join(stripped)})"))
         if v is not None:
-            v = _link_verdict(rules, identity, new)   # what is left after cleaning
+            v = link_verdict(rules, identity, new)   # what is left after cleaning
     if v is not None:
         detail = ("this link tells the sender it was you" if v.reason.startswith("heuristic:recipient")
                   else "click tracking: the destination cannot be recovered without following it")
@@ -138,7 +138,7 @@ class _Cleaner:
             return "remove", None
         if scheme not in REMOTE_SCHEMES and scheme != "//":   # not is_remote(url)
             return "keep", None
-        if self.o.mode == "proxy" and self._own_proxy_url(url):
+        if self.o.mode == "proxy" and self.o.keyring.target_of(url, self.o.proxy_base) is not None:
             return "keep", None   # already ours (a re-parse round, a forwarded cleaned message)
         v = self.det.load(url, width, height, hidden)
         action, why = load_action(kind, bool(v and v.tracker), self.o, placeholder_ok=placeholder_ok)
@@ -155,17 +155,6 @@ class _Cleaner:
             return "proxy", new
         self._verdict_finding(kind, raw, where, "replaced" if action == "placeholder" else "removed", v, why)
         return action, None
-
-    def _own_proxy_url(self, url: str) -> bool:
-        """A URL this proxy signed: it loads through the proxy already."""
-        base = (self.o.proxy_base or "").rstrip("/") + "/"
-        if not url.startswith(base):
-            return False
-        try:
-            self.o.keyring.verify(url[len(base) - 1:])
-        except ValueError:   # SignatureError: not ours, or expired
-            return False
-        return True
 
     def css_judge(self, base_kind: str, where_prefix: str):
         def judge(url: str, kind: str, where: str):

@@ -98,7 +98,8 @@ _STYLE_DIM = re.compile(r"(?:^|;|\s)(max-width|max-height|width|height)\s*:\s*([
 
 
 # Inline styles are template text: the same few hundred strings recur on every cell of a message
-# and across messages from one sender, so the style readers below are cached (bounded).
+# and across messages from one sender, so their readings are cached (bounded): style_size here,
+# style_hides through html._style_flags, its one caller.
 @functools.lru_cache(maxsize=4096)
 def style_size(style: str | None) -> tuple[float | None, float | None]:
     """Smallest width/height an inline style allows (width vs max-width, height vs max-height)."""
@@ -129,7 +130,6 @@ _HIDE_PROPS = frozenset({"display", "visibility", "opacity", "clip", "left", "to
                          "width", "max-width", "overflow", "overflow-y", "overflow-x"})
 
 
-@functools.lru_cache(maxsize=4096)
 def style_hides(style: str | None) -> bool:
     """Does an inline style make the element (and what is inside it) invisible?
 

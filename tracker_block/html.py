@@ -278,14 +278,13 @@ _ALWAYS_ATTRS = {
 _IMG_LIKE = frozenset({"img", "image", "input"})
 
 
-def _attribute_sites(node: LexborNode, tag: str, attrs: dict, names: set, hidden: bool, add) -> None:
+def _attribute_sites(node: LexborNode, tag: str, attrs: dict, names: frozenset[str], hidden: bool, add) -> None:
     """Sites of one element's URL attributes, event handlers and CSS-valued (SVG) attributes.
 
     ``names``: the attributes of ``attrs`` that can load or run something (a subset of ``_FAST_KEYS``).
     """
-    if len(names) > 1:
-        names = [n for n in attrs if n in names]   # document order, for a stable report
-    for name in names:
+    ordered = names if len(names) == 1 else [n for n in attrs if n in names]   # document order: stable report
+    for name in ordered:
         value = attrs[name]
         if value is None:
             continue

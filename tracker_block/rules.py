@@ -219,9 +219,10 @@ class AnyOf:
         return self.rest is not None and self.rest.search(text) is not None
 
 
-def _compile(pattern: str, where: str, flags: int = re.IGNORECASE) -> re.Pattern[str]:
+def _compile(pattern: str, where: str, flags: int = re.IGNORECASE, anchored: bool = False) -> re.Pattern[str]:
+    """``anchored``: every alternative starts with ``^``, so a lazy pattern may search with ``match``."""
     if _LAZY:
-        return LazyPattern(pattern, flags, where)  # type: ignore[return-value]
+        return LazyPattern(pattern, flags, where, anchored)  # type: ignore[return-value]
     try:
         return re.compile(pattern, flags)
     except re.error as exc:
@@ -329,9 +330,7 @@ class Rules:
         if not name and not pattern:
             raise RuleError(f"{where}: needs 'name' or 'pattern'")
         keep = p.get("keep_if_url")
-        keep_rx = _compile(keep, where) if keep else None
-        if isinstance(keep_rx, LazyPattern) and _anchored(keep):
-            keep_rx = LazyPattern(keep, keep_rx.flags, where, anchored=True)
+        keep_rx = _compile(keep, where, anchored=_anchored(keep)) if keep else None
         param = Param(
             name=name.lower() if name else None, pattern=pattern,
             hosts=tuple(h.lower() for h in p.get("hosts", ())),

@@ -80,6 +80,17 @@ class KeyRing:
         sig = _mac(secret, kid, expiry, url)
         return f"{base.rstrip('/')}/{kid}/{expiry}/{sig}/{b64url(url.encode('utf-8'))}"
 
+    def target_of(self, url: str, base: str, now: float | None = None) -> str | None:
+        """The URL a proxied ``url`` (as ``sign(…, base)`` made it) stands for; None when it is not
+        one of ours: another base, an unknown key, a bad signature, expired."""
+        prefix = base.rstrip("/") + "/"
+        if not url.startswith(prefix):
+            return None
+        try:
+            return self.verify(url[len(prefix) - 1:], now)
+        except ValueError:   # SignatureError
+            return None
+
     def verify(self, path: str, now: float | None = None) -> str:
         """Return the target URL of a proxy path (``/kid/expiry/sig/b64``), or raise SignatureError."""
         parts = path.lstrip("/").split("/")

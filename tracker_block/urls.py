@@ -77,38 +77,23 @@ def parts(url: str) -> Parts:
     """Split an absolute remote URL into what the rules look at."""
     full = absolute(url)
     m = _AUTHORITY_AND_TAIL.match(full)
-    if m is None:
-        return _parts_slow(full, url)
-    authority, tail = m.groups()
+    if m is not None:
+        authority, tail = m.groups()
+    else:                       # no scheme in front of "://": cut at the first "/", "?" or "#" after it
+        start = full.find("://")
+        if start < 0:
+            return Parts("", url)
+        rest = full[start + 3:]
+        end = min((i for i in (rest.find(ch) for ch in "/?#") if i >= 0), default=len(rest))
+        authority, tail = rest[:end], rest[end:].split("#", 1)[0]
     if "@" in authority or "[" in authority or "%" in authority:   # unusual: let urllib decide
-        return _parts_slow(full, url)
-    host = authority.split(":", 1)[0].lower().rstrip(".")
-    if tail[:1] != "/":
-        tail = "/" + tail
-    return Parts(host, host + tail)
-
-
-def _parts_slow(full: str, url: str) -> Parts:
-    start = full.find("://")
-    if start < 0:
-        return Parts("", url)
-    rest = full[start + 3:]
-    end = len(rest)
-    for ch in "/?#":
-        i = rest.find(ch)
-        if 0 <= i < end:
-            end = i
-    authority = rest[:end]
-    if "@" in authority or "[" in authority or "%" in authority:
         try:
-            sp = urlsplit(full)
-            host = (sp.hostname or "").rstrip(".")
+            host = (urlsplit(full).hostname or "").rstrip(".")
         except ValueError:
             return Parts("", url)
     else:
         host = authority.split(":", 1)[0].lower().rstrip(".")
-    tail = rest[end:].split("#", 1)[0]
-    if not tail.startswith("/"):
+    if tail[:1] != "/":
         tail = "/" + tail
     return Parts(host, host + tail)
 
