@@ -23,6 +23,11 @@ _REASON_MAX = 200
 _NOTE = re.compile(r": decoded as [\w.:-]+$")
 
 
+def _problems(report: MessageReport) -> list[str]:
+    """The report's real errors: a part decoded with a guessed charset was still cleaned."""
+    return [e for e in report.errors if not _NOTE.search(e)]
+
+
 class FilterResult(NamedTuple):
     data: bytes                       # what to deliver: cleaned, or the original (flagged on error)
     report: MessageReport | None      # None when nothing was cleaned (opt-out, allowlist, error)
@@ -96,7 +101,7 @@ def summary(report: MessageReport) -> str:
         shown = companies[:6]
         more = f", +{len(companies) - 6} more" if len(companies) > 6 else ""
         text += f" ({', '.join(shown)}{more})"
-    problems = [e for e in report.errors if not _NOTE.search(e)]
+    problems = _problems(report)
     if problems:
         text += f"; {len(problems)} problem{'' if len(problems) == 1 else 's'} (see log)"
     return text
@@ -161,7 +166,7 @@ def filter_message(raw: bytes, policy: OrgPolicy, recipients: list[str], sender:
             return FilterResult(add_header(raw, f"error {reason}"), None, reason)
         except Exception:  # noqa: BLE001 - raw is not even bytes-like: nothing sensible to add a header to
             return FilterResult(raw if isinstance(raw, bytes) else b"", None, reason)
-    problems = [e for e in report.errors if not _NOTE.search(e)]
+    problems = _problems(report)
     if cleaned == raw and problems and not report.findings:
         # Nothing could be cleaned because part of it could not be read: say so, bytes untouched.
         reason = _reason(problems[0])
