@@ -64,6 +64,19 @@ def test_cleans_tracker_keeps_attachment_and_adds_summary_first():
                                                                 "news@shop.example")
 
 
+def test_guessed_charset_is_a_note_in_the_report_not_a_problem_in_the_header():
+    # An HTML part with no charset and bytes that are not UTF-8: the part is read as a guess
+    # and cleaned; the report notes the guess, the summary header does not call it a problem.
+    raw = (b"From: news@shop.example\r\nTo: alice@example.org\r\nSubject: Caf\xe9\r\n"
+           b"MIME-Version: 1.0\r\nContent-Type: text/html\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+           b"<p>Caf\xe9 cr\xe8me br\xfbl\xe9e</p><img src=\"" + PIXEL.encode() + b"\" width=1 height=1>\r\n")
+    res = filter_message(raw, OrgPolicy(), ["alice@example.org"], "")
+    assert res.error is None and res.report is not None
+    assert any("decoded as" in e for e in res.report.errors)
+    assert res.data.startswith(b"X-Tracker-Block: 1 tracker removed (Mailchimp)\r\n")
+    assert b"list-manage.com" not in res.data and "Café crème brûlée" in html_of(res.data)
+
+
 def test_summary_header_can_be_turned_off():
     res = filter_message(make_message(), OrgPolicy(summary_header=False), [], "")
     assert b"X-Tracker-Block" not in res.data and b"list-manage.com" not in res.data

@@ -10,6 +10,7 @@ import re
 from email.header import Header
 from typing import NamedTuple
 
+from .mime import is_charset_note
 from .orgpolicy import OrgPolicy
 from .policy import Options, sender_allowed
 from .report import MessageReport
@@ -19,13 +20,11 @@ _EOL = re.compile(rb"\r?\n")
 _FROM_LINE = re.compile(rb"From [^\r\n]*\r?\n")
 _OUR_FIELD = re.compile(rb"x-tracker-block[ \t]*:", re.IGNORECASE)
 _REASON_MAX = 200
-# Engine notes that say how a part was read, not that it could not be read.
-_NOTE = re.compile(r": decoded as [\w.:-]+$")
 
 
 def _problems(report: MessageReport) -> list[str]:
     """The report's real errors: a part decoded with a guessed charset was still cleaned."""
-    return [e for e in report.errors if not _NOTE.search(e)]
+    return [e for e in report.errors if not is_charset_note(e)]
 
 
 class FilterResult(NamedTuple):

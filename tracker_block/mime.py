@@ -393,6 +393,16 @@ _SUPERSETS = {"gb2312": "gb18030", "gbk": "gb18030", "shift_jis": "cp932", "euc_
               "big5": "big5hkscs", "iso8859-9": "cp1254", "tis-620": "cp874", "iso8859-11": "cp874"}
 
 
+# A part read with a guessed charset is still cleaned: the report says so, but it is a note, not an error.
+_GUESSED = ": decoded as "
+_GUESSED_NOTE = re.compile(re.escape(_GUESSED) + r"[\w.:-]+$")
+
+
+def is_charset_note(error: str) -> bool:
+    """Is this report line only the note that a part's charset was guessed (the part was cleaned)?"""
+    return _GUESSED_NOTE.search(error) is not None
+
+
 def _decode_text(data: bytes, declared: str | None, subtype: str, where: str,
                  errors: list[str]) -> tuple[str, str, str | None]:
     """Decode body bytes; returns (text, charset used, meta charset or None)."""
@@ -436,7 +446,7 @@ def _decode_text(data: bytes, declared: str | None, subtype: str, where: str,
         except UnicodeError:
             exclude.append("utf-8")
     text, used = _guess(data, is_html, exclude)
-    errors.append(f"{where}: decoded as {used}")
+    errors.append(f"{where}{_GUESSED}{used}")
     return text, used, meta
 
 
