@@ -466,15 +466,18 @@ def test_nested_forward_single_part_html_replaced() -> None:
     assert out.endswith(b"\r\n--fwd1--\r\n")
 
 
-def test_new_text_cannot_forge_a_delimiter_line() -> None:
+@pytest.mark.parametrize("lead", ["Thanks.\n", "", "Thanks.\r\n", "x--outer and --alt mid-line\n"])
+def test_new_text_cannot_forge_a_delimiter_line(lead: str) -> None:
     raw = CORPUS["related_lf"]
     p = parse(raw)
-    evil = "Thanks.\n--outer\nContent-Type: text/html\n\n<img src=http://t.example/x>\n--alt--\n"
+    evil = lead + "--outer\nContent-Type: text/html\n\n<img src=http://t.example/x>\n--alt--\n"
     out = rebuild(p, {"1.1.1": evil})
     q = parse(out)
     assert [t.path for t in q.parts] == [t.path for t in p.parts]
-    assert texts(q)["1.1.1"] == evil
-    assert b"\n=2D-outer\n" in out and b"\n=2D-alt--\n" in out
+    assert texts(q)["1.1.1"] == evil.replace("\r\n", "\n")      # line breaks are the message's own (LF)
+    assert b"=2D-outer\n" in out and b"\n=2D-alt--\n" in out
+    assert b"\n--outer\nContent-Type: text/html" not in out
+    assert lead.rstrip("\r\n").encode() in out     # dashes inside a line are left as written
     plain = email.message_from_bytes(out, policy=policy.default).get_payload(0).get_payload(0).get_payload(0)
     assert plain["Content-Transfer-Encoding"] == "quoted-printable"
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 SCHEMA_VERSION = 1
@@ -31,7 +31,10 @@ class Finding:
     detail: str | None = None    # e.g. the cleaned/unwrapped URL, or "identifies recipient"
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # Every field is a str or None, so a copy of the instance dict (fields in declaration
+        # order) is what dataclasses.asdict builds, at a tenth of its cost: a mailbox scan
+        # writes one per finding.
+        return dict(self.__dict__)
 
     def __reduce__(self) -> tuple:
         # Reports cross from --jobs workers to the parent by pickle: positional fields unpickle
