@@ -50,6 +50,8 @@ class _Node:
     end: int
     children: list["_Node"] = field(default_factory=list)
     glued: bool = False          # inner message of a message/* part whose header lacks its blank line
+    ctype: str = ""              # the entity's content type, read once (policy.default re-parses per read)
+    boundary: str = ""           # a multipart's boundary, likewise
 
 
 @dataclass
@@ -208,7 +210,7 @@ def _map_entity(raw: bytes, start: int, end: int, obj: Message) -> _Node:
     hdr_end, body_start = _split_header(raw, start, end)
     node = _Node(start, hdr_end, body_start, end)
     payload = obj._payload
-    ctype = _ctype(obj)
+    ctype = node.ctype = _ctype(obj)
     if isinstance(payload, list):
         if ctype == "message/delivery-status":
             return node                         # header blocks, no text; opaque
@@ -219,7 +221,8 @@ def _map_entity(raw: bytes, start: int, end: int, obj: Message) -> _Node:
             inner.glued = body_start == hdr_end
             node.children.append(inner)
         elif ctype.startswith("multipart/"):
-            spans = _split_multipart(raw, body_start, end, obj.get_boundary() or "")
+            node.boundary = obj.get_boundary() or ""
+            spans = _split_multipart(raw, body_start, end, node.boundary)
             if spans is None or len(spans) != len(payload):
                 raise _Mismatch(f"{ctype}: found {0 if spans is None else len(spans)} parts, "
                                 f"stdlib found {len(payload)}")
@@ -257,7 +260,7 @@ class _Walker:
 
     def entity(self, obj: Message, node: _Node | None, path: str, top: bool = False,
                bounds: tuple[bytes, ...] = ()) -> None:
-        ctype = _ctype(obj)
+        ctype = node.ctype if node is not None else _ctype(obj)
         label = "message" if top else f"part {path}"
         for d in getattr(obj, "defects", ()):
             note = _DEFECT_NOTES.get(type(d).__name__)
@@ -267,7 +270,8 @@ class _Walker:
         kids = node.children if node is not None else None
         if isinstance(payload, list) and ctype.startswith("multipart/"):
             try:
-                bounds = bounds + ((obj.get_boundary() or "").encode("ascii", "surrogateescape"),)
+                boundary = node.boundary if node is not None else (obj.get_boundary() or "")
+                bounds = bounds + (boundary.encode("ascii", "surrogateescape"),)
             except Exception:
                 pass
             for i, child in enumerate(payload, 1):
@@ -278,7 +282,8 @@ class _Walker:
             # a single-part inner message has its body at P.1.
             inner = payload[0]
             inner_node = kids[0] if kids else None
-            inner_multi = isinstance(inner._payload, list) and _ctype(inner).startswith("multipart/")
+            inner_type = inner_node.ctype if inner_node is not None else _ctype(inner)
+            inner_multi = isinstance(inner._payload, list) and inner_type.startswith("multipart/")
             self.entity(inner, inner_node, path if inner_multi else f"{path}.1", bounds=bounds)
         elif ctype in _TEXT_TYPES and isinstance(payload, str):
             self.leaf(obj, node, path, _TEXT_TYPES[ctype], bounds)
