@@ -18,7 +18,7 @@ from .mime import MessageError
 from .policy import Options, load_action, sender_allowed
 from .report import Finding, MessageReport
 from .rules import Rules, load_rules
-from .urls import REMOTE_SCHEMES, SCRIPT_SCHEMES, absolute, canonical, clean_link, is_remote, normalise, scheme_of
+from .urls import NETWORK_SCHEMES, SCRIPT_SCHEMES, absolute, canonical, clean_link, is_remote, normalise, scheme_of
 
 __all__ = ["HtmlResult", "MessageError", "clean_html", "clean_text", "clean_message", "read_receipt_findings",
            "READ_RECEIPT_HEADERS", "RECIPIENT_HEADERS"]
@@ -65,7 +65,7 @@ def _plan_link(rules: Rules, identity: Identity, unsubscribe: frozenset[str], cl
     scheme = scheme_of(url)
     if scheme in SCRIPT_SCHEMES or scheme == "data":
         return _LinkPlan("", (("script", None, "removed", "policy:script-url", None, "policy", None),), False)
-    if scheme not in REMOTE_SCHEMES and scheme != "//":
+    if scheme not in NETWORK_SCHEMES:
         return _LinkPlan(None, (), False)
     new, cleaned, asked = url, False, []
     if clean_links:
@@ -136,7 +136,7 @@ class _Cleaner:
             # file://host/share makes Windows clients open an SMB connection (and send credentials).
             self._find(kind, raw, where, "removed", "policy:no-network-file-url")
             return "remove", None
-        if scheme not in REMOTE_SCHEMES and scheme != "//":   # not is_remote(url)
+        if scheme not in NETWORK_SCHEMES:   # not is_remote(url), without reading the scheme again
             return "keep", None
         if self.o.mode == "proxy" and self.o.keyring.target_of(url, self.o.proxy_base) is not None:
             return "keep", None   # already ours (a re-parse round, a forwarded cleaned message)
@@ -459,8 +459,5 @@ def clear_caches() -> None:
                 value.cache_clear()
     _identity.cache_clear()
     _plan_link.cache_clear()
-    for rules in (load_rules(()),):
-        for name in ("candidates", "_host_params", "_redirects_for", "_param_verdict"):
-            method = getattr(type(rules), name, None)
-            if method is not None and hasattr(method, "cache_clear"):
-                method.cache_clear()
+    for method in (Rules.candidates, Rules._host_params, Rules._redirects_for, Rules._param_verdict):
+        method.cache_clear()   # one cache per method, shared by every rule set

@@ -18,6 +18,8 @@ _STRIP_INNER = str.maketrans("", "", "\t\n\r")
 _C0_AND_SPACE = "".join(chr(i) for i in range(0x21))
 _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.\-]*):")
 REMOTE_SCHEMES = frozenset({"http", "https", "ftp", "ws", "wss"})
+# What ``scheme_of`` returns for a URL the client fetches over the network: "//" is protocol-relative.
+NETWORK_SCHEMES = REMOTE_SCHEMES | {"//"}
 SCRIPT_SCHEMES = frozenset({"javascript", "vbscript", "livescript", "mocha", "jscript"})
 
 
@@ -44,8 +46,7 @@ def scheme_of(url: str) -> str:
 
 def is_remote(url: str) -> bool:
     """Would a mail client reach the network for this URL (as a load)?"""
-    s = scheme_of(url)
-    return s in REMOTE_SCHEMES or s == "//"
+    return scheme_of(url) in NETWORK_SCHEMES
 
 
 def absolute(url: str) -> str:
