@@ -97,7 +97,7 @@ def test_scan_mixed_tree_reports_every_message_and_every_failure(tmp_path: Path)
     assert any("folder/deep/empty.eml: empty file" in ln for ln in lines)
     assert any("missing.eml: no such file or directory" in ln for ln in lines)
     assert len(lines) == 3
-    tracked = {m["path"] for m in ok if m["tracked"]}
+    tracked = {m["path"] for m in ok if m["status"] != "clean"}
     assert "folder/a.eml" in tracked and "folder/b.eml" not in tracked
     a = next(m for m in msgs if m["path"] == "folder/a.eml")
     assert any(f["kind"] == "header" and "Disposition-Notification-To" in f["where"] for f in a["findings"])
@@ -150,7 +150,7 @@ def test_formats_agree(tmp_path: Path) -> None:
     lines = run_cli("scan", "--format", "jsonl", *args, cwd=tmp_path).stdout.decode().splitlines()
     rows = list(csv.DictReader(io.StringIO(run_cli("scan", "--format", "csv", *args, cwd=tmp_path).stdout.decode())))
     dicts = [json.loads(ln) for ln in lines]
-    assert js["schema"] == 1 and js["messages"] == dicts
+    assert js["schema"] == 2 and js["messages"] == dicts
     n_findings = sum(len(m["findings"]) for m in dicts)
     n_errors = sum(len(m["errors"]) for m in dicts)
     assert n_findings > 0
@@ -191,7 +191,7 @@ def test_oversized_message_is_reported_and_the_run_goes_on(tmp_path: Path) -> No
     p = run_cli("scan", "--max-size", "1", "--format", "jsonl", "big.eml", "ok.eml", cwd=tmp_path)
     assert p.returncode == 1
     assert "big.eml: message too large (1.1 MB, limit 1.0 MB)" in p.stderr.decode()
-    assert json.loads(p.stdout.splitlines()[1])["tracked"] is True
+    assert json.loads(p.stdout.splitlines()[1])["status"] == "cleaned"
 
 
 @pytest.mark.skipif(not shutil.which("setpriv"), reason="needs setpriv to drop root")
@@ -282,7 +282,7 @@ def test_clean_single_file_and_stdin_stdout(tmp_path: Path) -> None:
     assert p.returncode == 0
     assert p.stdout == cleaned                                  # stdout carries only the message
     report = json.loads(p.stderr.decode().splitlines()[0])      # the report goes to stderr
-    assert report["path"] == "-" and report["tracked"] is True
+    assert report["path"] == "-" and report["status"] == "cleaned"
     p = run_cli("clean", "-", "-o", "-", "--keep-read-receipts", "-q", stdin=raw, cwd=tmp_path)
     assert b"Disposition-Notification-To" in p.stdout
     p = run_cli("clean", "-", "-o", "-", "-q", stdin=b"not mail at all\x00", cwd=tmp_path)

@@ -96,7 +96,7 @@ def test_real_browser_fetches_nothing_and_shows_the_json_numbers(built) -> None:
     dom = _dump_dom(path)
     assert 'data-ready="1"' in dom                       # the inline script ran under the CSP (hash OK)
     msgs = doc["messages"]
-    tracked = sum(m["tracked"] for m in msgs)
+    tracked = sum(m["status"] != "clean" for m in msgs)
     assert re.search(r'id="kpi-messages">%d<' % len(msgs), dom)
     assert re.search(r'id="kpi-tracked">%d<' % tracked, dom)
     assert f"{tracked / len(msgs):.1%}" in dom
@@ -106,10 +106,10 @@ def test_real_browser_fetches_nothing_and_shows_the_json_numbers(built) -> None:
     for company, n in companies.most_common(15):
         esc = company.replace("&", "&amp;").replace('"', "&quot;")
         assert f'data-company="{esc}" data-value="{n}"' in dom
-    senders = Counter(parseaddr(m["from"])[1].lower() for m in msgs if m["tracked"])
+    senders = Counter(parseaddr(m["from"])[1].lower() for m in msgs if (m["status"] in ("cleaned", "tracked")))
     for sender, n in senders.most_common(15):
         assert f'data-sender="{sender}" data-value="{n}"' in dom
-    months = Counter((m["date"].split()[2], m["tracked"]) for m in msgs)
+    months = Counter((m["date"].split()[2], (m["status"] in ("cleaned", "tracked"))) for m in msgs)
     jan_total = months[("Jan", True)] + months[("Jan", False)]
     assert f'data-month="2024-01" data-total="{jan_total}" data-tracked="{months[("Jan", True)]}"' in dom
     assert 'data-month="2024-03" data-total="0"' in dom  # an empty month still has its place on the axis

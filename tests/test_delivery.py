@@ -261,7 +261,7 @@ def test_pipe_cleans_stdin_to_stdout_with_json_report_on_stderr():
     assert p.stdout.startswith(b"X-Tracker-Block: 1 tracker removed (Mailchimp)")
     assert attachment_of(p.stdout) == PDF and b"list-manage" not in p.stdout
     doc = json.loads(p.stderr)
-    assert doc["messages"][0]["companies"] == ["Mailchimp"] and doc["messages"][0]["tracked"]
+    assert doc["messages"][0]["companies"] == ["Mailchimp"] and doc["messages"][0]["status"] == "cleaned"
 
 
 def test_pipe_procmail_mbox_input_keeps_from_line_and_logs_to_file(tmp_path):

@@ -66,7 +66,7 @@ def test_read_receipt_headers_removed_by_default_and_kept_on_request():
     assert msg["Subject"] == email.message_from_bytes(raw, policy=policy.default)["Subject"]
     kept, report2 = clean_message(raw, Options(keep_read_receipts=True))
     assert email.message_from_bytes(kept, policy=policy.default)["Disposition-Notification-To"] is not None
-    assert all(f.action == "kept-reported" for f in report2.findings if f.kind == "header")
+    assert all(f.action == "left-marked" for f in report2.findings if f.kind == "header")
 
 
 def test_forwarded_message_inside_is_cleaned():

@@ -93,7 +93,7 @@ def _reason(exc: BaseException | str) -> str:
 
 def summary(report: MessageReport) -> str:
     """``3 trackers removed (Mailchimp, HubSpot)`` — what the reader's client shows on demand."""
-    acted = [f for f in report.trackers if f.action != "kept-reported"]
+    acted = [f for f in report.trackers if f.action != "left-marked"]
     companies = list(dict.fromkeys(f.tracker for f in acted if f.tracker))
     text = f"{len(acted)} tracker{'' if len(acted) == 1 else 's'} removed"
     if companies:

@@ -95,7 +95,7 @@ def _plan_link(rules: Rules, identity: Identity, unsubscribe: frozenset[str], cl
     if v is not None:
         detail = ("this link tells the sender it was you" if v.reason.startswith("heuristic:recipient")
                   else "click tracking: the destination cannot be recovered without following it")
-        findings.append(("link", new if cleaned else None, "kept-reported", v.reason, v.company, v.certainty, detail))
+        findings.append(("link", new if cleaned else None, "left-marked", v.reason, v.company, v.certainty, detail))
     return _LinkPlan(None if new == url else new, tuple(findings), bool(asked))
 
 
@@ -340,7 +340,7 @@ def clean_html(html_text: str, options: Options | None = None, *, recipients: tu
             out2, _ = again.run(out, normalize=True)
             if out2 == out:
                 break
-            cleaner.findings.extend(f for f in again.findings if f.action != "kept-reported")
+            cleaner.findings.extend(f for f in again.findings if f.action != "left-marked")
             out = out2
         else:
             cleaner.findings.append(Finding("object", None, "document", "removed", "policy:unstable-markup",
@@ -376,7 +376,7 @@ def clean_text(text: str, options: Options | None = None, *, recipients: tuple[s
 
 def read_receipt_findings(get_all: Callable[[str], list], keep: bool) -> list[Finding]:
     """One finding per read-receipt request; ``get_all(name)`` gives a header's values (any case)."""
-    return [Finding("header", str(value), f"header:{name}", "kept-reported" if keep else "removed",
+    return [Finding("header", str(value), f"header:{name}", "left-marked" if keep else "removed",
                     "rule:read-receipt-request", None, "rule", "")
             for name in READ_RECEIPT_HEADERS for value in get_all(name)]
 
@@ -416,6 +416,7 @@ def clean_message(raw: bytes, options: Options | None = None, *, path: str | Non
     report.errors.extend(parsed.errors)
     sender = (_addresses(msg, ("From",)) or [None])[0]
     if sender_allowed(sender, opts):
+        report.allowlisted = True   # "allowlisted, not checked": never shown as "no trackers found"
         return raw, report
     recipients = tuple(_addresses(msg, RECIPIENT_HEADERS))
     unsub = frozenset(re.findall(r"<(https?://[^>]+)>", _header(msg, "List-Unsubscribe") or ""))

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from .delivery import add_header, filter_message
 from .orgpolicy import PolicyError, load
+from .report import SCHEMA_VERSION
 
 EX_OK, EX_TEMPFAIL = 0, 75
 PROG = "tracker-block pipe"
@@ -76,7 +77,7 @@ def cli_main(argv: list[str] | None = None) -> int:
             _write_report(args, to_json([result.report], indent=None))
         elif result.error:
             import json
-            _write_report(args, json.dumps({"schema": 1, "error": result.error}))
+            _write_report(args, json.dumps({"schema": SCHEMA_VERSION, "error": result.error}))
     try:
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()

@@ -90,7 +90,7 @@ class Reinjector:
             options.append("SMTPUTF8")
         reply = self._send(result.data, sender, rcpts, options)
         report = result.report
-        n = len([f for f in report.trackers if f.action != "kept-reported"]) if report else 0
+        n = len([f for f in report.trackers if f.action != "left-marked"]) if report else 0
         notes = f" error={result.error!r}" if result.error else ""
         if report and report.errors and not result.error:
             notes += f" problems={report.errors!r}"
