@@ -41,6 +41,7 @@ other commands (see "tracker-block COMMAND --help"):
   native-host      (started by the browser / Thunderbird; not for direct use)
   smtp-filter ...  Postfix after-queue content filter (SMTP in, SMTP out)
   pipe ...         delivery-time pipe filter for procmail, maildrop, fdm, Dovecot Sieve
+  imap ...         scan or clean a mailbox on an IMAP server (Gmail, Outlook.com, Fastmail, ...)
 """
 
 # Subcommands implemented elsewhere: module, function, whether it takes argv.
@@ -51,6 +52,7 @@ _DISPATCH = {
     "native-host": ("tracker_block.native_host", "main", False),
     "smtp-filter": ("tracker_block.smtp_filter", "cli_main", True),
     "pipe": ("tracker_block.pipe_filter", "cli_main", True),
+    "imap": ("tracker_block.imap.cli", "main", True),
 }
 
 
