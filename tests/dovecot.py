@@ -32,12 +32,13 @@ class Dovecot:
     """``with Dovecot(users={"alice": None, "tight": 3}) as d:`` -> d.port (plain/STARTTLS), d.tls_port."""
 
     def __init__(self, users: dict[str, int | None] | None = None,
-                 cert: tuple[Path, Path] | None = None) -> None:
+                 cert: tuple[Path, Path] | None = None, extra: str = "") -> None:
         # Its own directory under /tmp (not pytest's 0700 tree): when the tests run as root
         # (CI), Dovecot's unprivileged processes must be able to reach the Maildirs.
         self.root = Path(tempfile.mkdtemp(prefix="tb-dovecot-"))
         self.users = users or {"alice": None}
         self.cert = cert
+        self.extra = extra            # more configuration, e.g. "imap_capability = ..." to hide extensions
         self.port = free_port()
         self.tls_port = free_port() if cert else 0
         self.proc: subprocess.Popen | None = None
@@ -116,6 +117,7 @@ service anvil {{
 service imap {{
   process_limit = 32
 }}
+{self.extra}
 """
         (self.root / "state").mkdir(exist_ok=True)
         path = self.root / "dovecot.conf"

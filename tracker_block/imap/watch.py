@@ -92,21 +92,25 @@ def watch(account: Account, journal: Journal, settings: Settings, folders: list[
         tally_out[:] = [cleaner.tally]
         try:
             idle = use_idle and len(folders) == 1 and b"IDLE" in {c.upper() for c in conn.capabilities()}
-            if first:
-                log(f"watching {', '.join(folders)} on {account.host} "
-                    f"({'IDLE' if idle else f'polling every {interval:g} s'})")
-            first = False
             backoff = 1.0
             while not stop():
                 if keep_days is not None and time.monotonic() - last_purge > 6 * 3600:
                     cleaner.purge_originals(keep_days)
                     last_purge = time.monotonic()
+                behind = False
                 for name in folders:
                     folder = cleaner.open(name)
                     s, after = _start_after(journal, folder, since, log)
-                    last = cleaner.run(folder, s, after)
-                    journal.set_folder_mark(folder.name, folder.uidvalidity, max(last, after or 0))
-                _wait(conn, idle, interval, stop)
+                    last = max(cleaner.run(folder, s, after), after or 0)
+                    journal.set_folder_mark(folder.name, folder.uidvalidity, last)
+                    # Mail that came during the pass was announced to commands that discard it: look now.
+                    behind = behind or int(conn.folder_status(name, [b"UIDNEXT"])[b"UIDNEXT"]) - 1 > last
+                if first:            # said once the first pass is done: from here on, new mail is seen
+                    log(f"watching {', '.join(folders)} on {account.host} "
+                        f"({'IDLE' if idle else f'polling every {interval:g} s'})")
+                    first = False
+                if not behind:
+                    _wait(conn, idle, interval, stop)
         except Stop:
             break
         except CONNECTION_ERRORS as exc:
