@@ -94,6 +94,7 @@ class Account:
         except (OSError, ssl.SSLError) as exc:
             raise AccountError(f"--ca-file {self.ca_file}: {exc}") from None
         where = f"{self.host}:{self.effective_port}"
+        secret = self.secret()          # first: a bad secret source is said before any connection
         try:
             conn = IMAPClient(self.host, port=self.effective_port, ssl=self.security == "tls",
                               ssl_context=ctx, timeout=self.timeout)
@@ -107,7 +108,6 @@ class Account:
         except Exception as exc:  # noqa: BLE001 - e.g. STARTTLS not offered
             raise AccountError(f"{where}: {exc}") from None
         conn.normalise_times = False
-        secret = self.secret()
         try:
             if self.oauth2_command:
                 conn.oauth2_login(self.user, secret)
