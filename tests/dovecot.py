@@ -146,6 +146,11 @@ service imap {{
         p = self.root / "dovecot.log"
         return p.read_text()[-3000:] if p.exists() else ""
 
+    def kick(self, user: str) -> None:
+        """Drop every connection of ``user`` (as a server restart or a flaky network would)."""
+        subprocess.run(["doveadm", "-c", str(self.root / "dovecot.conf"), "kick", user],
+                       check=True, capture_output=True, timeout=20)
+
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.skipif(not available(), reason="needs /usr/sbin/dovecot
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = sorted((ROOT / "samples").glob("*.eml"))
 CLI = [sys.executable, "-m", "tracker_block.cli"]
-USERS = {name: None for name in ("scan", "clean", "crash", "uv", "big", "watcher", "notmime", "race")}
+USERS = {name: None for name in ("scan", "clean", "crash", "uv", "big", "watcher", "notmime", "race", "drop")}
 USERS["tight"] = 3
 
 
@@ -332,6 +332,68 @@ def test_changes_by_another_client_during_the_transaction(server, tmp_path, monk
     assert set(flags) >= {b"\\Seen", b"\\Answered"}
     assert any("removed by another client meanwhile" in ln for ln in lines)
     assert j.pending("INBOX") == []
+
+
+@pytest.mark.parametrize("where", ["append", "move"])
+def test_connection_dropped_during_append_or_move_then_resumed(server, tmp_path, monkeypatch, where):
+    """The server drops the connection right after storing the APPEND (before we hear its UID),
+    or just before the MOVE: a reconnect settles it, and every message is there exactly once."""
+    from tracker_block.imap.account import Account
+    from tracker_block.imap.cleaner import Cleaner, Settings
+    from tracker_block.imap.client import CONNECTION_ERRORS, Folder
+    from tracker_block.imap.state import Journal
+    from tracker_block.policy import Options
+    c = connect(server, "drop")
+    folder = f"Drop-{where}"
+    raws = [tracked(i, f"drop{where}") for i in range(3)]
+    load(c, folder, raws)
+    real = getattr(Folder, where)
+    calls = []
+
+    def dropping(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            if where == "append":
+                real(self, *args, **kwargs)
+            server.kick("drop")
+            self.conn.noop()                  # the client notices: the connection is gone
+        return real(self, *args, **kwargs)
+    monkeypatch.setattr(Folder, where, dropping)
+    monkeypatch.setenv("TRACKER_BLOCK_IMAP_PASSWORD", PASSWORD)
+    acct = Account(host="127.0.0.1", port=server.port, user="drop", security="plain")
+    j = Journal(tmp_path / "s.sqlite", acct.key)
+    cl = Cleaner(acct.connect(), acct.key, j, Settings(options=Options()), lambda line: None)
+    with pytest.raises(CONNECTION_ERRORS):
+        cl.run(cl.open(folder), since=None)
+    assert len(j.pending(folder)) == 1
+    cl = Cleaner(acct.connect(), acct.key, j, Settings(options=Options()), lambda line: None)
+    cl.run(cl.open(folder), since=None)                 # what watch does after reconnecting
+    c = connect(server, "drop")                         # the kick dropped this one too
+    shown = visible(c, folder)
+    assert message_ids(shown) == message_ids(raws) and all(map(is_cleaned_copy, shown))
+    assert sorted(b for b in visible(c, "tracker-block/originals") if f"drop{where}".encode() in b) == sorted(raws)
+    assert j.pending(folder) == []
+
+
+def test_watch_reconnects_after_the_server_drops_it(server, tmp_path):
+    c = connect(server, "watcher")
+    env = dict(os.environ, TRACKER_BLOCK_IMAP_PASSWORD=PASSWORD, PYTHONUNBUFFERED="1")
+    argv = CLI + ["imap", "watch", "--host", "127.0.0.1", "--port", str(server.port), "--security", "plain",
+                  "--user", "watcher", "--rate", "0", "--folder", "Later", "--state", str(tmp_path / "s.sqlite")]
+    c.create_folder("Later")
+    proc = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+    try:
+        assert "watching Later" in proc.stderr.readline()
+        server.kick("watcher")
+        assert "connection lost" in proc.stderr.readline()
+        c = connect(server, "watcher")
+        c.append("Later", tracked(1, "after-drop"), msg_time=WHEN)
+        assert "cleaned, 1 tracker removed" in proc.stderr.readline()
+        assert [is_cleaned_copy(b) for b in visible(c, "Later")] == [True]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        rest = proc.communicate(timeout=20)[1]
+    assert proc.returncode == 0, rest
 
 
 # ---------------------------------------------------------------- watch

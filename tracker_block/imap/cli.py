@@ -295,7 +295,7 @@ def _run(args: argparse.Namespace, err: TextIO) -> int:
             return EXIT_FAILED
         except SERVER_ERRORS as exc:
             progress.clear()
-            err.write(f"{PROG}: the server said: {' '.join(str(exc).split())[:200]}; run again to resume\n")
+            err.write(f"{PROG}: the server said: {' '.join(str(exc).split())[:200]}\n")
             return EXIT_FAILED
         finally:
             try:

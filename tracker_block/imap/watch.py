@@ -8,6 +8,7 @@ systemd (the message in hand is finished first, then it exits 0).
 """
 from __future__ import annotations
 
+import imaplib
 import signal
 import time
 from datetime import date, timedelta
@@ -62,13 +63,15 @@ def _wait(conn: Any, idle: bool, interval: float, stop: StopFlag) -> None:
             conn.noop()
         return
     conn.idle()
-    try:
-        while not stop() and time.monotonic() < end:
-            responses = conn.idle_check(timeout=1)
-            if any(len(r) > 1 and r[1] in (b"EXISTS", b"RECENT") for r in responses):
-                break
-    finally:
-        conn.idle_done()
+    while not stop() and time.monotonic() < end:
+        t = time.monotonic()
+        responses = conn.idle_check(timeout=1)
+        if any(r and r[0] == b"BYE" for r in responses) or (not responses and time.monotonic() - t < 0.5):
+            # IMAPClient reports a closed connection as "nothing yet" (and immediately): say it.
+            raise imaplib.IMAP4.abort("the server closed the connection")
+        if any(len(r) > 1 and r[1] in (b"EXISTS", b"RECENT") for r in responses):
+            break
+    conn.idle_done()
 
 
 def watch(account: Account, journal: Journal, settings: Settings, folders: list[str], since: date | None,
