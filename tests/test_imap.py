@@ -193,18 +193,22 @@ def test_delete_originals_and_retention(server, tmp_path):
 
 # ---------------------------------------------------------------- faults
 
+def kill_then_restart(server: Dovecot, user: str, folder: str, fault: str, state: Path) -> None:
+    """Run clean with a SIGKILL at ``fault`` (STEP:N), then again without: the restart must succeed."""
+    killed = run(server, user, "clean", "--folder", folder, "--since", "2000-01-01", state=state,
+                 env={"TRACKER_BLOCK_IMAP_FAULT": fault})
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    r = run(server, user, "clean", "--folder", folder, "--since", "2000-01-01", state=state)
+    assert r.returncode == 0, r.stderr
+
+
 @pytest.mark.parametrize("step", ["journaled", "appended", "verified", "moved"])
 def test_kill_at_each_step_then_restart_leaves_every_message_once(server, tmp_path, step):
     c = connect(server, "crash")
     folder = f"K-{step}"
     raws = [tracked(i, step) for i in range(3)] + [plain(7)]
     load(c, folder, raws)
-    state = tmp_path / "state.sqlite"
-    killed = run(server, "crash", "clean", "--folder", folder, "--since", "2000-01-01", state=state,
-                 env={"TRACKER_BLOCK_IMAP_FAULT": f"{step}:2"})
-    assert killed.returncode == -signal.SIGKILL, killed.stderr
-    r = run(server, "crash", "clean", "--folder", folder, "--since", "2000-01-01", state=state)
-    assert r.returncode == 0, r.stderr
+    kill_then_restart(server, "crash", folder, f"{step}:2", tmp_path / "state.sqlite")
     shown = visible(c, folder)
     assert message_ids(shown) == message_ids(raws)
     assert sum(map(is_cleaned_copy, shown)) == 3
@@ -220,12 +224,7 @@ def test_kill_during_copy_fallback_without_move(tmp_path):
             folder = f"F-{step}"
             raws = [tracked(i, step) for i in range(3)]
             load(c, folder, raws)
-            state = tmp_path / f"{step}.sqlite"
-            killed = run(d, "old", "clean", "--folder", folder, "--since", "2000-01-01", state=state,
-                         env={"TRACKER_BLOCK_IMAP_FAULT": f"{step}:2"})
-            assert killed.returncode == -signal.SIGKILL, killed.stderr
-            r = run(d, "old", "clean", "--folder", folder, "--since", "2000-01-01", state=state)
-            assert r.returncode == 0, r.stderr
+            kill_then_restart(d, "old", folder, f"{step}:2", tmp_path / f"{step}.sqlite")
             snap = snapshot(c, folder)
             assert message_ids([b for _, _, b in snap.values()]) == message_ids(raws)   # expunged, not just hidden
             assert all(is_cleaned_copy(b) for _, _, b in snap.values())

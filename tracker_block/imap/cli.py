@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
 import time
@@ -108,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
     s = sub.add_parser("scan", formatter_class=fmt, epilog=EPILOG, help="report trackers; change nothing")
     s.add_argument("--since", type=_date, metavar="DATE", help="only mail received on or after DATE")
-    s.add_argument("--format", choices=("table", "json", "jsonl"), default="table")
+    s.add_argument("--format", choices=("table", "json", "jsonl", "csv"), default="table")
     s.add_argument("--json", action="store_const", const="json", dest="format")
     s.add_argument("--html", metavar="FILE.html", help="also write the self-contained HTML dashboard")
     s.add_argument("--title", default="Email tracking report")
@@ -140,37 +139,28 @@ def register(sub: Any) -> None:
 # ---------------------------------------------------------------- output
 
 class Output:
-    """Per-message reports to stdout in the chosen format, and the dashboard's aggregates."""
+    """Per-message reports to stdout through the main CLI's emitter (same formats, same JSON
+    document as ``tracker-block scan``), and the dashboard's aggregates."""
 
     def __init__(self, fmt: str, stream: TextIO, html: str | None) -> None:
-        self.fmt, self.stream, self.n, self.tracked = fmt, stream, 0, 0
+        from ..cli import Emitter
+        self.emitter = Emitter(fmt, stream)
+        self.n = self.tracked = 0
         self.collector = None
         if html:
             from ..dashboard import Collector
             self.collector = Collector()
-        if fmt == "json":
-            from ..report import SCHEMA_VERSION
-            stream.write('{\n  "schema": %d,\n  "messages": [' % SCHEMA_VERSION)
 
     def __call__(self, rep: Any) -> None:
         if rep.trackers:
             self.tracked += 1
         if self.collector is not None:
             self.collector.add(rep, rep.unreadable)
-        if self.fmt == "table":
-            from ..report import to_table
-            self.stream.write(to_table([rep]) + "\n")
-        elif self.fmt == "json":
-            body = json.dumps(rep.to_dict(), indent=2, ensure_ascii=False)
-            self.stream.write(("," if self.n else "") + "\n" + "\n".join("    " + ln for ln in body.split("\n")))
-        elif self.fmt == "jsonl":
-            self.stream.write(json.dumps(rep.to_dict(), ensure_ascii=False) + "\n")
+        self.emitter.emit(rep)
         self.n += 1
 
     def close(self, html: str | None, title: str) -> None:
-        if self.fmt == "json":
-            self.stream.write(("\n  ]" if self.n else "]") + "\n}\n")
-        self.stream.flush()
+        self.emitter.close()
         if self.collector is not None and html:
             self.collector.write(html, title=title)
 
@@ -246,7 +236,7 @@ def _log(err: TextIO, progress: Progress | None = None):
 
 
 def _run(args: argparse.Namespace, err: TextIO) -> int:
-    from .client import CONNECTION_ERRORS, SERVER_ERRORS
+    from .client import CONNECTION_ERRORS, SERVER_ERRORS, logout
     account = _account(args)
     account.check()
     options = _options(args)
@@ -298,10 +288,7 @@ def _run(args: argparse.Namespace, err: TextIO) -> int:
             err.write(f"{PROG}: the server said: {' '.join(str(exc).split())[:200]}\n")
             return EXIT_FAILED
         finally:
-            try:
-                conn.logout()
-            except Exception:  # noqa: BLE001
-                pass
+            logout(conn)
         progress.clear()
         if not args.quiet:
             err.write(f"{PROG}: {cleaner.tally.render()}\n")
@@ -313,7 +300,7 @@ def _run(args: argparse.Namespace, err: TextIO) -> int:
 def _scan(args: argparse.Namespace, account: Any, options: Any, folders: list[str], progress: Progress,
           err: TextIO) -> int:
     from .cleaner import Tally, scan
-    from .client import CONNECTION_ERRORS, SERVER_ERRORS
+    from .client import CONNECTION_ERRORS, SERVER_ERRORS, logout
     out = Output(args.format, sys.stdout, args.html)
     conn = account.connect()
     total = Tally()
@@ -330,10 +317,7 @@ def _scan(args: argparse.Namespace, account: Any, options: Any, folders: list[st
         err.write(f"{PROG} scan: {' '.join(str(exc).split())[:200] or type(exc).__name__}\n")
         return EXIT_FAILED
     finally:
-        try:
-            conn.logout()
-        except Exception:  # noqa: BLE001
-            pass
+        logout(conn)
     progress.clear()
     out.close(args.html, args.title)
     if not args.quiet:

@@ -145,6 +145,14 @@ class Folder:
         return False
 
 
+def logout(conn: Any) -> None:
+    """Say goodbye if the connection still listens; a dead one needs nothing."""
+    try:
+        conn.logout()
+    except Exception:  # noqa: BLE001 - already gone
+        pass
+
+
 def ensure_folder(conn: Any, name: str) -> str:
     """The server's spelling of ``name`` ('/' becomes its hierarchy separator, under the personal
     namespace prefix such as ``INBOX.``), created if missing."""

@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 from .account import Account, AccountError
 from .cleaner import Cleaner, Settings, Stop
-from .client import CONNECTION_ERRORS
+from .client import CONNECTION_ERRORS, logout
 from .state import Journal
 
 IDLE_SECONDS = 25 * 60
@@ -122,10 +122,7 @@ def watch(account: Account, journal: Journal, settings: Settings, folders: list[
             _sleep(backoff, stop)
             backoff = min(backoff * 2, 300)
         finally:
-            try:
-                conn.logout()
-            except Exception:  # noqa: BLE001 - already gone
-                pass
+            logout(conn)
 
 
 def _sleep(seconds: float, stop: StopFlag) -> None:
