@@ -260,7 +260,8 @@ class Cleaner:
             return
         orig = marker.original_hash(raw)
         marked = marker.mark(cleaned, self.key, orig)
-        p = Pending(folder.name, folder.uidvalidity, m.uid, orig, rep.message_id, "journaled", None)
+        p = Pending(folder.name, folder.uidvalidity, m.uid, orig, (rep.message_id or "").strip() or None,
+                    "journaled", None)
         self.journal.begin(p)
         faults.step("journaled")
         self._replace(folder, p, m.uid, marked, m, where, what)
