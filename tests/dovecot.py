@@ -32,13 +32,15 @@ class Dovecot:
     """``with Dovecot(users={"alice": None, "tight": 3}) as d:`` -> d.port (plain/STARTTLS), d.tls_port."""
 
     def __init__(self, users: dict[str, int | None] | None = None,
-                 cert: tuple[Path, Path] | None = None, extra: str = "") -> None:
+                 cert: tuple[Path, Path] | None = None, extra: str = "",
+                 files: dict[str, str] | None = None) -> None:
         # Its own directory under /tmp (not pytest's 0700 tree): when the tests run as root
         # (CI), Dovecot's unprivileged processes must be able to reach the Maildirs.
         self.root = Path(tempfile.mkdtemp(prefix="tb-dovecot-"))
         self.users = users or {"alice": None}
         self.cert = cert
         self.extra = extra            # more configuration, e.g. "imap_capability = ..." to hide extensions
+        self.files = files or {}      # name -> text, written into the server's directory; "{root}" in extra
         self.port = free_port()
         self.tls_port = free_port() if cert else 0
         self.proc: subprocess.Popen | None = None
@@ -117,8 +119,10 @@ service anvil {{
 service imap {{
   process_limit = 32
 }}
-{self.extra}
+{self.extra.replace("{root}", str(self.root))}
 """
+        for name, text in self.files.items():
+            (self.root / name).write_text(text)
         (self.root / "state").mkdir(exist_ok=True)
         path = self.root / "dovecot.conf"
         path.write_text(conf)

@@ -93,3 +93,48 @@ def test_keyring_missing_says_how_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "keyring", None)
     with pytest.raises(AccountError, match="pip install keyring"):
         Account(host="localhost", user="alice", use_keyring=True).secret()
+
+
+def test_oauth2_xoauth2_login_with_a_token_command(tmp_path):
+    """XOAUTH2 for real: Dovecot's oauth2 passdb asks a loopback token-introspection endpoint
+    (standing in for Google's / Microsoft's) about the token our --oauth2-command printed."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+    asked: list[str] = []
+
+    class Introspect(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            form = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
+            asked.append(form)
+            ok = "token=fresh-token&" in form + "&"
+            data = json.dumps({"active": ok, "username": "alice"}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    http = HTTPServer(("127.0.0.1", 0), Introspect)
+    threading.Thread(target=http.serve_forever, daemon=True).start()
+    extra = ("auth_mechanisms = plain login xoauth2 oauthbearer\n"
+             "passdb {\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n  args = {root}/oauth2.conf.ext\n}\n")
+    ext = (f"introspection_mode = post\nintrospection_url = http://127.0.0.1:{http.server_port}/introspect\n"
+           "username_attribute = username\nactive_attribute = active\nactive_value = true\n")
+    try:
+        with Dovecot({"alice": None}, extra=extra, files={"oauth2.conf.ext": ext}) as srv:
+            token_cmd = tmp_path / "token"
+            token_cmd.write_text("#!/bin/sh\necho fresh-token\n")
+            token_cmd.chmod(0o700)
+            base = ("--host", "127.0.0.1", "--port", str(srv.port), "--security", "plain")
+            r = scan(*base, "--oauth2-command", str(token_cmd))
+            assert r.returncode == 0, r.stderr
+            assert "XOAUTH2" in (srv.root / "dovecot.log").read_text()
+            r = scan(*base, "--oauth2-command", "echo stale-token")
+            assert r.returncode == 2 and "login as alice refused" in r.stderr
+        assert [a.split("&")[0] for a in asked] == ["token=fresh-token", "token=stale-token"]
+    finally:
+        http.shutdown()
