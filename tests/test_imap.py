@@ -444,3 +444,29 @@ def test_thousand_messages(server, tmp_path):
     assert len(set(message_ids(shown))) == n
     print(f"\nimap clean: {n} messages ({n // 2} cleaned) in {took:.1f} s = {n / took:.0f} messages/s; "
           f"peak RSS {max(peak, before) / 1024:.0f} MB")
+
+
+# ---------------------------------------------------------------- running it
+
+def test_rate_limit_and_one_process_per_account(server, tmp_path):
+    c = connect(server, "notmime")
+    load(c, "Paced", [plain(i) for i in range(6)])
+    r = run(server, "notmime", "scan", "--folder", "Paced", "--format", "jsonl")
+    t = time.monotonic()
+    paced = subprocess.run(CLI + ["imap", "scan", "--folder", "Paced", "--format", "jsonl", "--host", "127.0.0.1",
+                                  "--port", str(server.port), "--security", "plain", "--user", "notmime",
+                                  "--rate", "4"], capture_output=True, text=True,
+                           env=dict(os.environ, TRACKER_BLOCK_IMAP_PASSWORD=PASSWORD), cwd=ROOT, timeout=60)
+    took = time.monotonic() - t
+    assert r.returncode == paced.returncode == 0 and r.stdout == paced.stdout
+    assert took >= 1.25                          # 6 messages at 4/s: at least 5 gaps of 0.25 s
+    from tracker_block.imap.state import Journal
+    state = tmp_path / "s.sqlite"
+    held = Journal(state, f"notmime@127.0.0.1:{server.port}")
+    try:
+        r = run(server, "notmime", "clean", "--folder", "Paced", "--since", "2000-01-01", state=state)
+        assert r.returncode == 2 and "another tracker-block imap is already working on notmime@" in r.stderr
+    finally:
+        held.close()
+    r = run(server, "notmime", "clean", "--folder", "Paced", "--since", "2000-01-01", state=state)
+    assert r.returncode == 0 and "6 clean" in r.stderr

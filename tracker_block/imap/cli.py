@@ -130,12 +130,6 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def register(sub: Any) -> None:
-    """Hook for the main ``tracker-block`` parser: ``imap`` shows in its help; parsing is ours."""
-    sub.add_parser("imap", help="scan or clean a mailbox on an IMAP server (see 'tracker-block imap --help')",
-                   add_help=False)
-
-
 # ---------------------------------------------------------------- output
 
 class Output:
@@ -212,10 +206,11 @@ def main(argv: list[str] | None = None) -> int:
         return int(exc.code or 0) if isinstance(exc.code, int) else EXIT_USAGE
     from ..config import ConfigError
     from .account import AccountError
+    from .state import Busy
     err = sys.stderr
     try:
         return _run(args, err)
-    except (AccountError, ConfigError, ValueError) as exc:
+    except (AccountError, ConfigError, Busy, ValueError) as exc:
         err.write(f"{PROG} {args.action}: error: {exc}\n")
         return EXIT_USAGE
     except SystemExit as exc:          # a refusal raised deep down with its own message

@@ -8,6 +8,8 @@ moved and when (``originals``, for the retention); and the secret that keys the 
 """
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import os
 import secrets
 import sqlite3
@@ -39,6 +41,22 @@ class Pending:
     new_uid: int | None
 
 
+class Busy(Exception):
+    """Another tracker-block process is working on this account."""
+
+
+def _lock(path: Path, account: str) -> int:
+    """One process per account: two would each take the other's fresh copy for a stranger's."""
+    name = hashlib.sha256(account.encode()).hexdigest()[:16]
+    fd = os.open(f"{path}.{name}.lock", os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        raise Busy(f"another tracker-block imap is already working on {account} (lock {path}.{name}.lock)") from None
+    return fd
+
+
 def default_path() -> Path:
     from platformdirs import user_state_dir
     return Path(user_state_dir("tracker-block")) / "imap.sqlite"
@@ -51,6 +69,7 @@ class Journal:
         self.path = Path(path) if path else default_path()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.account = account
+        self._lock = _lock(self.path, account)
         fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600)   # the MAC key lives here: private
         os.close(fd)
         self.db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
@@ -62,6 +81,7 @@ class Journal:
 
     def close(self) -> None:
         self.db.close()
+        os.close(self._lock)
 
     def key(self) -> bytes:
         """The marker MAC key, made on first use."""
