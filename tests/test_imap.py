@@ -470,3 +470,31 @@ def test_rate_limit_and_one_process_per_account(server, tmp_path):
         held.close()
     r = run(server, "notmime", "clean", "--folder", "Paced", "--since", "2000-01-01", state=state)
     assert r.returncode == 0 and "6 clean" in r.stderr
+
+
+def test_progress_on_a_terminal_only(server, tmp_path):
+    import pty
+    c = connect(server, "notmime")
+    load(c, "Tty", [tracked(i, "tty") for i in range(3)])
+    master, slave = pty.openpty()
+    argv = CLI + ["imap", "clean", "--folder", "Tty", "--since", "2000-01-01", "--host", "127.0.0.1", "--port",
+                  str(server.port), "--security", "plain", "--user", "notmime", "--rate", "0",
+                  "--state", str(tmp_path / "s.sqlite")]
+    proc = subprocess.run(argv, stderr=slave, stdout=subprocess.DEVNULL, cwd=ROOT, timeout=60,
+                          env=dict(os.environ, TRACKER_BLOCK_IMAP_PASSWORD=PASSWORD))
+    os.close(slave)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(master)
+    assert proc.returncode == 0
+    assert b"\rTty  3 / 3  " in out and b"\x1b[K" in out               # the progress line, then cleared
+    piped = run(server, "notmime", "scan", "--folder", "Tty")
+    assert piped.returncode == 0 and "3 messages" in piped.stderr
+    assert "\r" not in piped.stderr and "\x1b" not in piped.stderr      # never in a log file
