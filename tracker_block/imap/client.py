@@ -23,7 +23,6 @@ import imaplib
 from . import marker
 
 _APPENDUID = re.compile(rb"\[APPENDUID (\d+) (\d+)\]")
-MARKER_FIELD = f"BODY[HEADER.FIELDS ({marker.NAME.upper()})]".encode()
 # Connection-level failures: reconnect and settle pending work, never guess.
 CONNECTION_ERRORS = (OSError, socket.timeout, ssl.SSLError, imaplib.IMAP4.abort, EOFError)
 SERVER_ERRORS = (imaplib.IMAP4.error,)
@@ -69,7 +68,9 @@ class Folder:
                 d = data.get(uid)
                 if d is None:        # expunged by another client since the SEARCH
                     continue
-                head = d.get(MARKER_FIELD) or b""
+                # Servers echo the field name in the case they like: match the item by its prefix.
+                head = next((bytes(v) for k, v in d.items() if isinstance(k, bytes) and isinstance(v, bytes)
+                             and k.upper().startswith(b"BODY[HEADER.FIELDS")), b"")
                 yield Meta(uid, tuple(d.get(b"FLAGS", ())), d.get(b"INTERNALDATE"), int(d.get(b"RFC822.SIZE", 0)),
                            marker.parse(head, key) if head.strip() else None)
 
