@@ -393,6 +393,7 @@ def test_watch_reconnects_after_the_server_drops_it(server, tmp_path):
         proc.send_signal(signal.SIGTERM)
         rest = proc.communicate(timeout=20)[1]
     assert proc.returncode == 0, rest
+    assert "stopped; 1 cleaned" in rest                   # totals survive the reconnect
 
 
 # ---------------------------------------------------------------- watch

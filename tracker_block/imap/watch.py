@@ -15,8 +15,8 @@ from datetime import date, timedelta
 from typing import Any, Callable
 
 from .account import Account, AccountError
-from .cleaner import Cleaner, Settings, Stop
-from .client import CONNECTION_ERRORS, logout
+from .cleaner import Cleaner, Settings, Stop, Tally
+from .client import CONNECTION_ERRORS, SERVER_ERRORS, logout
 from .state import Journal
 
 IDLE_SECONDS = 25 * 60
@@ -81,6 +81,8 @@ def watch(account: Account, journal: Journal, settings: Settings, folders: list[
     backoff = 1.0
     first = True
     last_purge = 0.0
+    tally = Tally()                       # one total across reconnects
+    tally_out[:] = [tally]
     while not stop():
         try:
             conn = account.connect()
@@ -92,7 +94,7 @@ def watch(account: Account, journal: Journal, settings: Settings, folders: list[
             backoff = min(backoff * 2, 300)
             continue
         cleaner = Cleaner(conn, account.key, journal, settings, log, should_stop=stop)
-        tally_out[:] = [cleaner.tally]
+        cleaner.tally = tally
         try:
             idle = use_idle and len(folders) == 1 and b"IDLE" in {c.upper() for c in conn.capabilities()}
             backoff = 1.0
@@ -119,6 +121,11 @@ def watch(account: Account, journal: Journal, settings: Settings, folders: list[
         except CONNECTION_ERRORS as exc:
             log(f"connection lost ({' '.join(str(exc).split())[:120] or type(exc).__name__}); "
                 f"reconnecting in {backoff:.0f} s")
+            _sleep(backoff, stop)
+            backoff = min(backoff * 2, 300)
+        except SERVER_ERRORS as exc:          # e.g. the folder was deleted: say so, try again later
+            log(f"the server said: {' '.join(str(exc).split())[:160]}; trying again in {max(backoff, 60):.0f} s")
+            _sleep(max(backoff, 60), stop)
             _sleep(backoff, stop)
             backoff = min(backoff * 2, 300)
         finally:
