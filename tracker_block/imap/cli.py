@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import sqlite3
 import sys
 import time
 from datetime import date, timedelta
@@ -246,7 +247,10 @@ def _run(args: argparse.Namespace, err: TextIO) -> int:
     from .state import Journal
     settings = Settings(options=options, originals=None if args.delete_originals else (args.originals or DEFAULT_ORIGINALS),
                         dry_run=args.dry_run, rate=args.rate, max_size=args.max_size << 20)
-    journal = Journal(args.state, account.key)
+    try:
+        journal = Journal(args.state, account.key)
+    except (OSError, sqlite3.Error) as exc:
+        raise ValueError(f"cannot open the journal {args.state or 'in the user state directory'}: {exc}") from None
     try:
         if args.action == "watch":
             from .watch import StopFlag, watch
