@@ -437,7 +437,7 @@ async function cleanAlreadyOpenMessages() {
   for (const tab of await browser.tabs.query({})) {
     if (!["mail", "messageDisplay"].includes(tab.type)) continue;
     try {
-      if (!(await displayedMessage(tab.id))) continue;
+      if (!(await displayedMessage(tab.id).catch(() => null))) continue;
       injectedTabs.add(tab.id);
       await browser.scripting.insertCSS({ target: { tabId: tab.id }, files: ["display.css"] });
       await browser.scripting.executeScript({ target: { tabId: tab.id }, files: ["display.js"] });
@@ -544,7 +544,7 @@ async function testOpen(fx) {
 async function testArrive(fx) {
   // The fixture arrives in Local Folders as new mail; onNewMailReceived fetches its images.
   const accounts = await browser.accounts.list();
-  const local = accounts.find(a => a.type === "none");
+  const local = accounts.find(a => a.type === "local" || a.type === "none");
   if (!local) throw new Error("no Local Folders account in the test profile");
   const [inbox] = await browser.folders.query({ accountId: local.id, name: "Inbox" });
   if (!inbox) throw new Error("no Local Folders/Inbox in the test profile");

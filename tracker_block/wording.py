@@ -47,10 +47,21 @@ def _is_safelinks(f: dict[str, Any]) -> bool:
 
 
 def _who(f: dict[str, Any]) -> str | None:
+    """A company from a rule ("Mailchimp"), or "from <host> (unknown tracker)" for a heuristic."""
     tracker = f.get("tracker")
     if not tracker:
         return None
-    return tracker if f.get("certainty") == "rule" else f"{tracker} (unknown tracker)"
+    return tracker if f.get("certainty") == "rule" else f"from {tracker} (unknown tracker)"
+
+
+def _noun(who: str | None, n: int, one: str, many: str) -> str:
+    """"Mailchimp open pixel", "6 Mailchimp open pixels", "open pixel from x.example (unknown tracker)"."""
+    base = one if n == 1 else f"{n} {many}"
+    if not who:
+        return base
+    if who.startswith("from "):
+        return f"{base} {who}"
+    return f"{who} {one}" if n == 1 else f"{n} {who} {many}"
 
 
 def _key(f: dict[str, Any]) -> tuple[str, str | None, str, str]:
@@ -71,7 +82,7 @@ def _key(f: dict[str, Any]) -> tuple[str, str | None, str, str]:
 
 
 def _count(n: int, one: str, many: str) -> str:
-    return one if n == 1 else f"{n} {many}"
+    return f"{n} {one if n == 1 else many}"
 
 
 def _text(topic: str, who: str | None, kind: str, outcome: str, n: int) -> str:
@@ -89,19 +100,13 @@ def _text(topic: str, who: str | None, kind: str, outcome: str, n: int) -> str:
     if topic == "params":
         return f"{_count(n, 'link', 'links')} — tracking parameters removed"
     if topic == "link":
-        noun = _count(n, "click-tracked link", "click-tracked links")
         if outcome == "cleaned":
-            noun = _count(n, "tracked link", "tracked links")
-            return f"{who + ' ' if who else ''}{noun} — cleaned (tracking removed, real address kept)"
-        return f"{who + ' ' if who else ''}{noun} — {outcome}{mark}"
+            return f"{_noun(who, n, 'tracked link', 'tracked links')} — cleaned (tracking removed, real address kept)"
+        return f"{_noun(who, n, 'click-tracked link', 'click-tracked links')} — {outcome}{mark}"
     one, many = (_POLICY_LOADS if topic == "policy" else _LOADS).get(kind, (kind, kind + "s"))
     if topic == "policy":
-        return f"{_count(n, one, many)} — {outcome} (your setting: block every remote load)"
-    if who:
-        noun = f"{who} {one}" if n == 1 else f"{n} {who} {many}"
-    else:
-        noun = _count(n, one, many)
-    return f"{noun} — {outcome}{mark}"
+        return f"{_noun(None, n, one, many)} — {outcome} (your setting: block every remote load)"
+    return f"{_noun(who, n, one, many)} — {outcome}{mark}"
 
 
 def popup_lines(findings: list[dict[str, Any]]) -> list[Line]:
@@ -117,5 +122,6 @@ def popup_lines(findings: list[dict[str, Any]]) -> list[Line]:
             list(dict.fromkeys(str(f.get("reason", "")) for f in items)),
             [str(f["url"]) for f in items if f.get("url")],
         ))
-    lines.sort(key=lambda ln: (order.get(ln.outcome, 9), ln.who is None, ln.who or ""))
+    lines.sort(key=lambda ln: (order.get(ln.outcome, 9), ln.who is None, (ln.who or "").startswith("from "),
+                               ln.who or ""))
     return lines
