@@ -74,7 +74,8 @@ def test_xpi_is_reproducible_with_manifest_at_root(tmp_path: Path) -> None:
     with zipfile.ZipFile(a) as zf:
         names = set(zf.namelist())
         manifest = json.loads(zf.read("manifest.json"))
-    assert {"manifest.json", "background.js", "display.js", "banner.css", "options.html", "options.js"} <= names
+    assert {"manifest.json", "background.js", "display.js", "display.css", "popup.html", "popup.js", "popup.css",
+            "options.html", "options.js", "icons/button.svg"} <= names
     assert manifest["browser_specific_settings"]["gecko"]["id"] == EXTENSION_ID
     for f in manifest["background"]["scripts"] + [manifest["options_ui"]["page"]]:
         assert f in names
