@@ -234,7 +234,7 @@ def test_recipients_and_popup_lines_by_company_in_the_reports_words() -> None:
         {"kind": "pixel", "tracker": "t.example", "certainty": "heuristic", "action": "removed", "reason": "heuristic:tiny-image"},
     ]
     v = nh.verdict(findings)
-    assert v["status"] == "tracked" and v["removed"] == 3
+    assert v["status"] == "tracked" and v["removed"] == 3 and v["links_left"] == 6
     assert v["summary"] == {"trackers_removed": 2, "other_removed": 1, "links_cleaned": 4, "left_marked": 7, "proxied": 0}
     assert [ln["text"] for ln in v["lines"]] == [
         "Mailchimp open pixel — removed",

@@ -161,8 +161,8 @@ function describeState(s) {
       "tracker-block: remote content was allowed for this message, so trackers may already have fired", "Trackers may have fired"];
   const parts = [];
   if (s.removed) parts.push(plural(s.removed, "tracker removed", "trackers removed"));
-  if (s.summary.left_marked)
-    parts.push(plural(s.summary.left_marked, "link still tracks if clicked (marked ⚑)", "links still track if clicked (marked ⚑)"));
+  if (s.linksLeft)
+    parts.push(plural(s.linksLeft, "link still tracks if clicked (marked ⚑)", "links still track if clicked (marked ⚑)"));
   if (s.summary.links_cleaned) parts.push(plural(s.summary.links_cleaned, "link cleaned", "links cleaned"));
   const words = parts.length ? parts.join(", ") : "checked — no trackers found";
   const label = s.removed ? "Removed" : s.status === "clean" ? "No trackers" : "Checked";
@@ -227,6 +227,7 @@ async function handleClean(msg, tabId) {
     kind: reply.untouched ? "allowlisted" : "checked",
     status: reply.status,
     removed: reply.removed,
+    linksLeft: reply.links_left,
     summary: reply.summary,
     lines: reply.lines,
     sender: reply.sender || sender,
@@ -518,10 +519,22 @@ async function runTestActions(tabId) {
       } else if (action === "popup" || action === "popup_keep") {
         fx.keepPopup = action === "popup_keep";
         const shown = new Promise(resolve => testPopup.set(tabId, resolve));
-        await browser.messageDisplayAction.openPopup();
+        const { windowId } = await browser.tabs.get(tabId);
+        await browser.messageDisplayAction.openPopup({ windowId });
         const popup = await within(shown, 10000, "the popup");
         testPopup.delete(tabId);
         await testReport({ fixture: fx.name, phase: "popup", popup, button: await buttonFacts(tabId) });
+      } else if (action === "popup_tab") {
+        // Screenshots: Xvfb does not paint popup panels, so the popup page (for this message
+        // tab) is shown in a tab of its own for a moment; the screenshot script places it where
+        // the panel opens.
+        await report("cleaned");
+        await sleep(1500);
+        const tab = await browser.tabs.create({ url: browser.runtime.getURL(`popup.html?tabId=${tabId}`) });
+        await sleep(1500);
+        await testReport({ fixture: fx.name, phase: "popup-tab" });
+        await sleep(2500);
+        await browser.tabs.remove(tab.id);
       } else if (action.startsWith("wait:")) await sleep(Number(action.slice(5)));
     } catch (e) {
       await testReport({ fixture: fx.name, phase: action + "-failed", error: String((e && e.message) || e) });
@@ -558,13 +571,17 @@ async function testArrive(fx) {
   return { messageId: result.messageId };
 }
 
-async function testFillOptions(values) {
+async function testFillOptions(values, hold) {
   // The real options page, filled in through its form; it saves by itself (autosave).
   const saved = new Promise(resolve => (testOptions = { values, resolve }));
   const tab = await browser.tabs.create({ url: browser.runtime.getURL("options.html") });
   let status;
   try {
     status = await within(saved, 15000, "the options page");
+    if (hold) {
+      await testReport({ fixture: "options", phase: "options-holding" });
+      await sleep(hold); // screenshots: the page stays on screen a moment
+    }
   } finally {
     testOptions = null;
     await browser.tabs.remove(tab.id);
@@ -611,7 +628,7 @@ async function runTestPlan(plan) {
   testReportUrl = plan.report_url || null;
   for (const step of plan.steps || []) {
     try {
-      if (step.options) await testFillOptions(step.options);
+      if (step.options) await testFillOptions(step.options, step.hold);
       else if (step.break_host) await testBreakHost();
       else if (step.host_status) await testReport({ fixture: "host", phase: "host-status", status: await hostStatus() });
       else if (step.before_extension) return await testOpenBeforeExtension(step);

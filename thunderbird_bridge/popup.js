@@ -30,7 +30,7 @@ function headline(s, hostError) {
   if (s.status === "clean") return ["ok", "No trackers found"];
   const parts = [];
   if (s.removed) parts.push(plural(s.removed, "tracker removed", "trackers removed"));
-  if (s.summary.left_marked) parts.push(plural(s.summary.left_marked, "link still tracks if clicked", "links still track if clicked"));
+  if (s.linksLeft) parts.push(plural(s.linksLeft, "link still tracks if clicked", "links still track if clicked"));
   if (s.summary.links_cleaned && !parts.length) parts.push(plural(s.summary.links_cleaned, "link cleaned", "links cleaned"));
   return ["ok", parts.join(" · ")];
 }
@@ -134,8 +134,12 @@ async function refresh() {
 }
 
 async function main() {
-  const [tab] = await browser.tabs.query({ active: true, currentWindow: true });
-  tabId = tab ? tab.id : null;
+  const asked = Number(new URLSearchParams(location.search).get("tabId"));
+  if (asked) tabId = asked; // the popup page opened for a given message tab (screenshots)
+  else {
+    const [tab] = await browser.tabs.query({ active: true, currentWindow: true });
+    tabId = tab ? tab.id : null;
+  }
   $("load").addEventListener("click", () => browser.runtime.sendMessage({ type: "loadImages", tabId }));
   $("retry").addEventListener("click", () =>
     browser.runtime.sendMessage({ type: "loadImages", tabId, urls: Object.keys(current.images.failed) }));

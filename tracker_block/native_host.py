@@ -191,6 +191,8 @@ def verdict(findings: list[dict[str, Any]]) -> dict[str, Any]:
     summary = report.summary()
     return {"status": report.status, "summary": summary,
             "removed": summary["trackers_removed"] + summary["other_removed"],
+            # links that still track if clicked (left_marked also counts a kept read receipt)
+            "links_left": sum(1 for f in report.still_tracking if f.kind == "link"),
             "lines": [ln.to_dict() for ln in popup_lines(findings)]}
 
 
@@ -300,7 +302,7 @@ class Host:
             # No token: safe images must not be fetched for a message nobody checked.
             log.info("message %s from %s: allowlisted, not checked", subject, sender)
             return {"html": html, "changed": False, "findings": [], "untouched": True,
-                    "status": "allowlisted", "summary": {}, "removed": 0, "lines": [],
+                    "status": "allowlisted", "summary": {}, "removed": 0, "links_left": 0, "lines": [],
                     "sender": sender, "token": None, "remote_images": [], "cached": {}}
         recipients = recipients_from_headers(headers)
         result = clean_html(html, Options(mode=mode), recipients=recipients)
