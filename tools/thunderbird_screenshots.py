@@ -3,7 +3,7 @@
 Runs real Thunderbird (not headless) on a private Xvfb display with the e2e test's harness
 (tests/test_thunderbird_e2e.py: throw-away profile, host in test mode, network cut to loopback)
 and grabs the screen with ``xwd`` when each state is on screen. Needs Xvfb and xwd
-(Debian: ``apt-get install -y xvfb x11-apps xdotool``).
+(Debian: ``apt-get install -y xvfb x11-apps``).
 
     .venv/bin/python tools/thunderbird_screenshots.py [--out docs/img]
 """
@@ -101,14 +101,6 @@ def composite(message: list[bytes], popup_tab: list[bytes]) -> list[bytes]:
     return [bytes(row) for row in out]
 
 
-def focus(display: str) -> None:
-    env = {"DISPLAY": display}
-    ids = subprocess.run(["xdotool", "search", "--onlyvisible", "--class", "thunderbird"], env=env,
-                         capture_output=True, text=True).stdout.split()
-    for wid in ids:
-        subprocess.run(["xdotool", "windowfocus", wid], env=env, capture_output=True)
-
-
 def newsletter(content: str, *, number: int, clean: bool = False, spoof: bool = False) -> bytes:
     """A Mailchimp-style newsletter (or a plain note when ``clean``)."""
     msg = EmailMessage()
@@ -145,9 +137,9 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    for tool in ("Xvfb", "xwd", "xdotool"):
+    for tool in ("Xvfb", "xwd"):
         if not shutil.which(tool):
-            print(f"error: {tool} not found (apt-get install -y xvfb x11-apps xdotool)", file=sys.stderr)
+            print(f"error: {tool} not found (apt-get install -y xvfb x11-apps)", file=sys.stderr)
             return 1
     display = ":97"
     xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", f"{SIZE[0]}x{SIZE[1]}x24", "-nolisten", "tcp"],
@@ -185,8 +177,6 @@ def main(argv: list[str] | None = None) -> int:
             underneath: dict[str, list[bytes]] = {}
 
             def on_report(r: dict) -> None:
-                if r.get("phase") == "opening":
-                    focus(display)   # no window manager: give Thunderbird the focus, or popups stay shut
                 name = shots.get((r.get("fixture"), r.get("phase")))
                 if r.get("phase") == "cleaned" and (r["fixture"], "popup-tab") in shots:
                     time.sleep(0.3)
