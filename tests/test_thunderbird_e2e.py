@@ -68,6 +68,8 @@ USER_PREFS = {
     # console messages (extension errors included) go to stdout, so the test can read them
     "devtools.console.stdout.chrome": True,
     "devtools.console.stdout.content": True,
+    "browser.dom.window.dump.enabled": True,
+    "extensions.webextensions.log.level": "all",
     # a Local Folders account: new mail "arrives" there (messages.import with the New flag)
     "mail.accountmanager.accounts": "account1",
     "mail.accountmanager.localfoldersserver": "server1",
@@ -273,7 +275,8 @@ def console_errors(tmp_path: Path, launch: int = 1) -> list[str]:
     """Lines Thunderbird's console printed about this add-on that are errors or warnings."""
     text = (tmp_path / f"thunderbird-{launch}.log").read_text(errors="replace")
     return [line for line in text.splitlines()
-            if ("tracker-block" in line or "messageDisplayScript" in line or "moz-extension" in line)
+            if ("tracker-block" in line or "messageDisplayScript" in line or "moz-extension" in line
+                or "WebExtensions" in line)
             and re.search(r"error|warn|does not exist|exception", line, re.I)]
 
 
