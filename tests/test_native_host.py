@@ -412,3 +412,28 @@ def test_image_cache_evicts_least_recently_used(tmp_path: Path) -> None:
 def test_test_break_is_refused_outside_test_mode() -> None:
     _, (reply,) = serve_bytes(frame({"id": 1, "type": "test_break"}))
     assert reply["ok"] is False and "test mode" in reply["error"]
+
+
+def test_images_go_through_the_socks_upstream_when_set(origin: str) -> None:
+    """The options page's proxy (e.g. Tor): image fetches are tunnelled through it."""
+    import asyncio
+    import base64
+
+    from test_proxy import Socks5
+
+    socks = Socks5(None)
+    loop = asyncio.new_event_loop()
+    threading.Thread(target=loop.run_forever, daemon=True).start()
+    server = asyncio.run_coroutine_threadsafe(asyncio.start_server(socks.handle, "127.0.0.1", 0), loop).result()
+    port = server.sockets[0].getsockname()[1]
+    try:
+        host = nh.Host({"allow_loopback": True})
+        raw = base64.b64encode(_newsletter(origin)).decode()
+        _, (reply,) = serve_bytes(frame({"id": 1, "type": "prefetch", "raw": raw,
+                                         "options": {"upstream": f"socks5://127.0.0.1:{port}"}}), host)
+        assert reply["images"] == {f"{origin}/img.png": True}, reply
+        assert [(atyp, h) for atyp, h, _ in socks.asked] == [(1, "127.0.0.1")]
+        assert [s["path"] for s in _Origin.seen] == ["/img.png"]
+    finally:
+        loop.call_soon_threadsafe(server.close)
+        loop.call_soon_threadsafe(loop.stop)
