@@ -332,6 +332,7 @@ def test_header_button_is_the_one_indicator_and_cannot_be_spoofed(tmp_path: Path
         tmp_path,
         steps=[{"path": str(eml), "name": "spoof.eml", "actions": ["report", "popup"]},
                {"path": str(big), "name": "big.eml", "actions": ["report"]}],
+        prefs={"safeImages": "per-message"},   # stored by version 0.1: now "click"
         expected_reports=5)
     print(f"Thunderbird run: {elapsed:.1f}s")
     r = _by_phase(reports)
@@ -360,6 +361,9 @@ def test_header_button_is_the_one_indicator_and_cannot_be_spoofed(tmp_path: Path
     assert not any("rule:" in ln or "heuristic:" in ln for ln in lines), lines
     assert any("heuristic:" in ln for ln in popup["popup"]["advanced"]), popup
     assert popup["popup"]["remoteNote"], "the popup explains Thunderbird's 'Show remote content'"
+    # The old "per-message" choice became "click": nothing fetched, the popup offers to load.
+    assert cleaned["state"]["images"]["policy"] == "click" and "Load 1 image now" in popup["popup"]["buttons"]
+    assert "not fetched when it arrived" not in popup["popup"]["images"], popup
 
     # The sender's fake banner is only the sender's text: the add-on inserts no banner and does
     # not style it; the ⚑ mark after the tracked link stays visible despite the message's CSS.

@@ -113,9 +113,17 @@ async function request(body, onProgress) {
 }
 
 // ---------------------------------------------------------------- settings
+// Safe-image choices of version 0.1 (fetched at open time) -> the nearest choice now.
+const OLD_SAFE_IMAGES = { "per-message": "click", "per-sender": "click", always: "arrival" };
+
 async function settings() {
   const stored = await browser.storage.local.get(Object.keys(DEFAULTS));
-  return { ...DEFAULTS, ...stored };
+  const cfg = { ...DEFAULTS, ...stored };
+  if (OLD_SAFE_IMAGES[cfg.safeImages]) {
+    cfg.safeImages = OLD_SAFE_IMAGES[cfg.safeImages];
+    await browser.storage.local.set({ safeImages: cfg.safeImages });
+  }
+  return cfg;
 }
 
 function senderAddress(author) {
@@ -217,7 +225,9 @@ async function handleClean(msg, tabId) {
   try {
     reply = await request({ type: "clean", html: msg.html, headers, options: hostOptions(cfg), use_cache: !imagesOff });
   } catch (e) {
-    const error = e.message || String(e);
+    let error = e.message || String(e);
+    if (error !== HOST_MISSING && hostInfo)
+      error = `The tracker-block helper failed on this message (${error}). Details are in its log: ${hostInfo.log}`;
     tabs.set(tabId, { kind: "error", error, sender });
     paint(tabId);
     return { error };
@@ -340,6 +350,8 @@ async function handleMessage(msg, sender) {
       return setSenderImagesOff(msg.sender, msg.off);
     case "hostStatus":
       return hostStatus();
+    case "settings":
+      return { settings: await settings(), defaults: DEFAULTS };
     case "clearCache":
       return request({ type: "cache_clear" });
     case "optionsPageOpened":

@@ -2,13 +2,14 @@
    change is saved at once (text fields after a short pause); the bar says when it was saved. */
 "use strict";
 
-const DEFAULTS = { mode: "trackers", safeImages: "arrival", imageSendersOff: [], allowSenders: [], upstream: "" };
+let DEFAULTS = {}; // from background.js, the one place they are defined
 const LISTS = ["imageSendersOff", "allowSenders"];
 const UPSTREAM = /^(socks5h?|socks4|http):\/\/[^\s/:]+:\d+\/?$/i;
 const $ = id => document.getElementById(id);
 
 async function load() {
-  const cfg = { ...DEFAULTS, ...(await browser.storage.local.get(Object.keys(DEFAULTS))) };
+  const { settings: cfg, defaults } = await browser.runtime.sendMessage({ type: "settings" });
+  DEFAULTS = defaults;
   for (const name of ["mode", "safeImages"]) {
     const input = document.querySelector(`input[name=${name}][value="${cfg[name]}"]`);
     if (input) input.checked = true;
