@@ -401,6 +401,8 @@ async function prefetchMessage(header) {
   const cfg = await settings();
   const sender = senderAddress(header.author);
   if (cfg.safeImages !== "arrival") return { skipped: "safe images are not fetched at arrival (options)" };
+  // Fetching a spam message's images would tell the spammer the address is read.
+  if (header.junk) return { skipped: "junk mail: images are not fetched" };
   if (senderListed(sender, cfg.imageSendersOff)) return { skipped: `images from ${sender} are off` };
   const raw = await (await browser.messages.getRaw(header.id)).arrayBuffer();
   const reply = await request({ type: "prefetch", raw: bytesToB64(raw), options: hostOptions(cfg) });
@@ -432,7 +434,9 @@ async function onNewMail(folder, messageList) {
   }
 }
 
-browser.messages.onNewMailReceived.addListener(onNewMail, true);
+// Inbox and ordinary folders only (not Junk, Trash, Sent, ...): Thunderbird's own choice when
+// monitorAllFolders is false.
+browser.messages.onNewMailReceived.addListener(onNewMail, false);
 
 // ---------------------------------------------------------------- display script registration
 async function ensureDisplayScript() {

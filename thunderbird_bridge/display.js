@@ -158,13 +158,15 @@
   // ------------------------------------------------------------ main
   async function run() {
     await domReady();
-    checkRemoteLoads();
     let reply;
     try {
       reply = await browser.runtime.sendMessage({ type: "clean", html: serialize(), remoteAlready });
     } catch (e) {
       reply = { error: String((e && e.message) || e) };
     }
+    // Checked once the host has answered, as before: by then Thunderbird has refused every
+    // blocked image, so one still loading or loaded means remote content was allowed.
+    checkRemoteLoads();
     if (!reply.error && !reply.untouched) {
       cleaned = true;
       apply(reply.html);
