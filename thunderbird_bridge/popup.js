@@ -24,7 +24,7 @@ function shortUrl(u) {
 function headline(s, hostError) {
   if (!s) return ["neutral", hostError ? "tracker-block could not check this message" : "tracker-block has not seen this message"];
   if (s.kind === "pending") return ["neutral", "Checking this message…"];
-  if (s.kind === "error") return ["error", "Not checked: tracker-block could not read this message"];
+  if (s.kind === "error") return ["error", "Not checked: tracker-block could not check this message"];
   if (s.kind === "allowlisted") return ["neutral", `Not checked: ${s.sender} is on your list of trusted senders`];
   if (s.remoteAlready) return ["warn", "Remote content was allowed for this message: trackers may already have fired"];
   if (s.status === "clean") return ["ok", "No trackers found"];

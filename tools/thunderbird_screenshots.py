@@ -52,7 +52,16 @@ def xwd_rows(xwd: bytes) -> list[bytes]:
     return rows
 
 
+def trim(rows: list[bytes]) -> list[bytes]:
+    """Drop the black strip right of the Thunderbird window (the screen is wider)."""
+    width = len(rows[0]) // 3
+    while width > 1 and all(row[(width - 1) * 3:width * 3] == b"\x00\x00\x00" for row in rows[::8]):
+        width -= 1
+    return [row[:width * 3] for row in rows]
+
+
 def png(rows: list[bytes]) -> bytes:
+    rows = trim(rows)
     height, width = len(rows), len(rows[0]) // 3
 
     def chunk(kind: bytes, payload: bytes) -> bytes:
