@@ -448,6 +448,7 @@ def test_safe_images_come_from_the_arrival_cache_and_opening_touches_no_network(
     assert "lets the sender's image server see when you read it" in old_popup["images"], old_popup
     loaded = r["old.eml", "images-loaded"]
     assert loaded["fetched"]["images"] == 1 and _photo(loaded)["naturalWidth"] == 40, loaded
+    assert loaded["state"]["images"]["lastProgress"] == {"done": 1, "total": 1}   # the popup's progress
     photo13 = [q for q in content.requests if q["path"] == "/images/photo13.png"]
     assert len(photo13) == 1 and photo13[0]["t"] > old_r["host_time"], photo13
 

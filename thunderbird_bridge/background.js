@@ -274,6 +274,7 @@ async function loadImages(tabId, urls) {
   try {
     reply = await request({ type: "fetch_images", token: s.token, urls: want, options: hostOptions(cfg) }, p => {
       s.images.progress = p;
+      s.images.lastProgress = p;
       paint(tabId);
     });
   } catch (e) {
