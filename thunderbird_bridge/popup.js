@@ -46,8 +46,10 @@ function imagesText(s) {
   if (im.policy === "never") return { text: `${plural(total, "image", "images")} not loaded: safe images are off in the options.` };
   const out = [];
   if (im.cached.length) {
-    const when = im.arrived ? ` when the message arrived (${new Date(im.arrived.time).toLocaleString()})` : "";
-    out.push(`${plural(im.cached.length, "image", "images")} shown from tracker-block's local copy, fetched${when}. Opening this message told nobody.`);
+    const when = im.arrived
+      ? `fetched when the message arrived (${new Date(im.arrived.time).toLocaleString()})`
+      : "fetched earlier for another message";
+    out.push(`${plural(im.cached.length, "image", "images")} shown from tracker-block's local copy, ${when}. Opening this message told nobody.`);
   }
   if (im.fetched.length) out.push(`${plural(im.fetched.length, "image", "images")} loaded on request.`);
   let load = null;
