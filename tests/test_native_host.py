@@ -1,5 +1,5 @@
 """The native host's wire protocol, as Thunderbird would drive it (a real host process where it
-matters: partial writes, EOF, stray prints), plus its safe-image fetching and banner text."""
+matters: partial writes, EOF, stray prints), plus its safe-image fetching and cache, and the popup's words."""
 from __future__ import annotations
 
 import http.server
@@ -54,10 +54,23 @@ def start_host(tmp_path: Path, *code: str, env: dict | None = None) -> subproces
                             env={**os.environ, "TRACKER_BLOCK_LOG": str(tmp_path / "host.log"), **(env or {})})
 
 
-def serve_bytes(data: bytes, host: nh.Host | None = None, limit: int = nh.MAX_REQUEST) -> tuple[int, list[dict]]:
+@pytest.fixture(autouse=True)
+def _image_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every Host in these tests keeps its image cache in the test's directory."""
+    cache = tmp_path / "image-cache"
+    monkeypatch.setenv("TRACKER_BLOCK_IMAGE_CACHE", str(cache))
+    return cache
+
+
+def serve_bytes(data: bytes, host: nh.Host | None = None, limit: int = nh.MAX_REQUEST,
+                progress: list | None = None) -> tuple[int, list[dict]]:
+    """Replies (chunks joined); progress messages go to ``progress`` when given."""
     out = io.BytesIO()
     status = nh.serve(io.BytesIO(data), out, host or nh.Host(), limit=limit)
-    return status, join_chunks(unframe_all(out.getvalue()))
+    replies = join_chunks(unframe_all(out.getvalue()))
+    if progress is not None:
+        progress += [r["progress"] for r in replies if "progress" in r]
+    return status, [r for r in replies if "progress" not in r]
 
 
 # --- framing over a real process ---------------------------------------------------------------
@@ -150,7 +163,7 @@ def test_clean_request_over_the_cap_round_trips(tmp_path: Path) -> None:
     assert reply["ok"], reply
     assert len(reply["html"]) > 1_500_000
     assert "open.gif" not in reply["html"]
-    assert reply["findings"] and "1 tracker blocked" in reply["banner"]
+    assert reply["findings"] and reply["removed"] == 1 and reply["status"] == "cleaned"
 
 
 # --- requests ----------------------------------------------------------------------------------
@@ -162,7 +175,9 @@ def test_clean_reports_read_receipts_and_recipient_links() -> None:
     assert reply["ok"], reply
     kinds = {f["kind"] for f in reply["findings"]}
     assert "header" in kinds
-    assert "read-receipt request" in reply["banner"]
+    assert "read-receipt request — Thunderbird will ask before sending one" in [ln["text"] for ln in reply["lines"]]
+    # The receipt is Thunderbird's to answer and the link is left in place: nothing was removed.
+    assert reply["removed"] == 0 and reply["status"] == "tracked" and reply["summary"]["left_marked"] == 2
     assert any(f["reason"].startswith("heuristic:recipient") for f in reply["findings"]), reply["findings"]
 
 
@@ -179,7 +194,8 @@ def test_trusted_sender_is_shown_untouched_and_gets_no_safe_images_token() -> No
                                          "options": {"allow_senders": allow}}))
         assert reply["ok"] and reply["untouched"] is True, reply
         assert reply["html"] == html and reply["findings"] == [] and reply["token"] is None
-        assert reply["remote_images"] == 0 and "ann@friend.example" in reply["banner"]
+        assert reply["remote_images"] == [] and reply["status"] == "allowlisted"
+        assert reply["sender"] == "ann@friend.example" and reply["lines"] == []
     # Another sender, or no list: cleaned as usual.
     for opts, hdrs in (({"allow_senders": ["@friend.example"]}, {"from": ["x@other.example"]}), ({}, headers)):
         _, (reply,) = serve_bytes(frame({"id": 1, "type": "clean", "html": html, "headers": hdrs,
@@ -203,19 +219,37 @@ def test_test_plan_sends_fixture_bytes_and_keeps_other_steps(tmp_path: Path) -> 
     assert nh._test_plan({"fixtures": [{"path": str(eml)}]})["steps"][0]["name"] == "a.eml"
 
 
-def test_recipients_and_banner_text() -> None:
+def test_recipients_and_popup_lines_by_company_in_the_reports_words() -> None:
     headers = {"To": ["A <a@x.org>, b@y.org"], "cc": "C <c@z.org>", "Delivered-To": ["a@x.org"]}
     assert nh.recipients_from_headers(headers) == ("a@x.org", "b@y.org", "c@z.org")
+    click = {"kind": "link", "tracker": "Mailchimp", "certainty": "rule", "action": "left-marked",
+             "reason": "rule:mailchimp/click", "url": "https://x.list-manage.com/track/click?u=1"}
     findings = [
-        {"kind": "pixel", "tracker": "Mailchimp", "certainty": "rule"},
-        {"kind": "link", "tracker": "HubSpot", "certainty": "rule"},
-        {"kind": "header", "tracker": None, "certainty": "rule"},
-        {"kind": "image", "tracker": None, "certainty": "policy"},
+        {"kind": "pixel", "tracker": "Mailchimp", "certainty": "rule", "action": "removed", "reason": "rule:mailchimp/open"},
+        *[dict(click, url=f"{click['url']}&n={i}") for i in range(6)],
+        *[{"kind": "link", "tracker": None, "certainty": "rule", "action": "cleaned", "reason": "rule:tracking-params"}] * 3,
+        {"kind": "link", "tracker": None, "certainty": "rule", "action": "unwrapped", "reason": "rule:outlook-safelinks"},
+        {"kind": "header", "tracker": None, "certainty": "rule", "action": "left-marked", "reason": "rule:read-receipt-request"},
+        {"kind": "image", "tracker": None, "certainty": "policy", "action": "removed", "reason": "policy:all"},
+        {"kind": "pixel", "tracker": "t.example", "certainty": "heuristic", "action": "removed", "reason": "heuristic:tiny-image"},
     ]
-    assert nh.banner_text(findings) == (
-        "3 trackers blocked — Mailchimp open pixel, HubSpot click tracking, read-receipt request; "
-        "1 remote item blocked by policy")
-    assert nh.banner_text([]) == "No trackers found"
+    v = nh.verdict(findings)
+    assert v["status"] == "tracked" and v["removed"] == 3 and v["links_left"] == 6
+    assert v["summary"] == {"trackers_removed": 2, "other_removed": 1, "links_cleaned": 4, "left_marked": 7, "proxied": 0}
+    assert [ln["text"] for ln in v["lines"]] == [
+        "Mailchimp open pixel — removed",
+        "open pixel from t.example (unknown tracker) — removed",
+        "remote image — removed (your setting: block every remote load)",
+        "6 Mailchimp click-tracked links — left, marked ⚑",
+        "read-receipt request — Thunderbird will ask before sending one",
+        "3 links — tracking parameters removed",
+        "1 link — Microsoft Safe Links (your organisation's link scanner, not sender tracking) — unwrapped to the real address",
+    ]
+    # Rule ids and URLs stay with each line, for the popup's advanced view only.
+    six = v["lines"][3]
+    assert six["rules"] == ["rule:mailchimp/click"] and len(six["urls"]) == 6 and six["count"] == 6
+    assert not any("rule:" in ln["text"] or "click tracking" in ln["text"] for ln in v["lines"])
+    assert nh.verdict([])["status"] == "clean" and nh.verdict([])["lines"] == []
 
 
 def test_test_report_is_refused_outside_test_mode() -> None:
@@ -260,10 +294,11 @@ def origin():
     server.server_close()
 
 
-def _clean_then_fetch(host: nh.Host, html: str, urls: list[str]) -> dict:
+def _clean_then_fetch(host: nh.Host, html: str, urls: list[str], progress: list | None = None) -> dict:
     _, (cleaned,) = serve_bytes(frame({"id": 1, "type": "clean", "html": html}), host)
     assert cleaned["ok"], cleaned
-    _, (reply,) = serve_bytes(frame({"id": 2, "type": "fetch_images", "token": cleaned["token"], "urls": urls}), host)
+    _, (reply,) = serve_bytes(frame({"id": 2, "type": "fetch_images", "token": cleaned["token"], "urls": urls}),
+                              host, progress=progress)
     return reply
 
 
@@ -272,8 +307,11 @@ def test_safe_images_fetch_only_kept_images_without_identifying_headers(origin: 
     img, other, redirect = f"{origin}/img.png", f"{origin}/img-not-in-message.png", f"{origin}/redirect"
     text = f"{origin}/page"
     html = f'<img src="{img}" width="40" height="30"><img src="{redirect}" width="40" height="30"><img src="{text}" width="40" height="30">'
-    reply = _clean_then_fetch(host, html, [img, redirect, text, other])
+    progress: list = []
+    reply = _clean_then_fetch(host, html, [img, redirect, text, other], progress)
     assert reply["ok"], reply
+    # One progress message per image fetched (in parallel, finishing in any order).
+    assert sorted(p["done"] for p in progress) == [1, 2, 3] and {p["total"] for p in progress} == {3}
     assert reply["images"][img].startswith("data:image/png;base64,")
     assert reply["images"][redirect] == reply["images"][img]
     assert "not a supported image type" in reply["errors"][text]
@@ -287,7 +325,7 @@ def test_safe_images_fetch_only_kept_images_without_identifying_headers(origin: 
 def test_safe_images_refuse_loopback_outside_test_mode(origin: str) -> None:
     img = f"{origin}/img.png"
     reply = _clean_then_fetch(nh.Host(), f'<img src="{img}" width="40" height="30">', [img])
-    assert reply["images"] == {} and "127.0.0.1" in reply["errors"][img]
+    assert reply["images"] == {} and "refused" in reply["errors"][img] and "127.0.0.1" in reply["errors"][img]
     assert _Origin.seen == []
 
 
@@ -301,3 +339,101 @@ def test_sniff_image() -> None:
     assert nh.sniff_image(b"\xff\xd8\xff\xe0....") == "image/jpeg"
     assert nh.sniff_image(b"RIFF\x00\x00\x00\x00WEBPVP8 ") == "image/webp"
     assert nh.sniff_image(b"<svg xmlns='http://www.w3.org/2000/svg'/>") is None
+
+
+def _newsletter(origin: str, sender: str = "news@shop.example") -> bytes:
+    from email.message import EmailMessage
+
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Message-ID"] = sender, "bob@example.com", "<n1@shop.example>"
+    msg.set_content("text")
+    msg.add_alternative(f'<p><img src="{origin}/img.png" width="40" height="30"></p>'
+                        f'<img src="{origin}/open.gif?u=bob%40example.com" width="1" height="1">', subtype="html")
+    return msg.as_bytes()
+
+
+def test_prefetch_at_arrival_fills_the_cache_and_clean_serves_from_it(origin: str, tmp_path: Path) -> None:
+    import base64
+
+    host = nh.Host({"allow_loopback": True})
+    raw = base64.b64encode(_newsletter(origin)).decode()
+    _, (arrived,) = serve_bytes(frame({"id": 1, "type": "prefetch", "raw": raw}), host)
+    assert arrived["ok"] and arrived["images"] == {f"{origin}/img.png": True} and arrived["errors"] == {}, arrived
+    # The pixel (it carries the reader's address) was never requested; the content image once.
+    assert [s["path"] for s in _Origin.seen] == ["/img.png"]
+    # Opening: the cleaned copy comes with the image from the cache, and nothing is fetched.
+    html = nh.message_html_parts(_newsletter(origin))[0]
+    _, (opened,) = serve_bytes(frame({"id": 2, "type": "clean", "html": html,
+                                      "headers": {"from": ["news@shop.example"], "to": ["bob@example.com"]}}), host)
+    assert opened["cached"][f"{origin}/img.png"].startswith("data:image/png;base64,")
+    assert opened["remote_images"] == [f"{origin}/img.png"] and opened["removed"] == 1
+    assert len(_Origin.seen) == 1
+    _, (info,) = serve_bytes(frame({"id": 3, "type": "cache_info"}), host)
+    assert info["images"] == 1 and info["bytes"] == len(PNG)
+    # use_cache false (images off for this sender): nothing from the cache.
+    _, (off,) = serve_bytes(frame({"id": 4, "type": "clean", "html": html, "use_cache": False}), host)
+    assert off["cached"] == {}
+    _, (cleared,) = serve_bytes(frame({"id": 5, "type": "cache_clear"}), host)
+    assert cleared["removed"] == 1
+
+
+def test_prefetch_skips_trusted_senders_and_logs_each_failure(origin: str, tmp_path: Path, caplog) -> None:
+    import base64
+    import logging
+
+    host = nh.Host({"allow_loopback": True})
+    raw = base64.b64encode(_newsletter(origin, sender="ann@friend.example")).decode()
+    _, (reply,) = serve_bytes(frame({"id": 1, "type": "prefetch", "raw": raw,
+                                     "options": {"allow_senders": ["@friend.example"]}}), host)
+    assert reply["skipped"] == "allowlisted" and _Origin.seen == []
+    dead = _newsletter("http://127.0.0.1:9")
+    with caplog.at_level(logging.INFO, logger="tracker_block.native_host"):
+        _, (reply,) = serve_bytes(frame({"id": 2, "type": "prefetch", "raw": base64.b64encode(dead).decode()}), host)
+    assert reply["images"] == {} and "cannot connect to 127.0.0.1" in reply["errors"]["http://127.0.0.1:9/img.png"]
+    assert any("image 127.0.0.1 not fetched" in r.getMessage() for r in caplog.records), caplog.text
+
+
+def test_image_cache_evicts_least_recently_used(tmp_path: Path) -> None:
+    import time as _time
+
+    from tracker_block.image_cache import ImageCache
+
+    cache = ImageCache(tmp_path / "c", max_bytes=len(PNG) * 2)
+    for i in range(3):
+        cache.put(f"https://x.example/{i}.png", PNG)
+        os.utime(cache._path(f"https://x.example/{i}.png"), (_time.time() - 100 + i, _time.time() - 100 + i))
+    assert cache.get("https://x.example/0.png")          # used now: kept
+    assert cache.prune() == 1
+    assert cache.get("https://x.example/1.png") is None and cache.get("https://x.example/2.png")
+    cache.put("https://x.example/svg", b"<svg/>")
+    assert cache.get("https://x.example/svg") is None     # never served as an image
+
+
+def test_test_break_is_refused_outside_test_mode() -> None:
+    _, (reply,) = serve_bytes(frame({"id": 1, "type": "test_break"}))
+    assert reply["ok"] is False and "test mode" in reply["error"]
+
+
+def test_images_go_through_the_socks_upstream_when_set(origin: str) -> None:
+    """The options page's proxy (e.g. Tor): image fetches are tunnelled through it."""
+    import asyncio
+    import base64
+
+    from test_proxy import Socks5
+
+    socks = Socks5(None)
+    loop = asyncio.new_event_loop()
+    threading.Thread(target=loop.run_forever, daemon=True).start()
+    server = asyncio.run_coroutine_threadsafe(asyncio.start_server(socks.handle, "127.0.0.1", 0), loop).result()
+    port = server.sockets[0].getsockname()[1]
+    try:
+        host = nh.Host({"allow_loopback": True})
+        raw = base64.b64encode(_newsletter(origin)).decode()
+        _, (reply,) = serve_bytes(frame({"id": 1, "type": "prefetch", "raw": raw,
+                                         "options": {"upstream": f"socks5://127.0.0.1:{port}"}}), host)
+        assert reply["images"] == {f"{origin}/img.png": True}, reply
+        assert [(atyp, h) for atyp, h, _ in socks.asked] == [(1, "127.0.0.1")]
+        assert [s["path"] for s in _Origin.seen] == ["/img.png"]
+    finally:
+        loop.call_soon_threadsafe(server.close)
+        loop.call_soon_threadsafe(loop.stop)

@@ -74,13 +74,15 @@ def test_xpi_is_reproducible_with_manifest_at_root(tmp_path: Path) -> None:
     with zipfile.ZipFile(a) as zf:
         names = set(zf.namelist())
         manifest = json.loads(zf.read("manifest.json"))
-    assert {"manifest.json", "background.js", "display.js", "banner.css", "options.html", "options.js"} <= names
+    assert {"manifest.json", "background.js", "display.js", "display.css", "popup.html", "popup.js", "popup.css",
+            "options.html", "options.js", "icons/button.svg"} <= names
     assert manifest["browser_specific_settings"]["gecko"]["id"] == EXTENSION_ID
     for f in manifest["background"]["scripts"] + [manifest["options_ui"]["page"]]:
         assert f in names
 
 
-def test_install_doctor_uninstall_round_trip(tmp_path: Path) -> None:
+def test_install_doctor_uninstall_round_trip(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("TRACKER_BLOCK_IMAGE_CACHE", str(tmp_path / "cache"))
     p = tb.plan(sys.platform, home=tmp_path, env={"HOME": str(tmp_path)}, python=sys.executable)
     before = tb.doctor(p)
     assert not all(ok for ok, _ in before) and "missing" in before[-1][1]
@@ -89,7 +91,8 @@ def test_install_doctor_uninstall_round_trip(tmp_path: Path) -> None:
     assert launcher.stat().st_mode & stat.S_IXUSR
     checks = tb.doctor(p)
     assert all(ok for ok, _ in checks), checks
-    assert any("answered ping" in msg for _, msg in checks)
+    assert any("answered in" in msg and "tracker-block 0." in msg for _, msg in checks), checks
+    assert any(msg.startswith("image cache") and msg.endswith("is writable") for _, msg in checks)
 
     # A manifest that does not allow our extension id is caught.
     manifest = Path(p.manifest_path)
@@ -110,6 +113,7 @@ def test_install_doctor_uninstall_round_trip(tmp_path: Path) -> None:
 
 def test_cli_install_doctor_and_build_xpi(tmp_path: Path, monkeypatch, capsys) -> None:
     monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("TRACKER_BLOCK_IMAGE_CACHE", str(tmp_path / "cache"))
     monkeypatch.delenv("XDG_DATA_HOME", raising=False)
     assert tb.cli_main(["install"]) == 0
     assert "Install Add-on From File" in capsys.readouterr().out
@@ -121,3 +125,11 @@ def test_cli_install_doctor_and_build_xpi(tmp_path: Path, monkeypatch, capsys) -
     assert tb.cli_main(["uninstall"]) == 0
     assert tb.cli_main(["doctor"]) == 1
     assert "FAIL" in capsys.readouterr().out
+
+
+def test_doctor_names_an_image_cache_it_cannot_write(tmp_path: Path, monkeypatch) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    monkeypatch.setenv("TRACKER_BLOCK_IMAGE_CACHE", str(blocker / "cache"))
+    ok, msg = tb._cache_check()
+    assert not ok and msg.startswith(f"image cache {blocker / 'cache'} is not writable"), msg

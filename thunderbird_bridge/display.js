@@ -1,8 +1,13 @@
 /* tracker-block Thunderbird bridge: message display script.
  *
- * Runs in every displayed message. banner.css keeps the body hidden until this script has
+ * Runs in every displayed message. display.css keeps the body hidden until this script has
  * replaced it with the host's cleaned copy. The *rendered* DOM is cleaned (not the raw MIME
  * part) because Thunderbird has already rewritten cid: images to mailbox: part URLs there.
+ *
+ * This script draws no banner: what tracker-block found is shown by the button in the message
+ * header (background.js), outside the message, where the sender's CSS cannot hide or fake it.
+ * The only thing added to the message is a ⚑ after each link that still tracks if clicked, in a
+ * closed shadow root with inline !important styles, so the message's CSS cannot restyle it.
  */
 "use strict";
 
@@ -11,7 +16,9 @@
   window.__trackerBlock = true;
 
   const DONE = "tracker-block-done";
-  const state = { reply: null, remoteAlready: false, alwaysDone: null };
+  const marks = []; // the ⚑ marks this script added
+  let cleaned = false;
+  let remoteAlready = false;
 
   function domReady() {
     if (document.readyState !== "loading") return Promise.resolve();
@@ -25,9 +32,7 @@
   // Remote loads before cleaning can only happen if the user allowed remote content for this
   // message: Thunderbird starts them before any extension script can stop them. With its
   // blocking on, a remote <img> is refused at once (complete, naturalWidth 0); one that is still
-  // loading, or loaded, means remote content was allowed. Load events are watched from
-  // document_start too. Either way the banner warns.
-  let cleaned = false;
+  // loading, or loaded, means remote content was allowed. The button then warns.
   const isRemote = url => /^https?:/i.test(url || "");
   document.addEventListener(
     "load",
@@ -45,15 +50,9 @@
   }
 
   function noteRemoteLoad() {
-    if (state.remoteAlready) return;
-    state.remoteAlready = true;
-    const banner = document.getElementById("tracker-block-banner");
-    if (banner && !banner.querySelector(".tb-warning")) banner.append(remoteWarning());
-  }
-
-  function remoteWarning() {
-    return el("div", "tb-warning",
-      "Remote content was allowed for this message, so trackers may already have fired before tracker-block removed them.");
+    if (remoteAlready) return;
+    remoteAlready = true;
+    browser.runtime.sendMessage({ type: "remoteLoaded" }).catch(() => {});
   }
 
   function serialize() {
@@ -75,113 +74,43 @@
     body.replaceChildren(...Array.from(doc.body.childNodes).map(n => document.importNode(n, true)));
   }
 
-  function el(tag, cls, text) {
-    const e = document.createElement(tag);
-    if (cls) e.className = cls;
-    if (text != null) e.textContent = text;
-    return e;
-  }
+  const MARK_HOST_STYLE =
+    "all: initial !important; display: inline-block !important; visibility: visible !important; " +
+    "opacity: 1 !important; position: static !important; width: auto !important; height: auto !important; " +
+    "margin: 0 0 0 3px !important; clip-path: none !important; filter: none !important; transform: none !important;";
 
-  function describe(f) {
-    const who = f.tracker ? `${f.tracker}: ` : "";
-    const url = f.url ? ` — ${f.url.length > 120 ? f.url.slice(0, 119) + "…" : f.url}` : "";
-    return `${who}${f.action} ${f.kind} (${f.where}; ${f.reason})${url}`;
-  }
-
-  function markIdentifyingLinks(findings) {
-    const urls = new Set();
-    for (const f of findings) {
-      if (!String(f.reason || "").startsWith("heuristic:recipient")) continue;
-      if (f.url) urls.add(f.url);
-      if (f.detail && /^https?:/i.test(f.detail)) urls.add(f.detail);
-    }
-    if (!urls.size) return 0;
-    let n = 0;
+  function markLeftLinks(urls) {
+    // A ⚑ after each link that still tracks if clicked: a hint; the button's popup is the record.
+    const left = new Set(urls);
+    if (!left.size) return;
     for (const a of document.querySelectorAll("a[href]")) {
-      if (!urls.has(a.getAttribute("href")) && !urls.has(a.href)) continue;
-      const mark = el("span", "tb-identifies", "this link identifies you");
-      mark.title = "This link carries your address or an id for you: opening it tells the sender you read the message.";
-      a.after(mark);
-      n++;
+      if (!left.has(a.getAttribute("href")) && !left.has(a.href)) continue;
+      const host = document.createElement("tracker-block-mark");
+      host.setAttribute("style", MARK_HOST_STYLE);
+      const root = host.attachShadow({ mode: "closed" });
+      const flag = document.createElement("span");
+      flag.textContent = "⚑";
+      flag.title = "tracker-block: this link still tracks. Opening it tells the sender you clicked.";
+      flag.setAttribute("style", "all: initial; font: 12px/1 system-ui, sans-serif; color: #a15c00; cursor: help;");
+      root.append(flag);
+      a.after(host);
+      marks.push(host);
     }
-    return n;
   }
 
-  function buildBanner(reply, error) {
-    const banner = el("div", "tb-banner");
-    banner.id = "tracker-block-banner";
-    banner.setAttribute("role", "status");
-    const row = el("div", "tb-row");
-    banner.append(row);
-    if (error) {
-      banner.classList.add("tb-error");
-      row.append(el("span", "tb-summary",
-        `tracker-block could not check this message (${error}). Thunderbird's remote-content blocking still applies.`));
-      return banner;
-    }
-    row.append(el("span", "tb-summary", reply.banner));
-    if (reply.untouched) {
-      // A trusted sender (options page): shown as sent. Thunderbird's blocking still applies.
-      banner.classList.add("tb-untouched");
-      return banner;
-    }
-    const findings = reply.findings || [];
-    if (findings.length) {
-      const list = el("ul", "tb-details");
-      list.hidden = true;
-      for (const f of findings) list.append(el("li", null, describe(f)));
-      const toggle = el("button", "tb-toggle", "Details");
-      toggle.type = "button";
-      toggle.addEventListener("click", () => {
-        list.hidden = !list.hidden;
-        toggle.textContent = list.hidden ? "Details" : "Hide details";
-      });
-      row.append(toggle);
-      banner.append(list);
-    }
-    if (reply.remoteImages > 0 && reply.safeImagesPolicy !== "never") {
-      const safe = el("button", "tb-safe", `Show safe images (${reply.remoteImages})`);
-      safe.type = "button";
-      safe.addEventListener("click", () => showSafeImages());
-      row.append(safe);
-      if (reply.safeImagesPolicy === "per-sender" && reply.sender) {
-        const always = el("button", "tb-safe-sender", `Always for ${reply.sender}`);
-        always.type = "button";
-        always.addEventListener("click", () => {
-          state.alwaysDone = (async () => {
-            await browser.runtime.sendMessage({ type: "alwaysSafeImages", sender: reply.sender });
-            always.remove();
-            return showSafeImages();
-          })();
-        });
-        row.append(always);
-      }
-    }
-    if (state.remoteAlready) banner.append(remoteWarning());
-    return banner;
-  }
-
-  async function showSafeImages() {
-    const reply = state.reply;
-    if (!reply || !reply.token) return { images: 0, error: "message was not cleaned" };
-    const imgs = Array.from(document.images).filter(i => /^https?:/i.test(i.getAttribute("src") || ""));
-    if (!imgs.length) return { images: 0 };
-    const urls = [...new Set(imgs.map(i => i.getAttribute("src")))];
-    const res = await browser.runtime.sendMessage({ type: "fetchImages", token: reply.token, urls });
+  function showImages(images) {
     let shown = 0;
-    for (const img of imgs) {
-      const data = res.images[img.getAttribute("src")];
-      if (data) {
-        img.setAttribute("src", data);
-        img.removeAttribute("srcset");
-        shown++;
-      }
+    for (const img of Array.from(document.images)) {
+      const data = images[img.getAttribute("src")];
+      if (!data) continue;
+      img.setAttribute("src", data);
+      img.removeAttribute("srcset");
+      shown++;
     }
-    for (const b of document.querySelectorAll("#tracker-block-banner .tb-safe, #tracker-block-banner .tb-safe-sender")) b.remove();
-    return { images: shown, errors: res.errors };
+    return shown;
   }
 
-  // ------------------------------------------------------------ test mode hooks
+  // ------------------------------------------------------------ test mode: rendered facts
   function settle(img, ms) {
     if (img.complete) return Promise.resolve();
     return new Promise(r => {
@@ -191,101 +120,67 @@
     });
   }
 
-  function messageHtml() {
-    const copy = document.body.cloneNode(true);
-    for (const e of copy.querySelectorAll("#tracker-block-banner, .tb-identifies")) e.remove();
-    return copy.innerHTML;
-  }
-
-  async function facts(phase, extra) {
+  async function facts() {
     await Promise.all(Array.from(document.images).map(i => settle(i, 3000)));
-    const banner = document.getElementById("tracker-block-banner");
     const shortSrc = s => (s.startsWith("data:") ? `${s.slice(0, s.indexOf(",") + 1)}…(${s.length})` : s);
+    const copy = document.body.cloneNode(true);
+    for (const e of copy.querySelectorAll("tracker-block-mark")) e.remove();
     return {
-      phase,
-      ...extra,
       url: location.href,
-      banner: banner ? banner.querySelector(".tb-summary").textContent : null,
-      error: !!(banner && banner.classList.contains("tb-error")),
-      untouched: !!(banner && banner.classList.contains("tb-untouched")),
-      buttons: banner ? Array.from(banner.querySelectorAll("button"), b => b.textContent) : [],
-      details: banner ? Array.from(banner.querySelectorAll(".tb-details li"), li => li.textContent) : [],
-      warning: !!(banner && banner.querySelector(".tb-warning")),
       bodyVisibility: getComputedStyle(document.body).visibility,
       images: Array.from(document.images, i => ({
         src: shortSrc(i.getAttribute("src") || ""),
         complete: i.complete,
         naturalWidth: i.naturalWidth,
       })),
-      identifyMarkers: document.querySelectorAll(".tb-identifies").length,
+      marks: marks.map(m => {
+        const r = m.getBoundingClientRect();
+        const cs = getComputedStyle(m);
+        return { width: r.width, height: r.height, display: cs.display, visibility: cs.visibility, connected: m.isConnected };
+      }),
+      bannerElements: Array.from(document.querySelectorAll("#tracker-block-banner"), e => ({
+        text: e.textContent.trim(),
+        display: getComputedStyle(e).display,
+        background: getComputedStyle(e).backgroundColor,
+      })),
       links: Array.from(document.querySelectorAll("a[href]"), a => a.getAttribute("href")),
       bodyLength: document.body.innerHTML.length,
-      html: messageHtml().slice(0, 20000),
+      html: copy.innerHTML.slice(0, 20000),
     };
   }
 
-  async function runTest(test) {
-    const report = r => browser.runtime.sendMessage({
-      type: "testReport",
-      report: { fixture: test.name, injectedAfterStart: test.injectedAfterStart, ...r },
-    });
-    for (const action of test.actions) {
-      try {
-        if (action === "report") await report(await facts("cleaned"));
-        else if (action === "show_safe_images") {
-          const res = await showSafeImages();
-          await report(await facts("safe-images", { fetched: res }));
-        } else if (action === "always_for_sender") {
-          // Click "Always for <sender>" like the user would.
-          const button = document.querySelector("#tracker-block-banner .tb-safe-sender");
-          if (!button) throw new Error("no 'Always for' button");
-          button.click();
-          const res = await state.alwaysDone;
-          await report(await facts("always-for-sender", { fetched: res }));
-        }
-      } catch (e) {
-        await report({ phase: action + "-failed", error: String((e && e.message) || e) });
-      }
-    }
-    await browser.runtime.sendMessage({ type: "testDone" });
-  }
+  browser.runtime.onMessage.addListener(msg => {
+    if (msg.type === "showImages") return Promise.resolve({ shown: showImages(msg.images) });
+    if (msg.type === "testFacts") return facts();
+    return undefined;
+  });
 
   // ------------------------------------------------------------ main
   async function run() {
     await domReady();
     let reply;
     try {
-      reply = await browser.runtime.sendMessage({ type: "clean", html: serialize() });
+      reply = await browser.runtime.sendMessage({ type: "clean", html: serialize(), remoteAlready });
     } catch (e) {
       reply = { error: String((e && e.message) || e) };
     }
-    if (reply.error) {
-      // Fail open: Thunderbird's own remote-content blocking still protects this message.
-      document.body.prepend(buildBanner(null, reply.error));
-      reveal();
-      if (reply.test) await runTest(reply.test);
-      return;
-    }
-    state.reply = reply;
-    if (reply.untouched) {
-      document.body.prepend(buildBanner(reply));
-      reveal();
-      if (reply.test) await runTest(reply.test);
-      return;
-    }
+    // Checked once the host has answered, as before: by then Thunderbird has refused every
+    // blocked image, so one still loading or loaded means remote content was allowed.
     checkRemoteLoads();
-    cleaned = true;
-    apply(reply.html);
-    const banner = buildBanner(reply);
-    document.body.prepend(banner);
-    markIdentifyingLinks(reply.findings || []);
+    if (!reply.error && !reply.untouched) {
+      cleaned = true;
+      apply(reply.html);
+      showImages(reply.cached || {});
+      markLeftLinks(reply.leftLinks || []);
+    }
+    // Errors fail open: the original is shown, Thunderbird's remote-content blocking still
+    // protects it, and the button says what happened and what to do.
     reveal();
-    if (reply.autoSafeImages && reply.remoteImages > 0) await showSafeImages();
-    if (reply.test) await runTest(reply.test);
+    await browser.runtime.sendMessage({ type: "rendered", remoteAlready });
   }
 
   run().catch(e => {
     reveal();
-    browser.runtime.sendMessage({ type: "log", level: "error", message: String(e && e.stack || e) }).catch(() => {});
+    browser.runtime.sendMessage({ type: "log", level: "error", message: String((e && e.stack) || e) }).catch(() => {});
   });
 })();

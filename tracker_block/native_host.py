@@ -9,19 +9,19 @@ the extension joins and parses.
 
 Requests are ``{"id": any, "type": str, ...}``; every request gets exactly one reply (possibly
 chunked) ``{"id": same, "ok": bool, ...}``. Types: ``hello``, ``ping``, ``clean``,
-``fetch_images``, ``test_report`` (test mode only), ``log``.
+``fetch_images``, ``prefetch`` (a message that just arrived), ``cache_info``, ``cache_clear``,
+``test_report`` (test mode only), ``log``. ``fetch_images`` and ``prefetch`` send
+``{"id", "progress": {"done", "total"}}`` messages before their reply.
 """
 from __future__ import annotations
 
 import base64
 import collections
 import concurrent.futures
-import http.client
 import json
 import logging
 import os
 import secrets
-import ssl
 import struct
 import sys
 import threading
@@ -29,10 +29,9 @@ import time
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import Any, BinaryIO
 
-if TYPE_CHECKING:
-    from .netguard import Guard
+from .image_cache import USER_AGENT, ImageCache, sniff_image  # noqa: F401 - USER_AGENT, sniff_image: public
 
 HOST_NAME = "tracker_block"
 EXTENSION_ID = "thunderbird-bridge@tracker-block"
@@ -141,93 +140,7 @@ def iter_requests(stream: BinaryIO, limit: int = MAX_REQUEST) -> Iterator[dict[s
         yield msg
 
 
-# --- safe image fetching ---------------------------------------------------------------------
-
-IMAGE_MAX_BYTES = 5 * 1024 * 1024
-IMAGES_MAX_TOTAL = 20 * 1024 * 1024
-IMAGES_MAX_COUNT = 50
-FETCH_TIMEOUT = 10.0
-USER_AGENT = "Mozilla/5.0 (compatible)"
-_MAGIC = (
-    (b"\x89PNG\r\n\x1a\n", "image/png"),
-    (b"\xff\xd8\xff", "image/jpeg"),
-    (b"GIF87a", "image/gif"),
-    (b"GIF89a", "image/gif"),
-    (b"BM", "image/bmp"),
-)
-
-
-def sniff_image(data: bytes) -> str | None:
-    """The image type from magic bytes (never trusting Content-Type); SVG is refused."""
-    for magic, mime in _MAGIC:
-        if data.startswith(magic):
-            return mime
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    if data[4:12] in (b"ftypavif", b"ftypavis"):
-        return "image/avif"
-    return None
-
-
-def _fetch(url: str, guard: Guard, limit: int) -> bytes:
-    """GET without cookies, referrer or identifying headers; follows up to 3 redirects.
-
-    Every hop is checked by the netguard, and the socket only ever connects to an address the
-    guard validated (no DNS rebinding to the reader's own network).
-    """
-    for _ in range(4):
-        guard.check_url(url)
-        parts = urllib.parse.urlsplit(url)
-        cls = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-        kwargs: dict[str, Any] = {"timeout": FETCH_TIMEOUT}
-        if cls is http.client.HTTPSConnection:
-            kwargs["context"] = ssl.create_default_context()
-        conn = cls(parts.hostname, parts.port, **kwargs)
-        conn._create_connection = (  # type: ignore[attr-defined]
-            lambda address, timeout=None, source_address=None: guard.create_connection(*address, timeout))
-        try:
-            path = parts.path or "/"
-            if parts.query:
-                path += "?" + parts.query
-            conn.request("GET", path, headers={"User-Agent": USER_AGENT, "Accept": "image/*"})
-            resp = conn.getresponse()
-            if resp.status in (301, 302, 303, 307, 308) and resp.getheader("Location"):
-                url = urllib.parse.urljoin(url, resp.getheader("Location", ""))
-                continue
-            if resp.status != 200:
-                raise ValueError(f"HTTP {resp.status}")
-            length = resp.getheader("Content-Length")
-            if length and length.isdigit() and int(length) > limit:
-                raise ValueError("image too large")
-            data = resp.read(limit + 1)
-            if len(data) > limit:
-                raise ValueError("image too large")
-            return data
-        finally:
-            conn.close()
-    raise ValueError("too many redirects")
-
-
-def fetch_image(url: str, *, guard: Guard | None = None, limit: int = IMAGE_MAX_BYTES) -> str:
-    """Fetch one image the way the user asked for ("show safe images") and return a data: URI."""
-    from .netguard import Guard
-
-    data = _fetch(url, guard or Guard(), limit)
-    mime = sniff_image(data)
-    if mime is None:
-        raise ValueError("not a supported image type")
-    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
-
-
 # --- request handling ------------------------------------------------------------------------
-
-_KIND_LABELS = {
-    "pixel": "open pixel", "link": "click tracking", "header": "read-receipt request",
-    "css": "CSS load", "stylesheet": "remote stylesheet", "font": "remote font",
-    "image": "remote image", "frame": "frame", "media": "remote media", "ping": "link ping",
-    "refresh": "meta refresh", "prefetch": "prefetch", "form": "form",
-}
-
 
 def _header_values(headers: dict[str, Any], name: str) -> list[str]:
     for key, value in headers.items():
@@ -268,32 +181,23 @@ def header_findings(headers: dict[str, Any]) -> list[dict[str, Any]]:
     return [f.to_dict() for f in found]
 
 
-def finding_label(f: dict[str, Any]) -> str:
-    kind = _KIND_LABELS.get(f.get("kind", ""), f.get("kind", "tracker"))
-    return f"{f['tracker']} {kind}" if f.get("tracker") else kind
+def verdict(findings: list[dict[str, Any]]) -> dict[str, Any]:
+    """Status, counts and popup lines in the report's words (report.MessageReport, wording)."""
+    from .report import Finding, MessageReport
+    from .wording import popup_lines
 
-
-def is_tracker(f: dict[str, Any]) -> bool:
-    """Same rule as MessageReport.trackers: judged trackers, not mere policy removals."""
-    return f.get("certainty") in ("rule", "heuristic") or f.get("kind") == "header"
-
-
-def banner_text(findings: list[dict[str, Any]]) -> str:
-    """The one-line banner: "3 trackers blocked — Mailchimp open pixel, ..."."""
-    trackers = [f for f in findings if is_tracker(f)]
-    others = len(findings) - len(trackers)
-    labels = list(dict.fromkeys(finding_label(f) for f in trackers))
-    parts = []
-    if trackers:
-        n = len(trackers)
-        parts.append(f"{n} tracker{'s' if n != 1 else ''} blocked — " + ", ".join(labels))
-    if others:
-        parts.append(f"{others} remote item{'s' if others != 1 else ''} blocked by policy")
-    return "; ".join(parts) if parts else "No trackers found"
+    report = MessageReport(findings=[Finding(**{k: f.get(k) for k in Finding.__dataclass_fields__})
+                                     for f in findings])
+    summary = report.summary()
+    return {"status": report.status, "summary": summary,
+            "removed": summary["trackers_removed"] + summary["other_removed"],
+            # links that still track if clicked (left_marked also counts a kept read receipt)
+            "links_left": sum(1 for f in report.still_tracking if f.kind == "link"),
+            "lines": [ln.to_dict() for ln in popup_lines(findings)]}
 
 
 def remote_images(html: str) -> list[str]:
-    """http(s) <img> sources left in cleaned HTML: the only URLs "show safe images" may fetch."""
+    """http(s) <img> sources left in cleaned HTML: the only URLs safe-image fetching may touch."""
     from selectolax.lexbor import LexborHTMLParser
 
     urls: dict[str, None] = {}
@@ -304,13 +208,48 @@ def remote_images(html: str) -> list[str]:
     return list(urls)
 
 
-class Host:
-    """State for one host process: options, safe-image tokens, test mode."""
+def message_html_parts(raw: bytes) -> list[str]:
+    """The text/html bodies of a raw MIME message (what Thunderbird would display)."""
+    import email
+    import email.policy
 
-    def __init__(self, test_config: dict[str, Any] | None = None) -> None:
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    out = []
+    for part in msg.walk():
+        if part.get_content_type() == "text/html" and not part.is_attachment():
+            try:
+                out.append(part.get_content())
+            except (LookupError, ValueError):   # unknown charset: decode leniently
+                out.append((part.get_payload(decode=True) or b"").decode("utf-8", "replace"))
+    return out
+
+
+def raw_headers(raw: bytes) -> dict[str, list[str]]:
+    """A raw message's header block as name -> values (what messages.getFull gives)."""
+    import email.parser
+    import email.policy
+
+    msg = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(raw)
+    out: dict[str, list[str]] = {}
+    for name, value in msg.items():
+        out.setdefault(name.lower(), []).append(" ".join(str(value).split()))
+    return out
+
+
+def _site(url: str) -> str:
+    return urllib.parse.urlsplit(url).hostname or url[:60]
+
+
+class Host:
+    """State for one host process: safe-image tokens, the image cache, test mode."""
+
+    def __init__(self, test_config: dict[str, Any] | None = None, cache: ImageCache | None = None) -> None:
         self.test = test_config
+        self.cache = cache or ImageCache()
         self.tokens: collections.OrderedDict[str, frozenset[str]] = collections.OrderedDict()
         self.lock = threading.Lock()
+        # Set by serve(): sends an extra message (progress) before a request's reply.
+        self.notify: Any = lambda msg_id, body: None
 
     # Each handler returns the reply body (without id); exceptions become error replies.
     def handle(self, msg: dict[str, Any]) -> dict[str, Any]:
@@ -325,7 +264,8 @@ class Host:
     def do_hello(self, msg: dict[str, Any]) -> dict[str, Any]:
         from . import __version__
 
-        reply: dict[str, Any] = {"host_version": __version__, "protocol": PROTOCOL_VERSION}
+        reply: dict[str, Any] = {"host_version": __version__, "protocol": PROTOCOL_VERSION,
+                                 "log": str(_log_path()), "python": sys.executable}
         if self.test:
             reply["test"] = _test_plan(self.test)
         return reply
@@ -335,28 +275,35 @@ class Host:
                 "extension: %s", str(msg.get("message"))[:2000])
         return {}
 
-    def do_clean(self, msg: dict[str, Any]) -> dict[str, Any]:
-        from . import clean_html
-        from .policy import Options, sender_allowed
-
-        html = msg.get("html")
-        if not isinstance(html, str):
-            raise TypeError("clean needs 'html' (a string)")
+    def _options(self, msg: dict[str, Any]) -> tuple[str, list[str]]:
         opts = msg.get("options") or {}
         mode = opts.get("mode", "trackers")
         if mode not in ("trackers", "all"):
             raise ValueError(f"mode must be 'trackers' or 'all', not {mode!r}")
-        headers = msg.get("headers") or {}
-        sender = sender_from_headers(headers)
         allow = opts.get("allow_senders") or []
         if not isinstance(allow, list) or not all(isinstance(a, str) for a in allow):
             raise TypeError("options.allow_senders must be a list of strings")
+        return mode, allow
+
+    def do_clean(self, msg: dict[str, Any]) -> dict[str, Any]:
+        from . import clean_html
+        from .policy import Options, sender_allowed
+
+        started = time.monotonic()
+        html = msg.get("html")
+        if not isinstance(html, str):
+            raise TypeError("clean needs 'html' (a string)")
+        mode, allow = self._options(msg)
+        headers = msg.get("headers") or {}
+        sender = sender_from_headers(headers)
+        subject = "; ".join(_header_values(headers, "message-id"))[:120] or "(no Message-ID)"
         if sender_allowed(sender, Options(allow_senders=tuple(allow))):
             # Same rule as the CLI and the mail filter: an allowlisted sender is never cleaned.
-            # No token: "show safe images" must not fetch from a message nobody checked.
+            # No token: safe images must not be fetched for a message nobody checked.
+            log.info("message %s from %s: allowlisted, not checked", subject, sender)
             return {"html": html, "changed": False, "findings": [], "untouched": True,
-                    "banner": f"Not checked: {sender} is on your list of trusted senders",
-                    "token": None, "remote_images": 0}
+                    "status": "allowlisted", "summary": {}, "removed": 0, "links_left": 0, "lines": [],
+                    "sender": sender, "token": None, "remote_images": [], "cached": {}}
         recipients = recipients_from_headers(headers)
         result = clean_html(html, Options(mode=mode), recipients=recipients)
         findings = [f.to_dict() for f in result.findings] + header_findings(headers)
@@ -366,38 +313,113 @@ class Host:
             self.tokens[token] = frozenset(images)
             while len(self.tokens) > 256:
                 self.tokens.popitem(last=False)
-        return {
-            "html": result.html, "changed": result.changed, "findings": findings,
-            "banner": banner_text(findings), "token": token, "remote_images": len(images),
-            "untouched": False,
-        }
+        cached: dict[str, str] = {}
+        if msg.get("use_cache", True):
+            for url in images:
+                uri = self.cache.get(url)
+                if uri:
+                    cached[url] = uri
+        out = {"html": result.html, "changed": result.changed, "findings": findings, "sender": sender,
+               "token": token, "remote_images": images, "cached": cached, "untouched": False,
+               **verdict(findings)}
+        log.info("message %s from %s: %s, %d removed, %d left marked, %d cleaned; %d of %d images "
+                 "from the local copy (%.0f ms)", subject, sender, out["status"], out["removed"],
+                 out["summary"]["left_marked"], out["summary"]["links_cleaned"], len(cached),
+                 len(images), (time.monotonic() - started) * 1000)
+        return out
+
+    def _guard(self) -> Any:
+        from .netguard import Guard
+
+        # Test mode only: the e2e test's image server is on loopback, which is otherwise refused.
+        return Guard(allow=("127.0.0.0/8",) if self.test and self.test.get("allow_loopback") else ())
+
+    def _fetch(self, msg: dict[str, Any], urls: list[str], what: str) -> dict[str, Any]:
+        """Fetch into the cache, in parallel, with a progress message after each image."""
+        from .image_cache import IMAGES_MAX_COUNT, data_uri, fetch_all
+
+        images: dict[str, str] = {}
+        errors: dict[str, str] = {}
+        todo = [u for u in dict.fromkeys(urls)][:IMAGES_MAX_COUNT]
+        for url in todo:
+            uri = self.cache.get(url)
+            if uri:
+                images[url] = uri
+        todo = [u for u in todo if u not in images]
+        done = len(images)
+        total = done + len(todo)
+
+        def on_result(url: str, data: bytes | None, error: str | None) -> None:
+            nonlocal done
+            done += 1
+            if data is not None:
+                self.cache.put(url, data)
+                images[url] = data_uri(data)
+            else:
+                errors[url] = error or "failed"
+                log.warning("%s: image %s not fetched: %s", what, _site(url), error)
+            self.notify(msg.get("id"), {"progress": {"done": done, "total": total}})
+
+        upstream = (msg.get("options") or {}).get("upstream") or None
+        if todo:
+            fetch_all(todo, guard=self._guard(), upstream=upstream, on_result=on_result)
+            self.cache.prune()
+        log.info("%s: %d of %d images fetched%s", what, len(images), total,
+                 f" through {urllib.parse.urlsplit(upstream).scheme} proxy" if upstream else "")
+        return {"images": images, "errors": errors}
 
     def do_fetch_images(self, msg: dict[str, Any]) -> dict[str, Any]:
+        """Images of a cleaned message, by its token: only URLs the engine left in it."""
         with self.lock:
             allowed = self.tokens.get(str(msg.get("token")))
         if allowed is None:
             raise ValueError("unknown or expired token; clean the message first")
         urls = [u for u in msg.get("urls") or [] if isinstance(u, str)]
-        from .netguard import Guard
+        refused = {u: "not a safe image of this message" for u in urls if u not in allowed}
+        reply = self._fetch(msg, [u for u in urls if u in allowed], "fetch on request")
+        reply["errors"].update(refused)
+        return reply
 
-        # Test mode only: the e2e test's content server is on loopback, which is otherwise refused.
-        guard = Guard(allow=("127.0.0.0/8",) if self.test and self.test.get("allow_loopback") else ())
-        images: dict[str, str] = {}
-        errors: dict[str, str] = {}
-        total = 0
-        for url in urls[:IMAGES_MAX_COUNT]:
-            if url not in allowed:
-                errors[url] = "not a safe image of this message"
-                continue
-            try:
-                uri = fetch_image(url, guard=guard,
-                                  limit=min(IMAGE_MAX_BYTES, IMAGES_MAX_TOTAL - total))
-            except Exception as exc:  # noqa: BLE001 - per-image failures are reported, not fatal
-                errors[url] = str(exc)[:200] or type(exc).__name__
-                continue
-            total += len(uri)
-            images[url] = uri
-        return {"images": images, "errors": errors}
+    def do_prefetch(self, msg: dict[str, Any]) -> dict[str, Any]:
+        """A message that just arrived: clean it like the display will, fetch its safe images
+        into the cache now, so that opening it later touches no network."""
+        from . import clean_html
+        from .policy import Options, sender_allowed
+
+        raw = msg.get("raw")
+        if not isinstance(raw, str):
+            raise TypeError("prefetch needs 'raw' (the message, base64)")
+        data = base64.b64decode(raw)
+        mode, allow = self._options(msg)
+        headers = msg.get("headers") or raw_headers(data)
+        sender = sender_from_headers(headers)
+        what = "arrival of " + ("; ".join(_header_values(headers, "message-id"))[:120] or "(no Message-ID)")
+        if sender_allowed(sender, Options(allow_senders=tuple(allow))):
+            log.info("%s from %s: allowlisted, nothing fetched", what, sender)
+            return {"images": {}, "errors": {}, "skipped": "allowlisted"}
+        recipients = recipients_from_headers(headers)
+        urls: list[str] = []
+        for html in message_html_parts(data):
+            urls += remote_images(clean_html(html, Options(mode=mode), recipients=recipients).html)
+        reply = self._fetch(msg, urls, what)
+        return {"images": {u: True for u in reply["images"]}, "errors": reply["errors"]}
+
+    def do_cache_info(self, msg: dict[str, Any]) -> dict[str, Any]:
+        return self.cache.stats()
+
+    def do_cache_clear(self, msg: dict[str, Any]) -> dict[str, Any]:
+        n = self.cache.clear()
+        log.info("image cache cleared (%d images)", n)
+        return {"removed": n}
+
+    def do_test_break(self, msg: dict[str, Any]) -> dict[str, Any]:
+        """Test mode only: remove the launcher and exit, so the host can no longer start."""
+        if not self.test or not self.test.get("launcher"):
+            raise ValueError("test_break outside test mode")
+        Path(self.test["launcher"]).unlink()
+        log.info("test mode: launcher removed, exiting")
+        threading.Timer(0.3, lambda: os._exit(0)).start()
+        return {}
 
     def do_test_report(self, msg: dict[str, Any]) -> dict[str, Any]:
         if not self.test or not self.test.get("report"):
@@ -421,7 +443,8 @@ def _test_plan(config: dict[str, Any]) -> dict[str, Any]:
                     "name": step.get("name") or Path(step["path"]).name,
                     "eml_b64": base64.b64encode(data).decode("ascii")}
         steps.append(step)
-    return {"steps": steps, "prefs": config.get("prefs", {}), "run_id": config.get("run_id", "")}
+    return {"steps": steps, "prefs": config.get("prefs", {}), "run_id": config.get("run_id", ""),
+            "report_url": config.get("report_url")}
 
 
 def serve(instream: BinaryIO, outstream: BinaryIO, host: Host, workers: int = 4,
@@ -435,6 +458,8 @@ def serve(instream: BinaryIO, outstream: BinaryIO, host: Host, workers: int = 4,
         with write_lock:
             outstream.writelines(frames)
             outstream.flush()
+
+    host.notify = lambda msg_id, body: send({"id": msg_id, **body})
 
     def run(msg: dict[str, Any]) -> None:
         try:

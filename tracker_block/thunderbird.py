@@ -212,9 +212,10 @@ def _delete_registry(hive: str, key: str) -> bool:  # pragma: no cover - Windows
 
 # --- doctor ----------------------------------------------------------------------------------
 
-def ping_host(command: list[str], timeout: float = 15.0, env: Mapping[str, str] | None = None) -> dict:
-    """Start the host like Thunderbird does, send one framed ping, return the reply."""
-    body = json.dumps({"id": 1, "type": "ping"}).encode()
+def ping_host(command: list[str], timeout: float = 15.0, env: Mapping[str, str] | None = None,
+              request: str = "ping") -> dict:
+    """Start the host like Thunderbird does, send one framed request (ping), return the reply."""
+    body = json.dumps({"id": 1, "type": request}).encode()
     proc = subprocess.run(command + ["doctor", EXTENSION_ID], input=_LEN.pack(len(body)) + body,
                           capture_output=True, timeout=timeout, check=False,
                           env=None if env is None else dict(env))
@@ -258,14 +259,31 @@ def doctor(p: Plan) -> list[tuple[bool, str]]:
         checks.append((ok, f"python {python or '(not found in launcher)'}"))
         try:
             started = time.monotonic()
-            reply = ping_host([str(launcher)])
-            ok = reply.get("ok") is True and reply.get("pong") is True
-            checks.append((ok, f"host started and answered ping in {time.monotonic() - started:.2f}s"))
+            reply = ping_host([str(launcher)], request="hello")
+            ok = reply.get("ok") is True and bool(reply.get("host_version"))
+            checks.append((ok, f"host started and answered in {time.monotonic() - started:.2f}s: tracker-block "
+                               f"{reply.get('host_version')}, its log is {reply.get('log')}"))
         except Exception as exc:  # noqa: BLE001 - reported to the user
             checks.append((False, f"host did not answer a ping: {exc}"))
+    checks.append(_cache_check())
     xpi = Path(p.xpi_path)
     checks.append((xpi.is_file(), f"extension package {xpi}" + ("" if xpi.is_file() else " missing")))
     return checks
+
+
+def _cache_check() -> tuple[bool, str]:
+    """The safe-image cache must be writable, or images fetched at arrival cannot be kept."""
+    from .image_cache import default_cache_dir
+
+    root = default_cache_dir()
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        probe = root / ".doctor.tmp"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        return False, f"image cache {root} is not writable: {exc.strerror or exc}"
+    return True, f"image cache {root} is writable"
 
 
 def _launcher_python(text: str) -> str | None:
