@@ -91,7 +91,8 @@ def coverage_main(path: str, rules: Rules, show: int = 50, dropped: bool = False
     total = len(res.loaded) + len(res.dropped)
     print(f"{path}: Adblock Plus list, {total} filters ({res.comments} comment lines)")
     print(f"  loaded   {len(res.loaded)} ({_pct(len(res.loaded), total)})  applied to mail as written")
-    print(f"  dropped  {len(res.dropped)} ({_pct(len(res.dropped), total)})  cannot apply to mail:")
+    print(f"  dropped  {len(res.dropped)} ({_pct(len(res.dropped), total)})  cannot apply to mail"
+          + (":" if res.dropped else ""))
     reasons: dict[str, int] = defaultdict(int)
     for _t, why in res.dropped:
         reasons[why] += 1
@@ -107,7 +108,7 @@ def coverage_main(path: str, rules: Rules, show: int = 50, dropped: bool = False
 
 
 def _pct(n: int, total: int) -> str:
-    return f"{100 * n / total:.0f} %" if total else "-"
+    return f"{100 * n / total:.1f} %" if total else "-"
 
 
 def _domains_report(title: str, domains: list[str], rules: Rules, show: int) -> None:

@@ -123,6 +123,8 @@ def main(argv: list[str] | None = None) -> int:
     co.add_argument("--show", type=int, default=50, metavar="N", help="list at most N unrecognised entries (default 50)")
     co.add_argument("--dropped", action="store_true", help="list every dropped filter with its reason")
     up = sub.add_parser("update", help="download newer filter lists from their upstream URLs (explicit, user-run)")
+    up.add_argument("lists", nargs="*", metavar="NAME_OR_URL",
+                    help="only these lists (a bundled file name or a filter_lists URL); default: all")
     up.add_argument("--rollback", action="store_true", help="put back the copies the last update replaced")
     up.add_argument("--max-bytes", type=int, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -151,7 +153,15 @@ def _update(args: argparse.Namespace) -> int:
         print(f"tracker-block: rules: {exc}", file=sys.stderr)
         return 1
     failed = 0
-    for name, url, dest in U.targets(cfg.filter_lists):
+    chosen = U.targets(cfg.filter_lists)
+    if args.lists:
+        unknown = [n for n in args.lists if n not in {name for name, _, _ in chosen}]
+        if unknown:
+            names = ", ".join(name for name, _, _ in chosen)
+            print(f"tracker-block: rules update: unknown list {unknown[0]!r} (known: {names})", file=sys.stderr)
+            return 2
+        chosen = [t for t in chosen if t[0] in args.lists]
+    for name, url, dest in chosen:
         if args.rollback:
             print(f"{name}: {'rolled back' if U.rollback(dest) else 'nothing to roll back'}")
             continue
