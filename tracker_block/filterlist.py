@@ -200,7 +200,8 @@ def parse(text: str, list_id: str) -> ParseResult:
     return res
 
 
-def _suffixes(host: str) -> Iterator[str]:
+def suffixes(host: str) -> Iterator[str]:
+    """``a.b.c`` -> ``a.b.c``, ``b.c``, ``c``: the keys a host is looked up under."""
     while host:
         yield host
         dot = host.find(".")
@@ -238,7 +239,7 @@ class _Bucketed:
         self.size = len(filters)
 
     def match(self, url: str, low: str, host: str, kind: str) -> Filter | None:
-        for s in _suffixes(host):
+        for s in suffixes(host):
             for f in self.by_host.get(s, ()):
                 if kind in f.kinds:
                     return f

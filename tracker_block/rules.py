@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 from urllib.parse import parse_qsl
 
-from .filterlist import Filter, FilterSet, FilterSyntaxError
+from .filterlist import Filter, FilterSet, FilterSyntaxError, suffixes
 
 BUNDLED = ("trackers.toml", "params.toml", "brave.toml", "clearurls.toml")
 FILTER_MANIFEST = "filterlists.toml"   # the bundled Adblock Plus lists (rules/README.md)
@@ -77,16 +77,6 @@ class Verdict(tuple):
     vendor = property(lambda self: self[0])
     rule_id = property(lambda self: self[1])
     use = property(lambda self: self[2])
-
-
-def suffixes(host: str) -> Iterator[str]:
-    """``a.b.c`` -> ``a.b.c``, ``b.c``, ``c``."""
-    while host:
-        yield host
-        dot = host.find(".")
-        if dot < 0:
-            return
-        host = host[dot + 1:]
 
 
 class LazyPattern:
