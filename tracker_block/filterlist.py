@@ -16,7 +16,6 @@ token share one combined regex.
 """
 from __future__ import annotations
 
-import dataclasses
 import re
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator
@@ -43,6 +42,7 @@ _TOKEN = re.compile(r"[a-z0-9%]+")
 _COMMON_TOKENS = frozenset({"http", "https", "www", "com", "net", "org", "html", "php", "gif", "png",
                             "jpg", "img", "image", "images", "email", "mail"})
 _PURE_HOST = re.compile(r"^\|\|([a-z0-9.-]+)\^?$")
+_PLAIN_HOST_FILTER = re.compile(r"\|\|([a-z0-9.-]+)\^(?:\$third-party)?")   # most lines of a server list
 
 
 class FilterSyntaxError(ValueError):
@@ -156,9 +156,12 @@ def parse_options(opts: str) -> tuple[frozenset[str] | None, bool, str | None]:
     return frozenset(kinds), match_case, None
 
 
-def parse_line(line: str, list_id: str) -> Filter | tuple[str, str] | None:
+def parse_line(line: str, list_id: str, file: str = "") -> Filter | tuple[str, str] | None:
     """A Filter, a (text, drop reason) pair, or None for comments and blank lines."""
     text = line.strip()
+    fast = _PLAIN_HOST_FILTER.fullmatch(text)
+    if fast:
+        return Filter(text, list_id, _DEFAULT_KINDS, host=fast.group(1), file=file)
     if not text or text.startswith("!") or (text.startswith("[") and text.endswith("]")):
         return None
     if any(sep in text for sep in ("##", "#@#", "#?#", "#$#", "#%#")):
@@ -178,19 +181,19 @@ def parse_line(line: str, list_id: str) -> Filter | tuple[str, str] | None:
         return text, why
     m = _PURE_HOST.match(pattern.lower())
     if m and "*" not in pattern and not match_case and pattern.endswith("^"):
-        return Filter(text, list_id, kinds, exception, host=m.group(1))
+        return Filter(text, list_id, kinds, exception, host=m.group(1), file=file)
     return Filter(text, list_id, kinds, exception, regex=pattern_regex(pattern if match_case else pattern.lower()),
-                  match_case=match_case, pattern=pattern)
+                  match_case=match_case, pattern=pattern, file=file)
 
 
-def parse(text: str, list_id: str) -> ParseResult:
+def parse(text: str, list_id: str, file: str = "") -> ParseResult:
     """Parse a whole list. Raises FilterSyntaxError when it is not a filter list at all."""
     head = text.lstrip()[:200].lower()
     if head.startswith(("<!doctype", "<html", "{", "<?xml")) or "\x00" in text:
         raise FilterSyntaxError(f"{list_id}: not an Adblock Plus filter list (starts {head[:20]!r})")
     res = ParseResult()
     for line in text.splitlines():
-        got = parse_line(line, list_id)
+        got = parse_line(line, list_id, file)
         if got is None:
             res.comments += bool(line.strip())
         elif isinstance(got, Filter):
@@ -269,8 +272,7 @@ class FilterSet:
     def add(self, file: str, text: str, label: str, links: bool = False) -> ParseResult:
         """Add one list file under ``label`` (the name reasons cite). ``links``: its filters
         without a load type also mark links (click tracking)."""
-        res = parse(text, label)
-        res.loaded = [dataclasses.replace(f, file=file) for f in res.loaded]
+        res = parse(text, label, file)
         self.lists[file] = res
         if links:
             self.link_lists.add(file)
