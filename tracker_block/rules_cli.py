@@ -95,12 +95,31 @@ def validate(rules: Rules) -> list[str]:
             problems.append(f"{where}: declares 'open' but has no open example")
         if "click" in v.uses and not v.examples.get("click"):
             problems.append(f"{where}: declares 'click' but has no click example")
+    problems += validate_lists(rules)
     for r in rules.redirects:
         for pair in r.examples:
             wrapped, expected = pair[0], pair[1]
             got = clean_link(wrapped, rules).url
             if got != expected and clean_link(expected, rules).url != got:
                 problems.append(f"{r.file}: redirect {r.id}: {wrapped} -> {got}, expected {expected}")
+    return problems
+
+
+def validate_lists(rules: Rules) -> list[str]:
+    """The bundled filter lists: each named in the manifest with its licence (and, when taken
+    from upstream, repo, path and commit), loaded, with filters in it."""
+    from .rules import bundled_lists
+    problems = []
+    for entry in bundled_lists():
+        name = entry.get("file", "?")
+        where = f"filterlists.toml: {name}"
+        if not entry.get("license"):
+            problems.append(f"{where}: no license")
+        if entry.get("update_url") and not all(entry.get(k) for k in ("repo", "path", "commit")):
+            problems.append(f"{where}: upstream list without repo/path/commit provenance")
+        res = rules.filters.lists.get(name)
+        if res is None or not res.loaded:
+            problems.append(f"{where}: not loaded or no filters")
     return problems
 
 
@@ -229,7 +248,8 @@ def _run(args: argparse.Namespace, rules: Rules) -> int:
     problems = validate(rules)
     for p in problems:
         print(p)
-    print(f"{len(rules.vendors)} vendors, {len(rules.redirects)} redirects, {len(rules.params)} params: "
+    print(f"{len(rules.vendors)} vendors, {len(rules.redirects)} redirects, {len(rules.params)} params, "
+          f"{len(rules.filters)} list filters: "
           + ("OK" if not problems else f"{len(problems)} problem(s)"))
     return 1 if problems else 0
 
