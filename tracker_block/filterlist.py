@@ -246,12 +246,10 @@ class _Bucketed:
             for f in self.by_host.get(s, ()):
                 if kind in f.kinds:
                     return f
-        seen: set[str] = set()
-        for tok in _TOKEN.findall(low):
-            if tok in seen:
-                continue
-            seen.add(tok)
-            for f, rx in self.by_token.get(tok, ()):
+        by_token = self.by_token
+        # each filed token once, in URL order (the same URL always cites the same filter)
+        for tok in filter(by_token.__contains__, dict.fromkeys(_TOKEN.findall(low))):
+            for f, rx in by_token[tok]:
                 if kind in f.kinds and rx.search(url if f.match_case else low):
                     return f
         for f, rx in self.untokened:
