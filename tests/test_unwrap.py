@@ -118,3 +118,21 @@ def test_rules_list_unknown_category_lists_the_valid_ones(capsys):
     assert rules_main(["list", "--category", "advertising"]) == 0
     out = capsys.readouterr().out
     assert "openx" in out and "liveintent" in out and "mailchimp" not in out
+
+
+@pytest.mark.parametrize("url", [
+    "https://info.brand.example/e3t/Ctc/L1+113/cXNWV04/VW3abc",          # HubSpot on the sender's domain
+    "https://url1234.brand.example/ls/click?upn=abc-2Bdef-3D",          # SendGrid CNAME
+    "https://links.brand.example/a/click?_t=abc&_m=def&_e=ghi",          # Iterable CNAME
+])
+def test_click_paths_on_the_senders_own_domain_are_left_marked(url):
+    res = clean_html(f'<a href="{url}">read</a>', Options())
+    assert f'href="{url}"' in res.html
+    marked = [f for f in res.findings if f.action == "left-marked"]
+    assert len(marked) == 1 and marked[0].reason.startswith("list:tracker-block/")
+
+
+def test_honest_links_on_the_same_domains_are_not_marked():
+    for url in ("https://brand.example/click-and-collect", "https://brand.example/a/clicker?_t=1",
+                "https://brand.example/ls/clickable"):
+        assert not clean_html(f'<a href="{url}">x</a>', Options()).findings, url

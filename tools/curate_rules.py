@@ -1808,6 +1808,15 @@ OWN_FILTERS = [
     ("/matomo.php?idsite=$image", "Matomo image tracker, idsite first"),
     ("/piwik.php?idsite=$image", "Matomo/Piwik image tracker, idsite first"),
     ("||pixel.wp.com^$image", "WordPress.com/Jetpack stats and newsletter pixel (g.gif, t.gif)"),
+    # Click tracking on the sender's own tracking domain (CNAME to the ESP): the ESP's own click path,
+    # the same shapes as the vendor rules for the ESPs' own hosts in trackers.toml.  These have no
+    # type option, so they mark links (left, marked: the destination is not in the link).  A trailing
+    # "*" keeps a pattern that starts and ends with "/" from reading as a regular expression.
+    ("/ls/click?upn=", "SendGrid (and Klaviyo, Braze via SendGrid) click path on a custom tracking domain"),
+    ("/e3t/Ctc/*", "HubSpot click path on a custom domain (hubspotlinks.com uses the same /Ctc/)"),
+    ("/e3t/Btc/*", "HubSpot click path on a custom domain"),
+    ("/e2t/c/*", "HubSpot (older) click path on a custom domain"),
+    ("/a/click?_t=", "Iterable click path on a custom domain (links.iterable.com uses the same /a/click)"),
 ]
 OWN_FILTER_FILE = "tracker-block-filters.txt"
 
@@ -1847,7 +1856,7 @@ def write_filterlists(out: Path, src: Path) -> list[str]:
     (out / OWN_FILTER_FILE).write_text("\n".join(own) + "\n", encoding="ascii")
     res = parse("\n".join(own), "tracker-block")
     assert not res.dropped, res.dropped
-    manifest += ["[[list]]", f"file = {q(OWN_FILTER_FILE)}", 'label = "tracker-block"', "links = false",
+    manifest += ["[[list]]", f"file = {q(OWN_FILTER_FILE)}", 'label = "tracker-block"', "links = true",
                  'license = "MIT"', ""]
     (out / "filterlists.toml").write_text("\n".join(manifest), encoding="utf-8")
     (out / "easyprivacy-dropped.txt").write_text("\n".join(dropped_lines), encoding="ascii")
