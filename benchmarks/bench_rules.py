@@ -96,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("-n", type=int, default=None, help="URLs (default 3000, quick 500)")
     ap.add_argument("--rounds", type=int, default=None, help="rounds, median reported (default 7, quick 3)")
+    ap.add_argument("--adblock", action="store_true", help="also compare with Brave's adblock package, if installed")
     a = ap.parse_args(argv)
     n = a.n or (500 if a.quick else 3000)
     rounds = a.rounds or (3 if a.quick else 7)
@@ -121,7 +122,42 @@ def main(argv: list[str] | None = None) -> int:
         med = statistics.median(times[name])
         print(f"  {name:<32} filters {len(rules.filters):>6}  {med * 1e6:7.2f} us/URL  "
               f"x{med / base:4.2f} vs before  x{med / shipped:4.2f} vs shipped  hits {hits[name]}")
+    if a.adblock:
+        compare_adblock(urls, rounds)
     return 0
+
+
+def compare_adblock(urls: list[tuple[str, str]], rounds: int) -> None:
+    """The same lists in Brave's Rust engine (``pip install adblock``), image loads only: speed and
+    whether both engines give the same answers. Why not use it: see rules/README.md."""
+    try:
+        import adblock
+    except ImportError:
+        print("  adblock (Brave, Rust): not installed (pip install adblock)")
+        return
+    fs = adblock.FilterSet()
+    ours = R.Rules()
+    for entry, text in list_texts():
+        fs.add_filter_list(text)
+        ours.add_filter_list(entry["file"], text, entry["label"], bool(entry.get("links")))
+    engine = adblock.Engine(fs, optimize=True)
+    full = [("https://" + t, h) for h, t in urls]
+    source = "https://mail.invalid/"    # any other site: every load in mail is third-party
+
+    def theirs() -> int:
+        return sum(engine.check_network_urls(u, source, "image").matched for u, _ in full)
+
+    def mine() -> int:
+        return sum(ours.filters.match(u, h, "image") is not None for u, h in full)
+
+    t_theirs, t_mine = [], []
+    for _ in range(rounds):
+        t = time.perf_counter(); hits_theirs = theirs(); t_theirs.append((time.perf_counter() - t) / len(full))
+        t = time.perf_counter(); hits_mine = mine(); t_mine.append((time.perf_counter() - t) / len(full))
+    differ = sum(engine.check_network_urls(u, source, "image").matched != (ours.filters.match(u, h, "image") is not None)
+                 for u, h in full)
+    print(f"  lists only, image loads: adblock {statistics.median(t_theirs) * 1e6:.2f} us/URL ({hits_theirs} hits), "
+          f"ours {statistics.median(t_mine) * 1e6:.2f} us/URL ({hits_mine} hits), answers differ on {differ} URLs")
 
 
 if __name__ == "__main__":
