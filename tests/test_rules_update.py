@@ -6,7 +6,6 @@ whenever the download is too large, is not a filter list, or cannot be fetched.
 """
 from __future__ import annotations
 
-import email.utils
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 

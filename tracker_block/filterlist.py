@@ -32,7 +32,6 @@ _TYPE_OPTIONS = {
     "beacon": set(), "csp_report": set(), "webbundle": set(),
 }
 _DEFAULT_KINDS = frozenset(KINDS) - {"link"}   # ABP: no type option = every type but document
-_IGNORED_OPTIONS = {"third-party", "3p", "important", "match-case", "first-party"}  # handled apart
 _UNSUPPORTED = ("csp", "redirect", "redirect-rule", "rewrite", "removeparam", "replace", "header",
                 "permissions", "sitekey", "genericblock", "generichide", "elemhide", "content",
                 "urltransform", "uritransform", "to", "denyallow", "method", "badfilter")

@@ -6,7 +6,6 @@ import json
 import re
 import sys
 from collections import Counter
-from pathlib import Path
 
 from . import heuristics as H
 from .detect import Detector
