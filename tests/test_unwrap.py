@@ -136,3 +136,15 @@ def test_honest_links_on_the_same_domains_are_not_marked():
     for url in ("https://brand.example/click-and-collect", "https://brand.example/a/clicker?_t=1",
                 "https://brand.example/ls/clickable"):
         assert not clean_html(f'<a href="{url}">x</a>', Options()).findings, url
+
+
+def test_customer_io_on_the_senders_own_link_domain():
+    wrapped = f"https://links.brand.example/e/c/{CIO}/07115b1fd7a"
+    res = clean_html(f'<a href="{wrapped}">item</a>', Options())
+    assert f'href="{DEST.replace("&", "&amp;")}"' in res.html
+    assert [f.action for f in res.findings] == ["unwrapped"]
+    opaque = "https://links.brand.example/e/c/eyJ" + "x" * 30 + "/07115b1fd7a"   # does not decode
+    res = clean_html(f'<a href="{opaque}">item</a>', Options())
+    assert f'href="{opaque}"' in res.html and [f.action for f in res.findings] == ["left-marked"]
+    for honest in ("https://brand.example/e/c/eyJ-is-not-a-token", "https://brand.example/e/c/eyjafjallajokull/day-1"):
+        assert clean_html(f'<a href="{honest}">x</a>', Options()).findings == [], honest

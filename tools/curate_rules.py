@@ -1036,10 +1036,12 @@ OWN_REDIRECTS += [
          extract=r"streaklinks\.com/[^/]+/(https?(?::|%3A).+)$",
          examples=[["https://streaklinks.com/BxXdp-CMTG0pfGhHOAYKxB4z/https%3A%2F%2Fexample.org%2Fmusic%2Fa", "https://example.org/music/a"],
                    ["https://4f9eb20f.streaklinks.com/CkB8OkIqKmF1XgZXCQmn-rol/https%3A%2F%2Fexample.org%2F", "https://example.org/"]]),
-    dict(id="customer-io", name="Customer.io link", domains=["customeriomail.com"],
-         match=r"^([a-z0-9-]+\.)*customeriomail\.com/e/c/eyJ", extract=r"customeriomail\.com/e/c/(eyJ[A-Za-z0-9_=-]+)",
+    dict(id="customer-io", name="Customer.io link", domains=["customeriomail.com", "*"],
+         match=r"^[a-z0-9.-]+/e/c/eyJ[A-Za-z0-9_=-]{20,}/[0-9a-f]+(?:[?#]|$)", extract=r"/e/c/(eyJ[A-Za-z0-9_=-]+)/",
          decode="base64-json-href",
-         examples=[["https://e.customeriomail.com/e/c/eyJlbWFpbF9pZCI6ImFiYz09IiwiaHJlZiI6Imh0dHBzOi8vZXhhbXBsZS5vcmcvYT9iPTEiLCJsaW5rX2lkIjoxMn0/0a1b2c3d4", "https://example.org/a?b=1"]]),
+         examples=[["https://e.customeriomail.com/e/c/eyJlbWFpbF9pZCI6ImFiYz09IiwiaHJlZiI6Imh0dHBzOi8vZXhhbXBsZS5vcmcvYT9iPTEiLCJsaW5rX2lkIjoxMn0/0a1b2c3d4", "https://example.org/a?b=1"],
+                   ["https://links.brand.example/e/c/eyJlbWFpbF9pZCI6ImFiYz09IiwiaHJlZiI6Imh0dHBzOi8vZXhhbXBsZS5vcmcvYT9iPTEiLCJsaW5rX2lkIjoxMn0/0a1b2c3d4", "https://example.org/a?b=1"]],
+         notes="'*': Customer.io also tracks on customers' own link domains; the match needs the whole /e/c/<base64 JSON>/<hex signature> shape, and the link is only rewritten when the token decodes to JSON with an http(s) href."),
     dict(id="convertkit", name="Kit (ConvertKit) link", domains=["convertkit-mail.com", "convertkit-mail2.com", "convertkit-mail3.com", "convertkit-mail4.com"],
          match=r"^([a-z0-9-]+\.)*click\.convertkit-mail[0-9]?\.com/[^/]+/[^/]+/aHR0c",
          extract=r"\.com/[^/]+/[^/]+/(aHR0c[A-Za-z0-9_+/=-]*)", decode="base64url",
@@ -1817,6 +1819,7 @@ OWN_FILTERS = [
     ("/e3t/Btc/*", "HubSpot click path on a custom domain"),
     ("/e2t/c/*", "HubSpot (older) click path on a custom domain"),
     ("/a/click?_t=", "Iterable click path on a custom domain (links.iterable.com uses the same /a/click)"),
+    ("/e/c/eyJ*/*$match-case", "Customer.io click path /e/c/<base64 JSON token>/<signature> on a custom domain, when the token does not decode"),
 ]
 OWN_FILTER_FILE = "tracker-block-filters.txt"
 

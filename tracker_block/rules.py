@@ -403,7 +403,9 @@ class Rules:
     @functools.lru_cache(maxsize=4096)
     def _redirects_for(self, host: str) -> tuple[Redirect, ...]:
         """Redirect rules whose domains cover ``host``, most specific suffix first."""
-        return tuple(red for s in suffixes(host) for red in self._redirect_by_domain.get(s, ()))
+        own = tuple(red for s in suffixes(host) for red in self._redirect_by_domain.get(s, ()))
+        # "*": the wrapper also runs on senders' own tracking domains (its match regex is strict)
+        return own + tuple(red for red in self._redirect_by_domain.get("*", ()) if red not in own)
 
     def match_redirect(self, host: str, target: str, url: str) -> tuple[str, str, str] | None:
         """(rule id, raw destination, decoder) for a redirect wrapper whose destination is in the URL."""
