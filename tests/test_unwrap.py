@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+from urllib.parse import quote
 
 import pytest
 
@@ -32,6 +33,9 @@ WRAPPED = [
     ("convertkit", "https://click.convertkit-mail2.com/d0uwowlp78h0ho8e20lumhznv7q44ilhokgvv/6qheh8hllrzr85bo/"
                    + base64.b64encode(DEST.encode()).decode()),
     ("convertkit", "https://bdfa326f.click.convertkit-mail2.com/p9u26om3z6f9/08hwh9h2nk49npsl/" + b64(DEST)),
+    ("resend", "https://us-east-1.resend-clicks.com/CL0/" + quote(DEST, safe=":") + "/1/0100018c-abcdef/AbC=123"),
+    ("elastic-email", "http://m7r7.trk.elasticemail.com/tracking/click?msgid=2rLfZC2rjxYb&target=" + quote(DEST, safe="")
+                      + "&v="),
     ("mailjet", "https://1wwzn.mjt.lu/lnk/AUYAAJZ_u8sAAc7fQ14AA-_j058AAYKJInQAoTMkADFx-wBp5jXkibhiNlxtRNuEx5QBNOwcYAAtKWs/6/"
                 "oOAhGpG22Re0NnP12rwSqQ/" + b64(DEST)),
 ]
