@@ -83,7 +83,7 @@ def coverage_main(path: str, rules: Rules, show: int = 50, dropped: bool = False
     try:
         res = parse(text, Path(path).stem)
     except FilterSyntaxError as exc:
-        print(f"tracker-block: rules coverage: {exc}", file=sys.stderr)
+        print(f"tracker-block: rules coverage: {path}: {exc}", file=sys.stderr)
         return 2
     if not res.loaded and not res.dropped:
         print(f"tracker-block: rules coverage: {path}: no filters, domains or services found", file=sys.stderr)

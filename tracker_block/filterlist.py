@@ -189,7 +189,7 @@ def parse(text: str, list_id: str, file: str = "") -> ParseResult:
     """Parse a whole list. Raises FilterSyntaxError when it is not a filter list at all."""
     head = text.lstrip()[:200].lower()
     if head.startswith(("<!doctype", "<html", "{", "<?xml")) or "\x00" in text:
-        raise FilterSyntaxError(f"{list_id}: not an Adblock Plus filter list (starts {head[:20]!r})")
+        raise FilterSyntaxError(f"not an Adblock Plus filter list (starts {head[:20]!r})")
     res = ParseResult()
     for line in text.splitlines():
         got = parse_line(line, list_id, file)

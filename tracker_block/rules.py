@@ -257,7 +257,7 @@ class Rules:
         try:
             self.filters.add(name, text, label, links)
         except FilterSyntaxError as exc:
-            raise RuleError(str(exc)) from None
+            raise RuleError(f"{name}: {exc}") from None
         self.files.append(name)
 
     def add_file(self, name: str, text: str) -> None:
