@@ -189,3 +189,15 @@ def test_user_filter_list_from_config(tmp_path, capsys):
     cfg.write_text('filter_lists = ["mine.txt"]\n')
     assert rules_main(["--config", str(cfg), "check", "https://a.tracker.mine.example/p.gif"]) == 0
     assert "list:mine/||tracker.mine.example^" in capsys.readouterr().out
+
+
+def test_config_filter_lists_paths_and_urls(tmp_path, monkeypatch):
+    from tracker_block.config import ConfigError, build_options, filter_list_paths, parse
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    cfg = parse({"filter_lists": ["lists/mine.txt", "https://lists.example/easy.txt"]}, tmp_path / "config.toml")
+    local, cached = filter_list_paths(cfg)
+    assert local == str(tmp_path / "lists" / "mine.txt")
+    assert cached.startswith(str(tmp_path / "cache")) and cached.endswith("easy.txt")
+    assert build_options(cfg).extra_rules[-2:] == (local, cached)
+    with pytest.raises(ConfigError, match="filter_lists must be a list"):
+        parse({"filter_lists": "mine.txt"}, tmp_path / "config.toml")
