@@ -10,6 +10,8 @@ Location: ``platformdirs.user_config_path("tracker-block") / "config.toml"`` (e.
     allow_senders = ["friend@example.org"]   # never cleaned
     allow_domains = ["my-bank.example"]      # never cleaned (any sender @ this domain)
     extra_rules = ["~/my-trackers.toml"]     # relative paths are relative to this file
+    filter_lists = ["~/my-filters.txt", "https://example.org/list.txt"]   # Adblock Plus lists;
+                                      # URLs are fetched only by `tracker-block rules update`
     proxy_url = "https://img.example.net/p"  # for mode = "proxy"
     proxy_key = "~/.config/tracker-block/proxy.keys"
 
@@ -27,7 +29,7 @@ APP = "tracker-block"
 _KEYS = {
     "mode": str, "keep_read_receipts": bool, "clean_links": bool, "recipients": list,
     "allow_senders": list, "allow_domains": list, "extra_rules": list, "proxy_url": str,
-    "proxy_key": str, "proxy_ttl": int,
+    "proxy_key": str, "proxy_ttl": int, "filter_lists": list,
 }
 
 
@@ -47,6 +49,7 @@ class Config:
     allow_senders: tuple[str, ...] = ()
     allow_domains: tuple[str, ...] = ()
     extra_rules: tuple[str, ...] = ()
+    filter_lists: tuple[str, ...] = ()    # as written: paths (expanded) and URLs
     proxy_url: str | None = None
     proxy_key: str | None = None
     proxy_ttl: int | None = None
@@ -94,6 +97,8 @@ def parse(data: dict[str, Any], path: Path | None = None) -> Config:
         setattr(cfg, key, value)
     base = path.parent if path else Path.cwd()
     cfg.extra_rules = tuple(str((base / Path(r).expanduser()).resolve()) for r in cfg.extra_rules)
+    from .listupdate import is_url
+    cfg.filter_lists = tuple(f if is_url(f) else str((base / Path(f).expanduser()).resolve()) for f in cfg.filter_lists)
     if cfg.proxy_key:
         cfg.proxy_key = str((base / Path(cfg.proxy_key).expanduser()).resolve())
     from .policy import MODES
@@ -129,9 +134,15 @@ def build_options(cfg: Config, *, mode: str | None = None, proxy_url: str | None
         clean_links=clean_links if clean_links is not None else (cfg.clean_links if cfg.clean_links is not None else True),
         recipients=tuple(dict.fromkeys(tuple(cfg.recipients) + tuple(recipients))),
         allow_senders=allow,
-        extra_rules=cfg.extra_rules,
+        extra_rules=cfg.extra_rules + filter_list_paths(cfg),
     )
     return opts
 
 
-__all__ = ["Config", "ConfigError", "default_path", "load", "parse", "build_options"]
+def filter_list_paths(cfg: Config) -> tuple[str, ...]:
+    """The local files of the config's filter lists (a URL's copy lives in the cache)."""
+    from .listupdate import cache_dir, cache_name, is_url
+    return tuple(str(cache_dir() / cache_name(f)) if is_url(f) else f for f in cfg.filter_lists)
+
+
+__all__ = ["Config", "filter_list_paths", "ConfigError", "default_path", "load", "parse", "build_options"]

@@ -15,7 +15,10 @@ from pathlib import Path
 from typing import Iterable, Iterator
 from urllib.parse import parse_qsl
 
+from .filterlist import Filter, FilterSet, FilterSyntaxError, suffixes
+
 BUNDLED = ("trackers.toml", "params.toml", "brave.toml", "clearurls.toml")
+FILTER_MANIFEST = "filterlists.toml"   # the bundled Adblock Plus lists (rules/README.md)
 
 
 class RuleError(ValueError):
@@ -74,16 +77,6 @@ class Verdict(tuple):
     vendor = property(lambda self: self[0])
     rule_id = property(lambda self: self[1])
     use = property(lambda self: self[2])
-
-
-def suffixes(host: str) -> Iterator[str]:
-    """``a.b.c`` -> ``a.b.c``, ``b.c``, ``c``."""
-    while host:
-        yield host
-        dot = host.find(".")
-        if dot < 0:
-            return
-        host = host[dot + 1:]
 
 
 class LazyPattern:
@@ -255,8 +248,18 @@ class Rules:
         self._generic_open_src: list[str] = []
         self._spacer_src: list[str] = []
         self.files: list[str] = []
+        self.filters = FilterSet()
+        self._list_vendors: dict[tuple[str, str], Vendor] = {}
 
     # ------------------------------------------------------------ loading
+    def add_filter_list(self, name: str, text: str, label: str, links: bool = False) -> None:
+        """An Adblock Plus list (EasyPrivacy, the user's own): compiled into the filter index."""
+        try:
+            self.filters.add(name, text, label, links)
+        except FilterSyntaxError as exc:
+            raise RuleError(f"{name}: {exc}") from None
+        self.files.append(name)
+
     def add_file(self, name: str, text: str) -> None:
         try:
             data = tomllib.loads(text)
@@ -355,8 +358,11 @@ class Rules:
                 out.extend(vs)
         return tuple(out)
 
-    def match_load(self, host: str, target: str) -> Verdict | None:
-        """Is a remote load (image, CSS url, …) a known tracker, or known content of a tracker vendor?"""
+    def match_load(self, host: str, target: str, kind: str = "image") -> Verdict | None:
+        """Is a remote load (image, CSS url, …) a known tracker, or known content of a tracker vendor?
+
+        ``kind`` is the filter-list load type (``filterlist.KINDS``): images unless told otherwise.
+        """
         for vendor in self.candidates(host):
             if vendor.content is not None and vendor.content.search(target):
                 return Verdict(vendor, f"rule:{vendor.id}/content", "content")
@@ -365,19 +371,41 @@ class Rules:
             for s in suffixes(host):
                 if self._tracking_host.get(s) is vendor:
                     return Verdict(vendor, f"rule:{vendor.id}/host", "open")
-        return None
+        return self._match_list(host, target, kind, "open")
 
     def match_click(self, host: str, target: str) -> Verdict | None:
         """Is a link a known click-tracking URL?"""
         for vendor in self.candidates(host):
             if vendor.click is not None and vendor.click.search(target):
                 return Verdict(vendor, f"rule:{vendor.id}/click", "click")
-        return None
+        return self._match_list(host, target, "link", "click")
+
+    def _match_list(self, host: str, target: str, kind: str, use: str) -> Verdict | None:
+        """A filter-list hit, named after the vendor owning the host when there is one."""
+        f = self.filters.match("https://" + target, host, kind)
+        return None if f is None else Verdict(self._list_vendor(host, f), f.reason, use)
+
+    def _list_vendor(self, host: str, f: Filter) -> Vendor:
+        owner = self.vendor_for_host(host)
+        if owner is not None:
+            return owner
+        from .detect import registrable_domain   # detect imports this module
+        domain = registrable_domain(host)
+        key = (domain, f.file)
+        v = self._list_vendors.get(key)
+        if v is None:
+            v = self._list_vendors[key] = Vendor(
+                id=f"list-{f.list_id}", name=domain, company=domain, category="other", uses=("open",),
+                domains=(), open=None, click=None, content=None, tracking_hosts=(),
+                provenance=({"source": f.list_id, "upstream_name": f.text},), file=f.file)
+        return v
 
     @functools.lru_cache(maxsize=4096)
     def _redirects_for(self, host: str) -> tuple[Redirect, ...]:
         """Redirect rules whose domains cover ``host``, most specific suffix first."""
-        return tuple(red for s in suffixes(host) for red in self._redirect_by_domain.get(s, ()))
+        own = tuple(red for s in suffixes(host) for red in self._redirect_by_domain.get(s, ()))
+        # "*": the wrapper also runs on senders' own tracking domains (its match regex is strict)
+        return own + tuple(red for red in self._redirect_by_domain.get("*", ()) if red not in own)
 
     def match_redirect(self, host: str, target: str, url: str) -> tuple[str, str, str] | None:
         """(rule id, raw destination, decoder) for a redirect wrapper whose destination is in the URL."""
@@ -387,7 +415,8 @@ class Rules:
             if red.extract is not None:
                 m = red.extract.search(target)
                 if m and m.group(1):
-                    return red.id, m.group(1), red.decode
+                    raw = "".join(g for g in m.groups() if g) if red.decode == "https-join" else m.group(1)
+                    return red.id, raw, red.decode
             elif red.param:
                 q = url.split("?", 1)[1].split("#", 1)[0] if "?" in url else ""
                 for k, val in parse_qsl(q, keep_blank_values=False):
@@ -471,6 +500,23 @@ def _bundled_texts() -> Iterator[tuple[str, str]]:
             yield name, f.read_text(encoding="utf-8")
 
 
+def bundled_lists() -> list[dict]:
+    """The bundled filter lists' manifest entries (file, label, links, licence, upstream)."""
+    f = resources.files("tracker_block.ruledata") / FILTER_MANIFEST
+    return list(tomllib.loads(f.read_text(encoding="utf-8")).get("list", [])) if f.is_file() else []
+
+
+def _add_bundled_lists(rules: Rules) -> None:
+    """Each bundled list, or the newer copy ``tracker-block rules update`` fetched, if any."""
+    from .listupdate import updated_copy
+    base = resources.files("tracker_block.ruledata")
+    for entry in bundled_lists():
+        name = entry["file"]
+        newer = updated_copy(name)
+        text = newer.read_text(encoding="utf-8") if newer else (base / name).read_text(encoding="utf-8")
+        rules.add_filter_list(name, text, entry.get("label", name), bool(entry.get("links")))
+
+
 @functools.lru_cache(maxsize=8)
 def load_rules(extra: tuple[str, ...] = ()) -> Rules:
     """The bundled rule set plus extra files; compiled once per process."""
@@ -482,10 +528,21 @@ def load_rules(extra: tuple[str, ...] = ()) -> Rules:
             rules.add_file(name, text)
     finally:
         _LAZY = False
+    _add_bundled_lists(rules)
     for path in extra:
         try:
             text = Path(path).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            from .listupdate import cache_dir
+            if Path(path).parent == cache_dir():
+                raise RuleError(f"{path}: filter list not downloaded yet: run `tracker-block rules update`") from None
+            raise RuleError(f"{path}: file not found") from None
         except OSError as exc:
             raise RuleError(f"{path}: {exc.strerror}") from None
-        rules.add_file(str(path), text)
+        except UnicodeDecodeError:
+            raise RuleError(f"{path}: not UTF-8 text") from None
+        if path.endswith(".toml"):
+            rules.add_file(str(path), text)
+        else:                      # anything else is an Adblock Plus filter list (config filter_lists)
+            rules.add_filter_list(str(path), text, Path(path).stem)
     return rules

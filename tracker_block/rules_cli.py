@@ -1,8 +1,9 @@
-"""``tracker-block rules check|list|stats|validate``: explain and audit the rule set."""
+"""``tracker-block rules check|list|stats|validate|coverage|update``: explain, audit and update the rules."""
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections import Counter
 
@@ -13,9 +14,32 @@ from .urls import clean_link, is_remote, normalise, parts
 
 
 def _load(extra: list[str], config: str | None) -> Rules:
-    """The bundled rules, the user config's extra rule files, then ``--rules`` files."""
-    from .config import load
-    return load_rules(tuple(load(config).extra_rules) + tuple(extra))
+    """The bundled rules, the user config's extra rule files and filter lists, then ``--rules`` files."""
+    from .config import filter_list_paths, load
+    cfg = load(config)
+    return load_rules(tuple(cfg.extra_rules) + filter_list_paths(cfg) + tuple(extra))
+
+
+class UsageError(ValueError):
+    """Bad input to a rules subcommand: one line on stderr, exit 2."""
+
+
+_BARE_HOST = re.compile(r"^[a-z0-9_-]+(\.[a-z0-9_-]+)+\.?(:[0-9]+)?([/?#].*)?$", re.IGNORECASE)
+
+
+def as_url(text: str) -> tuple[str, str | None]:
+    """(URL to judge, note) for what the user typed: a web URL, or a bare host name judged as
+    ``https://host/``. Raises UsageError for anything else (the engine would never fetch it)."""
+    t = normalise(text)
+    if not t:
+        raise UsageError("rules check: give a URL or a host name (got an empty string)")
+    if is_remote(t):
+        if not parts(t).host:
+            raise UsageError(f"rules check: {text!r} has no host name")
+        return t, None
+    if _BARE_HOST.match(t) and " " not in t:
+        return "https://" + t, f"no scheme: judged as https://{t}"
+    raise UsageError(f"rules check: {text!r} is not a web URL (http, https, //host) or a host name")
 
 
 def explain(url: str, rules: Rules, recipients: tuple[str, ...] = ()) -> dict:
@@ -70,6 +94,7 @@ def validate(rules: Rules) -> list[str]:
             problems.append(f"{where}: declares 'open' but has no open example")
         if "click" in v.uses and not v.examples.get("click"):
             problems.append(f"{where}: declares 'click' but has no click example")
+    problems += validate_lists(rules)
     for r in rules.redirects:
         for pair in r.examples:
             wrapped, expected = pair[0], pair[1]
@@ -79,13 +104,31 @@ def validate(rules: Rules) -> list[str]:
     return problems
 
 
+def validate_lists(rules: Rules) -> list[str]:
+    """The bundled filter lists: each named in the manifest with its licence (and, when taken
+    from upstream, repo, path and commit), loaded, with filters in it."""
+    from .rules import bundled_lists
+    problems = []
+    for entry in bundled_lists():
+        name = entry.get("file", "?")
+        where = f"filterlists.toml: {name}"
+        if not entry.get("license"):
+            problems.append(f"{where}: no license")
+        if entry.get("update_url") and not all(entry.get(k) for k in ("repo", "path", "commit")):
+            problems.append(f"{where}: upstream list without repo/path/commit provenance")
+        res = rules.filters.lists.get(name)
+        if res is None or not res.loaded:
+            problems.append(f"{where}: not loaded or no filters")
+    return problems
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="tracker-block rules", description=__doc__)
     ap.add_argument("--rules", action="append", default=[], metavar="FILE", help="extra rule file (repeatable)")
-    ap.add_argument("--config", metavar="FILE", help="user config whose extra_rules are loaded too")
+    ap.add_argument("--config", metavar="FILE", help="user config whose extra_rules and filter_lists are loaded too")
     sub = ap.add_subparsers(dest="cmd", required=True)
-    c = sub.add_parser("check", help="explain the verdict for one URL")
-    c.add_argument("url")
+    c = sub.add_parser("check", help="explain the verdict for one URL (or host name)")
+    c.add_argument("url", help="a web URL, or a bare host name (judged as https://HOST/)")
     c.add_argument("--recipient", action="append", default=[])
     c.add_argument("--json", action="store_true")
     li = sub.add_parser("list", help="list vendors")
@@ -93,19 +136,74 @@ def main(argv: list[str] | None = None) -> int:
     li.add_argument("--json", action="store_true")
     sub.add_parser("stats", help="counts by file, source and category")
     sub.add_parser("validate", help="compile, check provenance and examples")
+    co = sub.add_parser("coverage", help="how many of a list's domains and filters the rules recognise")
+    co.add_argument("file", help="Adblock Plus filters, plain domains (or hosts file), or a Disconnect services.json")
+    co.add_argument("--show", type=int, default=50, metavar="N", help="list at most N unrecognised entries (default 50)")
+    co.add_argument("--dropped", action="store_true", help="list every dropped filter with its reason")
+    up = sub.add_parser("update", help="download newer filter lists from their upstream URLs (explicit, user-run)")
+    up.add_argument("lists", nargs="*", metavar="NAME_OR_URL",
+                    help="only these lists (a bundled file name or a filter_lists URL); default: all")
+    up.add_argument("--rollback", action="store_true", help="put back the copies the last update replaced")
+    up.add_argument("--max-bytes", type=int, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     from .config import ConfigError
+    if args.cmd == "update":
+        return _update(args)
     try:
         rules = _load(args.rules, args.config)
     except (RuleError, ConfigError) as exc:
         print(f"tracker-block: rules: {exc}", file=sys.stderr)
         return 1
+    try:
+        return _run(args, rules)
+    except UsageError as exc:
+        print(f"tracker-block: {exc}", file=sys.stderr)
+        return 2
+
+
+def _update(args: argparse.Namespace) -> int:
+    """Fetch every list with an upstream URL; a failure keeps the old copy and sets exit 1."""
+    from . import listupdate as U
+    from .config import ConfigError, load
+    try:
+        cfg = load(args.config)
+    except ConfigError as exc:
+        print(f"tracker-block: rules: {exc}", file=sys.stderr)
+        return 1
+    failed = 0
+    chosen = U.targets(cfg.filter_lists)
+    if args.lists:
+        unknown = [n for n in args.lists if n not in {name for name, _, _ in chosen}]
+        if unknown:
+            names = ", ".join(name for name, _, _ in chosen)
+            print(f"tracker-block: rules update: unknown list {unknown[0]!r} (known: {names})", file=sys.stderr)
+            return 2
+        chosen = [t for t in chosen if t[0] in args.lists]
+    for name, url, dest in chosen:
+        if args.rollback:
+            print(f"{name}: {'rolled back' if U.rollback(dest) else 'nothing to roll back'}")
+            continue
+        kw = {"max_bytes": args.max_bytes} if args.max_bytes else {}
+        out = U.fetch(url, dest, **kw)
+        failed += out.status.startswith("kept")
+        print(f"{name}: {out.status}" + (f" ({out.filters} filters)" if out.filters else ""))
+    load_rules.cache_clear()
+    return 1 if failed else 0
+
+
+def _run(args: argparse.Namespace, rules: Rules) -> int:
+    if args.cmd == "coverage":
+        from .coverage import coverage_main
+        return coverage_main(args.file, rules, args.show, args.dropped)
     if args.cmd == "check":
-        info = explain(args.url, rules, tuple(args.recipient))
+        url, note = as_url(args.url)
+        info = explain(url, rules, tuple(args.recipient))
+        if note:
+            info["note"] = note
         if args.json:
             print(json.dumps(info, indent=2))
             return 0
-        print(f"URL      {info['url']}\nhost     {info['host']}")
+        print(f"URL      {info['url']}" + (f"  ({note})" if note else "") + f"\nhost     {info['host']}")
         for use in ("as_image", "as_link"):
             v = info[use]
             label = "image" if use == "as_image" else "link"
@@ -123,6 +221,9 @@ def main(argv: list[str] | None = None) -> int:
                   + (f"  (stripped {', '.join(lc['stripped'])})" if lc["stripped"] else ""))
         return 0
     if args.cmd == "list":
+        known = sorted({v.category for v in rules.vendors.values()})
+        if args.category is not None and args.category not in known:
+            raise UsageError(f"rules list: unknown category {args.category!r} (valid: {', '.join(known)})")
         vendors = [v for v in rules.vendors.values() if not args.category or v.category == args.category]
         if args.json:
             print(json.dumps([{"id": v.id, "name": v.name, "company": v.company, "category": v.category,
@@ -135,6 +236,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"vendors    {len(rules.vendors)}")
         print(f"redirects  {len(rules.redirects)}")
         print(f"params     {len(rules.params)}")
+        print(f"filters    {len(rules.filters)} loaded, {sum(1 for _ in rules.filters.dropped())} dropped "
+              f"(from {len(rules.filters.lists)} lists: `rules coverage FILE --dropped` gives the reasons)")
         print("by file:   " + ", ".join(f"{k} {n}" for k, n in Counter(v.file for v in rules.vendors.values()).items()))
         print("by source: " + ", ".join(f"{k} {n}" for k, n in Counter(
             p.get("source") for v in rules.vendors.values() for p in v.provenance).most_common()))
@@ -144,7 +247,8 @@ def main(argv: list[str] | None = None) -> int:
     problems = validate(rules)
     for p in problems:
         print(p)
-    print(f"{len(rules.vendors)} vendors, {len(rules.redirects)} redirects, {len(rules.params)} params: "
+    print(f"{len(rules.vendors)} vendors, {len(rules.redirects)} redirects, {len(rules.params)} params, "
+          f"{len(rules.filters)} list filters: "
           + ("OK" if not problems else f"{len(problems)} problem(s)"))
     return 1 if problems else 0
 

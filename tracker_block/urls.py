@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import json
 import re
 from typing import TYPE_CHECKING, Callable, NamedTuple
 from urllib.parse import unquote, urlsplit, urlunsplit
@@ -134,10 +135,19 @@ def _decode_destination(raw: str, decode: str) -> str | None:
         if decode == "proofpoint-v3":
             # https://urldefense.com/v3/__https://example.com/a__;!!... ; "*" runs stand for stripped bytes
             return raw if "*" not in raw else None
+        if decode == "base64-json-href":
+            # Customer.io: e.customeriomail.com/e/c/<base64url of {"href": "<destination>", ...}>/<sig>
+            raw = unquote(raw)
+            data = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode("utf-8"))
+            href = data.get("href") if isinstance(data, dict) else None
+            return href if isinstance(href, str) else None
+        if decode == "https-join":
+            # the captured pieces of the link itself, rejoined (a path prefix such as /comm/ dropped)
+            return "https://" + raw
         if decode == "awstrack":
             # https://xxx.r.us-east-1.awstrack.me/L0/https:%2F%2Fexample.com%2Fa/1/0100.../abc=123
             return unquote(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError):   # json.JSONDecodeError and binascii.Error are ValueErrors
         return None
     return unquote(raw) if "%" in raw[:12] else raw
 
