@@ -83,7 +83,7 @@ def test_scan_mixed_tree_reports_every_message_and_every_failure(tmp_path: Path)
     rc, doc, err = scan_json("folder", "inbox.mbox", "Maildir", "missing.eml", cwd=tmp_path)
     assert rc == 1                                           # some inputs failed
     msgs = doc["messages"]
-    ok = [m for m in msgs if not m["errors"]]
+    ok = [m for m in msgs if m["status"] != "unreadable"]
     assert len(ok) == want["messages"]
     paths = [m["path"] for m in msgs]
     assert "folder/a.eml" in paths and "folder/deep/er/d.eml" in paths
@@ -109,9 +109,10 @@ def test_scan_summary_and_exit_codes(tmp_path: Path) -> None:
     p = run_cli("scan", "t.eml", "c.eml", cwd=tmp_path)
     assert p.returncode == 0
     out = p.stdout.decode()
-    assert "2 messages processed, 1 with trackers (50.0%)" in out
-    assert "1 read-receipt request" in out
-    assert "top senders of tracked mail: news@shop1.example (1)" in out
+    assert "scanned 2 messages, nothing written · 1 tracker to remove" in out
+    assert "1 read-receipt request to remove" in out
+    assert "messages: 1 clean · 1 cleaned · 0 tracked" in out
+    assert "top senders of tracking mail: news@shop1.example (1)" in out
     assert run_cli("scan", "--fail-on-trackers", "t.eml", cwd=tmp_path).returncode == 3
     assert run_cli("scan", "--fail-on-trackers", "c.eml", cwd=tmp_path).returncode == 0
     assert run_cli("scan", "c.eml", "nope.eml", cwd=tmp_path).returncode == 1
@@ -131,7 +132,7 @@ def test_usage_errors_exit_2(argv: list[str], tmp_path: Path, capsys, monkeypatc
 def test_help_documents_exit_codes(capsys) -> None:
     assert main(["scan", "--help"]) == 0
     out = capsys.readouterr().out
-    for code in ("0  every input", "1  some inputs failed", "2  usage error", "3  with --fail-on-trackers"):
+    for code in ("0  every input", "1  some inputs could not be read or written", "2  usage error", "3  with --fail-on-trackers"):
         assert code in out
 
 
@@ -152,9 +153,9 @@ def test_formats_agree(tmp_path: Path) -> None:
     dicts = [json.loads(ln) for ln in lines]
     assert js["schema"] == 2 and js["messages"] == dicts
     n_findings = sum(len(m["findings"]) for m in dicts)
-    n_errors = sum(len(m["errors"]) for m in dicts)
+    n_warnings = sum(len(m["warnings"]) + bool(m["error"]) for m in dicts)
     assert n_findings > 0
-    assert len(rows) == n_findings + n_errors                # one row per finding (+ error rows)
+    assert len(rows) == n_findings + n_warnings              # one row per finding (+ warning rows)
     assert {r["path"] for r in rows if r["kind"]} == {m["path"] for m in dicts if m["findings"]}
     table = run_cli("scan", *args, cwd=tmp_path).stdout.decode()
     assert "folder/a.eml" in table and "inbox.mbox:5" in table
@@ -169,7 +170,8 @@ def test_streamed_json_is_byte_identical_to_report_to_json(tmp_path: Path) -> No
         r.path = n
     assert out == to_json(reports) + "\n"
     empty = run_cli("scan", "--json", "-q", "nothing-here", cwd=tmp_path)
-    assert json.loads(empty.stdout)["messages"][0]["errors"] == ["no such file or directory"]
+    gone = json.loads(empty.stdout)["messages"][0]
+    assert gone["error"] == "no such file or directory" and gone["status"] == "unreadable"
 
 
 def test_jobs_2_gives_the_same_output_in_the_same_order(tmp_path: Path) -> None:

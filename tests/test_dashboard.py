@@ -50,6 +50,7 @@ def _dump_dom(html_path: Path) -> str:
 def built(tmp_path_factory) -> tuple[Path, dict, str]:
     root = tmp_path_factory.mktemp("dash")
     _mailbox(root)
+    (root / "out").mkdir()
     p = subprocess.run([PY, "-m", "tracker_block.cli", "report", "inbox.mbox", "broken.eml", "-o", "out/report.html"],
                        cwd=root, capture_output=True, timeout=120)
     assert p.returncode == 1, p.stderr               # the broken file is reported, the report still written

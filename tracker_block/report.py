@@ -1,6 +1,7 @@
 """Findings and per-message reports: the one place the report schema lives (JSON, table)."""
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 from typing import Any, Iterable
@@ -74,9 +75,19 @@ class MessageReport:
     subject: str | None = None
     date: str | None = None
     findings: list[Finding] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)   # per-message or per-part problems, human readable
+    # Recoverable problems ("warnings"): the message was processed, but a part was, e.g., decoded
+    # with a guessed charset or could not be rewritten. Named ``errors`` in the Python API for
+    # the callers that append to it; ``warnings`` in JSON, the table and on stderr.
+    errors: list[str] = field(default_factory=list)
     allowlisted: bool = False   # the sender is allowlisted: nothing was checked
     unreadable: bool = False    # the message could not be read at all: nothing was checked
+    error: str | None = None    # why it could not be read (with ``unreadable``)
+    leaks: list[str] = field(default_factory=list)   # URLs that carry the reader's own address
+
+    @property
+    def warnings(self) -> list[str]:
+        """Recoverable problems, in the one word the reader sees."""
+        return self.errors
 
     @property
     def trackers(self) -> list[Finding]:
@@ -123,9 +134,10 @@ class MessageReport:
         return out
 
     def companies(self) -> list[str]:
+        """Companies named by a rule (a heuristic's guess from the host name is not a name)."""
         seen: dict[str, None] = {}
         for f in self.findings:
-            if f.tracker:
+            if f.tracker and f.certainty == "rule":
                 seen.setdefault(f.tracker)
         return list(seen)
 
@@ -141,9 +153,41 @@ class MessageReport:
             "summary": self.summary(),
             "counts": self.counts(),
             "companies": self.companies(),
+            "identity_leaks": list(self.leaks),
             "findings": [dict(f.to_dict(), outcome=f.outcome) for f in self.findings],
-            "errors": list(self.errors),
+            "warnings": list(self.errors),
+            "error": self.error,
         }
+
+
+def find_leaks(report: MessageReport, addresses: Iterable[str]) -> list[str]:
+    """URLs in the findings that carry one of ``addresses`` (plain, encoded or hashed), whatever
+    rule matched them first; an unsubscribe link names you because it has to, so it is no leak."""
+    identity = _identity(tuple(sorted({a.lower() for a in addresses})))
+    if not identity:
+        return []
+    out: dict[str, None] = {}
+    for f in report.findings:
+        if f.url and f.kind != "header" and f.url not in out and identity.find(f.url) \
+                and not is_unsubscribe_url(f.url):
+            out[f.url] = None
+    return list(out)
+
+
+@functools.lru_cache(maxsize=64)
+def _identity(addresses: tuple[str, ...]) -> Any:
+    from .heuristics import Identity
+    return Identity(addresses)
+
+
+_UNSUBSCRIBE_HINTS = ("unsub", "opt-out", "optout", "opt_out", "/preferences", "manage-subscription",
+                      "list-manage.com/profile", "abmelden", "abbestellen", "desabonner", "desinscri")
+
+
+def is_unsubscribe_url(url: str) -> bool:
+    """Does the URL itself say it unsubscribes or manages preferences?"""
+    low = url.lower()
+    return any(h in low for h in _UNSUBSCRIBE_HINTS)
 
 
 def to_json(reports: Iterable[MessageReport], indent: int | None = 2) -> str:
@@ -154,25 +198,64 @@ def to_json(reports: Iterable[MessageReport], indent: int | None = 2) -> str:
     )
 
 
-def _short(text: str | None, width: int) -> str:
+def plural(n: int, word: str, words: str | None = None) -> str:
+    """ "1 message", "2 messages", "1,234 findings"."""
+    return f"{n:,} {word if n == 1 else (words or word + 's')}"
+
+
+# The status of a message as the table shows it.
+STATUS_WORDS = {"clean": "clean", "cleaned": "cleaned", "tracked": "tracked",
+                "allowlisted": "allowlisted", "unreadable": "could not read"}
+STATUS_NOTE = {"clean": "no trackers found", "allowlisted": "allowlisted, not checked",
+               "unreadable": "could not read"}
+_COLORS = {"clean": "32", "cleaned": "32", "tracked": "33", "allowlisted": "36", "unreadable": "31",
+           "removed": "32", "cleaned-link": "36", "left, marked": "33", "proxied": "36", "head": "1",
+           "dim": "2"}
+_COLUMNS = (("OUTCOME", 12), ("KIND", 7), ("TRACKER", 18), ("REASON", 28))
+
+
+def _paint(text: str, key: str, color: bool) -> str:
+    return f"\x1b[{_COLORS[key]}m{text}\x1b[0m" if color and key in _COLORS else text
+
+
+def _fit(text: str | None, width: int | None) -> str:
     text = text or "-"
-    return text if len(text) <= width else text[: width - 1] + "…"
+    if width is None or len(text) <= width:
+        return text
+    return text[: max(width - 1, 0)] + "…"
 
 
-def to_table(reports: Iterable[MessageReport]) -> str:
-    """A readable per-message table for people."""
-    lines: list[str] = []
-    for r in reports:
-        head = r.path or r.message_id or "<message>"
-        lines.append(f"{head}  —  {_short(r.subject, 60)}  ({_short(r.sender, 40)})")
-        if not r.findings and not r.errors:
-            lines.append("    no trackers found")
-        for f in r.findings:
-            lines.append(
-                f"    {f.action:<13} {f.kind:<10} {_short(f.tracker, 22):<22} "
-                f"{_short(f.reason, 34):<34} {_short(f.url, 70)}"
-            )
-        for e in r.errors:
-            lines.append(f"    error: {e}")
-        lines.append("")
+def table_header(*, color: bool = False) -> str:
+    """The column heading printed once above the table."""
+    cells = "".join(f"{name:<{w}} " for name, w in _COLUMNS) + "URL"
+    return _paint("    " + cells, "head", color)
+
+
+def table_rows(r: MessageReport, *, width: int | None = None, color: bool = False) -> str:
+    """One message: a line with its status, then one line per finding.
+
+    ``width``: fit every line to a terminal this wide (URLs cut with …); None: full URLs, for pipes.
+    """
+    status = r.status
+    head = r.path or r.message_id or "<message>"
+    title = f"{head}  —  {r.subject or '(no subject)'}  ({r.sender or 'no sender'})"
+    lines = [_paint(f"{STATUS_WORDS[status]:<11}", status, color) + " " + _fit(title, width and max(width - 12, 20))]
+    if status in STATUS_NOTE:
+        lines.append("    " + _paint(STATUS_NOTE[status], "dim", color))
+    fixed = 4 + sum(w + 1 for _n, w in _COLUMNS)
+    for f in r.findings:
+        o = f.outcome
+        key = "cleaned-link" if o == "cleaned" else o
+        cells = [(o, 12), (f.kind, 7), (f.tracker, 18), (f.reason, 28)]
+        text = "".join(_fit(v, w if width else None).ljust(w) + " " for v, w in cells)
+        url = f.url if f.url is not None else (f.detail or "")
+        url = _fit(url, max(width - fixed, 10) if width else None)
+        lines.append("    " + _paint(text[:13], key, color) + text[13:] + url)
     return "\n".join(lines)
+
+
+def to_table(reports: Iterable[MessageReport], *, width: int | None = None, color: bool = False) -> str:
+    """A readable per-message table for people: a heading, then each message and its findings."""
+    parts = [table_header(color=color)]
+    parts += [table_rows(r, width=width, color=color) for r in reports]
+    return "\n".join(parts) + "\n"
