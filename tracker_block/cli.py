@@ -368,7 +368,7 @@ class Summary:
 
     @property
     def with_trackers(self) -> int:
-        """Messages that carried a tracker (removed or left, marked): --fail-on-trackers."""
+        """Messages that carried a tracking device (removed, unwrapped or left, marked): --fail-on-trackers."""
         return self.senders.total()
 
     def add(self, rep: "MessageReport", failed: bool) -> None:
@@ -384,9 +384,9 @@ class Summary:
         counts["trackers_removed"] -= receipts     # one request is said in up to three headers
         self.receipts += bool(receipts)
         self.totals.update(counts)
-        if rep.trackers:
+        if rep.tracking:
             self.senders[_address(rep.sender)] += 1
-            self.companies.update(rep.companies())
+        self.companies.update(rep.companies())
 
     def render(self, command: str, where: str | None = None, top: int = 5) -> str:
         """The closing lines: what was done, to how many messages, and where the output went."""

@@ -71,7 +71,8 @@ class Collector:
                  max_errors: int = 200) -> None:
         self.max_rows, self.max_findings = max_rows, max_findings
         self.max_leaks, self.max_errors = max_leaks, max_errors
-        self.messages = self.tracked = self.still_tracked = self.failed = self.allowlisted = 0
+        # tracked: a tracking device was taken out; links_only: the only tracking left is links, marked
+        self.messages = self.tracked = self.links_only = self.still_tracked = self.failed = self.allowlisted = 0
         self.receipts = self.leak_messages = 0
         self.totals: Counter[str] = Counter()           # report.summary() over every message
         self.months: dict[str, list[int]] = {}        # YYYY-MM -> [messages, with trackers]
@@ -91,8 +92,9 @@ class Collector:
             return
         self.messages += 1
         status = rep.status
-        trackers = rep.trackers
-        tracked = bool(trackers)
+        trackers = rep.tracking
+        tracked = rep.trackers_taken_out
+        self.links_only += bool(trackers) and not tracked
         self.allowlisted += status == "allowlisted"
         self.still_tracked += status == "tracked"
         summary = rep.summary()
@@ -102,12 +104,13 @@ class Collector:
         month = _month(rep.date)
         bucket = self.months.setdefault(month, [0, 0]) if month else self.undated
         bucket[0] += 1
-        if tracked:
-            self.tracked += 1
-            bucket[1] += 1
+        if trackers:
             self.senders[sender] += 1
             for f in trackers:
                 self.kinds[f.kind] += 1
+        if tracked:
+            self.tracked += 1
+            bucket[1] += 1
         self.companies.update(rep.companies())
         if any(f.kind == "header" and any(h in (f.where or "").lower() for h in _RECEIPTS) for f in rep.findings):
             self.receipts += 1
@@ -169,14 +172,15 @@ class Collector:
             "This file is self-contained: opening it loads nothing from the network.</p></header>",
             f'<section class="kpis">{cards}</section>',
             '<section class="grid">',
-            _card("Share of mail with trackers", _donut(self.tracked, self.messages), "share"),
+            _card("Share of mail with trackers", _donut(self.tracked, self.messages, self.links_only), "share"),
             _card("Trackers over time", self._timeline(), "timeline", wide=True),
             "</section>",
             '<section class="grid">',
             _card("Tracking companies", _hbars(self.companies.most_common(15), "company", "messages"), "companies"),
-            _card("Senders of mail with trackers", _hbars(self.senders.most_common(15), "sender", "messages"),
+            _card("Senders of tracking mail", _hbars(self.senders.most_common(15), "sender", "messages"),
                   "senders"),
-            _card("Trackers by kind", _hbars(self.kinds.most_common(10), "kind", "trackers"), "kinds"),
+            _card("Trackers by kind", _hbars(self.kinds.most_common(10), "kind", "trackers (links cleaned of utm_ "
+                                                                               "parameters are not counted)"), "kinds"),
             "</section>",
             self._leaks_html(),
             self._table_html(json_name),
@@ -312,16 +316,18 @@ def _card(title: str, body: str, ident: str, wide: bool = False) -> str:
     return f'<section class="card{" wide" if wide else ""}" id="{ident}-card"><h2>{esc(title)}</h2>{body}</section>'
 
 
-def _donut(part: int, total: int) -> str:
+def _donut(part: int, total: int, links_only: int = 0) -> str:
     r, c = 70, 2 * math.pi * 70
     frac = part / total if total else 0
+    more = (f'<p class="muted center small" id="links-only">{plural(links_only, "more message")} '
+            f"carried only click-tracking links, left, marked</p>") if links_only else ""
     return (f'<svg viewBox="0 0 200 200" class="donut" role="img" aria-label="share tracked">'
             f'<circle cx="100" cy="100" r="{r}" class="ring"/>'
             f'<circle cx="100" cy="100" r="{r}" class="ring-val" stroke-dasharray="{c * frac:.2f} {c:.2f}" '
             f'transform="rotate(-90 100 100)"/>'
             f'<text x="100" y="98" text-anchor="middle" class="donut-big" id="share">{frac:.1%}</text>'
             f'<text x="100" y="122" text-anchor="middle" class="donut-small">{part:,} of {total:,}</text></svg>'
-            '<p class="muted center">of messages carried at least one tracker</p>')
+            '<p class="muted center">of messages carried a tracker that cleaning takes out</p>' + more)
 
 
 def _hbars(items: list[tuple[str, int]], what: str, unit: str) -> str:

@@ -95,6 +95,17 @@ class MessageReport:
         return [f for f in self.findings if f.certainty in ("rule", "heuristic") or f.kind == "header"]
 
     @property
+    def tracking(self) -> list[Finding]:
+        """Tracking devices: trackers removed, click trackers unwrapped or left, marked, read-receipt
+        requests. Not a link that only lost its ``utm_`` parameters: that is a link cleaned."""
+        return [f for f in self.trackers if f.action != "cleaned"]
+
+    @property
+    def trackers_taken_out(self) -> bool:
+        """Did this message carry a tracking device that cleaning took out (removed or unwrapped)?"""
+        return any(f.action != "left-marked" for f in self.tracking)
+
+    @property
     def still_tracking(self) -> list[Finding]:
         """Findings that can still tell the sender something: links left in place, kept receipts."""
         return [f for f in self.findings if f.action == "left-marked"]
