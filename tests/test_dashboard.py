@@ -97,7 +97,10 @@ def test_real_browser_fetches_nothing_and_shows_the_json_numbers(built) -> None:
     dom = _dump_dom(path)
     assert 'data-ready="1"' in dom                       # the inline script ran under the CSP (hash OK)
     msgs = doc["messages"]
-    tracked = sum(m["status"] != "clean" for m in msgs)
+    def taken_out(m: dict) -> bool:   # a tracking device removed or unwrapped (not a utm_ clean-up)
+        return any(f["action"] in ("removed", "replaced", "unwrapped")
+                   and (f["certainty"] != "policy" or f["kind"] == "header") for f in m["findings"])
+    tracked = sum(taken_out(m) for m in msgs)
     assert re.search(r'id="kpi-messages">%d<' % len(msgs), dom)
     assert re.search(r'id="kpi-tracked">%d<' % tracked, dom)
     assert f"{tracked / len(msgs):.1%}" in dom
@@ -110,11 +113,11 @@ def test_real_browser_fetches_nothing_and_shows_the_json_numbers(built) -> None:
     senders = Counter(parseaddr(m["from"])[1].lower() for m in msgs if (m["status"] in ("cleaned", "tracked")))
     for sender, n in senders.most_common(15):
         assert f'data-sender="{sender}" data-value="{n}"' in dom
-    months = Counter((m["date"].split()[2], (m["status"] in ("cleaned", "tracked"))) for m in msgs)
+    months = Counter((m["date"].split()[2], taken_out(m)) for m in msgs)
     jan_total = months[("Jan", True)] + months[("Jan", False)]
     assert f'data-month="2024-01" data-total="{jan_total}" data-tracked="{months[("Jan", True)]}"' in dom
     assert 'data-month="2024-03" data-total="0"' in dom  # an empty month still has its place on the axis
-    leaks = sum(any(f["reason"].startswith("heuristic:recipient") for f in m["findings"]) for m in msgs)
+    leaks = sum(bool(m["identity_leaks"]) for m in msgs)
     assert leaks == 2 and re.search(r'id="kpi-leaks">2<', dom)
     assert dom.count("<tr class=") == len(msgs)         # one table row per message
     assert "inject.test/subject.png" in dom and "<img src=\"http://inject.test" not in dom

@@ -334,7 +334,7 @@ class Emitter:
                 return
             from .report import table_header, table_rows
             if not self.n:
-                self.stream.write(table_header(color=self.color) + "\n")
+                self.stream.write(table_header(width=self.width, color=self.color) + "\n")
             self.stream.write(table_rows(rep, width=self.width, color=self.color) + "\n\n")
         elif self.fmt == "json":
             body = json.dumps(rep.to_dict(), indent=2, ensure_ascii=False)

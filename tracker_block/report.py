@@ -145,10 +145,11 @@ class MessageReport:
         return out
 
     def companies(self) -> list[str]:
-        """Companies named by a rule (a heuristic's guess from the host name is not a name)."""
+        """Companies named by a rule (a heuristic's guess from the host name is not a name; a link
+        that only lost its utm_ parameters names nobody)."""
         seen: dict[str, None] = {}
         for f in self.findings:
-            if f.tracker and f.certainty == "rule":
+            if f.tracker and f.certainty == "rule" and f.action != "cleaned":
                 seen.setdefault(f.tracker)
         return list(seen)
 
@@ -173,15 +174,20 @@ class MessageReport:
 
 def find_leaks(report: MessageReport, addresses: Iterable[str]) -> list[str]:
     """URLs in the findings that carry one of ``addresses`` (plain, encoded or hashed), whatever
-    rule matched them first; an unsubscribe link names you because it has to, so it is no leak."""
+    rule matched them first; an unsubscribe link names you because it has to, so it is no leak.
+    One link is counted once (a cleaned link and what is left of it are the same link)."""
     identity = _identity(tuple(sorted({a.lower() for a in addresses})))
     if not identity:
         return []
+    after_cleaning = {f.detail.split("  (removed:")[0] for f in report.findings
+                      if f.action in ("cleaned", "unwrapped") and f.detail}
     out: dict[str, None] = {}
     for f in report.findings:
-        if f.url and f.kind != "header" and f.url not in out and identity.find(f.url) \
-                and not is_unsubscribe_url(f.url):
-            out[f.url] = None
+        url = f.url
+        if not url or f.kind == "header" or url in out or (f.action == "left-marked" and url in after_cleaning):
+            continue
+        if identity.find(url) and not is_unsubscribe_url(url):
+            out[url] = None
     return list(out)
 
 
@@ -236,9 +242,21 @@ def _fit(text: str | None, width: int | None) -> str:
     return text[: max(width - 1, 0)] + "…"
 
 
-def table_header(*, color: bool = False) -> str:
+def _widths(width: int | None) -> list[int]:
+    """Column widths: the defaults, squeezed (tracker and reason first) to leave a URL 24 columns."""
+    w = [n for _name, n in _COLUMNS]
+    if width is not None:
+        while 4 + sum(x + 1 for x in w) + 24 > width and (w[2] > 8 or w[3] > 12):
+            if w[3] > 12:
+                w[3] -= 1
+            if w[2] > 8:
+                w[2] -= 1
+    return w
+
+
+def table_header(*, width: int | None = None, color: bool = False) -> str:
     """The column heading printed once above the table."""
-    cells = "".join(f"{name:<{w}} " for name, w in _COLUMNS) + "URL"
+    cells = "".join(f"{name:<{w}} " for (name, _n), w in zip(_COLUMNS, _widths(width))) + "URL"
     return _paint("    " + cells, "head", color)
 
 
@@ -253,20 +271,22 @@ def table_rows(r: MessageReport, *, width: int | None = None, color: bool = Fals
     lines = [_paint(f"{STATUS_WORDS[status]:<11}", status, color) + " " + _fit(title, width and max(width - 12, 20))]
     if status in STATUS_NOTE:
         lines.append("    " + _paint(STATUS_NOTE[status], "dim", color))
-    fixed = 4 + sum(w + 1 for _n, w in _COLUMNS)
+    widths = _widths(width)
+    fixed = 4 + sum(w + 1 for w in widths)
     for f in r.findings:
         o = f.outcome
         key = "cleaned-link" if o == "cleaned" else o
-        cells = [(o, 12), (f.kind, 7), (f.tracker, 18), (f.reason, 28)]
+        cells = zip((o, f.kind, f.tracker, f.reason), widths)
         text = "".join(_fit(v, w if width else None).ljust(w) + " " for v, w in cells)
         url = f.url if f.url is not None else (f.detail or "")
         url = _fit(url, max(width - fixed, 10) if width else None)
-        lines.append("    " + _paint(text[:13], key, color) + text[13:] + url)
+        cut = widths[0] + 1
+        lines.append("    " + _paint(text[:cut], key, color) + text[cut:] + url)
     return "\n".join(lines)
 
 
 def to_table(reports: Iterable[MessageReport], *, width: int | None = None, color: bool = False) -> str:
     """A readable per-message table for people: a heading, then each message and its findings."""
-    parts = [table_header(color=color)]
+    parts = [table_header(width=width, color=color)]
     parts += [table_rows(r, width=width, color=color) for r in reports]
     return "\n".join(parts) + "\n"
