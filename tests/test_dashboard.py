@@ -135,3 +135,35 @@ def test_screenshot_renders(built, tmp_path: Path) -> None:
     keep = Path(__file__).resolve().parent.parent / "benchmarks" / "out"
     if keep.is_dir():
         shutil.copy(shot, keep / "dashboard.png")
+
+
+def test_detail_is_capped_with_a_pointer_to_the_json_and_the_counts_cover_everything(tmp_path: Path) -> None:
+    from tracker_block import clean_message
+    from tracker_block.dashboard import Collector
+    raws = [make_message(i, i % 2 == 0) for i in range(2)]
+    reports = [clean_message(r, path=f"m{i}")[1] for i, r in enumerate(raws)]
+    small, big = Collector(max_rows=3), Collector(max_rows=3)
+    for i in range(3):
+        small.add(reports[i % 2])
+    for i in range(300):
+        big.add(reports[i % 2])
+    html_small, html_big = small.render(), big.render(json_name="all.json")
+    assert "rows-note" not in html_small
+    assert "Details of the first 3 of 300 messages" in html_big and 'href="all.json"' in html_big
+    assert 'id="kpi-messages">300<' in html_big and 'id="kpi-tracked">150<' in html_big
+    assert html_big.count("<tr class=") == 3
+    # detail is bounded: 100x the messages costs less than 3 KB more (the aggregates only)
+    assert len(html_big) - len(html_small) < 3000
+
+
+def test_allowlisted_and_plurals_in_the_table(tmp_path: Path) -> None:
+    from tracker_block.dashboard import Collector
+    from tracker_block.report import Finding, MessageReport
+    c = Collector()
+    c.add(MessageReport(path="a", sender="friend@example.org", allowlisted=True))
+    one = MessageReport(path="b", sender="shop@example.org")
+    one.findings.append(Finding("pixel", "https://t.example/o.gif", "img@src", "removed", "heuristic:tiny-image"))
+    c.add(one)
+    html = c.render()
+    assert "allowlisted, not checked" in html and ">1 finding<" in html and "finding(s)" not in html
+    assert 'id="kpi-companies">0<' in html        # a heuristic finding names no company

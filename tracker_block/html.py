@@ -361,13 +361,20 @@ def _is_light(value: str) -> bool:
     return 0.2126 * r + 0.7152 * g + 0.0722 * b > 0.6
 
 
-def keep_text_readable(node: LexborNode) -> None:
-    """After a background image is removed: if the element sets no background colour of its own
-    and its text is light (white text on a photo), give it a mid-grey background so the text
-    does not vanish on a light page."""
+_SHORTHAND_COLOR = re.compile(r"background\s*:[^;]*?(#[0-9a-f]{3,8}\b|rgba?\([^)]*\)|hsla?\([^)]*\))", re.I)
+
+
+def keep_text_readable(node: LexborNode, before: str = "") -> None:
+    """After a background image is removed: keep the colour the template gave with it (in a
+    ``background:`` shorthand that went with the URL), else, if the element's text is light
+    (white text on a photo), give it a mid-grey background so the text does not vanish."""
     attrs = node.attrs
     style = attrs.get("style") or ""
     if attrs.get("bgcolor") or _BG_COLOR.search(style):
+        return
+    m = _SHORTHAND_COLOR.search(before)
+    if m:
+        attrs["style"] = f"background-color:{m.group(1)};" + style
         return
     light = False
     for n in [node, *node.traverse(include_text=False)]:
@@ -415,7 +422,7 @@ def set_css(site: Site, text: str) -> None:
         else:
             _del_attr(node, site.attr)
         if site.attr == "style" and "url(" in (site.css or "").lower() and "url(" not in text.lower():
-            keep_text_readable(node)
+            keep_text_readable(node, site.css or "")
     elif site.css_mode == "sheet":
         for child in list(node.iter(include_text=True)):
             child.decompose()
