@@ -109,7 +109,7 @@ def _engine_options(p: argparse.ArgumentParser) -> None:
     i.add_argument("--max-size", type=_positive, default=50, metavar="MB",
                    help="skip (and report) messages larger than this (default: 50)")
     i.add_argument("--quiet", "-q", action="store_true",
-                   help="print only errors and warnings: no progress bar, no closing summary, and for "
+                   help="print only errors: no progress bar, warnings or closing summary, and for "
                         "clean no table either (unless --format is given)")
 
 
@@ -129,7 +129,8 @@ def _report_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_const", const="json", dest="format_json",
                    help="short for --format json")
     p.add_argument("--fail-on-trackers", action="store_true",
-                   help="exit with status 3 when any tracker was found (for scripts)")
+                   help="exit with status 3 when a tracking device was found: a tracker, a click "
+                        "tracker or a read-receipt request (a link that only loses utm_ parameters is not one)")
     p.add_argument("--color", choices=("auto", "always", "never"), default="auto",
                    help="colour the table: auto (default) on a terminal unless NO_COLOR is set")
 
@@ -152,8 +153,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("clean", formatter_class=fmt, epilog=EPILOG,
                        help="write cleaned copies (or clean in place, with a backup)",
-                       description="Write cleaned mail. -o DIR mirrors the inputs (mbox stays mbox, Maildir "
-                                   "stays Maildir); with a single input, -o FILE writes that file and '-o -' "
+                       description="Write cleaned mail. -o DIR mirrors the inputs (mbox stays mbox, Maildir\n"
+                                   "stays Maildir); with a single input, -o FILE writes that file and '-o -'\n"
                                    "writes the message to stdout (the report then goes to stderr).")
     c.add_argument("paths", nargs="+", metavar="PATH", help="mail to clean: files, folders, mbox, Maildir, '-'")
     out = c.add_mutually_exclusive_group(required=True)
