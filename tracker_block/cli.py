@@ -401,7 +401,7 @@ class Summary:
             extra = [(self.receipts, "read-receipt request", "removed"), (t["other_removed"], "other remote load",
                      "removed"), (t["proxied"], "image", "proxied")]
         else:
-            verb = f"scanned {plural(self.messages, 'message')}, nothing written"
+            verb = f"scanned {plural(self.messages, 'message')}" + (", nothing written" if command == "scan" else "")
             parts = [f"{plural(t['trackers_removed'], 'tracker')} to remove",
                      f"{plural(t['links_cleaned'], 'link')} to clean",
                      f"{plural(t['left_marked'], 'tracked link')} to leave, marked"]
@@ -764,7 +764,7 @@ def run(args: argparse.Namespace, command: str) -> int:
     if not quiet:
         stream = err if (fmt != "table" or mode == "stdout" or emitter is None) else report_stream
         where = _destination(mode, out, args.paths, sink) if sink is not None else None
-        stream.write(summary.render("clean" if command == "clean" else "scan", where) + "\n")
+        stream.write(summary.render(command, where) + "\n")
         for w in wrote:
             stream.write(f"wrote {w}\n")
     if summary.failed or write_errors:

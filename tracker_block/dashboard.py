@@ -237,7 +237,7 @@ class Collector:
         else:
             rows = "".join(
                 f"<tr><td>{esc(x['date'])}</td><td>{esc(x['sender'])}</td><td>{esc(x['subject'])}</td>"
-                f"<td>{esc(x['tracker'] or '-')}</td><td>{esc(x['outcome'])}</td>"
+                f"<td>{esc(x['tracker'] or '-')}</td><td class=\"st\">{esc(x['outcome'])}</td>"
                 f'<td class="url">{esc(x["url"])}</td></tr>' for x in self.leaks)
             shown = len(self.leaks)
             total = f" (the first {shown:,} links shown)" if shown == self.max_leaks else ""
