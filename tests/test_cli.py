@@ -643,6 +643,8 @@ BAD = [
     (["clean", "x.eml", "--in-place", "--force"], 2), (["clean", ".", "-o", "-"], 2),
     (["clean", "x.eml", "--backup-dir", "b", "-o", "o.eml"], 2),
     (["report", "x.eml"], 2), (["report", "x.eml", "-o", "/dev/null/x.html"], 2),
+    (["report", "x.eml", "-o", "/dev/null", "--force"], 2), (["clean", "x.eml", "-o", "/dev/null", "--force"], 2),
+    (["clean", "x.eml", ".", "-o", "/proc/x"], 2),
     (["report", "x.eml", "-o", "a.html", "--json-out", "a.html"], 2),
     (["rules", "check"], 2), (["proxy", "--listen", "nonsense"], None), (["thunderbird", "frobnicate"], 2),
 ]

@@ -524,6 +524,9 @@ def check_output_file(out: str, force: bool, what: str = "-o") -> Path:
     parent = p.parent
     if not parent.is_dir():
         raise UsageError(f"{what} {out}: the folder {parent} does not exist (create it first)")
+    if p.exists() and not p.is_file():
+        raise UsageError(f"{what} {out} is not a regular file (a device or a pipe); "
+                         "name a file, or use '-o -' for stdout")
     if p.exists() and not force:
         raise UsageError(f"{what} {out} already exists; add --force to replace it")
     try:
@@ -533,6 +536,21 @@ def check_output_file(out: str, force: bool, what: str = "-o") -> Path:
     except OSError as exc:
         from .mailbox import os_reason
         raise UsageError(f"{what} {out}: cannot write in {parent} ({os_reason(exc)})") from None
+    return p
+
+
+def check_output_dir(out: str) -> Path:
+    """Make the -o folder (asked for) and prove a file can be written in it, before any work."""
+    import tempfile
+    p = Path(out)
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".tracker-block-probe-", dir=p)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        from .mailbox import os_reason
+        raise UsageError(f"-o {out}: cannot write there ({os_reason(exc)})") from None
     return p
 
 
@@ -570,7 +588,7 @@ def _plan_output(args: argparse.Namespace) -> tuple[str, Path | None, Path | Non
             raise UsageError(f"-o {out} would overwrite the input {p}; use --in-place")
     if outp.exists() and not outp.is_dir():
         raise UsageError(f"-o {out} is a file; with several inputs or a folder, -o names a folder")
-    return "dir", outp, None
+    return "dir", check_output_dir(out), None
 
 
 def _destination(mode: str, out: Path | None, paths: list[str], sink: Any) -> str | None:
