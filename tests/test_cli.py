@@ -497,8 +497,9 @@ def test_report_output_is_checked_before_the_scan(tmp_path: Path) -> None:
     assert p.returncode == 0 and "<!DOCTYPE html>" in (tmp_path / "old.html").read_text()
     assert json.loads((tmp_path / "old.json").read_text())["messages"][0]["path"] == "t.eml"
     assert "wrote old.html" in p.stdout.decode()
-    (tmp_path / "e.eml").write_bytes(b"")
     assert run_cli("clean", "t.eml", "-o", "old.html", cwd=tmp_path).returncode == 2   # -o FILE: same rule
+    p = run_cli("report", "t.eml", "-o", "-", cwd=tmp_path)                            # or to stdout
+    assert p.stdout.startswith(b"<!DOCTYPE html>") and b"scanned 1 message" in p.stderr
 
 
 def test_recoverable_problems_are_warnings_said_once(tmp_path: Path) -> None:

@@ -172,7 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Scan mail and write one self-contained HTML dashboard (no remote assets).")
     r.add_argument("paths", nargs="+", metavar="PATH", help="mail to scan: files, folders, mbox, Maildir, '-'")
     r.add_argument("-o", "--output", required=True, metavar="FILE.html",
-                   help="the dashboard to write; its folder must exist")
+                   help="the dashboard to write ('-' for stdout); its folder must exist")
     r.add_argument("--force", action="store_true", help="replace FILE.html if it exists")
     r.add_argument("--title", default="Email tracking report", help="heading of the dashboard")
     r.add_argument("--json-out", metavar="FILE.json",
@@ -631,9 +631,9 @@ def run(args: argparse.Namespace, command: str) -> int:
     mode = out = None
     exclude: list[Path] = []
     if command == "report":
-        dashboard_out = check_output_file(args.output, args.force)
+        dashboard_out = None if args.output == "-" else check_output_file(args.output, args.force)
         json_out = check_output_file(args.json_out, args.force, "--json-out") if args.json_out else None
-        if json_out is not None and json_out.resolve() == dashboard_out.resolve():
+        if json_out is not None and dashboard_out is not None and json_out.resolve() == dashboard_out.resolve():
             raise UsageError("--json-out and -o name the same file")
     if command == "clean":
         mode, out, backup = _plan_output(args)
@@ -770,8 +770,13 @@ def run(args: argparse.Namespace, command: str) -> int:
                 os.chmod(json_tmp, 0o644)
                 os.replace(json_tmp, json_out)
                 json_file = None
-            collector.write(dashboard_out, title=args.title, json_name=json_out.name if json_out else None)
-            wrote.append(str(dashboard_out))
+            json_name = json_out.name if json_out else None
+            if dashboard_out is None:
+                sys.stdout.write(collector.render(args.title, json_name))
+                sys.stdout.flush()
+            else:
+                collector.write(dashboard_out, title=args.title, json_name=json_name)
+                wrote.append(str(dashboard_out))
             if json_out is not None:
                 wrote.append(str(json_out))
         except OSError as exc:
@@ -780,7 +785,7 @@ def run(args: argparse.Namespace, command: str) -> int:
             _error_line(err, args.output, f"not written: {os_reason(exc)}")
             return EXIT_FAILED
     if not quiet:
-        stream = err if (fmt != "table" or mode == "stdout" or emitter is None) else report_stream
+        stream = err if (fmt != "table" or mode == "stdout" or (command == "report" and args.output == "-")) else report_stream
         where = _destination(mode, out, args.paths, sink) if sink is not None else None
         stream.write(summary.render(command, where) + "\n")
         for w in wrote:

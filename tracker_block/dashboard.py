@@ -67,7 +67,7 @@ class Collector:
     keeps a 10,000-message dashboard near 1 MB instead of 130 MB.
     """
 
-    def __init__(self, max_rows: int = 500, max_findings: int = 12, max_leaks: int = 200,
+    def __init__(self, max_rows: int = 250, max_findings: int = 10, max_leaks: int = 200,
                  max_errors: int = 200) -> None:
         self.max_rows, self.max_findings = max_rows, max_findings
         self.max_leaks, self.max_errors = max_leaks, max_errors
