@@ -517,7 +517,6 @@ def _same_or_inside(inner: Path, outer: Path) -> bool:
 def check_output_file(out: str, force: bool, what: str = "-o") -> Path:
     """Fail before any work if ``out`` cannot be written: a folder, a missing or unwritable
     folder, or an existing file without --force (nothing is created or replaced unasked)."""
-    import tempfile
     p = Path(out)
     if p.is_dir() or out.endswith(os.sep):
         raise UsageError(f"{what} {out} is a folder; give a file name, e.g. {os.path.join(out, 'report.html')}")
@@ -529,29 +528,30 @@ def check_output_file(out: str, force: bool, what: str = "-o") -> Path:
                          "name a file, or use '-o -' for stdout")
     if p.exists() and not force:
         raise UsageError(f"{what} {out} already exists; add --force to replace it")
-    try:
-        fd, probe = tempfile.mkstemp(prefix=".tracker-block-probe-", dir=parent)
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as exc:
-        from .mailbox import os_reason
-        raise UsageError(f"{what} {out}: cannot write in {parent} ({os_reason(exc)})") from None
+    _probe(parent, f"{what} {out}: cannot write in {parent}")
     return p
 
 
 def check_output_dir(out: str) -> Path:
     """Make the -o folder (asked for) and prove a file can be written in it, before any work."""
-    import tempfile
     p = Path(out)
+    _probe(p, f"-o {out}: cannot write there", make=True)
+    return p
+
+
+def _probe(folder: Path, message: str, make: bool = False) -> None:
+    """Write and remove a temp file in ``folder``: the only sure test (permissions, read-only
+    mounts, /proc). A failure is a usage error, said before any mail is read."""
+    import tempfile
     try:
-        p.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(prefix=".tracker-block-probe-", dir=p)
+        if make:
+            folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".tracker-block-probe-", dir=folder)
         os.close(fd)
         os.unlink(probe)
     except OSError as exc:
         from .mailbox import os_reason
-        raise UsageError(f"-o {out}: cannot write there ({os_reason(exc)})") from None
-    return p
+        raise UsageError(f"{message} ({os_reason(exc)})") from None
 
 
 def _plan_output(args: argparse.Namespace) -> tuple[str, Path | None, Path | None]:
