@@ -663,3 +663,23 @@ def test_bad_invocations_get_a_clear_error_not_a_traceback(argv: list[str], code
         assert p.returncode == code, err
     if p.returncode:
         assert err.strip(), "a failure must say why"
+
+
+def test_a_thunderbird_profile_is_read_as_the_readme_says(tmp_path: Path) -> None:
+    """README: 'tracker-block report ~/.thunderbird/*/Mail ~/.thunderbird/*/ImapMail -o ...'."""
+    prof = tmp_path / ".thunderbird" / "abcd1234.default-release"
+    local = prof / "Mail" / "Local Folders"
+    imap = prof / "ImapMail" / "imap.example.org"
+    (imap / "INBOX.sbd").mkdir(parents=True)
+    local.mkdir(parents=True)
+    for folder, first in ((local / "Inbox", 0), (imap / "INBOX", 10), (imap / "INBOX.sbd" / "Receipts", 20)):
+        folder.write_bytes(_mbox_bytes([make_message(first + i, i % 2 == 0) for i in range(3)]))
+        folder.with_name(folder.name + ".msf").write_bytes(b"// <!-- <mdb:mork:z v=\"1.4\"/> -->")
+    (local / "Trash").write_bytes(b"")                       # an empty folder is an empty mbox file
+    (local / "Trash.msf").write_bytes(b"// mork")
+    p = run_cli("scan", "--json", "-q", str(prof / "Mail"), str(prof / "ImapMail"))
+    assert p.returncode == 0, p.stderr                       # an empty Thunderbird folder is no error
+    doc = json.loads(p.stdout)
+    paths = [m["path"] for m in doc["messages"] if m["status"] != "unreadable"]
+    assert len(paths) == 9 and not any(".msf" in p for p in paths)
+    assert sum(m["status"] == "cleaned" for m in doc["messages"]) == 6

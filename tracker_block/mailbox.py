@@ -171,7 +171,8 @@ def _walk(d: Path, root: Path, shown: str, fmt: str, excl: set[Path],
             size = e.stat().st_size
             src = Source("eml", p, root, show)
             if size == 0:
-                yield Item(show, src, error="empty file")
+                if not (d / (e.name + ".msf")).exists():   # an empty Thunderbird folder is no error
+                    yield Item(show, src, error="empty file")
                 continue
             src.kind = fmt if fmt in ("eml", "mbox") else _sniff(p)
         except OSError as exc:
