@@ -683,3 +683,13 @@ def test_a_thunderbird_profile_is_read_as_the_readme_says(tmp_path: Path) -> Non
     paths = [m["path"] for m in doc["messages"] if m["status"] != "unreadable"]
     assert len(paths) == 9 and not any(".msf" in p for p in paths)
     assert sum(m["status"] == "cleaned" for m in doc["messages"]) == 6
+
+
+def test_mail_cannot_write_escape_sequences_to_the_terminal(tmp_path: Path) -> None:
+    raw = make_message(1, True).replace(b"Subject: Message 1", b"Subject: =?utf-8?q?Hi=1B]0;pwned=07=1B[2J?=", 1)
+    (tmp_path / "a.eml").write_bytes(raw)
+    (tmp_path / "bad\x1b[31m.eml").write_bytes(b"\x00 not mail")
+    p = run_cli("scan", "a.eml", "bad\x1b[31m.eml", "--color", "never", cwd=tmp_path)
+    out, err = p.stdout.decode(), p.stderr.decode()
+    assert "\x1b" not in out and "\x07" not in out and "\x1b" not in err
+    assert "Hi\\x1b]0;pwned\\x07\\x1b[2J" in out and "bad\\x1b[31m.eml" in err

@@ -608,7 +608,8 @@ def _destination(mode: str, out: Path | None, paths: list[str], sink: Any) -> st
 
 
 def _error_line(stream: TextIO, key: str, reason: str) -> None:
-    stream.write(f"{PROG}: {key}: {reason}\n")
+    from .report import printable
+    stream.write(f"{PROG}: {printable(key)}: {printable(reason)}\n")
 
 
 def run(args: argparse.Namespace, command: str) -> int:

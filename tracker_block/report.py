@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
@@ -235,8 +236,18 @@ def _paint(text: str, key: str, color: bool) -> str:
     return f"\x1b[{_COLORS[key]}m{text}\x1b[0m" if color and key in _COLORS else text
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """Text from mail made safe for a terminal: control characters (escape sequences that could
+    recolour, retitle or rewrite the screen, newlines, bidi overrides) shown as ``\\xNN``."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 256
+                        else f"\\u{ord(m.group()):04x}", text)
+
+
 def _fit(text: str | None, width: int | None) -> str:
-    text = text or "-"
+    text = printable(text or "-")
     if width is None or len(text) <= width:
         return text
     return text[: max(width - 1, 0)] + "…"
