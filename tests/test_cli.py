@@ -643,6 +643,7 @@ BAD = [
     (["clean", "x.eml", "-o", ""], 2), (["clean", "x.eml", "-o", "/proc/nope/x.eml"], 2),
     (["clean", "x.eml", "--in-place", "--force"], 2), (["clean", ".", "-o", "-"], 2),
     (["clean", "x.eml", "--backup-dir", "b", "-o", "o.eml"], 2),
+    (["scan", "-j", "100000", "x.eml"], 2), (["scan", "empty"], 1),
     (["report", "x.eml"], 2), (["report", "x.eml", "-o", "/dev/null/x.html"], 2),
     (["report", "x.eml", "-o", "/dev/null", "--force"], 2), (["clean", "x.eml", "-o", "/dev/null", "--force"], 2),
     (["clean", "x.eml", ".", "-o", "/proc/x"], 2),
@@ -654,6 +655,7 @@ BAD = [
 @pytest.mark.parametrize("argv,code", BAD, ids=[" ".join(a) for a, _c in BAD])
 def test_bad_invocations_get_a_clear_error_not_a_traceback(argv: list[str], code: int | None, tmp_path: Path) -> None:
     (tmp_path / "x.eml").write_bytes(make_message(1, False))
+    (tmp_path / "empty").mkdir()
     if argv == ["scan", "/"]:
         argv = ["scan", "--max-size", "1", "-j", "1", "/proc/self/status"]
     p = run_cli(*argv, stdin=b"", cwd=tmp_path, timeout=30)

@@ -30,8 +30,8 @@ inputs:
 exit status:
   0  every input was processed
   1  some inputs could not be read or written (not mail, empty, too large, permission
-     denied); each is reported once on stderr as "tracker-block: PATH: reason" and the
-     run goes on. Recoverable problems inside a message (a part decoded with a guessed
+     denied), or no mail was found at all; each is reported once on stderr as
+     "tracker-block: PATH: reason" and the run goes on. Recoverable problems inside a message (a part decoded with a guessed
      charset, a part left as it was) are "warning"s: reported, exit status unchanged
   2  usage error (bad option, bad config file)
   3  with --fail-on-trackers: everything was processed and trackers were found
@@ -104,13 +104,20 @@ def _engine_options(p: argparse.ArgumentParser) -> None:
     i = p.add_argument_group("input options")
     i.add_argument("--format-in", choices=("auto", "eml", "mbox", "maildir"), default="auto",
                    help="input format (default: detect)")
-    i.add_argument("--jobs", "-j", type=_positive, default=None, metavar="N",
+    i.add_argument("--jobs", "-j", type=_jobs, default=None, metavar="N",
                    help="worker processes (default: all cores)")
     i.add_argument("--max-size", type=_positive, default=50, metavar="MB",
                    help="skip (and report) messages larger than this (default: 50)")
     i.add_argument("--quiet", "-q", action="store_true",
                    help="print only errors: no progress bar, warnings or closing summary, and for "
                         "clean no table either (unless --format is given)")
+
+
+def _jobs(text: str) -> int:
+    n = _positive(text)
+    if n > 256:
+        raise argparse.ArgumentTypeError("at most 256 worker processes")
+    return n
 
 
 def _positive(text: str) -> int:
@@ -791,6 +798,10 @@ def run(args: argparse.Namespace, command: str) -> int:
         stream.write(summary.render(command, where) + "\n")
         for w in wrote:
             stream.write(f"wrote {w}\n")
+    if not summary.messages and not summary.failed:
+        # Nothing at all to read is almost always the wrong folder: say so, do not succeed.
+        _error_line(err, " ".join(args.paths), "no mail found (no .eml, mbox or Maildir message)")
+        return EXIT_FAILED
     if summary.failed or write_errors:
         return EXIT_FAILED
     if command != "report" and args.fail_on_trackers and summary.with_trackers:
