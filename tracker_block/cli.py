@@ -460,7 +460,7 @@ class Progress:
     def draw(self, now: float) -> None:
         elapsed = max(now - self.start, 1e-6)
         rate = self.count / elapsed
-        text = f"{self.count:,} messages  {rate:,.0f}/s"
+        text = f"{self.count:,} message{'' if self.count == 1 else 's'}  {rate:,.0f}/s"
         if self.total:
             frac = min(self.done_bytes / self.total, 1.0)
             width = 24
@@ -792,7 +792,7 @@ def run(args: argparse.Namespace, command: str) -> int:
             from .mailbox import os_reason
             _error_line(err, args.output, f"not written: {os_reason(exc)}")
             return EXIT_FAILED
-    if not quiet:
+    if not quiet and (summary.messages or summary.failed):
         stream = err if (fmt != "table" or mode == "stdout" or (command == "report" and args.output == "-")) else report_stream
         where = _destination(mode, out, args.paths, sink) if sink is not None else None
         stream.write(summary.render(command, where) + "\n")

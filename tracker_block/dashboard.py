@@ -121,14 +121,14 @@ class Collector:
                 if len(self.leaks) < self.max_leaks:
                     f = by_url.get(url)
                     self.leaks.append({"date": _iso(rep.date), "sender": rep.sender, "subject": rep.subject,
-                                       "url": url, "tracker": f.tracker if f and f.certainty == "rule" else None,
+                                       "url": url, "tracker": f.company if f else None,
                                        "outcome": f.outcome if f else ""})
         if len(self.rows) < self.max_rows:
             shown = rep.findings[: self.max_findings]
             self.rows.append({
                 "path": rep.path, "date": _iso(rep.date), "sender": rep.sender, "subject": rep.subject,
                 "status": status, "trackers": len(trackers), "companies": rep.companies(), "leak": bool(rep.leaks),
-                "findings": [(f.kind, f.outcome, f.tracker if f.certainty == "rule" else None, f.reason, f.url)
+                "findings": [(f.kind, f.outcome, f.company, f.reason, f.url)
                              for f in shown],
                 "more": len(rep.findings) - len(shown), "warnings": list(rep.errors),
             })

@@ -49,6 +49,12 @@ class Finding:
     detail: str | None = None    # e.g. the cleaned/unwrapped URL, or "identifies recipient"
 
     @property
+    def company(self) -> str | None:
+        """The company a rule names, or None: a heuristic's guess from the host name is not a
+        name, and a link that only lost its utm_ parameters names nobody."""
+        return self.tracker if self.certainty == "rule" and self.action != "cleaned" else None
+
+    @property
     def outcome(self) -> str:
         """The reader's word for what happened (see OUTCOMES)."""
         return OUTCOMES.get(self.action, self.action)
@@ -150,8 +156,8 @@ class MessageReport:
         that only lost its utm_ parameters names nobody)."""
         seen: dict[str, None] = {}
         for f in self.findings:
-            if f.tracker and f.certainty == "rule" and f.action != "cleaned":
-                seen.setdefault(f.tracker)
+            if f.company:
+                seen.setdefault(f.company)
         return list(seen)
 
     def to_dict(self) -> dict[str, Any]:
@@ -287,7 +293,7 @@ def table_rows(r: MessageReport, *, width: int | None = None, color: bool = Fals
     for f in r.findings:
         o = f.outcome
         key = "cleaned-link" if o == "cleaned" else o
-        cells = zip((o, f.kind, f.tracker, f.reason), widths)
+        cells = zip((o, f.kind, f.company, f.reason), widths)
         text = "".join(_fit(v, w if width else None).ljust(w) + " " for v, w in cells)
         url = f.url if f.url is not None else (f.detail or "")
         url = _fit(url, max(width - fixed, 10) if width else None)
