@@ -697,3 +697,16 @@ def test_mail_cannot_write_escape_sequences_to_the_terminal(tmp_path: Path) -> N
     out, err = p.stdout.decode(), p.stderr.decode()
     assert "\x1b" not in out and "\x07" not in out and "\x1b" not in err
     assert "Hi\\x1b]0;pwned\\x07\\x1b[2J" in out and "bad\\x1b[31m.eml" in err
+
+
+def test_file_names_that_are_not_utf8_are_shown_not_fatal(tmp_path: Path) -> None:
+    (tmp_path / "mail").mkdir()
+    (tmp_path / "mail" / os.fsdecode(b"caf\xe9.eml")).write_bytes(make_message(1, True))
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8:strict"}
+    for args in (["scan", "mail"], ["scan", "mail", "--json"], ["scan", "mail", "--format", "csv"],
+                 ["report", "mail", "-o", "r.html", "--force", "--json-out", "r.json"]):
+        p = subprocess.run([PY, "-m", "tracker_block.cli", *args], cwd=tmp_path, capture_output=True,
+                           timeout=60, env=env)
+        assert p.returncode == 0 and b"Traceback" not in p.stderr, (args, p.stderr[-500:])
+    assert json.loads((tmp_path / "r.json").read_text())["messages"][0]["path"] == os.path.join("mail", os.fsdecode(b"caf\xe9.eml"))
+    assert "caf\\udce9.eml" in (tmp_path / "r.html").read_text()

@@ -668,7 +668,7 @@ def run(args: argparse.Namespace, command: str) -> int:
         if json_out is not None:
             import tempfile
             fd, json_tmp = tempfile.mkstemp(prefix=".tracker-block-tmp-", dir=json_out.parent)
-            json_file = os.fdopen(fd, "w", encoding="utf-8")
+            json_file = os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace")
             emitter = Emitter("json", json_file)
     summary = Summary()
 
@@ -840,6 +840,11 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in _DISPATCH:
         return _dispatch(argv[0], argv[1:])
+    for stream in (sys.stdout, sys.stderr):   # a file name that is not UTF-8 must not end the run
+        try:
+            stream.reconfigure(errors="backslashreplace")
+        except (AttributeError, ValueError):
+            pass
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

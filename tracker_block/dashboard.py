@@ -298,7 +298,7 @@ class Collector:
         """Write the HTML atomically (a half-written dashboard is worse than none); the folder must exist."""
         text = self.render(title, json_name)
         from .mailbox import atomic_write
-        atomic_write(Path(path), text.encode("utf-8"), mode=0o644)
+        atomic_write(Path(path), text.encode("utf-8", "backslashreplace"), mode=0o644)
 
 
 
