@@ -641,7 +641,7 @@ BAD = [
     (["scan", "--max-size", "abc", "x.eml"], 2), (["scan", "--color", "pink", "x.eml"], 2),
     (["scan", "--config", "/nonexistent.toml", "x.eml"], 2), (["scan", "-", "-", "x.eml"], 2),
     (["scan", "--format-in", "maildir", "x.eml"], 0), (["scan", "/dev/null"], 1), (["scan", "/"], None),
-    (["scan", "no such file"], 1), (["scan", "--prefetch", "x.eml"], 2),
+    (["scan", "no such file"], 1), (["scan", "/dev/zero"], 1), (["scan", "--prefetch", "x.eml"], 2),
     (["clean", "x.eml", "-o", ""], 2), (["clean", "x.eml", "-o", "/proc/nope/x.eml"], 2),
     (["clean", "x.eml", "--in-place", "--force"], 2), (["clean", ".", "-o", "-"], 2),
     (["clean", "x.eml", "--backup-dir", "b", "-o", "o.eml"], 2),

@@ -129,6 +129,9 @@ def discover(inputs: list[str], fmt: str = "auto", exclude: tuple[Path, ...] = (
             continue
         if p.is_dir():
             yield from _walk(p, p, arg, fmt, excl, on_skip)
+        elif not p.is_file():
+            yield Item(arg, Source("eml", p, p, arg), error="not a regular file (a pipe or a device); "
+                                                            "use '-' to read standard input")
         elif not os.access(p, os.R_OK):
             yield Item(arg, Source("eml", p, p, arg), error="permission denied")
         elif st.st_size == 0:
