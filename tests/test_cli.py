@@ -467,13 +467,17 @@ def test_scan_skips_backups_and_in_place_never_cleans_them(tmp_path: Path) -> No
         mb.add(make_message(i, True))
     mb.flush()
     original = (mail / "inbox.mbox").read_bytes()
-    assert run_cli("clean", "mail/inbox.mbox", "--in-place", "-q", cwd=tmp_path).returncode == 0
+    p = run_cli("clean", "mail/inbox.mbox", "--in-place", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
     [backup] = list(mail.glob("tracker-block-backup-*/inbox.mbox"))
+    assert (f"cleaned 4 messages → in place (1 file changed, originals kept under {backup.parent.resolve()})"
+            in p.stdout.decode())
     assert backup.read_bytes() == original
     p = run_cli("scan", "mail", "--json", cwd=tmp_path)
     assert len(json.loads(p.stdout)["messages"]) == 4                   # not 8: the backup is not mail to scan
     assert b"skipped: originals kept by an earlier --in-place run" in p.stderr
-    assert run_cli("clean", "mail", "--in-place", "-q", cwd=tmp_path).returncode == 0
+    p = run_cli("clean", "mail", "--in-place", cwd=tmp_path)
+    assert p.returncode == 0 and "in place (no file needed a change)" in p.stdout.decode()
     assert backup.read_bytes() == original                              # a second run leaves the backup alone
     custom = run_cli("clean", "mail", "--in-place", "--backup-dir", "mail/keep", "-q", cwd=tmp_path)
     assert custom.returncode == 0
@@ -710,3 +714,30 @@ def test_file_names_that_are_not_utf8_are_shown_not_fatal(tmp_path: Path) -> Non
         assert p.returncode == 0 and b"Traceback" not in p.stderr, (args, p.stderr[-500:])
     assert json.loads((tmp_path / "r.json").read_text())["messages"][0]["path"] == os.path.join("mail", os.fsdecode(b"caf\xe9.eml"))
     assert "caf\\udce9.eml" in (tmp_path / "r.html").read_text()
+
+
+@pytest.mark.parametrize("argv,closing", [
+    (["scan", "t.eml"], "scanned 1 message, nothing written"),
+    (["scan", "t.eml", "--format", "csv"], "scanned 1 message"),
+    (["scan", "-", "--format", "jsonl"], "scanned 1 message"),
+    (["clean", "t.eml", "-o", "o.eml"], "cleaned 1 message → o.eml"),
+    (["clean", "t.eml", "-o", "-"], "cleaned 1 message → stdout"),
+    (["clean", "-", "-o", "-"], "cleaned 1 message → stdout"),
+    (["clean", "t.eml", "box", "-o", "out"], "cleaned 2 messages → out/"),
+    (["clean", "box", "-o", "out", "--json"], "cleaned 1 message → out/box/"),
+    (["clean", "t.eml", "--in-place"], "cleaned 1 message → in place (1 file changed"),
+    (["clean", "t.eml", "--in-place", "--backup-dir", "bk"], "cleaned 1 message → in place (1 file changed"),
+    (["report", "t.eml", "-o", "r.html"], "scanned 1 message"),
+    (["report", "-", "-o", "-"], "scanned 1 message"),
+], ids=lambda v: " ".join(v) if isinstance(v, list) else "")
+def test_every_output_mode_closes_with_what_was_done(argv: list[str], closing: str, tmp_path: Path) -> None:
+    raw = make_message(1, True)
+    (tmp_path / "t.eml").write_bytes(raw)
+    (tmp_path / "box").mkdir()
+    (tmp_path / "box" / "u.eml").write_bytes(make_message(2, True))
+    p = run_cli(*argv, stdin=raw, cwd=tmp_path)
+    out, err = p.stdout.decode(errors="replace"), p.stderr.decode()
+    assert p.returncode == 0 and "Traceback" not in err, err
+    assert closing in out + err
+    lines = out.splitlines() + err.splitlines()
+    assert len([ln for ln in lines if ln.startswith(closing.split(" →")[0])]) == 1

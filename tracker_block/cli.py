@@ -600,13 +600,15 @@ def _plan_output(args: argparse.Namespace) -> tuple[str, Path | None, Path | Non
 
 def _destination(mode: str, out: Path | None, paths: list[str], sink: Any) -> str | None:
     """Where clean put the mail, as the closing line says it."""
+    from .report import plural
     if mode == "stdout":
         return "stdout"
     if mode == "file":
         return str(out)
-    assert out is not None
     if mode == "inplace":
-        return f"in place (originals under {sink.backup})" if sink.backup else "in place (nothing changed)"
+        return (f"in place ({plural(sink.written, 'file')} changed, originals kept under {sink.backup})"
+                if sink.written else "in place (no file needed a change)")
+    assert out is not None
     if len(paths) == 1:
         if paths[0] == "-":
             return str(sink.stdin_dest or out)
@@ -780,7 +782,7 @@ def run(args: argparse.Namespace, command: str) -> int:
                 json_file = None
             json_name = json_out.name if json_out else None
             if dashboard_out is None:
-                sys.stdout.write(collector.render(args.title, json_name))
+                sys.stdout.write(collector.render(args.title, json_name) + "\n")
                 sys.stdout.flush()
             else:
                 collector.write(dashboard_out, title=args.title, json_name=json_name)
