@@ -371,6 +371,18 @@ class Browser:
             raise ValueError("one click selector per document")
         return self._run(self._render_all(list(docs), clicks), timeout=60 + 5 * len(docs))
 
+    def evaluate(self, html: str, expression: str) -> Any:
+        """Render ``html`` (behind the recording proxy, like ``render``) and return the JSON value of
+        a JavaScript ``expression`` evaluated in it: what the reader would see, measured."""
+        async def one() -> Any:
+            slot = await self._acquire()
+            try:
+                return await slot.evaluate(html, expression)
+            finally:
+                self.slots.put_nowait(slot)  # type: ignore[union-attr]
+
+        return self._run(one(), timeout=60)
+
     async def _render_all(self, docs: list[str], clicks: list[str | None]) -> list[set[str]]:
         async def one(html: str, click: str | None) -> set[str]:
             slot = await self._acquire()
@@ -424,6 +436,27 @@ class _Slot:
         await cdp.call("Page.navigate", session=self.session, url=url)
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(loaded, LOAD_TIMEOUT_S)
+
+    async def evaluate(self, html: str, expression: str) -> Any:
+        browser, cdp = self.browser, self.browser.cdp
+        assert cdp is not None
+        browser.counter += 1
+        path = browser.workdir / f"doc{browser.counter}.html"
+        path.write_text(html, encoding="utf-8", errors="surrogatepass")
+        try:
+            await self._goto(path.as_uri())
+            await _settle(self.log, QUIET_S)
+            res = await cdp.call("Runtime.evaluate", session=self.session, expression=expression,
+                                 returnByValue=True, timeout=10)
+            await self._goto(browser.blank_uri)
+            await _settle(self.log, QUIET_S / 2)
+            self.log.drop_connections()
+        finally:
+            with contextlib.suppress(OSError):
+                path.unlink()
+        if "exceptionDetails" in res:
+            raise RuntimeError(f"evaluate failed: {res['exceptionDetails']}")
+        return res["result"].get("value")
 
     async def render(self, html: str, click: str | None) -> set[str]:
         browser, cdp, log = self.browser, self.browser.cdp, self.log

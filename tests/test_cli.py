@@ -6,6 +6,7 @@ import io
 import json
 import mailbox
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -83,7 +84,7 @@ def test_scan_mixed_tree_reports_every_message_and_every_failure(tmp_path: Path)
     rc, doc, err = scan_json("folder", "inbox.mbox", "Maildir", "missing.eml", cwd=tmp_path)
     assert rc == 1                                           # some inputs failed
     msgs = doc["messages"]
-    ok = [m for m in msgs if not m["errors"]]
+    ok = [m for m in msgs if m["status"] != "unreadable"]
     assert len(ok) == want["messages"]
     paths = [m["path"] for m in msgs]
     assert "folder/a.eml" in paths and "folder/deep/er/d.eml" in paths
@@ -109,9 +110,10 @@ def test_scan_summary_and_exit_codes(tmp_path: Path) -> None:
     p = run_cli("scan", "t.eml", "c.eml", cwd=tmp_path)
     assert p.returncode == 0
     out = p.stdout.decode()
-    assert "2 messages processed, 1 with trackers (50.0%)" in out
-    assert "1 read-receipt request" in out
-    assert "top senders of tracked mail: news@shop1.example (1)" in out
+    assert "scanned 2 messages, nothing written · 1 tracker to remove" in out
+    assert "1 read-receipt request to remove" in out
+    assert "messages: 1 clean · 1 cleaned · 0 tracked" in out
+    assert "top senders of tracking mail: news@shop1.example (1)" in out
     assert run_cli("scan", "--fail-on-trackers", "t.eml", cwd=tmp_path).returncode == 3
     assert run_cli("scan", "--fail-on-trackers", "c.eml", cwd=tmp_path).returncode == 0
     assert run_cli("scan", "c.eml", "nope.eml", cwd=tmp_path).returncode == 1
@@ -131,7 +133,7 @@ def test_usage_errors_exit_2(argv: list[str], tmp_path: Path, capsys, monkeypatc
 def test_help_documents_exit_codes(capsys) -> None:
     assert main(["scan", "--help"]) == 0
     out = capsys.readouterr().out
-    for code in ("0  every input", "1  some inputs failed", "2  usage error", "3  with --fail-on-trackers"):
+    for code in ("0  every input", "1  some inputs could not be read or written", "2  usage error", "3  with --fail-on-trackers"):
         assert code in out
 
 
@@ -152,9 +154,9 @@ def test_formats_agree(tmp_path: Path) -> None:
     dicts = [json.loads(ln) for ln in lines]
     assert js["schema"] == 2 and js["messages"] == dicts
     n_findings = sum(len(m["findings"]) for m in dicts)
-    n_errors = sum(len(m["errors"]) for m in dicts)
+    n_warnings = sum(len(m["warnings"]) + bool(m["error"]) for m in dicts)
     assert n_findings > 0
-    assert len(rows) == n_findings + n_errors                # one row per finding (+ error rows)
+    assert len(rows) == n_findings + n_warnings              # one row per finding (+ warning rows)
     assert {r["path"] for r in rows if r["kind"]} == {m["path"] for m in dicts if m["findings"]}
     table = run_cli("scan", *args, cwd=tmp_path).stdout.decode()
     assert "folder/a.eml" in table and "inbox.mbox:5" in table
@@ -169,7 +171,8 @@ def test_streamed_json_is_byte_identical_to_report_to_json(tmp_path: Path) -> No
         r.path = n
     assert out == to_json(reports) + "\n"
     empty = run_cli("scan", "--json", "-q", "nothing-here", cwd=tmp_path)
-    assert json.loads(empty.stdout)["messages"][0]["errors"] == ["no such file or directory"]
+    gone = json.loads(empty.stdout)["messages"][0]
+    assert gone["error"] == "no such file or directory" and gone["status"] == "unreadable"
 
 
 def test_jobs_2_gives_the_same_output_in_the_same_order(tmp_path: Path) -> None:
@@ -267,6 +270,8 @@ def test_clean_to_dir_mirrors_layout_and_formats(tmp_path: Path) -> None:
     # Maildir -> Maildir (with its subfolder), same file names
     md = mailbox.Maildir(str(out / "Maildir"), create=False)
     assert len(md) == 3 and len(md.get_folder("Sent")) == 1
+    assert (out / "Maildir/.Sent/maildirfolder").is_file()            # Maildir++: a subfolder says so
+    assert not (out / "Maildir/maildirfolder").exists()
     assert sorted(os.listdir(out / "Maildir/new")) == sorted(os.listdir(tmp_path / "Maildir/new"))
     assert not list(out.rglob(".tracker-block-tmp-*"))
 
@@ -389,3 +394,350 @@ def test_findings_cross_process_boundaries_whole() -> None:
     rep = MessageReport(path="box:1", findings=[f, Finding("pixel", None, "img@src", "removed", "rule:x")])
     back = pickle.loads(pickle.dumps(rep))
     assert back == rep and dataclasses.astuple(back.findings[0]) == tuple(f"value-{n}" for n in fields)
+
+
+# ------------------------------------------------------------------ issue 16: say what was done, never silently
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "samples"
+
+
+def _mbox_bytes(msgs: list[bytes]) -> bytes:
+    out = b""
+    for i, raw in enumerate(msgs):
+        body = raw.replace(b"\r\n", b"\n")
+        out += f"From sender{i}@example Mon Jan  1 00:00:00 2024\n".encode() + body.rstrip(b"\n") + b"\n\n"
+    return out
+
+
+def test_clean_samples_says_where_the_files_went(tmp_path: Path) -> None:
+    shutil.copytree(SAMPLES, tmp_path / "samples")
+    p = run_cli("clean", "samples", "-o", "cleaned-samples", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    last = [ln for ln in p.stdout.decode().splitlines() if ln.startswith("cleaned 8 ")]
+    assert len(last) == 1 and last[0].startswith("cleaned 8 messages → cleaned-samples/samples/ · ")
+    assert " trackers removed · " in last[0] and " links cleaned · " in last[0] and "left, marked" in last[0]
+    assert (tmp_path / "cleaned-samples/samples/01-newsletter-mailchimp.eml").is_file()
+    assert "cleaned-samples/" in (ROOT / ".gitignore").read_text().split()
+
+
+def test_clean_into_the_input_folder_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in/a.eml").write_bytes(make_message(1, True))
+    for out in ("in", "in/", "."):
+        p = run_cli("clean", "in", "-o", out, cwd=tmp_path)
+        assert p.returncode == 2 and b"is the input folder" in p.stderr, (out, p.stderr)
+    assert sorted(os.listdir(tmp_path / "in")) == ["a.eml"]
+
+
+def test_an_mbox_on_stdin_is_every_message(tmp_path: Path) -> None:
+    mbox = _mbox_bytes([make_message(i, True) for i in range(5)])
+    p = run_cli("clean", "-", "-o", "-", "-q", stdin=mbox, cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    (tmp_path / "out.mbox").write_bytes(p.stdout)
+    out = list(mailbox.mbox(str(tmp_path / "out.mbox")))
+    assert [m["Message-ID"] for m in out] == [f"<msg{i}@test.example>" for i in range(5)]
+    assert b"list-manage.com/track" not in p.stdout and b"Disposition-Notification-To" not in p.stdout
+    doc = json.loads(run_cli("scan", "-", "--json", "-q", stdin=mbox, cwd=tmp_path).stdout)
+    assert len(doc["messages"]) == 5 and {m["status"] for m in doc["messages"]} == {"cleaned"}
+    (tmp_path / "dir").mkdir()
+    p = run_cli("clean", "-", "-o", "dir", stdin=mbox, cwd=tmp_path)
+    assert p.returncode == 0 and len(mailbox.mbox(str(tmp_path / "dir/stdin.mbox"))) == 5
+    assert "cleaned 5 messages → dir/stdin.mbox" in p.stdout.decode()
+
+
+def test_allowlisted_is_said_as_not_checked_everywhere(tmp_path: Path) -> None:
+    (tmp_path / "t.eml").write_bytes(make_message(1, True))
+    (tmp_path / "c.toml").write_text('allow_domains = ["shop1.example"]\n')
+    table = run_cli("scan", "--config", "c.toml", "t.eml", cwd=tmp_path).stdout.decode()
+    assert "allowlisted, not checked" in table and "no trackers found" not in table
+    m = json.loads(run_cli("scan", "--json", "--config", "c.toml", "t.eml", cwd=tmp_path).stdout)["messages"][0]
+    assert m["status"] == "allowlisted" and m["findings"] == []
+    (tmp_path / "out").mkdir()
+    assert run_cli("report", "--config", "c.toml", "t.eml", "-o", "out/r.html", cwd=tmp_path).returncode == 0
+    html = (tmp_path / "out/r.html").read_text()
+    assert "allowlisted, not checked" in html and "no trackers found" not in html
+
+
+def test_scan_skips_backups_and_in_place_never_cleans_them(tmp_path: Path) -> None:
+    mail = tmp_path / "mail"
+    mail.mkdir()
+    mb = mailbox.mbox(str(mail / "inbox.mbox"))
+    for i in range(4):
+        mb.add(make_message(i, True))
+    mb.flush()
+    original = (mail / "inbox.mbox").read_bytes()
+    p = run_cli("clean", "mail/inbox.mbox", "--in-place", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    [backup] = list(mail.glob("tracker-block-backup-*/inbox.mbox"))
+    assert (f"cleaned 4 messages → in place (1 file changed, originals kept under {backup.parent.resolve()})"
+            in p.stdout.decode())
+    assert backup.read_bytes() == original
+    p = run_cli("scan", "mail", "--json", cwd=tmp_path)
+    assert len(json.loads(p.stdout)["messages"]) == 4                   # not 8: the backup is not mail to scan
+    assert b"skipped: originals kept by an earlier --in-place run" in p.stderr
+    p = run_cli("clean", "mail", "--in-place", cwd=tmp_path)
+    assert p.returncode == 0 and "in place (no file needed a change)" in p.stdout.decode()
+    assert backup.read_bytes() == original                              # a second run leaves the backup alone
+    custom = run_cli("clean", "mail", "--in-place", "--backup-dir", "mail/keep", "-q", cwd=tmp_path)
+    assert custom.returncode == 0
+    assert len(json.loads(run_cli("scan", "mail", "--json", "-q", cwd=tmp_path).stdout)["messages"]) == 4
+
+
+def test_report_output_is_checked_before_the_scan(tmp_path: Path) -> None:
+    (tmp_path / "t.eml").write_bytes(make_message(1, True))
+    (tmp_path / "adir").mkdir()
+    (tmp_path / "old.html").write_text("keep me")
+    cases = {"adir": b"is a folder", "/proc/x.html": b"cannot write in /proc",
+             "missing/dir/r.html": b"does not exist (create it first)", "old.html": b"already exists; add --force"}
+    for out, why in cases.items():
+        start = time.monotonic()
+        p = run_cli("report", "t.eml", "-o", out, cwd=tmp_path)
+        assert p.returncode == 2 and why in p.stderr and b"Traceback" not in p.stderr, (out, p.stderr)
+        assert len(p.stderr.splitlines()) == 1 and p.stdout == b""
+    assert not (tmp_path / "missing").exists()                          # no folder made unasked
+    assert (tmp_path / "old.html").read_text() == "keep me"
+    p = run_cli("report", "t.eml", "-o", "old.html", "--force", "--json-out", "old.json", cwd=tmp_path)
+    assert p.returncode == 0 and "<!DOCTYPE html>" in (tmp_path / "old.html").read_text()
+    assert json.loads((tmp_path / "old.json").read_text())["messages"][0]["path"] == "t.eml"
+    assert "wrote old.html" in p.stdout.decode()
+    assert run_cli("clean", "t.eml", "-o", "old.html", cwd=tmp_path).returncode == 2   # -o FILE: same rule
+    p = run_cli("report", "t.eml", "-o", "-", cwd=tmp_path)                            # or to stdout
+    assert p.stdout.startswith(b"<!DOCTYPE html>") and b"scanned 1 message" in p.stderr
+
+
+def test_recoverable_problems_are_warnings_said_once(tmp_path: Path) -> None:
+    raw = make_message(1, True).replace(b"Content-Transfer-Encoding: 7bit", b"Content-Transfer-Encoding: x-uuencode", 1)
+    assert b"x-uuencode" in raw
+    (tmp_path / "w.eml").write_bytes(raw)
+    (tmp_path / "bad.eml").write_bytes(b"\x00\x01 not mail")
+    p = run_cli("scan", "w.eml", "bad.eml", cwd=tmp_path)
+    out, err = p.stdout.decode(), p.stderr.decode()
+    assert "error" not in out.lower() and "bad.eml" not in out            # said on stderr, not again in the table
+    assert err.count("bad.eml") == 1 and err.count("w.eml: warning: ") == 1
+    assert "1 with warnings" in out and "parts left as they were" not in out
+    m = json.loads(run_cli("scan", "--json", "-q", "w.eml", cwd=tmp_path).stdout)["messages"][0]
+    assert m["warnings"] and "errors" not in m and m["error"] is None
+
+
+def test_counts_are_plural_only_when_plural(tmp_path: Path) -> None:
+    (tmp_path / "t.eml").write_bytes(make_message(1, True))
+    text = run_cli("scan", "t.eml", cwd=tmp_path).stdout.decode()
+    assert "scanned 1 message," in text and "1 tracker to remove" in text and "(s)" not in text
+    assert "1 read-receipt request to remove" in text and "1 messages" not in text
+
+
+def test_rescanning_cleaned_mail_finds_no_trackers(tmp_path: Path) -> None:
+    shutil.copytree(SAMPLES, tmp_path / "samples")
+    assert run_cli("clean", "samples", "-o", "out", "-q", cwd=tmp_path).returncode == 0
+    again = run_cli("scan", "out", cwd=tmp_path).stdout.decode()
+    assert "0 trackers to remove" in again and "0 links to clean" in again
+    assert "with trackers" not in again and "%" not in again
+    (tmp_path / "r").mkdir()
+    assert run_cli("report", "out", "-o", "r/r.html", "-q", cwd=tmp_path).returncode == 0
+    assert 'id="kpi-tracked">0<' in (tmp_path / "r/r.html").read_text()
+
+
+def test_utm_clean_ups_are_links_cleaned_not_trackers(tmp_path: Path) -> None:
+    m = EmailMessage()
+    m["From"], m["To"], m["Subject"] = "news@shop.example", "ana@example.org", "utm only"
+    m.set_content('<p><a href="https://shop.example/x?utm_source=news&utm_medium=email&id=3">x</a></p>', subtype="html")
+    (tmp_path / "u.eml").write_bytes(m.as_bytes())
+    p = run_cli("scan", "u.eml", "--fail-on-trackers", cwd=tmp_path)
+    assert p.returncode == 0
+    assert "0 trackers to remove · 1 link to clean · 0 tracked links to leave, marked" in p.stdout.decode()
+
+
+def test_companies_are_only_those_the_rules_name() -> None:
+    p = run_cli("scan", "--json", "-q", str(SAMPLES / "03-receipt-css-tracker.eml"))
+    m = json.loads(p.stdout)["messages"][0]
+    assert any(f["certainty"] == "heuristic" and f["tracker"] for f in m["findings"])   # a guess exists...
+    assert m["companies"] == ["Litmus"]                                            # ...but is no name
+    table = run_cli("scan", str(SAMPLES / "03-receipt-css-tracker.eml")).stdout.decode()
+    assert re.search(r"removed +pixel +- +heuristic:", table) and re.search(r"pixel +Litmus +rule:", table)
+    line = next(ln for ln in run_cli("scan", str(SAMPLES)).stdout.decode().splitlines()
+                if ln.startswith("tracking companies:"))
+    assert "example" not in line and "Litmus" in line
+
+
+def test_identity_leaks_whatever_rule_matched_but_not_unsubscribe_links(tmp_path: Path) -> None:
+    m = EmailMessage()
+    m["From"], m["To"], m["Subject"] = "shop@shop.example", "Ana <ana.pereira@example.org>", "leaks"
+    m.set_content('<img src="https://x7q2kd9.emltrk.com/x7q2kd9?p&d=ana.pereira%40example.org">'
+                  '<a href="https://shop.example/unsubscribe?e=ana.pereira@example.org">unsubscribe</a>'
+                  '<a href="https://t.shop.example/c/1?utm_source=x&e=ana.pereira@example.org">shop</a>', subtype="html")
+    (tmp_path / "l.eml").write_bytes(m.as_bytes())
+    msg = json.loads(run_cli("scan", "--json", "-q", "l.eml", cwd=tmp_path).stdout)["messages"][0]
+    leaks = msg["identity_leaks"]
+    assert "https://x7q2kd9.emltrk.com/x7q2kd9?p&d=ana.pereira%40example.org" in leaks     # vendor rule matched first
+    assert not any("unsubscribe" in u for u in leaks)
+    assert leaks == ["https://x7q2kd9.emltrk.com/x7q2kd9?p&d=ana.pereira%40example.org",
+                     "https://t.shop.example/c/1?utm_source=x&e=ana.pereira@example.org"]   # one link, once
+
+
+def _on_a_terminal(args: list[str], cwd: Path, env: dict[str, str]) -> str:
+    import pty
+    main_fd, sub_fd = pty.openpty()
+    proc = subprocess.Popen([PY, "-m", "tracker_block.cli", *args], stdout=sub_fd, stderr=subprocess.DEVNULL,
+                            cwd=cwd, env={**os.environ, **env})
+    os.close(sub_fd)
+    chunks = []
+    while True:
+        try:
+            data = os.read(main_fd, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    proc.wait(timeout=60)
+    os.close(main_fd)
+    return b"".join(chunks).decode().replace("\r\n", "\n")
+
+
+def test_table_heading_colour_and_width(tmp_path: Path) -> None:
+    sample = str(SAMPLES / "08-klaviyo-sendgrid.eml")
+    piped = run_cli("scan", sample).stdout.decode()
+    assert piped.splitlines()[0].split() == ["OUTCOME", "KIND", "TRACKER", "REASON", "URL"]
+    assert "\x1b[" not in piped and "…" not in piped                    # piped: plain, full URLs
+    assert "https://trk.klclick1.com/wf/open?upn=u001.Rk2vS8pMq1Tn7cXm4sZj0fHg6dVe3aLo9iOt5rWyCzB-2FmQ2r8Uw-2BsU4yT7i9oQbR0dG3hJ6kL9mZ1xD4vC7nN" in piped
+    assert "\x1b[" in run_cli("scan", "--color", "always", sample).stdout.decode()
+    tty = _on_a_terminal(["scan", sample], tmp_path, {"COLUMNS": "80", "NO_COLOR": ""})
+    assert "\x1b[" in tty
+    table = tty.split("\n\n")[0]                                        # the closing lines may wrap
+    assert max(len(re.sub(r"\x1b\[[0-9;]*m", "", ln)) for ln in table.splitlines()) <= 80
+    assert "…" in tty
+    assert "\x1b[" not in _on_a_terminal(["scan", sample], tmp_path, {"COLUMNS": "80", "NO_COLOR": "1"})
+    assert "\x1b[" not in _on_a_terminal(["scan", "--color", "never", sample], tmp_path, {"COLUMNS": "80"})
+
+
+def test_quiet_quiets_clean(tmp_path: Path) -> None:
+    (tmp_path / "t.eml").write_bytes(make_message(1, True))
+    p = run_cli("clean", "t.eml", "-o", "o.eml", "-q", cwd=tmp_path)
+    assert p.returncode == 0 and p.stdout == b"" and p.stderr == b""
+    assert (tmp_path / "o.eml").exists()
+
+
+def _subcommands() -> list[str]:
+    from tracker_block.cli import _DISPATCH
+    return ["scan", "clean", "report", *_DISPATCH]
+
+
+@pytest.mark.parametrize("cmd", _subcommands())
+def test_every_subcommand_has_help(cmd: str) -> None:
+    p = run_cli(cmd, "--help", stdin=b"")
+    out = p.stdout.decode()
+    assert p.returncode == 0 and "usage:" in out and b"Traceback" not in p.stderr, p.stderr
+
+
+def test_every_option_of_scan_clean_report_says_what_it_does() -> None:
+    from tracker_block.cli import build_parser
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, __import__("argparse")._SubParsersAction))
+    for name in ("scan", "clean", "report"):
+        for action in sub.choices[name]._actions:
+            assert action.help, (name, action.option_strings or action.dest)
+    assert "``" not in run_cli("--help").stdout.decode() + run_cli("scan", "--help").stdout.decode()
+
+
+BAD = [
+    (["scan"], 2), (["scan", "--remote", "nope", "x.eml"], 2), (["scan", "--jobs", "-1", "x.eml"], 2),
+    (["scan", "--max-size", "abc", "x.eml"], 2), (["scan", "--color", "pink", "x.eml"], 2),
+    (["scan", "--config", "/nonexistent.toml", "x.eml"], 2), (["scan", "-", "-", "x.eml"], 2),
+    (["scan", "--format-in", "maildir", "x.eml"], 0), (["scan", "/dev/null"], 1), (["scan", "/"], None),
+    (["scan", "no such file"], 1), (["scan", "/dev/zero"], 1), (["scan", "--prefetch", "x.eml"], 2),
+    (["clean", "x.eml", "-o", ""], 2), (["clean", "x.eml", "-o", "/proc/nope/x.eml"], 2),
+    (["clean", "x.eml", "--in-place", "--force"], 2), (["clean", ".", "-o", "-"], 2),
+    (["clean", "x.eml", "--backup-dir", "b", "-o", "o.eml"], 2),
+    (["scan", "-j", "100000", "x.eml"], 2), (["scan", "empty"], 1),
+    (["report", "x.eml"], 2), (["report", "x.eml", "-o", "/dev/null/x.html"], 2),
+    (["report", "x.eml", "-o", "/dev/null", "--force"], 2), (["clean", "x.eml", "-o", "/dev/null", "--force"], 2),
+    (["clean", "x.eml", ".", "-o", "/proc/x"], 2),
+    (["report", "x.eml", "-o", "a.html", "--json-out", "a.html"], 2),
+    (["rules", "check"], 2), (["proxy", "--listen", "nonsense"], None), (["thunderbird", "frobnicate"], 2),
+]
+
+
+@pytest.mark.parametrize("argv,code", BAD, ids=[" ".join(a) for a, _c in BAD])
+def test_bad_invocations_get_a_clear_error_not_a_traceback(argv: list[str], code: int | None, tmp_path: Path) -> None:
+    (tmp_path / "x.eml").write_bytes(make_message(1, False))
+    (tmp_path / "empty").mkdir()
+    if argv == ["scan", "/"]:
+        argv = ["scan", "--max-size", "1", "-j", "1", "/proc/self/status"]
+    p = run_cli(*argv, stdin=b"", cwd=tmp_path, timeout=30)
+    err = p.stderr.decode()
+    assert "Traceback" not in err and "Traceback" not in p.stdout.decode()
+    if code is not None:
+        assert p.returncode == code, err
+    if p.returncode:
+        assert err.strip(), "a failure must say why"
+
+
+def test_a_thunderbird_profile_is_read_as_the_readme_says(tmp_path: Path) -> None:
+    """README: 'tracker-block report ~/.thunderbird/*/Mail ~/.thunderbird/*/ImapMail -o ...'."""
+    prof = tmp_path / ".thunderbird" / "abcd1234.default-release"
+    local = prof / "Mail" / "Local Folders"
+    imap = prof / "ImapMail" / "imap.example.org"
+    (imap / "INBOX.sbd").mkdir(parents=True)
+    local.mkdir(parents=True)
+    for folder, first in ((local / "Inbox", 0), (imap / "INBOX", 10), (imap / "INBOX.sbd" / "Receipts", 20)):
+        folder.write_bytes(_mbox_bytes([make_message(first + i, i % 2 == 0) for i in range(3)]))
+        folder.with_name(folder.name + ".msf").write_bytes(b"// <!-- <mdb:mork:z v=\"1.4\"/> -->")
+    (local / "Trash").write_bytes(b"")                       # an empty folder is an empty mbox file
+    (local / "Trash.msf").write_bytes(b"// mork")
+    p = run_cli("scan", "--json", "-q", str(prof / "Mail"), str(prof / "ImapMail"))
+    assert p.returncode == 0, p.stderr                       # an empty Thunderbird folder is no error
+    doc = json.loads(p.stdout)
+    paths = [m["path"] for m in doc["messages"] if m["status"] != "unreadable"]
+    assert len(paths) == 9 and not any(".msf" in p for p in paths)
+    assert sum(m["status"] == "cleaned" for m in doc["messages"]) == 6
+
+
+def test_mail_cannot_write_escape_sequences_to_the_terminal(tmp_path: Path) -> None:
+    raw = make_message(1, True).replace(b"Subject: Message 1", b"Subject: =?utf-8?q?Hi=1B]0;pwned=07=1B[2J?=", 1)
+    (tmp_path / "a.eml").write_bytes(raw)
+    (tmp_path / "bad\x1b[31m.eml").write_bytes(b"\x00 not mail")
+    p = run_cli("scan", "a.eml", "bad\x1b[31m.eml", "--color", "never", cwd=tmp_path)
+    out, err = p.stdout.decode(), p.stderr.decode()
+    assert "\x1b" not in out and "\x07" not in out and "\x1b" not in err
+    assert "Hi\\x1b]0;pwned\\x07\\x1b[2J" in out and "bad\\x1b[31m.eml" in err
+
+
+def test_file_names_that_are_not_utf8_are_shown_not_fatal(tmp_path: Path) -> None:
+    (tmp_path / "mail").mkdir()
+    (tmp_path / "mail" / os.fsdecode(b"caf\xe9.eml")).write_bytes(make_message(1, True))
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8:strict"}
+    for args in (["scan", "mail"], ["scan", "mail", "--json"], ["scan", "mail", "--format", "csv"],
+                 ["report", "mail", "-o", "r.html", "--force", "--json-out", "r.json"]):
+        p = subprocess.run([PY, "-m", "tracker_block.cli", *args], cwd=tmp_path, capture_output=True,
+                           timeout=60, env=env)
+        assert p.returncode == 0 and b"Traceback" not in p.stderr, (args, p.stderr[-500:])
+    assert json.loads((tmp_path / "r.json").read_text())["messages"][0]["path"] == os.path.join("mail", os.fsdecode(b"caf\xe9.eml"))
+    assert "caf\\udce9.eml" in (tmp_path / "r.html").read_text()
+
+
+@pytest.mark.parametrize("argv,closing", [
+    (["scan", "t.eml"], "scanned 1 message, nothing written"),
+    (["scan", "t.eml", "--format", "csv"], "scanned 1 message"),
+    (["scan", "-", "--format", "jsonl"], "scanned 1 message"),
+    (["clean", "t.eml", "-o", "o.eml"], "cleaned 1 message → o.eml"),
+    (["clean", "t.eml", "-o", "-"], "cleaned 1 message → stdout"),
+    (["clean", "-", "-o", "-"], "cleaned 1 message → stdout"),
+    (["clean", "t.eml", "box", "-o", "out"], "cleaned 2 messages → out/"),
+    (["clean", "box", "-o", "out", "--json"], "cleaned 1 message → out/box/"),
+    (["clean", "t.eml", "--in-place"], "cleaned 1 message → in place (1 file changed"),
+    (["clean", "t.eml", "--in-place", "--backup-dir", "bk"], "cleaned 1 message → in place (1 file changed"),
+    (["report", "t.eml", "-o", "r.html"], "scanned 1 message"),
+    (["report", "-", "-o", "-"], "scanned 1 message"),
+], ids=lambda v: " ".join(v) if isinstance(v, list) else "")
+def test_every_output_mode_closes_with_what_was_done(argv: list[str], closing: str, tmp_path: Path) -> None:
+    raw = make_message(1, True)
+    (tmp_path / "t.eml").write_bytes(raw)
+    (tmp_path / "box").mkdir()
+    (tmp_path / "box" / "u.eml").write_bytes(make_message(2, True))
+    p = run_cli(*argv, stdin=raw, cwd=tmp_path)
+    out, err = p.stdout.decode(errors="replace"), p.stderr.decode()
+    assert p.returncode == 0 and "Traceback" not in err, err
+    assert closing in out + err
+    lines = out.splitlines() + err.splitlines()
+    assert len([ln for ln in lines if ln.startswith(closing.split(" →")[0])]) == 1

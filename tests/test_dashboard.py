@@ -50,6 +50,7 @@ def _dump_dom(html_path: Path) -> str:
 def built(tmp_path_factory) -> tuple[Path, dict, str]:
     root = tmp_path_factory.mktemp("dash")
     _mailbox(root)
+    (root / "out").mkdir()
     p = subprocess.run([PY, "-m", "tracker_block.cli", "report", "inbox.mbox", "broken.eml", "-o", "out/report.html"],
                        cwd=root, capture_output=True, timeout=120)
     assert p.returncode == 1, p.stderr               # the broken file is reported, the report still written
@@ -96,7 +97,10 @@ def test_real_browser_fetches_nothing_and_shows_the_json_numbers(built) -> None:
     dom = _dump_dom(path)
     assert 'data-ready="1"' in dom                       # the inline script ran under the CSP (hash OK)
     msgs = doc["messages"]
-    tracked = sum(m["status"] != "clean" for m in msgs)
+    def taken_out(m: dict) -> bool:   # a tracking device removed or unwrapped (not a utm_ clean-up)
+        return any(f["action"] in ("removed", "replaced", "unwrapped")
+                   and (f["certainty"] != "policy" or f["kind"] == "header") for f in m["findings"])
+    tracked = sum(taken_out(m) for m in msgs)
     assert re.search(r'id="kpi-messages">%d<' % len(msgs), dom)
     assert re.search(r'id="kpi-tracked">%d<' % tracked, dom)
     assert f"{tracked / len(msgs):.1%}" in dom
@@ -109,11 +113,11 @@ def test_real_browser_fetches_nothing_and_shows_the_json_numbers(built) -> None:
     senders = Counter(parseaddr(m["from"])[1].lower() for m in msgs if (m["status"] in ("cleaned", "tracked")))
     for sender, n in senders.most_common(15):
         assert f'data-sender="{sender}" data-value="{n}"' in dom
-    months = Counter((m["date"].split()[2], (m["status"] in ("cleaned", "tracked"))) for m in msgs)
+    months = Counter((m["date"].split()[2], taken_out(m)) for m in msgs)
     jan_total = months[("Jan", True)] + months[("Jan", False)]
     assert f'data-month="2024-01" data-total="{jan_total}" data-tracked="{months[("Jan", True)]}"' in dom
     assert 'data-month="2024-03" data-total="0"' in dom  # an empty month still has its place on the axis
-    leaks = sum(any(f["reason"].startswith("heuristic:recipient") for f in m["findings"]) for m in msgs)
+    leaks = sum(bool(m["identity_leaks"]) for m in msgs)
     assert leaks == 2 and re.search(r'id="kpi-leaks">2<', dom)
     assert dom.count("<tr class=") == len(msgs)         # one table row per message
     assert "inject.test/subject.png" in dom and "<img src=\"http://inject.test" not in dom
@@ -131,3 +135,35 @@ def test_screenshot_renders(built, tmp_path: Path) -> None:
     keep = Path(__file__).resolve().parent.parent / "benchmarks" / "out"
     if keep.is_dir():
         shutil.copy(shot, keep / "dashboard.png")
+
+
+def test_detail_is_capped_with_a_pointer_to_the_json_and_the_counts_cover_everything(tmp_path: Path) -> None:
+    from tracker_block import clean_message
+    from tracker_block.dashboard import Collector
+    raws = [make_message(i, i % 2 == 0) for i in range(2)]
+    reports = [clean_message(r, path=f"m{i}")[1] for i, r in enumerate(raws)]
+    small, big = Collector(max_rows=3), Collector(max_rows=3)
+    for i in range(3):
+        small.add(reports[i % 2])
+    for i in range(300):
+        big.add(reports[i % 2])
+    html_small, html_big = small.render(), big.render(json_name="all.json")
+    assert "rows-note" not in html_small
+    assert "Details of the first 3 of 300 messages" in html_big and 'href="all.json"' in html_big
+    assert 'id="kpi-messages">300<' in html_big and 'id="kpi-tracked">150<' in html_big
+    assert html_big.count("<tr class=") == 3
+    # detail is bounded: 100x the messages costs less than 3 KB more (the aggregates only)
+    assert len(html_big) - len(html_small) < 3000
+
+
+def test_allowlisted_and_plurals_in_the_table(tmp_path: Path) -> None:
+    from tracker_block.dashboard import Collector
+    from tracker_block.report import Finding, MessageReport
+    c = Collector()
+    c.add(MessageReport(path="a", sender="friend@example.org", allowlisted=True))
+    one = MessageReport(path="b", sender="shop@example.org")
+    one.findings.append(Finding("pixel", "https://t.example/o.gif", "img@src", "removed", "heuristic:tiny-image"))
+    c.add(one)
+    html = c.render()
+    assert "allowlisted, not checked" in html and ">1 finding<" in html and "finding(s)" not in html
+    assert 'id="kpi-companies">0<' in html        # a heuristic finding names no company

@@ -31,3 +31,29 @@ def test_wheel_runs_from_anywhere_with_its_own_data(tmp_path):
                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "rule:mailchimp/open"
+
+
+def test_pip_install_in_a_fresh_venv_prints_no_deprecation_warning(tmp_path):
+    """``pip install .`` as a new user runs it: setuptools' build of pyproject.toml warns about nothing.
+
+    Offline: the fresh venv builds with this venv's (current) setuptools instead of downloading one.
+    """
+    import os
+    import setuptools
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True, timeout=120)
+    env = {**os.environ, "PYTHONPATH": str(Path(setuptools.__file__).parent.parent), "PIP_NO_INDEX": "1"}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    p = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-v", "--no-deps",
+                        "--no-build-isolation", "--disable-pip-version-check", str(ROOT)],
+                       capture_output=True, text=True, timeout=300, env=env)
+    assert p.returncode == 0, p.stderr[-3000:]
+    out = p.stdout + p.stderr
+    assert "Successfully installed tracker-block" in out
+    noisy = [ln for ln in out.splitlines()
+             if "eprecat" in ln or "absent from" in ln or "_Warning" in ln or "SetuptoolsWarning" in ln]
+    assert noisy == [], "\n".join(noisy)
+    site = next((venv / "lib").glob("python3*/site-packages"))
+    assert (site / "tracker_block/thunderbird_bridge/icons/icon.svg").is_file()
+    meta = next(site.glob("tracker_block-*.dist-info")) / "METADATA"
+    assert "License-Expression: MIT" in meta.read_text()

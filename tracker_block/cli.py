@@ -23,25 +23,19 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_TRACKERS, EXIT_INTERRUPTED = 0, 1, 2, 3, 
 EPILOG = """\
 inputs:
   .eml files, folders (walked recursively), mbox files, Maildir folders (cur/ and new/,
-  Maildir++ subfolders too) and '-' for one message on stdin. The format is detected;
-  --format-in forces it.
+  Maildir++ subfolders too) and '-' for stdin (one message, or an mbox: recognised by its
+  "From " line). The format is detected; --format-in forces it. Folders named
+  tracker-block-backup-* (the originals an --in-place run kept) are skipped unless named.
 
 exit status:
   0  every input was processed
-  1  some inputs failed (unreadable, not mail, empty, too large, not writable); each is
-     reported on stderr as "PATH: reason" and the run goes on
+  1  some inputs could not be read or written (not mail, empty, too large, permission
+     denied), or no mail was found at all; each is reported once on stderr as
+     "tracker-block: PATH: reason" and the run goes on. Recoverable problems inside a message (a part decoded with a guessed
+     charset, a part left as it was) are "warning"s: reported, exit status unchanged
   2  usage error (bad option, bad config file)
   3  with --fail-on-trackers: everything was processed and trackers were found
  130 interrupted (Ctrl-C); with clean, every file is either the old or the new version
-
-other commands (see "tracker-block COMMAND --help"):
-  proxy ...        run the privacy image proxy
-  rules ...        check, list, validate the tracker rules
-  thunderbird ...  set up the Thunderbird add-on bridge
-  native-host      (started by the browser / Thunderbird; not for direct use)
-  smtp-filter ...  Postfix after-queue content filter (SMTP in, SMTP out)
-  pipe ...         delivery-time pipe filter for procmail, maildrop, fdm, Dovecot Sieve
-  imap ...         scan or clean a mailbox on an IMAP server (Gmail, Outlook.com, Fastmail, ...)
 """
 
 # Subcommands implemented elsewhere: module, function, whether it takes argv.
@@ -56,8 +50,19 @@ _DISPATCH = {
 }
 
 
+NATIVE_HOST_HELP = f"""usage: {PROG} native-host
+
+Thunderbird starts this command itself (through the native-messaging manifest that
+'{PROG} thunderbird install' writes) and talks to it on stdin/stdout. It is not for
+direct use: run '{PROG} thunderbird doctor' to check the set-up.
+"""
+
+
 def _dispatch(name: str, argv: list[str]) -> int:
     import importlib
+    if name == "native-host" and any(a in ("-h", "--help") for a in argv):
+        sys.stdout.write(NATIVE_HOST_HELP)
+        return EXIT_OK
     modname, func, takes_argv = _DISPATCH[name]
     try:
         mod = importlib.import_module(modname)
@@ -68,6 +73,16 @@ def _dispatch(name: str, argv: list[str]) -> int:
     rc = fn(argv) if takes_argv else fn()
     return int(rc or 0)
 
+
+_OTHER_HELP = {
+    "proxy": "run the privacy image proxy",
+    "rules": "check, list and validate the tracker rules",
+    "thunderbird": "set up the Thunderbird add-on bridge",
+    "native-host": "started by Thunderbird; not for direct use",
+    "smtp-filter": "Postfix after-queue content filter",
+    "pipe": "delivery-time pipe filter (procmail, maildrop, fdm, Sieve)",
+    "imap": "scan or clean a mailbox on an IMAP server (Gmail, Outlook.com, Fastmail, ...)",
+}
 
 # ---------------------------------------------------------------- arguments
 
@@ -91,11 +106,20 @@ def _engine_options(p: argparse.ArgumentParser) -> None:
     i = p.add_argument_group("input options")
     i.add_argument("--format-in", choices=("auto", "eml", "mbox", "maildir"), default="auto",
                    help="input format (default: detect)")
-    i.add_argument("--jobs", "-j", type=_positive, default=None, metavar="N",
+    i.add_argument("--jobs", "-j", type=_jobs, default=None, metavar="N",
                    help="worker processes (default: all cores)")
     i.add_argument("--max-size", type=_positive, default=50, metavar="MB",
                    help="skip (and report) messages larger than this (default: 50)")
-    i.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no summary")
+    i.add_argument("--quiet", "-q", action="store_true",
+                   help="print only errors: no progress bar, warnings or closing summary, and for "
+                        "clean no table either (unless --format is given)")
+
+
+def _jobs(text: str) -> int:
+    n = _positive(text)
+    if n > 256:
+        raise argparse.ArgumentTypeError("at most 256 worker processes")
+    return n
 
 
 def _positive(text: str) -> int:
@@ -114,7 +138,10 @@ def _report_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_const", const="json", dest="format_json",
                    help="short for --format json")
     p.add_argument("--fail-on-trackers", action="store_true",
-                   help="exit with status 3 when any tracker was found (for scripts)")
+                   help="exit with status 3 when a tracking device was found: a tracker, a click "
+                        "tracker or a read-receipt request (a link that only loses utm_ parameters is not one)")
+    p.add_argument("--color", choices=("auto", "always", "never"), default="auto",
+                   help="colour the table: auto (default) on a terminal unless NO_COLOR is set")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -129,20 +156,21 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("scan", formatter_class=fmt, epilog=EPILOG,
                        help="report trackers without writing anything",
                        description="Report what tracker-block would remove. Never writes mail.")
-    s.add_argument("paths", nargs="+", metavar="PATH")
+    s.add_argument("paths", nargs="+", metavar="PATH", help="mail to scan: files, folders, mbox, Maildir, '-'")
     _report_options(s)
     _engine_options(s)
 
     c = sub.add_parser("clean", formatter_class=fmt, epilog=EPILOG,
                        help="write cleaned copies (or clean in place, with a backup)",
-                       description="Write cleaned mail. -o DIR mirrors the inputs (mbox stays mbox, Maildir "
-                                   "stays Maildir); with a single input, -o FILE writes that file and '-o -' "
+                       description="Write cleaned mail. -o DIR mirrors the inputs (mbox stays mbox, Maildir\n"
+                                   "stays Maildir); with a single input, -o FILE writes that file and '-o -'\n"
                                    "writes the message to stdout (the report then goes to stderr).")
-    c.add_argument("paths", nargs="+", metavar="PATH")
+    c.add_argument("paths", nargs="+", metavar="PATH", help="mail to clean: files, folders, mbox, Maildir, '-'")
     out = c.add_mutually_exclusive_group(required=True)
     out.add_argument("-o", "--output", metavar="OUT", help="output directory, file, or '-' for stdout")
     out.add_argument("--in-place", action="store_true",
                      help="replace changed messages (atomically, after a backup)")
+    c.add_argument("--force", action="store_true", help="with -o FILE: replace the file if it exists")
     c.add_argument("--backup-dir", metavar="DIR",
                    help="where --in-place keeps originals (default: tracker-block-backup-DATE beside each input)")
     _report_options(c)
@@ -151,13 +179,18 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("report", formatter_class=fmt, epilog=EPILOG,
                        help="write a self-contained HTML dashboard",
                        description="Scan mail and write one self-contained HTML dashboard (no remote assets).")
-    r.add_argument("paths", nargs="+", metavar="PATH")
-    r.add_argument("-o", "--output", required=True, metavar="FILE.html")
-    r.add_argument("--title", default="Email tracking report")
+    r.add_argument("paths", nargs="+", metavar="PATH", help="mail to scan: files, folders, mbox, Maildir, '-'")
+    r.add_argument("-o", "--output", required=True, metavar="FILE.html",
+                   help="the dashboard to write ('-' for stdout); its folder must exist")
+    r.add_argument("--force", action="store_true", help="replace FILE.html if it exists")
+    r.add_argument("--title", default="Email tracking report", help="heading of the dashboard")
+    r.add_argument("--json-out", metavar="FILE.json",
+                   help="also write the full per-message report as JSON (the dashboard lists the "
+                        "details of the first messages only)")
     _engine_options(r)
 
     for name in _DISPATCH:
-        sub.add_parser(name, help=f"see '{PROG} {name} --help'", add_help=False)
+        sub.add_parser(name, help=_OTHER_HELP.get(name, f"see '{PROG} {name} --help'"), add_help=False)
     return p
 
 
@@ -176,6 +209,7 @@ def _init_worker(options: Any) -> None:
 def _clean_batch(batch: list[tuple[str, bytes | None, str | None]], want_bytes: bool) -> list[tuple]:
     """Worker: clean raw messages; returns (cleaned-or-None-if-unchanged, report, error) each."""
     from .engine import MessageError, clean_message
+    from .report import find_leaks
     out: list[tuple] = []
     for key, data, err in batch:
         if err is not None:
@@ -193,6 +227,8 @@ def _clean_batch(batch: list[tuple[str, bytes | None, str | None]], want_bytes: 
             out.append((None, None, f"internal error ({type(exc).__name__}: {_strip_key(str(exc), key)})"))
             continue
         rep.path = key
+        if rep.findings:
+            rep.leaks = find_leaks(rep, _recipients(data, _OPTIONS))
         out.append((cleaned if want_bytes and cleaned != data else None, rep, None))
     return out
 
@@ -258,14 +294,41 @@ def process(items: Iterable["Item"], options: Any, jobs: int, want_bytes: bool) 
 
 # ---------------------------------------------------------------- output
 
+def use_color(choice: str, stream: TextIO) -> bool:
+    """--color auto: only on a terminal, and never when NO_COLOR is set (https://no-color.org)."""
+    if choice != "auto":
+        return choice == "always"
+    return _isatty(stream) and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def table_width(stream: TextIO) -> int | None:
+    """The terminal's width on a terminal; None (nothing cut) when piped or redirected."""
+    if not _isatty(stream):
+        return None
+    import shutil
+    return max(shutil.get_terminal_size((100, 24)).columns, 40)
+
+
 class Emitter:
-    """Streams per-message reports in the chosen format (json identical to ``report.to_json``)."""
+    """Streams per-message reports in the chosen format (json identical to ``report.to_json``).
 
-    CSV_FIELDS = ("path", "message_id", "from", "subject", "date", "kind", "url", "where", "action",
-                  "reason", "tracker", "certainty", "part", "detail", "error")
+    The table shows what was done; a message that could not be read is said once, on stderr,
+    not again here.
+    """
 
-    def __init__(self, fmt: str, stream: TextIO) -> None:
+    CSV_FIELDS = ("path", "message_id", "from", "subject", "date", "status", "kind", "url", "where", "action",
+                  "outcome", "reason", "tracker", "certainty", "part", "detail", "warning")
+
+    def __init__(self, fmt: str, stream: TextIO, color: bool = False) -> None:
         self.fmt, self.stream, self.n = fmt, stream, 0
+        self.color, self.width = color, table_width(stream)
         if fmt == "json":
             from .report import SCHEMA_VERSION
             stream.write('{\n  "schema": %d,\n  "messages": [' % SCHEMA_VERSION)
@@ -277,20 +340,24 @@ class Emitter:
     def emit(self, rep: "MessageReport") -> None:
         import json
         if self.fmt == "table":
-            from .report import to_table
-            self.stream.write(to_table([rep]) + "\n")
+            if rep.unreadable:
+                return
+            from .report import table_header, table_rows
+            if not self.n:
+                self.stream.write(table_header(width=self.width, color=self.color) + "\n")
+            self.stream.write(table_rows(rep, width=self.width, color=self.color) + "\n\n")
         elif self.fmt == "json":
             body = json.dumps(rep.to_dict(), indent=2, ensure_ascii=False)
             self.stream.write(("," if self.n else "") + "\n" + "\n".join("    " + ln for ln in body.split("\n")))
         elif self.fmt == "jsonl":
             self.stream.write(json.dumps(rep.to_dict(), ensure_ascii=False) + "\n")
         elif self.fmt == "csv":
-            head = [rep.path, rep.message_id, rep.sender, rep.subject, rep.date]
+            head = [rep.path, rep.message_id, rep.sender, rep.subject, rep.date, rep.status]
             for f in rep.findings:
-                self.csv.writerow(head + [f.kind, f.url, f.where, f.action, f.reason, f.tracker,
+                self.csv.writerow(head + [f.kind, f.url, f.where, f.action, f.outcome, f.reason, f.tracker,
                                           f.certainty, f.part, f.detail, None])
-            for e in rep.errors:
-                self.csv.writerow(head + [None] * 9 + [e])
+            for e in ([rep.error] if rep.error else []) + rep.errors:
+                self.csv.writerow(head + [None] * 10 + [e])
         self.n += 1
 
     def close(self) -> None:
@@ -299,45 +366,73 @@ class Emitter:
         self.stream.flush()
 
 
-_RECEIPT_HEADERS = ("disposition-notification-to", "return-receipt-to", "x-confirm-reading-to")
-
-
 class Summary:
-    """Run totals for the closing lines (and the exit status)."""
+    """Run totals for the closing lines (and the exit status), in the report's words."""
 
     def __init__(self) -> None:
-        self.messages = self.tracked = self.receipts = self.failed = self.warned = 0
+        self.messages = self.failed = self.warned = self.receipts = 0
+        self.status: Counter[str] = Counter()
+        self.totals: Counter[str] = Counter()
         self.companies: Counter[str] = Counter()
         self.senders: Counter[str] = Counter()
-        self.findings = 0
+
+    @property
+    def with_trackers(self) -> int:
+        """Messages that carried a tracking device (removed, unwrapped or left, marked): --fail-on-trackers."""
+        return self.senders.total()
 
     def add(self, rep: "MessageReport", failed: bool) -> None:
         if failed:
             self.failed += 1
             return
         self.messages += 1
-        self.findings += len(rep.findings)
+        self.status[rep.status] += 1
         if rep.errors:
             self.warned += 1
-        if rep.trackers:
-            self.tracked += 1
+        counts = rep.summary()
+        receipts = sum(1 for f in rep.findings if f.kind == "header" and f.outcome == "removed")
+        counts["trackers_removed"] -= receipts     # one request is said in up to three headers
+        self.receipts += bool(receipts)
+        self.totals.update(counts)
+        if rep.tracking:
             self.senders[_address(rep.sender)] += 1
-            self.companies.update(rep.companies())
-        if any(f.kind == "header" and any(h in (f.where or "").lower() for h in _RECEIPT_HEADERS)
-               for f in rep.findings):
-            self.receipts += 1
+        self.companies.update(rep.companies())
 
-    def render(self, top: int = 5) -> str:
-        share = f"{100 * self.tracked / self.messages:.1f}%" if self.messages else "-"
-        lines = [f"{self.messages} message{'s' if self.messages != 1 else ''} processed, "
-                 f"{self.tracked} with trackers ({share}), {self.findings} findings, "
-                 f"{self.receipts} read-receipt request{'s' if self.receipts != 1 else ''}, "
-                 f"{self.failed} error{'s' if self.failed != 1 else ''}"
-                 + (f", {self.warned} with parts left as they were" if self.warned else "")]
+    def render(self, command: str, where: str | None = None, top: int = 5) -> str:
+        """The closing lines: what was done, to how many messages, and where the output went."""
+        from .report import plural
+        t = self.totals
+        if command == "clean":
+            verb = f"cleaned {plural(self.messages, 'message')}" + (f" → {where}" if where else "")
+            parts = [f"{plural(t['trackers_removed'], 'tracker')} removed",
+                     f"{plural(t['links_cleaned'], 'link')} cleaned",
+                     f"{plural(t['left_marked'], 'tracked link')} left, marked"]
+            extra = [(self.receipts, "read-receipt request", "removed"), (t["other_removed"], "other remote load",
+                     "removed"), (t["proxied"], "image", "proxied")]
+        else:
+            verb = f"scanned {plural(self.messages, 'message')}" + (", nothing written" if command == "scan" else "")
+            parts = [f"{plural(t['trackers_removed'], 'tracker')} to remove",
+                     f"{plural(t['links_cleaned'], 'link')} to clean",
+                     f"{plural(t['left_marked'], 'tracked link')} to leave, marked"]
+            extra = [(self.receipts, "read-receipt request", "to remove"),
+                     (t["other_removed"], "other remote load", "to remove"), (t["proxied"], "image", "to proxy")]
+        parts += [f"{plural(n, word)} {how}" for n, word, how in extra if n]
+        lines = [" · ".join([verb] + parts)]
+        st = self.status
+        states = [f"{st['clean']:,} clean", f"{st['cleaned']:,} cleaned",
+                  f"{st['tracked']:,} tracked (a tracked link is left, marked)"]
+        if st["allowlisted"]:
+            states.append(f"{st['allowlisted']:,} allowlisted, not checked")
+        if self.failed:
+            states.append(f"{self.failed:,} could not be read or written (see above)")
+        if self.warned:
+            states.append(f"{self.warned:,} with warnings (see above)")
+        lines.append("messages: " + " · ".join(states))
         if self.companies:
-            lines.append("top tracker companies: " + ", ".join(f"{c} ({n})" for c, n in self.companies.most_common(top)))
+            lines.append("tracking companies: " + ", ".join(f"{c} ({n})" for c, n in self.companies.most_common(top)))
         if self.senders:
-            lines.append("top senders of tracked mail: " + ", ".join(f"{s} ({n})" for s, n in self.senders.most_common(top)))
+            lines.append("top senders of tracking mail: " + ", ".join(
+                f"{s} ({n})" for s, n in self.senders.most_common(top)))
         return "\n".join(lines)
 
 
@@ -367,7 +462,7 @@ class Progress:
     def draw(self, now: float) -> None:
         elapsed = max(now - self.start, 1e-6)
         rate = self.count / elapsed
-        text = f"{self.count:,} messages  {rate:,.0f}/s"
+        text = f"{self.count:,} message{'' if self.count == 1 else 's'}  {rate:,.0f}/s"
         if self.total:
             frac = min(self.done_bytes / self.total, 1.0)
             width = 24
@@ -423,34 +518,109 @@ def _options(args: argparse.Namespace) -> Any:
         raise UsageError(str(exc)) from None
 
 
+def _same_or_inside(inner: Path, outer: Path) -> bool:
+    inner, outer = inner.resolve(), outer.resolve()
+    return inner == outer or outer in inner.parents
+
+
+def check_output_file(out: str, force: bool, what: str = "-o") -> Path:
+    """Fail before any work if ``out`` cannot be written: a folder, a missing or unwritable
+    folder, or an existing file without --force (nothing is created or replaced unasked)."""
+    p = Path(out)
+    if p.is_dir() or out.endswith(os.sep):
+        raise UsageError(f"{what} {out} is a folder; give a file name, e.g. {os.path.join(out, 'report.html')}")
+    parent = p.parent
+    if not parent.is_dir():
+        raise UsageError(f"{what} {out}: the folder {parent} does not exist (create it first)")
+    if p.exists() and not p.is_file():
+        raise UsageError(f"{what} {out} is not a regular file (a device or a pipe); "
+                         "name a file, or use '-o -' for stdout")
+    if p.exists() and not force:
+        raise UsageError(f"{what} {out} already exists; add --force to replace it")
+    _probe(parent, f"{what} {out}: cannot write in {parent}")
+    return p
+
+
+def check_output_dir(out: str) -> Path:
+    """Make the -o folder (asked for) and prove a file can be written in it, before any work."""
+    p = Path(out)
+    _probe(p, f"-o {out}: cannot write there", make=True)
+    return p
+
+
+def _probe(folder: Path, message: str, make: bool = False) -> None:
+    """Write and remove a temp file in ``folder``: the only sure test (permissions, read-only
+    mounts, /proc). A failure is a usage error, said before any mail is read."""
+    import tempfile
+    try:
+        if make:
+            folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".tracker-block-probe-", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        from .mailbox import os_reason
+        raise UsageError(f"{message} ({os_reason(exc)})") from None
+
+
 def _plan_output(args: argparse.Namespace) -> tuple[str, Path | None, Path | None]:
     """Decide the clean destination: (mode, out, backup root)."""
     paths = args.paths
     if args.in_place:
         if "-" in paths:
             raise UsageError("--in-place cannot be used with '-' (stdin); use -o")
+        if args.force:
+            raise UsageError("--force only makes sense with -o FILE")
         return "inplace", None, Path(args.backup_dir) if args.backup_dir else None
     if args.backup_dir:
         raise UsageError("--backup-dir only makes sense with --in-place")
     out = args.output
+    if not out:
+        raise UsageError("-o needs a file, a folder or '-'")
     single = len(paths) == 1 and (paths[0] == "-" or os.path.isfile(paths[0]))
     if out == "-":
         if not single:
-            raise UsageError("'-o -' needs exactly one input message (a file or '-')")
+            raise UsageError("'-o -' needs exactly one input (a file or '-')")
         return "stdout", None, None
     outp = Path(out)
     if single and not outp.is_dir() and not out.endswith(os.sep):
         if paths[0] != "-" and outp.exists() and outp.resolve() == Path(paths[0]).resolve():
             raise UsageError("the output is the input; use --in-place to replace it (with a backup)")
-        return "file", outp, None
+        return "file", check_output_file(out, args.force), None
     for p in paths:
-        if p != "-" and (outp / Path(p).resolve().name).resolve() == Path(p).resolve():
+        if p == "-":
+            continue
+        if os.path.isdir(p) and _same_or_inside(Path(p), outp):
+            raise UsageError(f"-o {out} is the input folder {p} (or holds it): the cleaned copies would "
+                             "replace the mail; use another folder, or --in-place (with a backup)")
+        if (outp / Path(p).resolve().name).resolve() == Path(p).resolve():
             raise UsageError(f"-o {out} would overwrite the input {p}; use --in-place")
-    return "dir", outp, None
+    if outp.exists() and not outp.is_dir():
+        raise UsageError(f"-o {out} is a file; with several inputs or a folder, -o names a folder")
+    return "dir", check_output_dir(out), None
+
+
+def _destination(mode: str, out: Path | None, paths: list[str], sink: Any) -> str | None:
+    """Where clean put the mail, as the closing line says it."""
+    from .report import plural
+    if mode == "stdout":
+        return "stdout"
+    if mode == "file":
+        return str(out)
+    if mode == "inplace":
+        return (f"in place ({plural(sink.written, 'file')} changed, originals kept under {sink.backup})"
+                if sink.written else "in place (no file needed a change)")
+    assert out is not None
+    if len(paths) == 1:
+        if paths[0] == "-":
+            return str(sink.stdin_dest or out)
+        return os.path.join(str(out), Path(paths[0]).resolve().name) + (os.sep if os.path.isdir(paths[0]) else "")
+    return str(out) + os.sep
 
 
 def _error_line(stream: TextIO, key: str, reason: str) -> None:
-    stream.write(f"{PROG}: {key}: {reason}\n")
+    from .report import printable
+    stream.write(f"{PROG}: {printable(key)}: {printable(reason)}\n")
 
 
 def run(args: argparse.Namespace, command: str) -> int:
@@ -461,12 +631,22 @@ def run(args: argparse.Namespace, command: str) -> int:
     prefetch = getattr(args, "prefetch", False)
     if prefetch and options.mode != "proxy":
         raise UsageError("--prefetch needs --remote proxy (only proxied images can be warmed)")
+    if "-" in args.paths and args.paths.count("-") > 1:
+        raise UsageError("'-' (stdin) can be given only once")
     fmt = "table"
+    explicit_fmt = None
     if command != "report":
-        fmt = args.format_json or args.format or "table"
+        explicit_fmt = args.format_json or args.format
+        fmt = explicit_fmt or "table"
+    quiet = args.quiet
     sink = None
-    mode = None
+    mode = out = None
     exclude: list[Path] = []
+    if command == "report":
+        dashboard_out = None if args.output == "-" else check_output_file(args.output, args.force)
+        json_out = check_output_file(args.json_out, args.force, "--json-out") if args.json_out else None
+        if json_out is not None and dashboard_out is not None and json_out.resolve() == dashboard_out.resolve():
+            raise UsageError("--json-out and -o name the same file")
     if command == "clean":
         mode, out, backup = _plan_output(args)
         if mode == "inplace" and backup is not None:
@@ -480,18 +660,29 @@ def run(args: argparse.Namespace, command: str) -> int:
     err = sys.stderr
     jobs = args.jobs or os.cpu_count() or 1
     max_size = args.max_size * 1024 * 1024
-    quiet = args.quiet
-    show_progress = not quiet and err.isatty()
+    show_progress = not quiet and _isatty(err)
     progress = Progress(err, _total_bytes(args.paths) if show_progress else 0, show_progress)
-    emitter = Emitter(fmt, report_stream) if command != "report" else None
-    collector = None
+    emitter = None
+    if command != "report" and not (quiet and command == "clean" and explicit_fmt is None):
+        emitter = Emitter(fmt, report_stream, use_color(args.color, report_stream))
+    collector = json_file = None
     if command == "report":
         from .dashboard import Collector
         collector = Collector()
+        if json_out is not None:
+            import tempfile
+            fd, json_tmp = tempfile.mkstemp(prefix=".tracker-block-tmp-", dir=json_out.parent)
+            json_file = os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace")
+            emitter = Emitter("json", json_file)
     summary = Summary()
 
+    def skipped(path: str, why: str) -> None:
+        if not quiet:
+            progress.clear()
+            _error_line(err, path, why)
+
     def items() -> Iterator[Item]:
-        for entry in discover(args.paths, args.format_in, tuple(exclude)):
+        for entry in discover(args.paths, args.format_in, tuple(exclude), skipped):
             if isinstance(entry, Item):
                 yield entry
                 continue
@@ -523,7 +714,7 @@ def run(args: argparse.Namespace, command: str) -> int:
                 sink.begin(current)
             failed = error is not None
             if failed:
-                rep = MessageReport(path=item.key, errors=[error])
+                rep = MessageReport(path=item.key, unreadable=True, error=error)
             if sink is not None and item.source is current:
                 out_bytes = None if failed else cleaned
                 if failed and mode == "stdout" and item.data:
@@ -532,8 +723,9 @@ def run(args: argparse.Namespace, command: str) -> int:
                     out_bytes = add_header(item.data, "error " + " ".join(error.split())[:200])
                 problem = sink.put(item, out_bytes)
                 if problem:
+                    if not failed:
+                        rep.unreadable, rep.error = True, problem
                     failed, error = True, problem
-                    rep.errors.append(problem)
             progress.update(item.size or (len(item.data) if item.data else 0))
             if failed:
                 progress.clear()
@@ -554,7 +746,7 @@ def run(args: argparse.Namespace, command: str) -> int:
             if collector is not None:
                 collector.add(rep, failed)
             if emitter is not None:
-                if progress.shown and report_stream.isatty():
+                if progress.shown and _isatty(report_stream):
                     progress.clear()
                 emitter.emit(rep)
             item.data = None
@@ -569,30 +761,82 @@ def run(args: argparse.Namespace, command: str) -> int:
                 emitter.close()
             except Exception:
                 pass
+        _drop(json_file, json_tmp if json_file else None)
         err.write(f"{PROG}: interrupted; files already written are complete, the rest are unchanged\n")
         return EXIT_INTERRUPTED
     except BaseException:
         if sink is not None:
             sink.abort()              # never leave a half-built mbox behind
+        _drop(json_file, json_tmp if json_file else None)
         raise
     progress.clear()
     if emitter is not None:
         emitter.close()
+    wrote: list[str] = []
     if collector is not None:
-        collector.write(args.output, title=args.title)
-    if not quiet:
-        stream = err if (fmt != "table" or mode == "stdout") else report_stream
-        stream.write(summary.render() + "\n")
-        if collector is not None:
-            stream.write(f"wrote {args.output}\n")
-        if sink is not None and mode == "inplace" and sink.written:
-            stream.write(f"{sink.written} file{'s' if sink.written != 1 else ''} cleaned in place; "
-                         f"originals backed up under {sink.backup}\n")
+        try:
+            if json_file is not None:
+                json_file.flush()
+                os.fsync(json_file.fileno())
+                json_file.close()
+                os.chmod(json_tmp, 0o644)
+                os.replace(json_tmp, json_out)
+                json_file = None
+            json_name = json_out.name if json_out else None
+            if dashboard_out is None:
+                sys.stdout.write(collector.render(args.title, json_name) + "\n")
+                sys.stdout.flush()
+            else:
+                collector.write(dashboard_out, title=args.title, json_name=json_name)
+                wrote.append(str(dashboard_out))
+            if json_out is not None:
+                wrote.append(str(json_out))
+        except OSError as exc:
+            _drop(json_file, json_tmp if json_file else None)
+            from .mailbox import os_reason
+            _error_line(err, args.output, f"not written: {os_reason(exc)}")
+            return EXIT_FAILED
+    if not quiet and (summary.messages or summary.failed):
+        stream = err if (fmt != "table" or mode == "stdout" or (command == "report" and args.output == "-")) else report_stream
+        where = _destination(mode, out, args.paths, sink) if sink is not None else None
+        stream.write(summary.render(command, where) + "\n")
+        for w in wrote:
+            stream.write(f"wrote {w}\n")
+    if not summary.messages and not summary.failed:
+        # Nothing at all to read is almost always the wrong folder: say so, do not succeed.
+        _error_line(err, " ".join(args.paths), "no mail found (no .eml, mbox or Maildir message)")
+        return EXIT_FAILED
     if summary.failed or write_errors:
         return EXIT_FAILED
-    if command != "report" and args.fail_on_trackers and summary.tracked:
+    if command != "report" and args.fail_on_trackers and summary.with_trackers:
         return EXIT_TRACKERS
     return EXIT_OK
+
+
+def _drop(f: Any, tmp: str | None) -> None:
+    """Remove a half-written temp file (the destination stays as it was)."""
+    if f is None or tmp is None:
+        return
+    try:
+        f.close()
+        os.unlink(tmp)
+    except OSError:
+        pass
+
+
+def _recipients(raw: bytes, options: Any) -> list[str]:
+    """The reader's addresses: the message's recipient headers and --recipient."""
+    from email.parser import BytesHeaderParser
+    from email.policy import compat32
+    from email.utils import getaddresses
+    from .engine import RECIPIENT_HEADERS
+    try:
+        head = BytesHeaderParser(policy=compat32).parsebytes(raw[:65536])
+        values = [str(v) for name in RECIPIENT_HEADERS for v in (head.get_all(name) or [])]
+        found = [a for _n, a in getaddresses(values) if "@" in a]
+    except Exception:  # noqa: BLE001 - a hostile header must not stop the report
+        found = []
+    return found + list(getattr(options, "recipients", ()))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -600,6 +844,11 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in _DISPATCH:
         return _dispatch(argv[0], argv[1:])
+    for stream in (sys.stdout, sys.stderr):   # a file name that is not UTF-8 must not end the run
+        try:
+            stream.reconfigure(errors="backslashreplace")
+        except (AttributeError, ValueError):
+            pass
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

@@ -15,7 +15,7 @@ Location: ``platformdirs.user_config_path("tracker-block") / "config.toml"`` (e.
     proxy_url = "https://img.example.net/p"  # for mode = "proxy"
     proxy_key = "~/.config/tracker-block/proxy.keys"
 
-Command-line flags override the file.
+Command-line flags override the file. Every key is documented for users in docs/config.md.
 """
 from __future__ import annotations
 

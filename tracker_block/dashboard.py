@@ -20,10 +20,11 @@ from email.utils import parseaddr, parsedate_to_datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .report import STATUS_NOTE, STATUS_WORDS, plural
+
 if TYPE_CHECKING:
     from .report import MessageReport
 
-LEAK_PREFIX = "heuristic:recipient"
 _RECEIPTS = ("disposition-notification-to", "return-receipt-to", "x-confirm-reading-to")
 
 
@@ -58,18 +59,26 @@ def _iso(date: str | None) -> str:
 
 
 class Collector:
-    """Streams per-message reports into the dashboard's aggregates."""
+    """Streams per-message reports into the dashboard's aggregates.
 
-    def __init__(self, max_rows: int = 5000, max_leaks: int = 500, max_errors: int = 500) -> None:
-        self.max_rows, self.max_leaks, self.max_errors = max_rows, max_leaks, max_errors
-        self.messages = self.tracked = self.failed = self.findings = self.tracker_findings = 0
+    Aggregates (counts, charts, top lists) cover every message whatever the mailbox size;
+    per-message detail is kept for the first ``max_rows`` messages only (``max_findings``
+    findings each), and the page says so and points to the JSON report for the rest. That
+    keeps a 10,000-message dashboard near 1 MB instead of 130 MB.
+    """
+
+    def __init__(self, max_rows: int = 250, max_findings: int = 10, max_leaks: int = 200,
+                 max_errors: int = 200) -> None:
+        self.max_rows, self.max_findings = max_rows, max_findings
+        self.max_leaks, self.max_errors = max_leaks, max_errors
+        # tracked: a tracking device was taken out; links_only: the only tracking left is links, marked
+        self.messages = self.tracked = self.links_only = self.still_tracked = self.failed = self.allowlisted = 0
         self.receipts = self.leak_messages = 0
-        self.months: dict[str, list[int]] = {}        # YYYY-MM -> [messages, tracked]
+        self.totals: Counter[str] = Counter()           # report.summary() over every message
+        self.months: dict[str, list[int]] = {}        # YYYY-MM -> [messages, with trackers]
         self.undated = [0, 0]
-        self.companies: Counter[str] = Counter()        # messages per company
-        self.company_findings: Counter[str] = Counter()
-        self.senders: Counter[str] = Counter()          # tracked messages per sender
-        self.sender_total: Counter[str] = Counter()
+        self.companies: Counter[str] = Counter()        # messages per company named by a rule
+        self.senders: Counter[str] = Counter()          # messages with trackers per sender
         self.kinds: Counter[str] = Counter()
         self.leaks: list[dict[str, Any]] = []
         self.rows: list[dict[str, Any]] = []
@@ -79,65 +88,76 @@ class Collector:
         if failed:
             self.failed += 1
             if len(self.errors) < self.max_errors:
-                self.errors.append((rep.path or "-", "; ".join(rep.errors)))
+                self.errors.append((rep.path or "-", rep.error or "; ".join(rep.errors)))
             return
         self.messages += 1
-        trackers = rep.trackers
-        tracked = bool(trackers)
-        self.findings += len(rep.findings)
-        self.tracker_findings += len(trackers)
+        status = rep.status
+        trackers = rep.tracking
+        tracked = rep.trackers_taken_out
+        self.links_only += bool(trackers) and not tracked
+        self.allowlisted += status == "allowlisted"
+        self.still_tracked += status == "tracked"
+        summary = rep.summary()
+        summary["trackers_removed"] -= sum(1 for f in rep.findings if f.kind == "header" and f.outcome == "removed")
+        self.totals.update(summary)
         sender = _addr(rep.sender)
-        self.sender_total[sender] += 1
         month = _month(rep.date)
         bucket = self.months.setdefault(month, [0, 0]) if month else self.undated
         bucket[0] += 1
-        if tracked:
-            self.tracked += 1
-            bucket[1] += 1
+        if trackers:
             self.senders[sender] += 1
             for f in trackers:
                 self.kinds[f.kind] += 1
+        if tracked:
+            self.tracked += 1
+            bucket[1] += 1
         self.companies.update(rep.companies())
-        for f in rep.findings:
-            if f.tracker:
-                self.company_findings[f.tracker] += 1
         if any(f.kind == "header" and any(h in (f.where or "").lower() for h in _RECEIPTS) for f in rep.findings):
             self.receipts += 1
-        leaks = [f for f in rep.findings if (f.reason or "").startswith(LEAK_PREFIX)]
-        if leaks:
+        if rep.leaks:
             self.leak_messages += 1
-            for f in leaks:
+            by_url = {f.url: f for f in rep.findings if f.url}
+            for url in rep.leaks:
                 if len(self.leaks) < self.max_leaks:
+                    f = by_url.get(url)
                     self.leaks.append({"date": _iso(rep.date), "sender": rep.sender, "subject": rep.subject,
-                                       "url": f.url, "where": f.where, "tracker": f.tracker,
-                                       "reason": f.reason, "action": f.action})
+                                       "url": url, "tracker": f.company if f else None,
+                                       "outcome": f.outcome if f else ""})
         if len(self.rows) < self.max_rows:
+            shown = rep.findings[: self.max_findings]
             self.rows.append({
                 "path": rep.path, "date": _iso(rep.date), "sender": rep.sender, "subject": rep.subject,
-                "trackers": len(trackers), "companies": rep.companies(), "leak": bool(leaks),
-                "findings": [(f.kind, f.action, f.tracker, f.reason, f.url) for f in rep.findings[:40]],
-                "more": max(0, len(rep.findings) - 40), "errors": list(rep.errors),
+                "status": status, "trackers": len(trackers), "companies": rep.companies(), "leak": bool(rep.leaks),
+                "findings": [(f.kind, f.outcome, f.company, f.reason, f.url)
+                             for f in shown],
+                "more": len(rep.findings) - len(shown), "warnings": list(rep.errors),
             })
 
     # ------------------------------------------------------------ rendering
 
-    def render(self, title: str = "Email tracking report") -> str:
+    def render(self, title: str = "Email tracking report", json_name: str | None = None) -> str:
         share = self.tracked / self.messages if self.messages else 0.0
         script = _SCRIPT
         digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
         csp = (f"default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
                f"script-src 'sha256-{digest}'; base-uri 'none'; form-action 'none'")
+        t = self.totals
         kpis = [
-            ("messages", "Messages scanned", f"{self.messages:,}", ""),
+            ("messages", "Messages scanned", f"{self.messages:,}",
+             f"{self.allowlisted:,} allowlisted, not checked" if self.allowlisted else ""),
             ("tracked", "With trackers", f"{self.tracked:,}", f"{share:.1%} of mail"),
-            ("findings", "Tracker findings", f"{self.tracker_findings:,}", f"{self.findings:,} changes in all"),
+            ("removed", "Trackers removed", f"{t['trackers_removed']:,}",
+             f"{t['other_removed']:,} other remote loads removed" if t["other_removed"] else ""),
+            ("cleaned", "Links cleaned", f"{t['links_cleaned']:,}", "tracking parts removed"),
+            ("left", "Tracked links left, marked", f"{t['left_marked']:,}",
+             f"in {self.still_tracked:,} {'message' if self.still_tracked == 1 else 'messages'}: still track if clicked"),
             ("companies", "Tracking companies", f"{len(self.companies):,}", "named by the rules"),
-            ("leaks", "Identity leaks", f"{self.leak_messages:,}", "your address in a URL"),
+            ("leaks", "Identity leaks", f"{self.leak_messages:,}", "messages with your address in a URL"),
             ("receipts", "Read-receipt requests", f"{self.receipts:,}", ""),
-            ("errors", "Unreadable inputs", f"{self.failed:,}", ""),
+            ("errors", "Could not read", f"{self.failed:,}", ""),
         ]
         cards = "".join(
-            f'<div class="kpi{" warn" if key in ("tracked", "leaks") and val not in ("0",) else ""}">'
+            f'<div class="kpi{" warn" if key in ("tracked", "leaks", "left") and val != "0" else ""}">'
             f'<div class="kpi-label">{esc(label)}</div><div class="kpi-value" id="kpi-{key}">{esc(val)}</div>'
             f'<div class="kpi-sub">{esc(sub)}</div></div>'
             for key, label, val, sub in kpis)
@@ -152,16 +172,18 @@ class Collector:
             "This file is self-contained: opening it loads nothing from the network.</p></header>",
             f'<section class="kpis">{cards}</section>',
             '<section class="grid">',
-            _card("Share of mail tracked", _donut(self.tracked, self.messages), "share"),
+            _card("Share of mail with trackers", _donut(self.tracked, self.messages, self.links_only), "share"),
             _card("Trackers over time", self._timeline(), "timeline", wide=True),
             "</section>",
             '<section class="grid">',
             _card("Tracking companies", _hbars(self.companies.most_common(15), "company", "messages"), "companies"),
-            _card("Senders of tracked mail", _hbars(self.senders.most_common(15), "sender", "tracked messages"), "senders"),
-            _card("Findings by kind", _hbars(self.kinds.most_common(10), "kind", "findings"), "kinds"),
+            _card("Senders of tracking mail", _hbars(self.senders.most_common(15), "sender", "messages"),
+                  "senders"),
+            _card("Trackers by kind", _hbars(self.kinds.most_common(10), "kind", "trackers (links cleaned of utm_ "
+                                                                               "parameters are not counted)"), "kinds"),
             "</section>",
             self._leaks_html(),
-            self._table_html(),
+            self._table_html(json_name),
             self._errors_html(),
             f"<script>{script}</script></body></html>",
         ]
@@ -197,7 +219,7 @@ class Collector:
             htr = (h - bottom - 12) * tracked / top
             base = h - bottom
             out.append(f'<g class="month" data-month="{esc(k)}" data-total="{total}" data-tracked="{tracked}">'
-                       f"<title>{esc(k)}: {tracked} of {total} tracked</title>"
+                       f"<title>{esc(k)}: {tracked} of {total} with trackers</title>"
                        f'<rect x="{x:.1f}" y="{base - ht:.1f}" width="{bwid:.1f}" height="{ht:.1f}" class="clean"/>'
                        f'<rect x="{x:.1f}" y="{base - htr:.1f}" width="{bwid:.1f}" height="{htr:.1f}" class="tracked"/></g>')
             if i % step == 0:
@@ -205,7 +227,7 @@ class Collector:
         out.append("</svg>")
         legend = ('<div class="legend"><span class="sw tracked"></span>with trackers '
                   '<span class="sw clean"></span>without</div>')
-        undated = f'<p class="muted">{self.undated[0]:,} messages without a readable date are not shown.</p>' \
+        undated = f'<p class="muted">{plural(self.undated[0], "message")} without a readable date not shown.</p>' \
             if self.undated[0] else ""
         return "".join(out) + legend + undated
 
@@ -215,42 +237,53 @@ class Collector:
         else:
             rows = "".join(
                 f"<tr><td>{esc(x['date'])}</td><td>{esc(x['sender'])}</td><td>{esc(x['subject'])}</td>"
-                f"<td>{esc(x['tracker'] or '-')}</td><td>{esc(x['action'])}</td>"
+                f"<td>{esc(x['tracker'] or '-')}</td><td class=\"st\">{esc(x['outcome'])}</td>"
                 f'<td class="url">{esc(x["url"])}</td></tr>' for x in self.leaks)
-            body = (f'<p>{self.leak_messages:,} message(s) told the sender exactly who opened or clicked: '
-                    "your address was inside a URL, in plain, encoded or hashed form.</p>"
+            shown = len(self.leaks)
+            total = f" (the first {shown:,} links shown)" if shown == self.max_leaks else ""
+            body = (f'<p>{plural(self.leak_messages, "message")} told the sender exactly who opened or clicked: '
+                    f"your address was inside a URL, in plain, encoded or hashed form{total}. "
+                    "Unsubscribe links, which have to name you, are not counted.</p>"
                     '<div class="scroll"><table class="sortable" id="leaks"><thead><tr><th>Date</th><th>From</th>'
-                    f"<th>Subject</th><th>Tracker</th><th>Action</th><th>URL</th></tr></thead><tbody>{rows}</tbody>"
+                    f"<th>Subject</th><th>Tracker</th><th>Done</th><th>URL</th></tr></thead><tbody>{rows}</tbody>"
                     "</table></div>")
         return f'<section class="card" id="leaks-card"><h2>Recipient-identity leaks</h2>{body}</section>'
 
-    def _table_html(self) -> str:
+    def _table_html(self, json_name: str | None = None) -> str:
         rows = []
         for r in self.rows:
             finds = "".join(
-                f"<li><b>{esc(kind)}</b> {esc(action)} · {esc(tracker or 'unknown')} · "
+                f"<li><b>{esc(outcome)}</b> {esc(kind)} · {esc(tracker or 'unnamed')} · "
                 f'<span class="muted">{esc(reason)}</span><br><span class="url">{esc(url or "")}</span></li>'
-                for kind, action, tracker, reason, url in r["findings"])
+                for kind, outcome, tracker, reason, url in r["findings"])
             if r["more"]:
-                finds += f'<li class="muted">… and {r["more"]} more</li>'
-            for e in r["errors"]:
-                finds += f'<li class="err">{esc(e)}</li>'
-            detail = (f"<details><summary>{len(r['findings']) + r['more']} finding(s)</summary><ul>{finds}</ul></details>"
-                      if finds else '<span class="muted">none</span>')
+                finds += f'<li class="muted">… and {r["more"]:,} more in the JSON report</li>'
+            for e in r["warnings"]:
+                finds += f'<li class="err">warning: {esc(e)}</li>'
+            n = len(r["findings"]) + r["more"]
+            detail = (f"<details><summary>{plural(n, 'finding')}</summary><ul>{finds}</ul></details>"
+                      if finds else f'<span class="muted">{esc(STATUS_NOTE.get(r["status"], "none"))}</span>')
             badge = '<span class="badge leak">leak</span>' if r["leak"] else ""
             cls = "t" if r["trackers"] else "c"
             rows.append(
                 f'<tr class="{cls}"><td data-v="{esc(r["date"])}">{esc(r["date"])}</td><td>{esc(r["sender"])}</td>'
                 f'<td title="{esc(r["path"])}">{esc(r["subject"])}</td>'
+                f'<td class="st st-{esc(r["status"])}">{esc(STATUS_WORDS[r["status"]])}</td>'
                 f'<td data-v="{r["trackers"]}" class="num">{r["trackers"]}</td>'
                 f"<td>{esc(', '.join(r['companies']))}{badge}</td><td>{detail}</td></tr>")
-        note = "" if len(self.rows) >= self.messages else ""
+        note = ""
         if self.messages > len(self.rows):
-            note = f'<p class="muted">Showing the first {len(self.rows):,} of {self.messages:,} messages.</p>'
+            where = (f'the JSON report <a href="{esc(json_name)}">{esc(json_name)}</a>' if json_name else
+                     "the JSON report (<code>tracker-block report … --json-out FILE.json</code>, "
+                     "or <code>tracker-block scan … --json</code>)")
+            note = (f'<p class="note" id="rows-note">Details of the first {len(self.rows):,} of '
+                    f"{self.messages:,} messages; the charts and counts above cover all of them. "
+                    f"Every message is in {where}.</p>")
         return ('<section class="card" id="messages-card"><h2>Messages</h2>'
                 '<p class="muted">Click a column heading to sort.</p>' + note +
                 '<div class="scroll"><table class="sortable" id="messages"><thead><tr>'
-                '<th data-type="text">Date</th><th>From</th><th>Subject</th><th data-type="num">Trackers</th>'
+                '<th data-type="text">Date</th><th>From</th><th>Subject</th><th>Status</th>'
+                '<th data-type="num">Trackers</th>'
                 f'<th>Companies</th><th>Findings</th></tr></thead><tbody>{"".join(rows)}</tbody></table></div></section>')
 
     def _errors_html(self) -> str:
@@ -258,15 +291,16 @@ class Collector:
             return ""
         items = "".join(f"<li><code>{esc(p)}</code>: {esc(e)}</li>" for p, e in self.errors)
         more = f'<p class="muted">… and {self.failed - len(self.errors):,} more.</p>' if self.failed > len(self.errors) else ""
-        return f'<section class="card" id="errors-card"><h2>Inputs that could not be read</h2><ul>{items}</ul>{more}</section>'
+        return f'<section class="card" id="errors-card"><h2>Could not read</h2><ul>{items}</ul>{more}</section>'
 
-    def write(self, path: str | os.PathLike[str], title: str = "Email tracking report") -> None:
-        """Write the HTML atomically (a half-written dashboard is worse than none)."""
-        text = self.render(title)
-        dest = Path(path)
-        dest.parent.mkdir(parents=True, exist_ok=True)
+    def write(self, path: str | os.PathLike[str], title: str = "Email tracking report",
+              json_name: str | None = None) -> None:
+        """Write the HTML atomically (a half-written dashboard is worse than none); the folder must exist."""
+        text = self.render(title, json_name)
         from .mailbox import atomic_write
-        atomic_write(dest, text.encode("utf-8"), mode=0o644)
+        atomic_write(Path(path), text.encode("utf-8", "backslashreplace"), mode=0o644)
+
+
 
 
 def _nice_step(raw: float) -> int:
@@ -282,16 +316,18 @@ def _card(title: str, body: str, ident: str, wide: bool = False) -> str:
     return f'<section class="card{" wide" if wide else ""}" id="{ident}-card"><h2>{esc(title)}</h2>{body}</section>'
 
 
-def _donut(part: int, total: int) -> str:
+def _donut(part: int, total: int, links_only: int = 0) -> str:
     r, c = 70, 2 * math.pi * 70
     frac = part / total if total else 0
+    more = (f'<p class="muted center small" id="links-only">{plural(links_only, "more message")} '
+            f"carried only click-tracking links, left, marked</p>") if links_only else ""
     return (f'<svg viewBox="0 0 200 200" class="donut" role="img" aria-label="share tracked">'
             f'<circle cx="100" cy="100" r="{r}" class="ring"/>'
             f'<circle cx="100" cy="100" r="{r}" class="ring-val" stroke-dasharray="{c * frac:.2f} {c:.2f}" '
             f'transform="rotate(-90 100 100)"/>'
             f'<text x="100" y="98" text-anchor="middle" class="donut-big" id="share">{frac:.1%}</text>'
             f'<text x="100" y="122" text-anchor="middle" class="donut-small">{part:,} of {total:,}</text></svg>'
-            '<p class="muted center">of messages carried at least one tracker</p>')
+            '<p class="muted center">of messages carried a tracker that cleaning takes out</p>' + more)
 
 
 def _hbars(items: list[tuple[str, int]], what: str, unit: str) -> str:
@@ -353,6 +389,9 @@ overflow-wrap:anywhere}
 details summary{cursor:pointer;color:var(--accent)}details ul{margin:6px 0 0;padding-left:18px}
 .badge{display:inline-block;margin-left:6px;padding:0 6px;border-radius:8px;font-size:11px}
 .badge.leak{background:var(--red2);color:var(--red)}.err{color:var(--red)}
+.note{background:#fff8e1;border-left:3px solid #f0b400;padding:6px 10px;border-radius:4px}
+.st{white-space:nowrap}.st-tracked{color:#b45309;font-weight:600}.st-cleaned,.st-clean{color:#15803d}
+.st-allowlisted{color:var(--muted);font-style:italic}
 """
 
 _SCRIPT = """

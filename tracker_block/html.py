@@ -331,6 +331,63 @@ def remove(site: Site) -> None:
         site.node.decompose()
     else:
         _del_attr(site.node, site.attr)
+        if site.attr == "background":
+            keep_text_readable(site.node)
+
+
+# A mid grey that both white and black text read on (contrast 4.5:1 and 4.6:1): the stand-in
+# for a removed background image behind light text, when the template set no colour of its own.
+FALLBACK_BACKGROUND = "#767676"
+_BG_COLOR = re.compile(r"background(?:-color)?\s*:\s*(?!none|transparent|url|initial|inherit)[#\w(]", re.I)
+_COLOR_DECL = re.compile(r"(?:^|;|\s)color\s*:\s*([^;!]+)", re.I)
+_NAMED_LIGHT = {"white", "snow", "ivory", "ghostwhite", "whitesmoke", "floralwhite", "azure", "mintcream",
+                "aliceblue", "honeydew", "seashell", "linen", "beige", "lightyellow", "lightcyan", "oldlace"}
+
+
+def _is_light(value: str) -> bool:
+    v = value.strip().lower()
+    if v in _NAMED_LIGHT:
+        return True
+    m = re.fullmatch(r"#([0-9a-f]{3}|[0-9a-f]{6})", v)
+    if m:
+        h = m.group(1)
+        rgb = [int(c * 2, 16) for c in h] if len(h) == 3 else [int(h[i:i + 2], 16) for i in (0, 2, 4)]
+    else:
+        m = re.fullmatch(r"rgba?\(\s*(\d+)[\s,]+(\d+)[\s,]+(\d+).*\)", v)
+        if not m:
+            return False
+        rgb = [min(int(x), 255) for x in m.groups()]
+    r, g, b = (c / 255 for c in rgb)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b > 0.6
+
+
+_SHORTHAND_COLOR = re.compile(r"background\s*:[^;]*?(#[0-9a-f]{3,8}\b|rgba?\([^)]*\)|hsla?\([^)]*\))", re.I)
+
+
+def keep_text_readable(node: LexborNode, before: str = "") -> None:
+    """After a background image is removed: keep the colour the template gave with it (in a
+    ``background:`` shorthand that went with the URL), else, if the element's text is light
+    (white text on a photo), give it a mid-grey background so the text does not vanish."""
+    attrs = node.attrs
+    style = attrs.get("style") or ""
+    if attrs.get("bgcolor") or _BG_COLOR.search(style):
+        return
+    m = _SHORTHAND_COLOR.search(before)
+    if m:
+        attrs["style"] = f"background-color:{m.group(1)};" + style
+        return
+    light = False
+    for n in [node, *node.traverse(include_text=False)]:
+        if n.tag is None or not n.tag[0].isalpha():   # comments
+            continue
+        a = n.attrs
+        m = _COLOR_DECL.search(a.get("style") or "")
+        colour = m.group(1) if m else (a.get("color") if n.tag == "font" else None)
+        if colour:
+            light = _is_light(colour)
+            break
+    if light:
+        attrs["style"] = f"background-color:{FALLBACK_BACKGROUND};" + style
 
 
 def remove_element(site: Site) -> None:
@@ -364,6 +421,8 @@ def set_css(site: Site, text: str) -> None:
             node.attrs[site.attr] = text
         else:
             _del_attr(node, site.attr)
+        if site.attr == "style" and "url(" in (site.css or "").lower() and "url(" not in text.lower():
+            keep_text_readable(node, site.css or "")
     elif site.css_mode == "sheet":
         for child in list(node.iter(include_text=True)):
             child.decompose()
@@ -380,7 +439,9 @@ def placeholder(site: Site, url: str) -> None:
     attrs["data-tb-src"] = url
     attrs["data-tb-blocked"] = "remote"
     style = attrs.get("style") or ""
-    box = "border:1px dashed #999;color:#666;font:12px sans-serif;background:#f4f4f4;"
+    # inline-block: an <img> without a source is an inline box that ignores width and height
+    box = ("display:inline-block;box-sizing:border-box;overflow:hidden;vertical-align:top;"
+           "border:1px dashed #999;color:#666;font:12px sans-serif;background:#f4f4f4;")
     if site.width and site.width > 2:
         box += f"width:{int(site.width)}px;"
     if site.height and site.height > 2:

@@ -21,6 +21,8 @@ from typing import BinaryIO, Callable, Iterator
 FORMATS = ("auto", "eml", "mbox", "maildir")
 DEFAULT_MAX_SIZE = 50 * 1024 * 1024
 TMP_PREFIX = ".tracker-block-tmp-"
+BACKUP_PREFIX = "tracker-block-backup-"     # the default --in-place backup folder: tracker-block-backup-DATE
+BACKUP_MARK = ".tracker-block-backup"       # written into every backup folder, so a --backup-dir is known too
 # Files that live in mail folders but are indexes or state, never messages (skipped while walking
 # folders; a file named explicitly on the command line is always read).
 _NOT_MAIL = re.compile(
@@ -44,7 +46,7 @@ class Source:
     path: Path | None         # the file or Maildir root (None for stdin)
     root: Path | None         # the command-line input this was found under (for mirroring)
     shown: str                # how the user sees the path (as typed, joined with the relative part)
-    stdin_mbox: bool = False
+    stdin_mbox: bool | None = None   # stdin: forced mbox (True), one message (False), or detect (None)
     listed: bool = False      # a real source (not the stand-in of an input that failed to open)
 
     def rel(self, path: Path | None = None) -> Path:
@@ -78,7 +80,8 @@ def human_size(n: float) -> str:
     return f"{n:.1f} GB"
 
 
-def _os_reason(exc: OSError) -> str:
+def os_reason(exc: OSError) -> str:
+    """A short reason for an OS error, as an error line says it."""
     if exc.errno == errno.ENOENT:
         return "no such file or directory"
     if exc.errno == errno.EACCES or isinstance(exc, PermissionError):
@@ -100,24 +103,35 @@ def _sniff(path: Path) -> str:
 
 # ---------------------------------------------------------------- discovery
 
-def discover(inputs: list[str], fmt: str = "auto", exclude: tuple[Path, ...] = ()) -> Iterator[Source | Item]:
+def is_backup_dir(path: Path) -> bool:
+    """Is this folder the originals kept by an earlier ``clean --in-place``?"""
+    return path.name.startswith(BACKUP_PREFIX) or (path / BACKUP_MARK).is_file()
+
+
+def discover(inputs: list[str], fmt: str = "auto", exclude: tuple[Path, ...] = (),
+             on_skip: Callable[[str, str], object] | None = None) -> Iterator[Source | Item]:
     """Yield sources in a stable order (sorted names), or error items for inputs that fail.
 
     ``exclude``: resolved directories never walked into (our own output and backup folders).
+    Backup folders of earlier ``--in-place`` runs found while walking are skipped too (a
+    folder named on the command line is always read); ``on_skip(path, why)`` hears of each.
     """
     excl = {p.resolve() for p in exclude}
     for arg in inputs:
         if arg == "-":
-            yield Source("stdin", None, None, "-", stdin_mbox=(fmt == "mbox"))
+            yield Source("stdin", None, None, "-", stdin_mbox={"mbox": True, "eml": False}.get(fmt))
             continue
         p = Path(arg)
         try:
             st = p.stat()
         except OSError as exc:
-            yield Item(arg, Source("eml", p, p, arg), error=_os_reason(exc))
+            yield Item(arg, Source("eml", p, p, arg), error=os_reason(exc))
             continue
         if p.is_dir():
-            yield from _walk(p, p, arg, fmt, excl)
+            yield from _walk(p, p, arg, fmt, excl, on_skip)
+        elif not p.is_file():
+            yield Item(arg, Source("eml", p, p, arg), error="not a regular file (a pipe or a device); "
+                                                            "use '-' to read standard input")
         elif not os.access(p, os.R_OK):
             yield Item(arg, Source("eml", p, p, arg), error="permission denied")
         elif st.st_size == 0:
@@ -127,8 +141,14 @@ def discover(inputs: list[str], fmt: str = "auto", exclude: tuple[Path, ...] = (
             yield Source(kind, p, p, arg)
 
 
-def _walk(d: Path, root: Path, shown: str, fmt: str, excl: set[Path]) -> Iterator[Source | Item]:
+def _walk(d: Path, root: Path, shown: str, fmt: str, excl: set[Path],
+          on_skip: Callable[[str, str], object] | None = None) -> Iterator[Source | Item]:
     if d.resolve() in excl:
+        return
+    if d != root and is_backup_dir(d):
+        if on_skip is not None:
+            on_skip(_show(shown, d, root), "skipped: originals kept by an earlier --in-place run "
+                                           "(name the folder to read it)")
         return
     skip: set[str] = set()
     if fmt in ("auto", "maildir") and is_maildir(d):
@@ -137,7 +157,7 @@ def _walk(d: Path, root: Path, shown: str, fmt: str, excl: set[Path]) -> Iterato
     try:
         entries = sorted(os.scandir(d), key=lambda e: e.name)
     except OSError as exc:
-        yield Item(_show(shown, d, root), Source("eml", d, root, shown), error=_os_reason(exc))
+        yield Item(_show(shown, d, root), Source("eml", d, root, shown), error=os_reason(exc))
         return
     for e in entries:
         if e.name in skip:
@@ -146,7 +166,7 @@ def _walk(d: Path, root: Path, shown: str, fmt: str, excl: set[Path]) -> Iterato
         show = _show(shown, p, root)
         try:
             if e.is_dir(follow_symlinks=False):
-                yield from _walk(p, root, shown, fmt, excl)
+                yield from _walk(p, root, shown, fmt, excl, on_skip)
                 continue
             if fmt == "maildir" or not e.is_file(follow_symlinks=False) \
                     or e.name.startswith(".") or _NOT_MAIL.search(e.name):
@@ -154,11 +174,12 @@ def _walk(d: Path, root: Path, shown: str, fmt: str, excl: set[Path]) -> Iterato
             size = e.stat().st_size
             src = Source("eml", p, root, show)
             if size == 0:
-                yield Item(show, src, error="empty file")
+                if not (d / (e.name + ".msf")).exists():   # an empty Thunderbird folder is no error
+                    yield Item(show, src, error="empty file")
                 continue
             src.kind = fmt if fmt in ("eml", "mbox") else _sniff(p)
         except OSError as exc:
-            yield Item(show, Source("eml", p, root, show), error=_os_reason(exc))
+            yield Item(show, Source("eml", p, root, show), error=os_reason(exc))
             continue
         yield src
 
@@ -174,10 +195,11 @@ def iter_items(src: Source, max_size: int = DEFAULT_MAX_SIZE, stdin: BinaryIO | 
     """Stream the messages of one source; errors become items with ``error`` set."""
     if src.kind == "stdin":
         stream = stdin or sys.stdin.buffer
-        if src.stdin_mbox:
-            yield from _iter_mbox(stream, src, "-", max_size)
+        head = stream.read(5)
+        if src.stdin_mbox or (src.stdin_mbox is None and head == b"From "):
+            yield from _iter_mbox(_Prefixed(head, stream), src, "-", max_size)
             return
-        data = stream.read(max_size + 1)
+        data = head + stream.read(max_size + 1 - len(head)) if head else b""
         if not data:
             yield Item("-", src, error="empty input")
         elif len(data) > max_size:
@@ -190,7 +212,7 @@ def iter_items(src: Source, max_size: int = DEFAULT_MAX_SIZE, stdin: BinaryIO | 
         try:
             f = open(src.path, "rb", buffering=1 << 20)
         except OSError as exc:
-            yield Item(src.shown, src, error=_os_reason(exc))
+            yield Item(src.shown, src, error=os_reason(exc))
             return
         with f:
             yield from _iter_mbox(f, src, src.shown, max_size)
@@ -199,12 +221,28 @@ def iter_items(src: Source, max_size: int = DEFAULT_MAX_SIZE, stdin: BinaryIO | 
             try:
                 names = sorted(n for n in os.listdir(src.path / sub) if not n.startswith("."))
             except OSError as exc:
-                yield Item(os.path.join(src.shown, sub), src, error=_os_reason(exc))
+                yield Item(os.path.join(src.shown, sub), src, error=os_reason(exc))
                 continue
             for name in names:
                 p = src.path / sub / name
                 shown = os.path.join(src.shown, sub, name)
                 yield _read_file(shown, src, p, max_size)
+
+
+class _Prefixed:
+    """A stream with its first bytes (read to sniff the format) put back in front."""
+
+    def __init__(self, head: bytes, stream: BinaryIO) -> None:
+        self.head, self.stream = head, stream
+
+    def read(self, n: int = -1) -> bytes:
+        head, self.head = self.head, b""
+        if not head:
+            return self.stream.read(n)
+        if n is not None and 0 <= n <= len(head):
+            self.head = head[n:]
+            return head[:n]
+        return head + self.stream.read(-1 if n is None or n < 0 else n - len(head))
 
 
 def _read_file(shown: str, src: Source, path: Path, max_size: int) -> Item:
@@ -219,7 +257,7 @@ def _read_file(shown: str, src: Source, path: Path, max_size: int) -> Item:
             else:
                 item.data = f.read()
     except OSError as exc:
-        item.error = _os_reason(exc)
+        item.error = os_reason(exc)
     return item
 
 
@@ -330,6 +368,13 @@ def mbox_escape(data: bytes) -> bytes:
     return _ESCAPE.sub(rb">\1", data)
 
 
+def mbox_frame(item: Item, data: bytes) -> bytes:
+    """One message as an mbox entry: its own "From " line, the quoted body, a blank line."""
+    nl = b"\r\n" if item.sep.endswith(b"\r\n") else b"\n"
+    body = mbox_escape(data)
+    return item.sep + body + (b"" if body.endswith(b"\n") else nl) + nl
+
+
 # ---------------------------------------------------------------- safe writing
 
 def _fsync_dir(d: Path) -> None:
@@ -415,7 +460,7 @@ class MboxWriter:
                 self.src.close()
                 if self.lockfd:
                     self.lockfd.close()
-                raise InputError(f"cannot lock the mbox for rewriting ({_os_reason(exc)})") from None
+                raise InputError(f"cannot lock the mbox for rewriting ({os_reason(exc)})") from None
         self.out: BinaryIO | None = None
         self.tmp: str | None = None
         self.copied = 0
@@ -449,11 +494,7 @@ class MboxWriter:
             self._open()
         start, end = item.span
         self._copy_to(start)
-        nl = b"\r\n" if item.sep.endswith(b"\r\n") else b"\n"
-        body = mbox_escape(cleaned)
-        if not body.endswith(b"\n"):
-            body += nl
-        self.out.write(item.sep + body + nl)
+        self.out.write(mbox_frame(item, cleaned))
         self.copied = end
         self.changed += 1
 
@@ -516,15 +557,30 @@ class Sink:
         self.mode, self.out, self.backup = mode, out, backup
         self.stdout = stdout
         self.mbox: MboxWriter | None = None
+        self.stream_mbox: tuple[BinaryIO, str, Path] | None = None   # an mbox from stdin: (file, temp, dest)
         self.broken: str | None = None       # why the current source cannot be written
         self.written = 0
+        self.stdin_dest: Path | None = None  # where the cleaned stdin went (for the closing line)
 
-    def _dest(self, src: Source, path: Path | None = None) -> Path:
+    def _dest(self, src: Source, path: Path | None = None, mbox: bool = False) -> Path:
         if self.mode == "file":
             return self.out
         if src.kind == "stdin":
-            return self.out / "stdin.eml"
+            return self.out / ("stdin.mbox" if mbox else "stdin.eml")
         return self.out / src.rel(path)
+
+    def _mark_backup(self) -> None:
+        """Say in the backup folder what it is, so later runs do not read it as mail."""
+        if self.backup is not None and self.backup.is_dir() and not (self.backup / BACKUP_MARK).exists():
+            (self.backup / BACKUP_MARK).write_text("originals kept by tracker-block clean --in-place\n")
+
+    def _put_stream_mbox(self, item: Item, data: bytes) -> None:
+        if self.stream_mbox is None:
+            dest = self._dest(item.source, mbox=True)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, dir=dest.parent)
+            self.stream_mbox = (os.fdopen(fd, "wb"), tmp, dest)
+        self.stream_mbox[0].write(mbox_frame(item, data))
 
     def begin(self, src: Source) -> None:
         self.broken = None
@@ -539,8 +595,10 @@ class Sink:
                 root = self._dest(src)
                 for sub in ("cur", "new", "tmp"):
                     (root / sub).mkdir(parents=True, exist_ok=True)
+                if (src.path / "maildirfolder").exists() or is_maildir(src.path.parent):
+                    (root / "maildirfolder").touch()      # a Maildir++ subfolder says so
         except (OSError, InputError) as exc:
-            self.broken = _os_reason(exc) if isinstance(exc, OSError) else str(exc)
+            self.broken = os_reason(exc) if isinstance(exc, OSError) else str(exc)
 
     def put(self, item: Item, cleaned: bytes | None) -> str | None:
         """Write one message; ``cleaned`` is None when it is unchanged or could not be cleaned."""
@@ -552,16 +610,17 @@ class Sink:
                 data = cleaned if cleaned is not None else item.data
                 if data is None:
                     return None
-                if item.span is not None:
-                    nl = b"\r\n" if item.sep.endswith(b"\r\n") else b"\n"
-                    body = mbox_escape(data)
-                    data = item.sep + body + (b"" if body.endswith(b"\n") else nl) + nl
-                self.stdout.write(data)
+                self.stdout.write(mbox_frame(item, data) if item.span is not None else data)
                 self.written += 1
                 return None
             if self.mbox is not None:
                 if cleaned is not None:
                     self.mbox.write(item, cleaned)
+                return None
+            if src.kind == "stdin" and item.span is not None:
+                data = cleaned if cleaned is not None else item.data
+                if data is not None:
+                    self._put_stream_mbox(item, data)
                 return None
             if self.mode == "inplace":
                 if cleaned is None or item.file is None:
@@ -571,11 +630,14 @@ class Sink:
                 if not item.file.exists():
                     return "not written: the file disappeared (moved by another program?)"
                 atomic_write(item.file, cleaned, like=item.file, keep_times=True, tmp_dir=tmp_dir)
+                self._mark_backup()
                 self.written += 1
                 return None
             dest = self._dest(src, item.file)
             dest.parent.mkdir(parents=True, exist_ok=True)
             tmp_dir = dest.parent.parent / "tmp" if src.kind == "maildir" else None
+            if src.kind == "stdin":
+                self.stdin_dest = dest
             if cleaned is not None or item.data is not None:
                 atomic_write(dest, cleaned if cleaned is not None else item.data,
                              like=item.file, keep_times=src.kind == "maildir", tmp_dir=tmp_dir)
@@ -586,17 +648,30 @@ class Sink:
             self.written += 1
             return None
         except (OSError, InputError) as exc:
-            return "not written: " + (_os_reason(exc) if isinstance(exc, OSError) else str(exc))
+            return "not written: " + (os_reason(exc) if isinstance(exc, OSError) else str(exc))
 
     def end(self, src: Source) -> str | None:
         mbox, self.mbox = self.mbox, None
-        if mbox is None:
-            return None
+        stream, self.stream_mbox = self.stream_mbox, None
         try:
-            if mbox.close():
+            if mbox is not None and mbox.close():
+                self.written += 1
+                self._mark_backup()
+            if stream is not None:
+                f, tmp, dest = stream
+                f.flush()
+                os.fsync(f.fileno())
+                f.close()
+                os.chmod(tmp, 0o600)
+                os.replace(tmp, dest)
+                _fsync_dir(dest.parent)
+                self.stdin_dest = dest
                 self.written += 1
         except (OSError, InputError) as exc:
-            return "not written: " + (_os_reason(exc) if isinstance(exc, OSError) else str(exc))
+            return "not written: " + (os_reason(exc) if isinstance(exc, OSError) else str(exc))
+        finally:
+            if stream is not None and not stream[0].closed:
+                stream[0].close()
         return None
 
     def abort(self) -> None:
@@ -604,3 +679,11 @@ class Sink:
         if self.mbox is not None:
             self.mbox.abort()
             self.mbox = None
+        if self.stream_mbox is not None:
+            f, tmp, _dest = self.stream_mbox
+            f.close()
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            self.stream_mbox = None
