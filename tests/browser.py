@@ -18,6 +18,27 @@ browser launch renders many documents concurrently.
 Nothing is filtered out as "browser noise": background networking is disabled
 and the browser's own traffic uses the default context, not a document's
 proxy; so every recorded request counts.
+
+Documents are shown as webmail shows them: from an ``https:`` page (``ORIGIN``,
+served by the same proxy over TLS and never recorded). From that origin a
+protocol-relative ``//host/pixel.gif`` is fetched as ``https://host/pixel.gif``,
+while from a ``file:`` page (``origin="file"``, the old way, kept for comparison)
+it resolves to ``file://host/…`` and is never fetched, hiding a leak. A desktop
+client's ``mailbox:``/``imap:`` base behaves like ``file:`` here (no network for
+relative or protocol-relative URLs), so the ``https:`` origin is the strict case:
+every load a mailbox base makes, it makes too. Requests to the origin itself
+(a relative ``<img src="x">``) reach the webmail's own server, not the sender:
+they are kept apart in ``Browser.same_origin`` rather than counted as loads.
+Blockable mixed content (``http:`` scripts, fonts, frames) is allowed, so an
+``http:`` tracker is never hidden by the secure origin.
+
+CSS images are fetched at style resolution, which can come after the load
+event: each render forces style and layout for two animation frames before
+waiting for silence (a ``var()``-nested background was otherwise missed in
+1-2 of 6 runs). ``render_many(..., repeat=n)`` renders each document n times
+and unions the requests, for checks where a skipped fetch would pass falsely;
+``css_remote_refs`` reads CSS with tinycss2 (CSS Syntax Level 3, the grammar
+Chromium's tokenizer implements) as a static second opinion.
 """
 from __future__ import annotations
 
@@ -51,6 +72,14 @@ LOAD_TIMEOUT_S = 6.0
 SETTLE_CAP_S = 4.0
 IDLE_TUNNEL_S = 1.0
 
+# The webmail page documents are shown from (a loopback TLS page served by the proxy).
+ORIGIN_HOST = "mail.webmail.test"
+ORIGIN = f"https://{ORIGIN_HOST}"
+# Forces style resolution and layout (so CSS images are requested) and waits two frames.
+_FORCE_LAYOUT = ("new Promise(r => { const d = document.documentElement; if (d) { d.getBoundingClientRect();"
+                 " for (const el of document.querySelectorAll('*')) getComputedStyle(el).backgroundImage; }"
+                 " requestAnimationFrame(() => requestAnimationFrame(() => r(1))); })")
+
 
 def _tls_context(workdir: Path) -> ssl.SSLContext:
     """A server TLS context with a throwaway self-signed certificate (made with openssl)."""
@@ -72,6 +101,7 @@ class _Log:
     """Requests seen on one document's proxy port."""
 
     urls: list[str] = field(default_factory=list)
+    same_origin: list[str] = field(default_factory=list)  # requests to ORIGIN other than the page
     last: float = field(default_factory=time.monotonic)
     writers: set[asyncio.StreamWriter] = field(default_factory=set)
     idle_tunnels: int = 0  # CONNECT tunnels that have not carried a request yet
@@ -111,6 +141,7 @@ class _Proxy:
 
     def __init__(self, tls: ssl.SSLContext) -> None:
         self.tls = tls
+        self.pages: dict[str, bytes] = {}   # path on ORIGIN -> the document served there
 
     async def listen(self) -> tuple[asyncio.AbstractServer, int, _Log]:
         log = _Log()
@@ -150,7 +181,8 @@ class _Proxy:
                 method, target, headers = head
                 log.touch()
                 if method == "CONNECT" and not base:
-                    log.urls.append(f"connect://{target}")
+                    if target.rpartition(":")[0] != ORIGIN_HOST:
+                        log.urls.append(f"connect://{target}")
                     writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
                     await writer.drain()
                     host, _, port = target.rpartition(":")
@@ -166,6 +198,25 @@ class _Proxy:
                     idle = False
                     log.idle_tunnels -= 1
                 url = target if not base else base + target
+                parts = urlsplit(url)
+                if parts.hostname == ORIGIN_HOST:   # the webmail page itself, or its own server
+                    page = self.pages.get(parts.path)
+                    if page is None:
+                        log.same_origin.append(url)
+                    length = int(headers.get("content-length", "0") or 0)
+                    if length:
+                        with contextlib.suppress(asyncio.IncompleteReadError):
+                            await reader.readexactly(length)
+                    body = page if page is not None else b""
+                    status = 200 if page is not None else 404
+                    writer.write(
+                        b"HTTP/1.1 %d %s\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: %d\r\n"
+                        b"Cache-Control: no-store\r\nConnection: keep-alive\r\n\r\n"
+                        % (status, b"OK" if page is not None else b"Not Found", len(body))
+                        + (body if method != "HEAD" else b""))
+                    await writer.drain()
+                    log.touch()
+                    continue
                 # Chromium fetches /favicon.ico for a page on its own, late, and may send it on the
                 # next document's port; mail clients never fetch favicons, and no fixture uses that
                 # path, so it is not counted as a load by the document.
@@ -270,13 +321,18 @@ class Browser:
     """One headless Chromium plus the recording proxy, driven from a private event loop thread.
 
     ``render(html)`` returns the set of URLs the browser requested while showing
-    ``html`` as a local file (``connect://host:port`` for each HTTPS tunnel it
+    ``html`` from the webmail origin (``connect://host:port`` for each HTTPS tunnel it
     opened, and the full URL of each request). ``render_many`` renders a batch
-    concurrently in one launch.
+    concurrently in one launch. ``origin="file"`` shows documents from a local
+    file instead (how these tests rendered before; blind to ``//host`` URLs).
     """
 
-    def __init__(self, concurrency: int = 4) -> None:
+    def __init__(self, concurrency: int = 4, origin: str = "https") -> None:
+        if origin not in ("https", "file"):
+            raise ValueError("origin is 'https' or 'file'")
         self.concurrency = concurrency
+        self.origin = origin
+        self.same_origin: list[str] = []   # requests to the webmail's own server (not loads from the sender)
         self.workdir = Path(tempfile.mkdtemp(prefix="tb-browser-"))
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, name="tb-browser", daemon=True)
@@ -340,6 +396,7 @@ class Browser:
             "--disable-features=Translate,OptimizationHints,MediaRouter,HttpsUpgrades,"
             "HttpsFirstBalancedModeAutoEnable,AutofillServerCommunication,InterestFeedContentSuggestions",
             "--mute-audio", "--hide-scrollbars", "--allow-file-access-from-files",
+            "--allow-running-insecure-content",
             f"--user-data-dir={profile}",
             # The default context's proxy: a dead loopback port, so the browser's own
             # traffic (if any) can reach nothing. Documents get their own proxy per context.
@@ -357,25 +414,35 @@ class Browser:
         await self.cdp.call("Browser.getVersion", timeout=20)
 
     # -- rendering ---------------------------------------------------------
-    def render(self, html: str, *, click: str | None = None) -> set[str]:
+    def render(self, html: str, *, click: str | None = None, origin: str | None = None) -> set[str]:
         """URLs requested while rendering ``html`` (optionally clicking elements matching ``click``)."""
-        return self.render_many([html], click=click)[0]
+        return self.render_many([html], click=click, origin=origin)[0]
 
-    def render_many(self, docs: Sequence[str], *, click: str | Sequence[str | None] | None = None) -> list[set[str]]:
+    def render_many(self, docs: Sequence[str], *, click: str | Sequence[str | None] | None = None,
+                    origin: str | None = None, repeat: int = 1) -> list[set[str]]:
         """Render many documents concurrently in this browser; one result set per document.
 
         ``click`` is one CSS selector for all documents or one (or None) per document.
+        ``origin`` overrides the browser's (``"https"`` or ``"file"``). ``repeat`` renders each
+        document that many times and unions what it requested, so a fetch Chromium skipped on
+        one run is still seen.
         """
         clicks = list(click) if isinstance(click, (list, tuple)) else [click] * len(docs)
         if len(clicks) != len(docs):
             raise ValueError("one click selector per document")
-        return self._run(self._render_all(list(docs), clicks), timeout=60 + 5 * len(docs))
+        origin = origin or self.origin
+        if origin not in ("https", "file"):
+            raise ValueError("origin is 'https' or 'file'")
+        n = len(docs)
+        results = self._run(self._render_all(list(docs) * repeat, clicks * repeat, origin),
+                            timeout=60 + 5 * n * repeat)
+        return [set().union(*results[i::n]) for i in range(n)]
 
-    async def _render_all(self, docs: list[str], clicks: list[str | None]) -> list[set[str]]:
+    async def _render_all(self, docs: list[str], clicks: list[str | None], origin: str) -> list[set[str]]:
         async def one(html: str, click: str | None) -> set[str]:
             slot = await self._acquire()
             try:
-                return await slot.render(html, click)
+                return await slot.render(html, click, origin)
             finally:
                 self.slots.put_nowait(slot)  # type: ignore[union-attr]
 
@@ -425,15 +492,26 @@ class _Slot:
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(loaded, LOAD_TIMEOUT_S)
 
-    async def render(self, html: str, click: str | None) -> set[str]:
+    async def render(self, html: str, click: str | None, origin: str = "https") -> set[str]:
         browser, cdp, log = self.browser, self.browser.cdp, self.log
         assert cdp is not None
         browser.counter += 1
         path = browser.workdir / f"doc{browser.counter}.html"
-        path.write_text(html, encoding="utf-8", errors="surrogatepass")
-        first = len(log.urls)
+        data = html.encode("utf-8", errors="surrogatepass")
+        web_path = f"/mail/{browser.counter}.html"
+        if origin == "https":
+            browser.proxy.pages[web_path] = data
+            url, blank = ORIGIN + web_path, ORIGIN + "/blank.html"
+            browser.proxy.pages["/blank.html"] = b"<!doctype html><title>blank</title>"
+        else:
+            path.write_bytes(data)
+            url, blank = path.as_uri(), browser.blank_uri
+        first, first_same = len(log.urls), len(log.same_origin)
         try:
-            await self._goto(path.as_uri())
+            await self._goto(url)
+            with contextlib.suppress(RuntimeError, asyncio.TimeoutError):
+                await cdp.call("Runtime.evaluate", session=self.session, expression=_FORCE_LAYOUT,
+                               awaitPromise=True, timeout=3)
             await _settle(log, QUIET_S)
             if click:
                 expr = (
@@ -444,14 +522,16 @@ class _Slot:
                     await cdp.call("Runtime.evaluate", session=self.session, expression=expr, timeout=5)
                 await _settle(log, QUIET_S)
             # Leave the document; anything it still sends on the way out is its own.
-            await self._goto(browser.blank_uri)
+            await self._goto(blank)
             await _settle(log, QUIET_S / 2)
             log.drop_connections()
             await _settle(log, 0.05)
         finally:
+            browser.proxy.pages.pop(web_path, None)
             with contextlib.suppress(OSError):
                 path.unlink()
             browser.renders += 1
+            browser.same_origin.extend(log.same_origin[first_same:])
         return set(log.urls[first:])
 
 
@@ -520,7 +600,7 @@ _CSS_URL_FN = re.compile(r"""(?:url|src)\(\s*(?:"([^"]*)"?|'([^']*)'?|([^)\s]*))
 _CSS_STRING = re.compile(r""""([^"]*)"?|'([^']*)'?""")
 
 
-def _css_refs(css: str, *, declarations_only: bool = False) -> list[str]:
+def _css_refs_regex(css: str, *, declarations_only: bool = False) -> list[str]:
     """Remote URLs CSS could load: in url()/src(), and in strings after @import or inside image-set().
 
     ``declarations_only`` is for style attributes, where @import is never valid.
@@ -536,6 +616,75 @@ def _css_refs(css: str, *, declarations_only: bool = False) -> list[str]:
         value = next((g for g in m.groups() if g is not None), "")
         if _is_remote_url(value) and re.search(loaders, text[max(0, m.start() - 400): m.start()], re.I):
             out.append(value)
+    return list(dict.fromkeys(out))
+
+
+def _css_refs(css: str, *, declarations_only: bool = False) -> list[str]:
+    """Remote URLs (and executable CSS) as either reader sees them: the regex one above and tinycss2."""
+    return list(dict.fromkeys(_css_refs_regex(css, declarations_only=declarations_only)
+                              + css_remote_refs(css, declarations_only=declarations_only)))
+
+
+_STRING_URL_FUNCS = frozenset({"image-set", "-webkit-image-set", "image", "cross-fade", "-webkit-cross-fade"})
+_EXEC_DECLS = frozenset({"behavior", "-ms-behavior", "-moz-binding"})
+
+
+def css_remote_refs(css: str, *, declarations_only: bool = False) -> list[str]:
+    """Remote URLs CSS can load, and executable CSS, read with tinycss2 (CSS Syntax Level 3, as Chromium's
+    tokenizer reads it): ``url()`` tokens and functions, ``src()``, strings in ``image-set()`` & co and
+    after ``@import``, wherever they sit (``var()`` fallbacks, nested blocks, at-rule preludes); plus
+    ``expression()``, ``behavior`` and ``-moz-binding`` (IE/old Gecko script hooks)."""
+    import tinycss2
+
+    out: list[str] = []
+
+    def values(nodes, in_set: bool = False) -> None:
+        for n in nodes or ():
+            t = n.type
+            if t == "url" and _is_remote_url(n.value):
+                out.append(n.value)
+            elif t == "string" and in_set and _is_remote_url(n.value):
+                out.append(n.value)
+            elif t == "function":
+                name = n.lower_name
+                if name == "expression":
+                    out.append("exec: expression()")
+                if name in ("url", "src"):
+                    args = [a for a in n.arguments if a.type not in ("whitespace", "comment")]
+                    if args and args[0].type == "string" and _is_remote_url(args[0].value):
+                        out.append(args[0].value)
+                values(n.arguments, in_set or name in _STRING_URL_FUNCS)
+            elif t in ("() block", "[] block"):
+                values(n.content, in_set)
+            elif t == "{} block":
+                block(n.content)
+
+    def block(nodes) -> None:
+        for n in tinycss2.parse_blocks_contents(nodes, skip_comments=True, skip_whitespace=True):
+            if n.type == "declaration":
+                if n.lower_name in _EXEC_DECLS:
+                    out.append(f"exec: {n.lower_name}")
+                values(n.value)
+            elif n.type in ("qualified-rule", "at-rule"):
+                rule(n)
+
+    def rule(n) -> None:
+        values(n.prelude, n.type == "at-rule" and n.lower_at_keyword == "import")
+        if n.content is not None:
+            if n.type == "at-rule" and n.lower_at_keyword in ("media", "supports", "document", "-moz-document",
+                                                               "layer", "container", "scope", "starting-style"):
+                for r in tinycss2.parse_rule_list(n.content, skip_comments=True, skip_whitespace=True):
+                    if r.type in ("qualified-rule", "at-rule"):
+                        rule(r)
+            else:
+                block(n.content)
+
+    if declarations_only:
+        block(css)
+    else:
+        for r in tinycss2.parse_stylesheet(css, skip_comments=True, skip_whitespace=True):
+            if r.type in ("qualified-rule", "at-rule"):
+                rule(r)
     return list(dict.fromkeys(out))
 
 
