@@ -580,6 +580,8 @@ _URL_ATTRS = frozenset({
     "manifest", "href", "xlink:href", "action", "formaction", "ping", "imagesrcset", "icon",
     "profile", "longdesc", "usemap", "classid", "content", "srcdoc", "{http://www.w3.org/1999/xlink}href",
 })
+_SVG_CSS_ATTRS = frozenset({"fill", "stroke", "filter", "mask", "clip-path", "marker", "marker-start", "marker-mid",
+                            "marker-end", "cursor"})
 _SCHEMES_OK = re.compile(r"^[\s\x00-\x20]*(?:cid:|data:|mailto:|tel:|#|about:blank)", re.I)
 _REMOTE_ANYWHERE = re.compile(r"(?:https?|ftp|wss?)[\s\x00]*:[\s\x00]*[/\\]{2}|(?<![:\w])//[a-z0-9]|\\\\[a-z0-9]", re.I)
 _SCRIPT_URL = re.compile(r"^[\s\x00-\x20]*(?:java|vb|live)script:", re.I)
@@ -714,6 +716,8 @@ def _attr_refs(tag: str, name: str, value: str) -> list[str]:
         return [f"{where}: handler"]
     if name == "style":
         return [f"{where}: {r}" for r in _css_refs(value, declarations_only=True)]
+    if name in _SVG_CSS_ATTRS and "(" in value:   # fill="url(https://…)": a CSS value in an attribute
+        return [f"{where}: {r}" for r in _css_refs(f"x:{value}", declarations_only=True)]
     if name.startswith("data-") or name not in _URL_ATTRS:
         return []
     if name == "srcdoc":

@@ -18,7 +18,7 @@ Judge = Callable[[str, str, str], "str | None | bool"]
 # Anything that could hide a load: url(, src(, image-set(, @import, escapes, or a URL-looking string.
 # CSS names are ASCII case-insensitive, so the text is lowercased once and searched for literals
 # (an IGNORECASE regex alternation costs ~60 ns a character: 0.1 ms for a newsletter's <style>).
-_MAYBE_LITERALS = ("url", "src", "cross-fade", "\\", "//")
+_MAYBE_LITERALS = ("url", "src", "cross-fade", "\\", "//", "ession", "behavior", "binding")
 _MAYBE_IMAGE = re.compile(r"image(?:-set)?\s*\(")
 _MAYBE_IMPORT = re.compile(r"@\s*import")
 _URL_FUNCS = frozenset({"url", "src"})
@@ -33,6 +33,37 @@ def may_load(text: str) -> bool:
             return True
     return (("image" in low and _MAYBE_IMAGE.search(low) is not None)
             or ("import" in low and _MAYBE_IMPORT.search(low) is not None))
+
+
+# Declarations that run script (IE behaviors and expression(), old Gecko XBL bindings): removed in
+# every mode. IE dropped comments inside a value before reading it, so "expr/**/ession(" counts too.
+EXEC_PROPERTIES = frozenset({"behavior", "-ms-behavior", "-moz-binding"})
+_EXEC_LITERALS = ("ession", "behavior", "binding")
+
+
+def _squash(nodes: list, out: list[str]) -> None:
+    """Names of a value's identifiers and functions, in order, comments skipped (as IE read them)."""
+    for n in nodes:
+        t = n.type
+        if t == "ident":
+            out.append(n.lower_value)
+        elif t == "function":
+            out.append(n.lower_name + "(")
+            _squash(n.arguments, out)
+        elif t in ("() block", "[] block", "{} block"):
+            out.append(" ")
+            _squash(n.content, out)
+        elif t != "comment":
+            out.append(" ")
+
+
+def executable(decl) -> bool:
+    """Does this declaration run script in some client (``expression()``, ``behavior``, ``-moz-binding``)?"""
+    if decl.lower_name in EXEC_PROPERTIES:
+        return True
+    names: list[str] = []
+    _squash(decl.value, names)
+    return "expression(" in "".join(names)
 
 
 class _Blocked(Exception):
@@ -98,6 +129,10 @@ def _clean_block(nodes: list, judge: Judge, kind: str) -> tuple[list, bool]:
     for n in nodes:
         if n.type == "declaration":
             where = n.lower_name
+            if executable(n):   # reported through the judge as kind "script", and always dropped
+                judge(tinycss2.serialize(n.value).strip()[:200], "script", where)
+                changed = True
+                continue
             try:
                 value, ch = _rewrite_values(n.value, judge, kind, where)
             except _Blocked:
@@ -211,7 +246,8 @@ def clean_declarations(text: str, judge: Judge) -> str | None:
     """Clean a ``style=""`` attribute value. Returns the new text, or None when nothing changed."""
     if not may_load(text):
         return None
-    plain = _plain_urls(text)
+    low = text.lower()
+    plain = None if any(lit in low for lit in _EXEC_LITERALS) else _plain_urls(text)
     if plain is not None:
         seen: dict[tuple[str, str, str], "str | None | bool"] = {}
         for name, urls in plain:

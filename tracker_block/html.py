@@ -39,7 +39,11 @@ URL_ATTRS = frozenset({
 })
 # SVG animation can set an attribute (href, style, fill…) to a URL after parsing: such animations go.
 SVG_ANIMATIONS = frozenset({"set", "animate", "animatemotion", "animatetransform", "animatecolor"})
-_ANIMATED_URL_ATTRS = re.compile(r"href|src|style|fill|stroke|filter|mask|clip-path|cursor|marker", re.IGNORECASE)
+_ANIMATED_URL_ATTRS = re.compile(r"href|src|style|fill|stroke|filter|mask|clip-path|cursor|marker|^\s*on",
+                                 re.IGNORECASE)
+# A background= value must be a URL and nothing else: clients that paste it into CSS (url(VALUE))
+# would read quotes, parentheses, semicolons or backslashes in it as more CSS (a Roundcube CVE).
+_NOT_URL_SHAPED = re.compile(r"[()'\"\\;<>\n\r\f]")
 # Known event-handler content attributes (HTML, SVG): checked in C by set intersection on the fast path.
 EVENT_HANDLERS = frozenset("""onabort onafterprint onanimationend onanimationiteration onanimationstart onauxclick
 onbeforeinput onbeforematch onbeforeprint onbeforetoggle onbeforeunload onbegin onblur oncancel oncanplay
@@ -70,6 +74,7 @@ MUTATION_PRONE_TAGS = frozenset({"svg", "math", "form", "select", "noscript", "x
 _WALK_SPECIAL = _SPECIAL_TAGS | MUTATION_PRONE_TAGS | {None}
 SAFE_META = frozenset({"content-type", "content-language", "x-ua-compatible"})
 _REFRESH_URL = re.compile(r"url\s*=\s*['\"]?([^'\"]+)", re.IGNORECASE)
+_CSS_EXEC = re.compile(r"ession|behavior|binding", re.IGNORECASE)
 _CSS_IN_ATTR = re.compile(r"url\s*\(|image-set|\\", re.IGNORECASE)
 _URL_IN_COMMENT = re.compile(r"""((?:https?:)?[\\/]{2}[^\s"'<>()]+|https?:[^\s"'<>()\\/][^\s"'<>()]*)""",
                              re.IGNORECASE)
@@ -177,6 +182,8 @@ def _style_flags(style: str) -> int:
     if ("(" in style or "\\" in style or "//" in style) and (
             "//" in style or _CSS_IN_ATTR.search(style) or "src" in style.lower()):
         flags |= _MAY_LOAD
+    elif ":" in style and _CSS_EXEC.search(style):   # expression(), behavior, -moz-binding: always checked
+        flags |= _MAY_LOAD
     return flags
 
 
@@ -240,8 +247,11 @@ def _element_sites(node: LexborNode, tag: str | None, add) -> dict | None:
     if tag in SVG_ANIMATIONS:
         target = attrs.get("attributeName") or attrs.get("attributename") or ""
         values = " ".join(v or "" for k, v in attrs.items() if k.lower() in ("to", "from", "by", "values"))
-        if _ANIMATED_URL_ATTRS.search(target) or "url(" in values.lower() or "//" in values:
-            add(Site(node, None, "image", f"<{tag}>", url=values.strip() or None, always="policy:no-url-animation"))
+        if _ANIMATED_URL_ATTRS.search(target) or "url(" in values.lower() or "//" in values or (
+                "script:" in values.lower() or "data:" in values.lower()):
+            handler = target.strip().lower().startswith("on")
+            add(Site(node, None, "script" if handler else "image", f"<{tag}>", url=None if handler else values.strip() or None,
+                     always="policy:no-handler-animation" if handler else "policy:no-url-animation"))
             return None
     if tag in UNWRAP_ELEMENTS:
         add(Site(node, None, "object", f"<{tag}>", always="policy:unwrap-noscript"))
@@ -307,6 +317,9 @@ def _attribute_sites(node: LexborNode, tag: str, attrs: dict, names: frozenset[s
             continue
         elif name == "srcset" or name == "imagesrcset":
             add(Site(node, name, "image", where, srcset=parse_srcset(value)))
+            continue
+        elif name == "background" and _NOT_URL_SHAPED.search(value.strip()):
+            add(Site(node, name, "image", where, url=value, always="policy:background-not-a-url"))
             continue
         elif name == "srcdoc":
             add(Site(node, name, "frame", where, always="policy:no-srcdoc"))
