@@ -749,8 +749,16 @@ def _comment_refs(text: str) -> list[str]:
     # Conditional comments are markup to Outlook/IE; be strict about any remote URL in them.
     if not re.search(r"\[\s*if|<\s*v:|<\s*o:", text, re.I):
         return []
-    return [f"comment: {m.group(0)}" for m in re.finditer(
-        r"(?:(?:https?|ftp):[/\\]{2}|(?<![:\w])//)[^\s\"'<>)]+", text, re.I)]
+    out = []
+    for m in re.finditer(r"(?:(?:https?|ftp):[/\\]{0,2}(?=\w)|(?<![:\w])//)[^\s\"'<>)]+", text, re.I):
+        lt = text.rfind("<", 0, m.start())
+        tag = re.match(r"<\s*([\w:-]+)", text[lt:]) if lt >= 0 else None
+        name = tag.group(1).lower() if tag else ""
+        if re.search(r"href\s*=\s*[\"']?$", text[max(0, m.start() - 12):m.start()], re.I) and (
+                name in ("a", "area") or name.startswith("v:")):
+            continue   # a link (<a>, or a VML shape's href) navigates only on a click
+        out.append(f"comment: {m.group(0)}")
+    return out
 
 
 def _lxml_refs(html: str) -> list[str]:

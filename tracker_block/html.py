@@ -76,7 +76,8 @@ SAFE_META = frozenset({"content-type", "content-language", "x-ua-compatible"})
 _REFRESH_URL = re.compile(r"url\s*=\s*['\"]?([^'\"]+)", re.IGNORECASE)
 _CSS_EXEC = re.compile(r"ession|behavior|binding", re.IGNORECASE)
 _CSS_IN_ATTR = re.compile(r"url\s*\(|image-set|\\", re.IGNORECASE)
-_URL_IN_COMMENT = re.compile(r"""((?:https?:)?[\\/]{2}[^\s"'<>()]+|https?:[^\s"'<>()\\/][^\s"'<>()]*)""",
+# http:host and http:\host load too: a special scheme's slashes may be missing or backslashes (WHATWG URL)
+_URL_IN_COMMENT = re.compile(r"""((?:https?:)?[\\/]{2}[^\s"'<>()]+|https?:[\\/]?[^\s"'<>()\\/][^\s"'<>()]*)""",
                              re.IGNORECASE)
 
 
@@ -233,7 +234,7 @@ def _element_sites(node: LexborNode, tag: str | None, add) -> dict | None:
     """Sites of comments and special elements. Returns the attributes still to look at, or None."""
     if tag == "-comment":
         content = node.comment_content or ""
-        if "//" in content and _URL_IN_COMMENT.search(content):
+        if ("/" in content or "\\" in content or ":" in content) and _URL_IN_COMMENT.search(content):
             add(Site(node, None, "image", "comment", css=content, css_mode="comment"))
         return None
     if tag is None or tag.startswith("-"):
