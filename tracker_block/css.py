@@ -146,6 +146,11 @@ def _clean_block(nodes: list, judge: Judge, kind: str) -> tuple[list, bool]:
             changed |= ch
             if not kept:
                 continue
+        elif n.type == "error" and "EOF" in n.message:
+            # An unclosed string, url( or block swallowed the rest of the block: no browser applies it,
+            # but a laxer reader could find a URL in it (found by fuzzing). It is not passed on.
+            changed = True
+            continue
         out.append(n)
     return out, changed
 
