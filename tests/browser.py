@@ -636,28 +636,34 @@ def css_remote_refs(css: str, *, declarations_only: bool = False) -> list[str]:
     tokenizer reads it): ``url()`` tokens and functions, ``src()``, strings in ``image-set()`` & co and
     after ``@import``, wherever they sit (``var()`` fallbacks, nested blocks, at-rule preludes); plus
     ``expression()``, ``behavior`` and ``-moz-binding`` (IE/old Gecko script hooks)."""
+    return list(dict.fromkeys(url for _, url in css_loads(css, declarations_only=declarations_only)))
+
+
+def css_loads(css: str, *, declarations_only: bool = False) -> list[tuple[str, str]]:
+    """``css_remote_refs`` with where each one sits: (property name, ``@rule`` for preludes, or
+    ``exec``; URL or ``exec: …``)."""
     import tinycss2
 
-    out: list[str] = []
+    out: list[tuple[str, str]] = []
 
-    def values(nodes, in_set: bool = False) -> None:
+    def values(nodes, where: str, in_set: bool = False) -> None:
         for n in nodes or ():
             t = n.type
             if t == "url" and _is_remote_url(n.value):
-                out.append(n.value)
+                out.append((where, n.value))
             elif t == "string" and in_set and _is_remote_url(n.value):
-                out.append(n.value)
+                out.append((where, n.value))
             elif t == "function":
                 name = n.lower_name
                 if name == "expression":
-                    out.append("exec: expression()")
+                    out.append(("exec", "exec: expression()"))
                 if name in ("url", "src"):
                     args = [a for a in n.arguments if a.type not in ("whitespace", "comment")]
                     if args and args[0].type == "string" and _is_remote_url(args[0].value):
-                        out.append(args[0].value)
-                values(n.arguments, in_set or name in _STRING_URL_FUNCS)
+                        out.append((where, args[0].value))
+                values(n.arguments, where, in_set or name in _STRING_URL_FUNCS)
             elif t in ("() block", "[] block"):
-                values(n.content, in_set)
+                values(n.content, where, in_set)
             elif t == "{} block":
                 block(n.content)
 
@@ -665,16 +671,17 @@ def css_remote_refs(css: str, *, declarations_only: bool = False) -> list[str]:
         for n in tinycss2.parse_blocks_contents(nodes, skip_comments=True, skip_whitespace=True):
             if n.type == "declaration":
                 if n.lower_name in _EXEC_DECLS:
-                    out.append(f"exec: {n.lower_name}")
-                values(n.value)
+                    out.append(("exec", f"exec: {n.lower_name}"))
+                values(n.value, n.lower_name)
             elif n.type in ("qualified-rule", "at-rule"):
                 rule(n)
 
     def rule(n) -> None:
-        values(n.prelude, n.type == "at-rule" and n.lower_at_keyword == "import")
+        at = n.lower_at_keyword if n.type == "at-rule" else ""
+        values(n.prelude, f"@{at}" if at else "selector", at == "import")
         if n.content is not None:
-            if n.type == "at-rule" and n.lower_at_keyword in ("media", "supports", "document", "-moz-document",
-                                                               "layer", "container", "scope", "starting-style"):
+            if at in ("media", "supports", "document", "-moz-document", "layer", "container", "scope",
+                      "starting-style"):
                 for r in tinycss2.parse_rule_list(n.content, skip_comments=True, skip_whitespace=True):
                     if r.type in ("qualified-rule", "at-rule"):
                         rule(r)
@@ -687,7 +694,7 @@ def css_remote_refs(css: str, *, declarations_only: bool = False) -> list[str]:
         for r in tinycss2.parse_stylesheet(css, skip_comments=True, skip_whitespace=True):
             if r.type in ("qualified-rule", "at-rule"):
                 rule(r)
-    return list(dict.fromkeys(out))
+    return out
 
 
 _SPECIAL_REMOTE = ("http", "https", "ftp", "ws", "wss")

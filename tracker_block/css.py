@@ -184,6 +184,8 @@ def _clean_rule(rule, judge: Judge) -> tuple[bool, bool]:
         if ch:
             rule.content = tinycss2.parse_component_value_list(new if isinstance(new, str) else new)
         return True, ch or ch_prelude
+    if _selector_hides_url(rule.prelude):
+        return False, True
     try:
         prelude, ch_prelude = _rewrite_values(rule.prelude, judge, "css", "selector")
     except _Blocked:
@@ -193,6 +195,21 @@ def _clean_rule(rule, judge: Judge) -> tuple[bool, bool]:
     if ch:
         rule.content = tinycss2.parse_component_value_list(_serialize_decls(decls))
     return True, ch or ch_prelude
+
+
+def _selector_hides_url(nodes: list) -> bool:
+    """A selector holding a url()/src() or a string with "url(" in it: no browser applies such a rule
+    (a URL is not a selector), but a lax reader could fetch what is in it (found by fuzzing)."""
+    for n in nodes:
+        t = n.type
+        if t == "url" or (t == "function" and n.lower_name in _URL_FUNCS):
+            return True
+        if t == "string" and ("url(" in n.value.lower() or "src(" in n.value.lower()):
+            return True
+        if (t == "function" and _selector_hides_url(n.arguments)) or (
+                t in ("() block", "[] block") and _selector_hides_url(n.content)):
+            return True
+    return False
 
 
 def _clean_rules(nodes: list, judge: Judge) -> tuple[str, bool]:
