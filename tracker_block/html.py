@@ -74,7 +74,6 @@ MUTATION_PRONE_TAGS = frozenset({"svg", "math", "form", "select", "noscript", "x
 _WALK_SPECIAL = _SPECIAL_TAGS | MUTATION_PRONE_TAGS | {None}
 SAFE_META = frozenset({"content-type", "content-language", "x-ua-compatible"})
 _REFRESH_URL = re.compile(r"url\s*=\s*['\"]?([^'\"]+)", re.IGNORECASE)
-_CSS_EXEC = re.compile(r"ession|behavior|binding", re.IGNORECASE)
 _CSS_IN_ATTR = re.compile(r"url\s*\(|image-set|\\", re.IGNORECASE)
 # http:host and http:\host load too: a special scheme's slashes may be missing or backslashes (WHATWG URL)
 _URL_IN_COMMENT = re.compile(r"""((?:https?:)?[\\/]{2}[^\s"'<>()]+|https?:[\\/]?[^\s"'<>()\\/][^\s"'<>()]*)""",
@@ -183,8 +182,10 @@ def _style_flags(style: str) -> int:
     if ("(" in style or "\\" in style or "//" in style) and (
             "//" in style or _CSS_IN_ATTR.search(style) or "src" in style.lower()):
         flags |= _MAY_LOAD
-    elif ":" in style and _CSS_EXEC.search(style):   # expression(), behavior, -moz-binding: always checked
-        flags |= _MAY_LOAD
+    else:   # expression(), behavior, -moz-binding: always checked (plain substring tests: no regex per style)
+        low = style.lower()
+        if "ession" in low or "behavior" in low or "binding" in low:
+            flags |= _MAY_LOAD
     return flags
 
 
@@ -234,7 +235,7 @@ def _element_sites(node: LexborNode, tag: str | None, add) -> dict | None:
     """Sites of comments and special elements. Returns the attributes still to look at, or None."""
     if tag == "-comment":
         content = node.comment_content or ""
-        if ("/" in content or "\\" in content or ":" in content) and _URL_IN_COMMENT.search(content):
+        if ("//" in content or "\\" in content or "tp:" in content.lower()) and _URL_IN_COMMENT.search(content):
             add(Site(node, None, "image", "comment", css=content, css_mode="comment"))
         return None
     if tag is None or tag.startswith("-"):
