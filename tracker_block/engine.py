@@ -302,6 +302,14 @@ class _Cleaner:
             return html_lib.escape(new, quote=True)
 
         new_text = html._URL_IN_COMMENT.sub(repl, text)
+        if html.comment_runs_script(new_text):
+            # Renamed so nothing reads it as script (x-expression(, x-javascript:); if escapes still
+            # hide some, the comment goes whole.
+            new_text = html.COMMENT_SCRIPT.sub(lambda m: "x-" + m.group(0), new_text)
+            if html.comment_runs_script(new_text):
+                new_text = ""
+            self._find("script", None, "comment", "removed", "policy:script-in-comment")
+            changed = True
         if not changed:
             return False
         later.append((lambda site, t=new_text: html.set_comment(site, t, self.comments), s))

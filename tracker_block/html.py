@@ -9,6 +9,7 @@ judges anything: that is ``detect`` and ``policy``.
 from __future__ import annotations
 
 import functools
+import html as html_lib
 import re
 import secrets
 from dataclasses import dataclass
@@ -78,6 +79,31 @@ _CSS_IN_ATTR = re.compile(r"url\s*\(|image-set|\\", re.IGNORECASE)
 # http:host and http:\host load too: a special scheme's slashes may be missing or backslashes (WHATWG URL)
 _URL_IN_COMMENT = re.compile(r"""((?:https?:)?[\\/]{2}[^\s"'<>()]+|https?:[\\/]?[^\s"'<>()\\/][^\s"'<>()]*)""",
                              re.IGNORECASE)
+
+
+# Script hooks in comments: IE and Outlook read conditional comments as markup, so a comment may run
+# script there (javascript: URLs, expression(), behavior, -moz-binding), also entity- or CSS-escaped.
+COMMENT_SCRIPT = re.compile(r"(?<![\w-])(?:(?:java|vb|live)script\s*:|expression\s*\(|(?:-ms-)?behavior\s*:"
+                            r"|-moz-binding\s*:)", re.IGNORECASE)
+_COMMENT_SCRIPT_HINTS = ("script", "ession", "behavior", "binding", "&#", "\\", "/*")
+_CSS_ESCAPE = re.compile(r"\\(?:([0-9a-fA-F]{1,6})[ \t\r\n\f]?|(.))", re.DOTALL)
+_CSS_COMMENT = re.compile(r"/\*.*?(?:\*/|$)", re.DOTALL)
+
+
+def comment_runs_script(content: str, low: str | None = None) -> bool:
+    """Could this comment run script in a client that reads it as markup? (Entities, CSS escapes and
+    CSS comments are undone first, as IE did.)"""
+    low = content.lower() if low is None else low
+    for hint in _COMMENT_SCRIPT_HINTS:
+        if hint in low:
+            break
+    else:
+        return False
+    if "&" in low or "\\" in low or "/*" in low:
+        low = _CSS_COMMENT.sub("", html_lib.unescape(low))
+        low = _CSS_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)) if m.group(1) and 0 < int(m.group(1), 16) < 0x110000
+                              else (m.group(2) or ""), low)
+    return COMMENT_SCRIPT.search(low) is not None
 
 
 @dataclass(eq=False, slots=True)
@@ -235,7 +261,9 @@ def _element_sites(node: LexborNode, tag: str | None, add) -> dict | None:
     """Sites of comments and special elements. Returns the attributes still to look at, or None."""
     if tag == "-comment":
         content = node.comment_content or ""
-        if ("//" in content or "\\" in content or "tp:" in content.lower()) and _URL_IN_COMMENT.search(content):
+        low = content.lower()
+        if (("//" in content or "\\" in content or "tp:" in low) and _URL_IN_COMMENT.search(content)) or (
+                comment_runs_script(content, low)):
             add(Site(node, None, "image", "comment", css=content, css_mode="comment"))
         return None
     if tag is None or tag.startswith("-"):
