@@ -75,6 +75,10 @@ def _rewrite_values(nodes: list, judge: Judge, kind: str, where: str, in_set: bo
     for node in nodes:
         t = node.type
         url = None
+        if t == "error":
+            # A broken url( or an unterminated string: browsers drop or end it, but what it swallowed
+            # can read as more CSS to a laxer reader (found by fuzzing). The value goes.
+            raise _Blocked
         if t == "url":
             url = node.value
         elif t == "function" and node.lower_name in _URL_FUNCS:
