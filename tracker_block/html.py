@@ -354,8 +354,8 @@ def _attribute_sites(node: LexborNode, tag: str, attrs: dict, names: frozenset[s
         elif name == "srcdoc":
             add(Site(node, name, "frame", where, always="policy:no-srcdoc"))
             continue
-        kind = ("media" if tag in MEDIA_TAGS or (tag == "source" and (node.parent is None or node.parent.tag != "picture"))
-                else "image")
+        kind = ("media" if (tag in MEDIA_TAGS and name != "poster")   # a poster is a still image: proxied like one
+                or (tag == "source" and (node.parent is None or node.parent.tag != "picture")) else "image")
         site = Site(node, name, kind, where, url=value)
         if (name == "src" or name == "lowsrc" or name == "dynsrc") and (tag in _IMG_LIKE or tag.startswith("v:")):
             sw, sh = style_size(attrs.get("style"))
