@@ -56,7 +56,7 @@ def _squash(nodes: list, out: list[str]) -> None:
             out.append(" ")
 
 
-def executable(decl) -> bool:
+def executable(decl: ast.Declaration) -> bool:
     """Does this declaration run script in some client (``expression()``, ``behavior``, ``-moz-binding``)?"""
     if decl.lower_name in EXEC_PROPERTIES:
         return True
