@@ -126,9 +126,12 @@ def _serialize_decls(nodes: Iterable) -> str:
     return "".join(parts)
 
 
-def _clean_block(nodes: list, judge: Judge, kind: str) -> tuple[list, bool]:
-    """Declarations and nested rules of one block."""
+def _clean_block(nodes: list, judge: Judge, kind: str, raw: "list | str | None" = None) -> tuple[list, bool]:
+    """Declarations and nested rules of one block. ``raw``: the block's tokens (or text), read again only
+    when it holds parse errors, to tell whether a skipped region hides a URL."""
     out, changed = [], False
+    hides = raw is not None and any(n.type == "error" for n in nodes) and _strings_hide_url(
+        tinycss2.parse_component_value_list(raw) if isinstance(raw, str) else raw)
     for n in nodes:
         if n.type == "declaration":
             where = n.lower_name
@@ -149,9 +152,10 @@ def _clean_block(nodes: list, judge: Judge, kind: str) -> tuple[list, bool]:
             changed |= ch
             if not kept:
                 continue
-        elif n.type == "error" and "EOF" in n.message:
-            # An unclosed string, url( or block swallowed the rest of the block: no browser applies it,
-            # but a laxer reader could find a URL in it (found by fuzzing). It is not passed on.
+        elif n.type == "error" and ("EOF" in n.message or hides):
+            # An unclosed string, url( or block swallowed the rest of the block, or a skipped region
+            # holds a string with url( in it: no browser applies it, but a laxer reader could find a
+            # URL in it (found by fuzzing). It is not passed on.
             changed = True
             continue
         out.append(n)
@@ -181,7 +185,7 @@ def _clean_rule(rule, judge: Judge) -> tuple[bool, bool]:
         if name in ("media", "supports", "document", "-moz-document", "layer", "container", "scope", "starting-style"):
             new, ch = _clean_rules(tinycss2.parse_rule_list(rule.content), judge)
         else:
-            new, ch = _clean_block(tinycss2.parse_blocks_contents(rule.content), judge, kind)
+            new, ch = _clean_block(tinycss2.parse_blocks_contents(rule.content), judge, kind, rule.content)
             if ch:
                 new = _serialize_decls(new)
         if ch:
@@ -194,10 +198,22 @@ def _clean_rule(rule, judge: Judge) -> tuple[bool, bool]:
     except _Blocked:
         return False, True
     rule.prelude = prelude
-    decls, ch = _clean_block(tinycss2.parse_blocks_contents(rule.content), judge, "css")
+    decls, ch = _clean_block(tinycss2.parse_blocks_contents(rule.content), judge, "css", rule.content)
     if ch:
         rule.content = tinycss2.parse_component_value_list(_serialize_decls(decls))
     return True, ch or ch_prelude
+
+
+def _strings_hide_url(nodes: list) -> bool:
+    """Does a string (or a tokenizer error) anywhere in these tokens hold what a lax reader takes for url()?"""
+    for n in nodes:
+        t = n.type
+        if t == "error" or (t == "string" and ("url(" in n.value.lower() or "src(" in n.value.lower())):
+            return True
+        if (t == "function" and _strings_hide_url(n.arguments)) or (
+                t in ("() block", "[] block", "{} block") and _strings_hide_url(n.content)):
+            return True
+    return False
 
 
 def _selector_hides_url(nodes: list) -> bool:
@@ -287,7 +303,7 @@ def clean_declarations(text: str, judge: Judge) -> str | None:
             key = (url, kind, where)
             return seen[key] if key in seen else _judge(url, kind, where)
     nodes = tinycss2.parse_blocks_contents(text, skip_comments=True, skip_whitespace=True)
-    new, changed = _clean_block(nodes, judge, "css")
+    new, changed = _clean_block(nodes, judge, "css", text)
     return _serialize_decls(new) if changed else None
 
 
