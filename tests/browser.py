@@ -711,8 +711,8 @@ def _is_remote_url(value: str) -> bool:
     v = re.sub(r"[\t\n\r]", "", value.strip("\x00\x01\x02\x03\x04\x05\x06\x07\x08\x0b\x0c\x0e\x0f"
                                             "\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f \t\n\r"))
     m = re.match(r"([a-zA-Z][a-zA-Z0-9+.\-]*):", v)
-    if m:
-        return m.group(1).lower() in _SPECIAL_REMOTE
+    if m:   # a special scheme with no host after it ("http:", "http://") fails to parse: nothing loads
+        return m.group(1).lower() in _SPECIAL_REMOTE and bool(v[m.end():].lstrip("/\\")[:1].strip("?#"))
     return bool(re.match(r"[/\\]{2}", v))
 
 
