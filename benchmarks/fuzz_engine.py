@@ -51,7 +51,8 @@ URLS = ["https://t.shop.test/p.gif", "//t.shop.test/r.gif", "http:t.shop.test/x"
         "http:\\\\t.shop.test\\z", "javascript:alert(1)", "  jav&#x09;ascript:alert(1)", "vbscript:x",
         "data:image/svg+xml,<svg onload=alert(1)>", "data:text/html,<script>alert(1)</script>",
         "data:image/png;base64,iVBORw0KGgo=", "data:image/svg+xml;base64,PHN2Zz48c2NyaXB0Lz48L3N2Zz4=",
-        "cid:logo", "#frag", "file://host/share", "\\\\host\\share", "ht\ttp://t.shop.test/t", "&#104;ttp://t.shop.test/e"]
+        "cid:logo", "#frag", "file://host/share", "\\\\host\\share", "ht\ttp://t.shop.test/t", "&#104;ttp://t.shop.test/e",
+        "h&#116;tp:&#47;&#47;t.shop.test/c", "HTTP:t.shop.test/n"]
 TOKENS = [
     "<img src=\"{u}\">", "<img srcset=\"{u} 1x, {u} 2x\">", "<picture><source srcset=\"{u}\"><img></picture>",
     "<video src=\"{u}\" poster=\"{u}\"><source src=\"{u}\"></video>", "<audio src=\"{u}\" autoplay>",

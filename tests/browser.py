@@ -756,6 +756,9 @@ def _comment_refs(text: str) -> list[str]:
     # Conditional comments are markup to Outlook/IE; be strict about any remote URL in them.
     if not re.search(r"\[\s*if|<\s*v:|<\s*o:", text, re.I):
         return []
+    import html as html_lib
+
+    text = html_lib.unescape(text)   # clients reading the comment as markup decode character references
     out = []
     for m in re.finditer(r"(?:(?:https?|ftp):[/\\]{0,2}(?=\w)|(?<![:\w])//)[^\s\"'<>)]+", text, re.I):
         lt = text.rfind("<", 0, m.start())

@@ -97,6 +97,14 @@ def test_executable_css_goes_in_every_mode(doc: str, mode: str) -> None:
     assert any(f.kind == "script" and f.action == "removed" for f in res.findings)
 
 
+@pytest.mark.parametrize("mode", ["trackers", "all"])
+def test_a_comment_url_hidden_by_character_references_takes_the_comment(mode: str) -> None:
+    doc = '<!--[if mso]><v:image src="h&#116;tp:&#47;&#47;t.shop.test/x"/><![endif]--><p>x</p>'
+    res = clean_html(doc, Options(mode=mode))
+    assert "t.shop.test" not in res.html and "&#47;" not in res.html
+    assert [(f.action, f.reason) for f in res.findings] == [("removed", "policy:hidden-url-in-comment")]
+
+
 def test_background_attribute_is_a_url_or_nothing() -> None:
     doc = '<table background="data:image/png,x);background:url(//cdn.shop.test/track.gif)"><tr><td>x</td></tr></table>'
     res = clean_html(doc, Options())

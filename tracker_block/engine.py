@@ -302,6 +302,9 @@ class _Cleaner:
             return html_lib.escape(new, quote=True)
 
         new_text = html._URL_IN_COMMENT.sub(repl, text)
+        if html.comment_hides_url(new_text):   # a URL only character references reveal: the comment goes
+            self._find("image", None, "comment", "removed", "policy:hidden-url-in-comment")
+            new_text, changed = "", True
         if html.comment_runs_script(new_text):
             # Renamed so nothing reads it as script (x-expression(, x-javascript:); if escapes still
             # hide some, the comment goes whole.

@@ -106,6 +106,15 @@ def comment_runs_script(content: str, low: str | None = None) -> bool:
     return COMMENT_SCRIPT.search(low) is not None
 
 
+def comment_hides_url(content: str) -> bool:
+    """Does a comment hold a URL only character references reveal (h&#116;tp:&#47;&#47;host)? Clients
+    that read it as markup decode them; the URL scan of the raw text does not."""
+    if "&" not in content:
+        return False
+    seen = {html_lib.unescape(m.group(1)) for m in _URL_IN_COMMENT.finditer(content)}
+    return any(m.group(1) not in seen for m in _URL_IN_COMMENT.finditer(html_lib.unescape(content)))
+
+
 @dataclass(eq=False, slots=True)
 class Site:
     """One place in the document where a URL loads (``load``) or leads (link)."""
@@ -263,7 +272,7 @@ def _element_sites(node: LexborNode, tag: str | None, add) -> dict | None:
         content = node.comment_content or ""
         low = content.lower()
         if (("//" in content or "\\" in content or "tp:" in low) and _URL_IN_COMMENT.search(content)) or (
-                comment_runs_script(content, low)):
+                comment_runs_script(content, low)) or ("&#" in content and comment_hides_url(content)):
             add(Site(node, None, "image", "comment", css=content, css_mode="comment"))
         return None
     if tag is None or tag.startswith("-"):
