@@ -80,6 +80,16 @@ class OracleFailure(AssertionError):
     """The output breaks the policy: a remote load or executable content a reader still finds."""
 
 
+def _is_css_style(el) -> bool:
+    """An HTML or SVG <style> holds CSS; a MathML one (foreign content) is an inert element."""
+    return not el.tag.startswith("{http://www.w3.org/1998/Math/MathML}")
+
+
+def _own_text(el) -> str:
+    """The text of an element and of its children's tails: comments inside it are not its CSS."""
+    return (el.text or "") + "".join(child.tail or "" for child in el)
+
+
 def _html5lib_refs(doc: str) -> list[str]:
     """Remote and executable references as html5lib (the WHATWG tree builder) reads the document."""
     import html5lib
@@ -93,8 +103,8 @@ def _html5lib_refs(doc: str) -> list[str]:
         for k, v in el.attrib.items():
             name = k.rsplit("}", 1)[-1] if "xlink" in k else k
             out += _attr_refs(tag, ("xlink:" + name) if "xlink" in k else name, v)
-        if tag == "style":
-            out += [f"<style>: {r}" for r in _css_refs("".join(el.itertext()))]
+        if tag == "style" and _is_css_style(el):
+            out += [f"<style>: {r}" for r in _css_refs(_own_text(el))]
     return out
 
 
@@ -125,8 +135,8 @@ def _non_image_loads(doc: str) -> list[str]:
             elif name not in ("href", "xlink:href") or tag not in ("a", "area"):
                 out += [r for r in _attr_refs(tag, name, v) if ": handler" not in r and _is_remote_url(
                     r.split(": ", 1)[-1].split(" > ", 1)[-1])]
-        if tag == "style":
-            out += [f"<style> {p}: {u}" for p, u in css_loads("".join(el.itertext())) if p not in _IMAGE_CSS_PLACES]
+        if tag == "style" and _is_css_style(el):
+            out += [f"<style> {p}: {u}" for p, u in css_loads(_own_text(el)) if p not in _IMAGE_CSS_PLACES]
     return out
 
 
