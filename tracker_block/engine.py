@@ -206,6 +206,9 @@ class _Cleaner:
             if s.always == "policy:unwrap-noscript":
                 later.append((html.unwrap, s))
                 return True
+            if s.always == "policy:xmp-as-pre":
+                later.append((html.xmp_to_pre, s))
+                return True
             url = s.url
             v = None
             if url and is_remote(normalise(url)):
