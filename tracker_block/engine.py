@@ -309,9 +309,10 @@ class _Cleaner:
             self._find("image", None, "comment", "removed", "policy:hidden-url-in-comment")
             new_text, changed = "", True
         if html.comment_runs_script(new_text):
-            # Renamed so nothing reads it as script (x-expression(, x-javascript:); if escapes still
-            # hide some, the comment goes whole.
-            new_text = html.COMMENT_SCRIPT.sub(lambda m: "x-" + m.group(0), new_text)
+            # Renamed so nothing reads it as script or a base URL (x-expression(, x-javascript:, <x-base);
+            # if escapes still hide some, the comment goes whole.
+            new_text = html.COMMENT_SCRIPT.sub(
+                lambda m: "<x-" + m.group(0)[1:] if m.group(0)[0] == "<" else "x-" + m.group(0), new_text)
             if html.comment_runs_script(new_text):
                 new_text = ""
             self._find("script", None, "comment", "removed", "policy:script-in-comment")

@@ -84,8 +84,8 @@ _URL_IN_COMMENT = re.compile(r"""((?:https?:)?[\\/]{2}[^\s"'<>()]+|https?:[\\/]?
 # Script hooks in comments: IE and Outlook read conditional comments as markup, so a comment may run
 # script there (javascript: URLs, expression(), behavior, -moz-binding), also entity- or CSS-escaped.
 COMMENT_SCRIPT = re.compile(r"(?<![\w-])(?:(?:java|vb|live)script\s*:|expression\s*\(|(?:-ms-)?behavior\s*:"
-                            r"|-moz-binding\s*:)", re.IGNORECASE)
-_COMMENT_SCRIPT_HINTS = ("script", "ession", "behavior", "binding", "&#", "\\", "/*")
+                            r"|-moz-binding\s*:)|<\s*base\b", re.IGNORECASE)
+_COMMENT_SCRIPT_HINTS = ("script", "ession", "behavior", "binding", "&#", "\\", "/*", "base")
 _CSS_ESCAPE = re.compile(r"\\(?:([0-9a-fA-F]{1,6})[ \t\r\n\f]?|(.))", re.DOTALL)
 _CSS_COMMENT = re.compile(r"/\*.*?(?:\*/|$)", re.DOTALL)
 
