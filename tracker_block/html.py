@@ -243,8 +243,9 @@ def collect(tree: LexborHTMLParser) -> tuple[list[Site], bool]:
                 hide_ends.pop()
         tag = node.tag
         if tag in _WALK_SPECIAL or tag[0] == "-":   # most elements skip this
-            if tag in MUTATION_PRONE_TAGS or (tag == "-comment" and (node.comment_content or "")[:7].upper() == "[CDATA["):
-                prone = True
+            if tag in MUTATION_PRONE_TAGS or tag is None or (
+                    tag == "-comment" and (node.comment_content or "")[:7].upper() == "[CDATA["):
+                prone = True   # (tag None: a <?…> processing instruction, a bogus comment to browsers)
             attrs = _element_sites(node, tag, add)
             if attrs is None:
                 continue
