@@ -18,6 +18,27 @@ browser launch renders many documents concurrently.
 Nothing is filtered out as "browser noise": background networking is disabled
 and the browser's own traffic uses the default context, not a document's
 proxy; so every recorded request counts.
+
+Documents are shown as webmail shows them: from an ``https:`` page (``ORIGIN``,
+served by the same proxy over TLS and never recorded). From that origin a
+protocol-relative ``//host/pixel.gif`` is fetched as ``https://host/pixel.gif``,
+while from a ``file:`` page (``origin="file"``, the old way, kept for comparison)
+it resolves to ``file://host/…`` and is never fetched, hiding a leak. A desktop
+client's ``mailbox:``/``imap:`` base behaves like ``file:`` here (no network for
+relative or protocol-relative URLs), so the ``https:`` origin is the strict case:
+every load a mailbox base makes, it makes too. Requests to the origin itself
+(a relative ``<img src="x">``) reach the webmail's own server, not the sender:
+they are kept apart in ``Browser.same_origin`` rather than counted as loads.
+Blockable mixed content (``http:`` scripts, fonts, frames) is allowed, so an
+``http:`` tracker is never hidden by the secure origin.
+
+CSS images are fetched at style resolution, which can come after the load
+event: each render forces style and layout for two animation frames before
+waiting for silence (a ``var()``-nested background was otherwise missed in
+1-2 of 6 runs). ``render_many(..., repeat=n)`` renders each document n times
+and unions the requests, for checks where a skipped fetch would pass falsely;
+``css_remote_refs`` reads CSS with tinycss2 (CSS Syntax Level 3, the grammar
+Chromium's tokenizer implements) as a static second opinion.
 """
 from __future__ import annotations
 
@@ -51,6 +72,14 @@ LOAD_TIMEOUT_S = 6.0
 SETTLE_CAP_S = 4.0
 IDLE_TUNNEL_S = 1.0
 
+# The webmail page documents are shown from (a loopback TLS page served by the proxy).
+ORIGIN_HOST = "mail.webmail.test"
+ORIGIN = f"https://{ORIGIN_HOST}"
+# Forces style resolution and layout (so CSS images are requested) and waits two frames.
+_FORCE_LAYOUT = ("new Promise(r => { const d = document.documentElement; if (d) { d.getBoundingClientRect();"
+                 " for (const el of document.querySelectorAll('*')) getComputedStyle(el).backgroundImage; }"
+                 " requestAnimationFrame(() => requestAnimationFrame(() => r(1))); })")
+
 
 def _tls_context(workdir: Path) -> ssl.SSLContext:
     """A server TLS context with a throwaway self-signed certificate (made with openssl)."""
@@ -72,6 +101,7 @@ class _Log:
     """Requests seen on one document's proxy port."""
 
     urls: list[str] = field(default_factory=list)
+    same_origin: list[str] = field(default_factory=list)  # requests to ORIGIN other than the page
     last: float = field(default_factory=time.monotonic)
     writers: set[asyncio.StreamWriter] = field(default_factory=set)
     idle_tunnels: int = 0  # CONNECT tunnels that have not carried a request yet
@@ -111,6 +141,7 @@ class _Proxy:
 
     def __init__(self, tls: ssl.SSLContext) -> None:
         self.tls = tls
+        self.pages: dict[str, bytes] = {}   # path on ORIGIN -> the document served there
 
     async def listen(self) -> tuple[asyncio.AbstractServer, int, _Log]:
         log = _Log()
@@ -150,7 +181,8 @@ class _Proxy:
                 method, target, headers = head
                 log.touch()
                 if method == "CONNECT" and not base:
-                    log.urls.append(f"connect://{target}")
+                    if target.rpartition(":")[0] != ORIGIN_HOST:
+                        log.urls.append(f"connect://{target}")
                     writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
                     await writer.drain()
                     host, _, port = target.rpartition(":")
@@ -166,6 +198,25 @@ class _Proxy:
                     idle = False
                     log.idle_tunnels -= 1
                 url = target if not base else base + target
+                parts = urlsplit(url)
+                if parts.hostname == ORIGIN_HOST:   # the webmail page itself, or its own server
+                    page = self.pages.get(parts.path)
+                    if page is None:
+                        log.same_origin.append(url)
+                    length = int(headers.get("content-length", "0") or 0)
+                    if length:
+                        with contextlib.suppress(asyncio.IncompleteReadError):
+                            await reader.readexactly(length)
+                    body = page if page is not None else b""
+                    status = 200 if page is not None else 404
+                    writer.write(
+                        b"HTTP/1.1 %d %s\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: %d\r\n"
+                        b"Cache-Control: no-store\r\nConnection: keep-alive\r\n\r\n"
+                        % (status, b"OK" if page is not None else b"Not Found", len(body))
+                        + (body if method != "HEAD" else b""))
+                    await writer.drain()
+                    log.touch()
+                    continue
                 # Chromium fetches /favicon.ico for a page on its own, late, and may send it on the
                 # next document's port; mail clients never fetch favicons, and no fixture uses that
                 # path, so it is not counted as a load by the document.
@@ -270,13 +321,18 @@ class Browser:
     """One headless Chromium plus the recording proxy, driven from a private event loop thread.
 
     ``render(html)`` returns the set of URLs the browser requested while showing
-    ``html`` as a local file (``connect://host:port`` for each HTTPS tunnel it
+    ``html`` from the webmail origin (``connect://host:port`` for each HTTPS tunnel it
     opened, and the full URL of each request). ``render_many`` renders a batch
-    concurrently in one launch.
+    concurrently in one launch. ``origin="file"`` shows documents from a local
+    file instead (how these tests rendered before; blind to ``//host`` URLs).
     """
 
-    def __init__(self, concurrency: int = 4) -> None:
+    def __init__(self, concurrency: int = 4, origin: str = "https") -> None:
+        if origin not in ("https", "file"):
+            raise ValueError("origin is 'https' or 'file'")
         self.concurrency = concurrency
+        self.origin = origin
+        self.same_origin: list[str] = []   # requests to the webmail's own server (not loads from the sender)
         self.workdir = Path(tempfile.mkdtemp(prefix="tb-browser-"))
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, name="tb-browser", daemon=True)
@@ -340,6 +396,7 @@ class Browser:
             "--disable-features=Translate,OptimizationHints,MediaRouter,HttpsUpgrades,"
             "HttpsFirstBalancedModeAutoEnable,AutofillServerCommunication,InterestFeedContentSuggestions",
             "--mute-audio", "--hide-scrollbars", "--allow-file-access-from-files",
+            "--allow-running-insecure-content",
             f"--user-data-dir={profile}",
             # The default context's proxy: a dead loopback port, so the browser's own
             # traffic (if any) can reach nothing. Documents get their own proxy per context.
@@ -357,19 +414,29 @@ class Browser:
         await self.cdp.call("Browser.getVersion", timeout=20)
 
     # -- rendering ---------------------------------------------------------
-    def render(self, html: str, *, click: str | None = None) -> set[str]:
+    def render(self, html: str, *, click: str | None = None, origin: str | None = None) -> set[str]:
         """URLs requested while rendering ``html`` (optionally clicking elements matching ``click``)."""
-        return self.render_many([html], click=click)[0]
+        return self.render_many([html], click=click, origin=origin)[0]
 
-    def render_many(self, docs: Sequence[str], *, click: str | Sequence[str | None] | None = None) -> list[set[str]]:
+    def render_many(self, docs: Sequence[str], *, click: str | Sequence[str | None] | None = None,
+                    origin: str | None = None, repeat: int = 1) -> list[set[str]]:
         """Render many documents concurrently in this browser; one result set per document.
 
         ``click`` is one CSS selector for all documents or one (or None) per document.
+        ``origin`` overrides the browser's (``"https"`` or ``"file"``). ``repeat`` renders each
+        document that many times and unions what it requested, so a fetch Chromium skipped on
+        one run is still seen.
         """
         clicks = list(click) if isinstance(click, (list, tuple)) else [click] * len(docs)
         if len(clicks) != len(docs):
             raise ValueError("one click selector per document")
-        return self._run(self._render_all(list(docs), clicks), timeout=60 + 5 * len(docs))
+        origin = origin or self.origin
+        if origin not in ("https", "file"):
+            raise ValueError("origin is 'https' or 'file'")
+        n = len(docs)
+        results = self._run(self._render_all(list(docs) * repeat, clicks * repeat, origin),
+                            timeout=60 + 5 * n * repeat)
+        return [set().union(*results[i::n]) for i in range(n)]
 
     def evaluate(self, html: str, expression: str) -> Any:
         """Render ``html`` (behind the recording proxy, like ``render``) and return the JSON value of
@@ -383,11 +450,11 @@ class Browser:
 
         return self._run(one(), timeout=60)
 
-    async def _render_all(self, docs: list[str], clicks: list[str | None]) -> list[set[str]]:
+    async def _render_all(self, docs: list[str], clicks: list[str | None], origin: str) -> list[set[str]]:
         async def one(html: str, click: str | None) -> set[str]:
             slot = await self._acquire()
             try:
-                return await slot.render(html, click)
+                return await slot.render(html, click, origin)
             finally:
                 self.slots.put_nowait(slot)  # type: ignore[union-attr]
 
@@ -458,15 +525,26 @@ class _Slot:
             raise RuntimeError(f"evaluate failed: {res['exceptionDetails']}")
         return res["result"].get("value")
 
-    async def render(self, html: str, click: str | None) -> set[str]:
+    async def render(self, html: str, click: str | None, origin: str = "https") -> set[str]:
         browser, cdp, log = self.browser, self.browser.cdp, self.log
         assert cdp is not None
         browser.counter += 1
         path = browser.workdir / f"doc{browser.counter}.html"
-        path.write_text(html, encoding="utf-8", errors="surrogatepass")
-        first = len(log.urls)
+        data = html.encode("utf-8", errors="surrogatepass")
+        web_path = f"/mail/{browser.counter}.html"
+        if origin == "https":
+            browser.proxy.pages[web_path] = data
+            url, blank = ORIGIN + web_path, ORIGIN + "/blank.html"
+            browser.proxy.pages["/blank.html"] = b"<!doctype html><title>blank</title>"
+        else:
+            path.write_bytes(data)
+            url, blank = path.as_uri(), browser.blank_uri
+        first, first_same = len(log.urls), len(log.same_origin)
         try:
-            await self._goto(path.as_uri())
+            await self._goto(url)
+            with contextlib.suppress(RuntimeError, asyncio.TimeoutError):
+                await cdp.call("Runtime.evaluate", session=self.session, expression=_FORCE_LAYOUT,
+                               awaitPromise=True, timeout=3)
             await _settle(log, QUIET_S)
             if click:
                 expr = (
@@ -477,14 +555,16 @@ class _Slot:
                     await cdp.call("Runtime.evaluate", session=self.session, expression=expr, timeout=5)
                 await _settle(log, QUIET_S)
             # Leave the document; anything it still sends on the way out is its own.
-            await self._goto(browser.blank_uri)
+            await self._goto(blank)
             await _settle(log, QUIET_S / 2)
             log.drop_connections()
             await _settle(log, 0.05)
         finally:
+            browser.proxy.pages.pop(web_path, None)
             with contextlib.suppress(OSError):
                 path.unlink()
             browser.renders += 1
+            browser.same_origin.extend(log.same_origin[first_same:])
         return set(log.urls[first:])
 
 
@@ -533,6 +613,8 @@ _URL_ATTRS = frozenset({
     "manifest", "href", "xlink:href", "action", "formaction", "ping", "imagesrcset", "icon",
     "profile", "longdesc", "usemap", "classid", "content", "srcdoc", "{http://www.w3.org/1999/xlink}href",
 })
+_SVG_CSS_ATTRS = frozenset({"fill", "stroke", "filter", "mask", "clip-path", "marker", "marker-start", "marker-mid",
+                            "marker-end", "cursor"})
 _SCHEMES_OK = re.compile(r"^[\s\x00-\x20]*(?:cid:|data:|mailto:|tel:|#|about:blank)", re.I)
 _REMOTE_ANYWHERE = re.compile(r"(?:https?|ftp|wss?)[\s\x00]*:[\s\x00]*[/\\]{2}|(?<![:\w])//[a-z0-9]|\\\\[a-z0-9]", re.I)
 _SCRIPT_URL = re.compile(r"^[\s\x00-\x20]*(?:java|vb|live)script:", re.I)
@@ -553,7 +635,7 @@ _CSS_URL_FN = re.compile(r"""(?:url|src)\(\s*(?:"([^"]*)"?|'([^']*)'?|([^)\s]*))
 _CSS_STRING = re.compile(r""""([^"]*)"?|'([^']*)'?""")
 
 
-def _css_refs(css: str, *, declarations_only: bool = False) -> list[str]:
+def _css_refs_regex(css: str, *, declarations_only: bool = False) -> list[str]:
     """Remote URLs CSS could load: in url()/src(), and in strings after @import or inside image-set().
 
     ``declarations_only`` is for style attributes, where @import is never valid.
@@ -572,6 +654,82 @@ def _css_refs(css: str, *, declarations_only: bool = False) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+def _css_refs(css: str, *, declarations_only: bool = False) -> list[str]:
+    """Remote URLs (and executable CSS) as either reader sees them: the regex one above and tinycss2."""
+    return list(dict.fromkeys(_css_refs_regex(css, declarations_only=declarations_only)
+                              + css_remote_refs(css, declarations_only=declarations_only)))
+
+
+_STRING_URL_FUNCS = frozenset({"image-set", "-webkit-image-set", "image", "cross-fade", "-webkit-cross-fade"})
+_EXEC_DECLS = frozenset({"behavior", "-ms-behavior", "-moz-binding"})
+
+
+def css_remote_refs(css: str, *, declarations_only: bool = False) -> list[str]:
+    """Remote URLs CSS can load, and executable CSS, read with tinycss2 (CSS Syntax Level 3, as Chromium's
+    tokenizer reads it): ``url()`` tokens and functions, ``src()``, strings in ``image-set()`` & co and
+    after ``@import``, wherever they sit (``var()`` fallbacks, nested blocks, at-rule preludes); plus
+    ``expression()``, ``behavior`` and ``-moz-binding`` (IE/old Gecko script hooks)."""
+    return list(dict.fromkeys(url for _, url in css_loads(css, declarations_only=declarations_only)))
+
+
+def css_loads(css: str, *, declarations_only: bool = False) -> list[tuple[str, str]]:
+    """``css_remote_refs`` with where each one sits: (property name, ``@rule`` for preludes, or
+    ``exec``; URL or ``exec: …``)."""
+    import tinycss2
+
+    out: list[tuple[str, str]] = []
+
+    def values(nodes, where: str, in_set: bool = False) -> None:
+        for n in nodes or ():
+            t = n.type
+            if t == "url" and _is_remote_url(n.value):
+                out.append((where, n.value))
+            elif t == "string" and in_set and _is_remote_url(n.value):
+                out.append((where, n.value))
+            elif t == "function":
+                name = n.lower_name
+                if name == "expression":
+                    out.append(("exec", "exec: expression()"))
+                if name in ("url", "src"):
+                    args = [a for a in n.arguments if a.type not in ("whitespace", "comment")]
+                    if args and args[0].type == "string" and _is_remote_url(args[0].value):
+                        out.append((where, args[0].value))
+                values(n.arguments, where, in_set or name in _STRING_URL_FUNCS)
+            elif t in ("() block", "[] block"):
+                values(n.content, where, in_set)
+            elif t == "{} block":
+                block(n.content)
+
+    def block(nodes) -> None:
+        for n in tinycss2.parse_blocks_contents(nodes, skip_comments=True, skip_whitespace=True):
+            if n.type == "declaration":
+                if n.lower_name in _EXEC_DECLS:
+                    out.append(("exec", f"exec: {n.lower_name}"))
+                values(n.value, n.lower_name)
+            elif n.type in ("qualified-rule", "at-rule"):
+                rule(n)
+
+    def rule(n) -> None:
+        at = n.lower_at_keyword if n.type == "at-rule" else ""
+        values(n.prelude, f"@{at}" if at else "selector", at == "import")
+        if n.content is not None:
+            if at in ("media", "supports", "document", "-moz-document", "layer", "container", "scope",
+                      "starting-style"):
+                for r in tinycss2.parse_rule_list(n.content, skip_comments=True, skip_whitespace=True):
+                    if r.type in ("qualified-rule", "at-rule"):
+                        rule(r)
+            else:
+                block(n.content)
+
+    if declarations_only:
+        block(css)
+    else:
+        for r in tinycss2.parse_stylesheet(css, skip_comments=True, skip_whitespace=True):
+            if r.type in ("qualified-rule", "at-rule"):
+                rule(r)
+    return out
+
+
 _SPECIAL_REMOTE = ("http", "https", "ftp", "ws", "wss")
 
 
@@ -586,8 +744,8 @@ def _is_remote_url(value: str) -> bool:
     v = re.sub(r"[\t\n\r]", "", value.strip("\x00\x01\x02\x03\x04\x05\x06\x07\x08\x0b\x0c\x0e\x0f"
                                             "\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f \t\n\r"))
     m = re.match(r"([a-zA-Z][a-zA-Z0-9+.\-]*):", v)
-    if m:
-        return m.group(1).lower() in _SPECIAL_REMOTE
+    if m:   # a special scheme with no host after it ("http:", "http://") fails to parse: nothing loads
+        return m.group(1).lower() in _SPECIAL_REMOTE and bool(v[m.end():].lstrip("/\\")[:1].strip("?#"))
     return bool(re.match(r"[/\\]{2}", v))
 
 
@@ -598,6 +756,8 @@ def _attr_refs(tag: str, name: str, value: str) -> list[str]:
         return [f"{where}: handler"]
     if name == "style":
         return [f"{where}: {r}" for r in _css_refs(value, declarations_only=True)]
+    if name in _SVG_CSS_ATTRS and "(" in value:   # fill="url(https://…)": a CSS value in an attribute
+        return [f"{where}: {r}" for r in _css_refs(f"x:{value}", declarations_only=True)]
     if name.startswith("data-") or name not in _URL_ATTRS:
         return []
     if name == "srcdoc":
@@ -629,8 +789,19 @@ def _comment_refs(text: str) -> list[str]:
     # Conditional comments are markup to Outlook/IE; be strict about any remote URL in them.
     if not re.search(r"\[\s*if|<\s*v:|<\s*o:", text, re.I):
         return []
-    return [f"comment: {m.group(0)}" for m in re.finditer(
-        r"(?:(?:https?|ftp):[/\\]{2}|(?<![:\w])//)[^\s\"'<>)]+", text, re.I)]
+    import html as html_lib
+
+    text = html_lib.unescape(text)   # clients reading the comment as markup decode character references
+    out = []
+    for m in re.finditer(r"(?:(?:https?|ftp):[/\\]{0,2}(?=\w)|(?<![:\w])//)[^\s\"'<>)]+", text, re.I):
+        lt = text.rfind("<", 0, m.start())
+        tag = re.match(r"<\s*([\w:-]+)", text[lt:]) if lt >= 0 else None
+        name = tag.group(1).lower() if tag else ""
+        if re.search(r"href\s*=\s*[\"']?$", text[max(0, m.start() - 12):m.start()], re.I) and (
+                name in ("a", "area") or name.startswith("v:")):
+            continue   # a link (<a>, or a VML shape's href) navigates only on a click
+        out.append(f"comment: {m.group(0)}")
+    return out
 
 
 def _lxml_refs(html: str) -> list[str]:

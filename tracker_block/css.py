@@ -18,7 +18,7 @@ Judge = Callable[[str, str, str], "str | None | bool"]
 # Anything that could hide a load: url(, src(, image-set(, @import, escapes, or a URL-looking string.
 # CSS names are ASCII case-insensitive, so the text is lowercased once and searched for literals
 # (an IGNORECASE regex alternation costs ~60 ns a character: 0.1 ms for a newsletter's <style>).
-_MAYBE_LITERALS = ("url", "src", "cross-fade", "\\", "//")
+_MAYBE_LITERALS = ("url", "src", "cross-fade", "\\", "//", "ession", "behavior", "binding")
 _MAYBE_IMAGE = re.compile(r"image(?:-set)?\s*\(")
 _MAYBE_IMPORT = re.compile(r"@\s*import")
 _URL_FUNCS = frozenset({"url", "src"})
@@ -35,6 +35,36 @@ def may_load(text: str) -> bool:
             or ("import" in low and _MAYBE_IMPORT.search(low) is not None))
 
 
+# Declarations that run script (IE behaviors and expression(), old Gecko XBL bindings): removed in
+# every mode. IE dropped comments inside a value before reading it, so "expr/**/ession(" counts too.
+EXEC_PROPERTIES = frozenset({"behavior", "-ms-behavior", "-moz-binding"})
+
+
+def _squash(nodes: list, out: list[str]) -> None:
+    """Names of a value's identifiers and functions, in order, comments skipped (as IE read them)."""
+    for n in nodes:
+        t = n.type
+        if t == "ident":
+            out.append(n.lower_value)
+        elif t == "function":
+            out.append(n.lower_name + "(")
+            _squash(n.arguments, out)
+        elif t in ("() block", "[] block", "{} block"):
+            out.append(" ")
+            _squash(n.content, out)
+        elif t != "comment":
+            out.append(" ")
+
+
+def executable(decl: ast.Declaration) -> bool:
+    """Does this declaration run script in some client (``expression()``, ``behavior``, ``-moz-binding``)?"""
+    if decl.lower_name in EXEC_PROPERTIES:
+        return True
+    names: list[str] = []
+    _squash(decl.value, names)
+    return "expression(" in "".join(names)
+
+
 class _Blocked(Exception):
     """A URL in this declaration/rule was judged False."""
 
@@ -45,6 +75,10 @@ def _rewrite_values(nodes: list, judge: Judge, kind: str, where: str, in_set: bo
     for node in nodes:
         t = node.type
         url = None
+        if t == "error":
+            # A broken url( or an unterminated string: browsers drop or end it, but what it swallowed
+            # can read as more CSS to a laxer reader (found by fuzzing). The value goes.
+            raise _Blocked
         if t == "url":
             url = node.value
         elif t == "function" and node.lower_name in _URL_FUNCS:
@@ -92,12 +126,19 @@ def _serialize_decls(nodes: Iterable) -> str:
     return "".join(parts)
 
 
-def _clean_block(nodes: list, judge: Judge, kind: str) -> tuple[list, bool]:
-    """Declarations and nested rules of one block."""
+def _clean_block(nodes: list, judge: Judge, kind: str, raw: "list | str | None" = None) -> tuple[list, bool]:
+    """Declarations and nested rules of one block. ``raw``: the block's tokens (or text), read again only
+    when it holds parse errors, to tell whether a skipped region hides a URL."""
     out, changed = [], False
+    hides = raw is not None and any(n.type == "error" for n in nodes) and _strings_hide_url(
+        tinycss2.parse_component_value_list(raw) if isinstance(raw, str) else raw)
     for n in nodes:
         if n.type == "declaration":
             where = n.lower_name
+            if executable(n):   # reported through the judge as kind "script", and always dropped
+                judge(tinycss2.serialize(n.value).strip()[:200], "script", where)
+                changed = True
+                continue
             try:
                 value, ch = _rewrite_values(n.value, judge, kind, where)
             except _Blocked:
@@ -111,6 +152,12 @@ def _clean_block(nodes: list, judge: Judge, kind: str) -> tuple[list, bool]:
             changed |= ch
             if not kept:
                 continue
+        elif n.type == "error" and ("EOF" in n.message or hides):
+            # An unclosed string, url( or block swallowed the rest of the block, or a skipped region
+            # holds a string with url( in it: no browser applies it, but a laxer reader could find a
+            # URL in it (found by fuzzing). It is not passed on.
+            changed = True
+            continue
         out.append(n)
     return out, changed
 
@@ -138,21 +185,50 @@ def _clean_rule(rule, judge: Judge) -> tuple[bool, bool]:
         if name in ("media", "supports", "document", "-moz-document", "layer", "container", "scope", "starting-style"):
             new, ch = _clean_rules(tinycss2.parse_rule_list(rule.content), judge)
         else:
-            new, ch = _clean_block(tinycss2.parse_blocks_contents(rule.content), judge, kind)
+            new, ch = _clean_block(tinycss2.parse_blocks_contents(rule.content), judge, kind, rule.content)
             if ch:
                 new = _serialize_decls(new)
         if ch:
             rule.content = tinycss2.parse_component_value_list(new if isinstance(new, str) else new)
         return True, ch or ch_prelude
+    if _selector_hides_url(rule.prelude):
+        return False, True
     try:
         prelude, ch_prelude = _rewrite_values(rule.prelude, judge, "css", "selector")
     except _Blocked:
         return False, True
     rule.prelude = prelude
-    decls, ch = _clean_block(tinycss2.parse_blocks_contents(rule.content), judge, "css")
+    decls, ch = _clean_block(tinycss2.parse_blocks_contents(rule.content), judge, "css", rule.content)
     if ch:
         rule.content = tinycss2.parse_component_value_list(_serialize_decls(decls))
     return True, ch or ch_prelude
+
+
+def _strings_hide_url(nodes: list) -> bool:
+    """Does a string (or a tokenizer error) anywhere in these tokens hold what a lax reader takes for url()?"""
+    for n in nodes:
+        t = n.type
+        if t == "error" or (t == "string" and ("url(" in n.value.lower() or "src(" in n.value.lower())):
+            return True
+        if (t == "function" and _strings_hide_url(n.arguments)) or (
+                t in ("() block", "[] block", "{} block") and _strings_hide_url(n.content)):
+            return True
+    return False
+
+
+def _selector_hides_url(nodes: list) -> bool:
+    """A selector holding a url()/src() or a string with "url(" in it: no browser applies such a rule
+    (a URL is not a selector), but a lax reader could fetch what is in it (found by fuzzing)."""
+    for n in nodes:
+        t = n.type
+        if t == "url" or (t == "function" and n.lower_name in _URL_FUNCS):
+            return True
+        if t == "string" and ("url(" in n.value.lower() or "src(" in n.value.lower()):
+            return True
+        if (t == "function" and _selector_hides_url(n.arguments)) or (
+                t in ("() block", "[] block") and _selector_hides_url(n.content)):
+            return True
+    return False
 
 
 def _clean_rules(nodes: list, judge: Judge) -> tuple[str, bool]:
@@ -211,7 +287,8 @@ def clean_declarations(text: str, judge: Judge) -> str | None:
     """Clean a ``style=""`` attribute value. Returns the new text, or None when nothing changed."""
     if not may_load(text):
         return None
-    plain = _plain_urls(text)
+    low = text.lower()
+    plain = None if ("ession" in low or "behavior" in low or "binding" in low) else _plain_urls(text)
     if plain is not None:
         seen: dict[tuple[str, str, str], "str | None | bool"] = {}
         for name, urls in plain:
@@ -226,7 +303,7 @@ def clean_declarations(text: str, judge: Judge) -> str | None:
             key = (url, kind, where)
             return seen[key] if key in seen else _judge(url, kind, where)
     nodes = tinycss2.parse_blocks_contents(text, skip_comments=True, skip_whitespace=True)
-    new, changed = _clean_block(nodes, judge, "css")
+    new, changed = _clean_block(nodes, judge, "css", text)
     return _serialize_decls(new) if changed else None
 
 

@@ -11,11 +11,12 @@ import re
 from email.utils import getaddresses
 from typing import Callable, NamedTuple
 
-from . import css, html, mime
+from . import css, dataurl, html, mime
 from .detect import Detector, ImageStats, Verdict, link_verdict
 from .heuristics import Identity
 from .mime import MessageError
-from .policy import Options, load_action, sender_allowed
+from .policy import (COMMENT_NON_IMAGE_TAGS, Options, css_is_visible_image, is_visible_image, load_action,
+                     sender_allowed)
 from .report import Finding, MessageReport
 from .rules import Rules, load_rules
 from .urls import NETWORK_SCHEMES, SCRIPT_SCHEMES, absolute, canonical, clean_link, is_remote, normalise, scheme_of
@@ -99,6 +100,12 @@ def _plan_link(rules: Rules, identity: Identity, unsubscribe: frozenset[str], cl
     return _LinkPlan(None if new == url else new, tuple(findings), bool(asked))
 
 
+def _site_is_image(s: html.Site) -> bool:
+    """Does this attribute site load an image the reader sees? (A ``<source>`` only inside ``<picture>``.)"""
+    tag = s.node.tag or ""
+    return is_visible_image(tag, s.attr or "") and (tag != "source" or s.kind == "image")
+
+
 class _Cleaner:
     """One document's pass: decides and applies every site, collecting findings."""
 
@@ -125,12 +132,19 @@ class _Cleaner:
 
     # -------------------------------------------------------------- loads
     def judge_load(self, raw: str, kind: str, where: str, width=None, height=None, hidden=False,
-                   placeholder_ok: bool = False) -> tuple[str, str | None]:
-        """(action, new_url) for one URL that loads automatically."""
+                   placeholder_ok: bool = False, image: bool = True) -> tuple[str, str | None]:
+        """(action, new_url) for one URL that loads automatically. ``image``: it loads a visible image
+        (``policy.is_visible_image``); any other remote load goes in every mode."""
         url = normalise(raw)
         scheme = scheme_of(url)
         if scheme in SCRIPT_SCHEMES:
             self._find("script", raw, where, "removed", "policy:script-url")
+            return "remove", None
+        if scheme == "data":
+            why = dataurl.unsafe_reason(url)
+            if why is None:
+                return "keep", None
+            self._find("script", raw if len(raw) <= 300 else raw[:300] + "…", where, "removed", why)
             return "remove", None
         if scheme in ("file", "smb", "afp", "nfs", "webdav"):
             # file://host/share makes Windows clients open an SMB connection (and send credentials).
@@ -141,7 +155,7 @@ class _Cleaner:
         if self.o.mode == "proxy" and self.o.keyring.target_of(url, self.o.proxy_base) is not None:
             return "keep", None   # already ours (a re-parse round, a forwarded cleaned message)
         v = self.det.load(url, width, height, hidden)
-        action, why = load_action(kind, bool(v and v.tracker), self.o, placeholder_ok=placeholder_ok)
+        action, why = load_action(kind, bool(v and v.tracker), self.o, placeholder_ok=placeholder_ok, image=image)
         if action == "keep":
             return "keep", None
         if action == "proxy":
@@ -158,8 +172,12 @@ class _Cleaner:
 
     def css_judge(self, base_kind: str, where_prefix: str):
         def judge(url: str, kind: str, where: str):
-            k = kind if kind != "css" else base_kind
-            action, new = self.judge_load(url, k, f"{where_prefix}{where}")
+            if kind == "script":   # expression(), behavior, -moz-binding: ``url`` is the declaration's value
+                self._find("script", None, f"{where_prefix}{where}", "removed", "policy:css-script", detail=url)
+                return False
+            image = kind == "css" and css_is_visible_image(where)
+            k = kind if kind != "css" else (base_kind if image else "css")
+            action, new = self.judge_load(url, k, f"{where_prefix}{where}", image=image)
             if action == "keep":
                 return None
             return new if action == "proxy" else False
@@ -188,6 +206,9 @@ class _Cleaner:
             if s.always == "policy:unwrap-noscript":
                 later.append((html.unwrap, s))
                 return True
+            if s.always == "policy:xmp-as-pre":
+                later.append((html.xmp_to_pre, s))
+                return True
             url = s.url
             v = None
             if url and is_remote(normalise(url)):
@@ -214,8 +235,9 @@ class _Cleaner:
             return True
         if s.srcset is not None:
             kept, changed = [], False
+            image = _site_is_image(s)
             for url, desc in s.srcset:
-                action, new = self.judge_load(url, s.kind, s.where)
+                action, new = self.judge_load(url, s.kind, s.where, image=image)
                 if action == "keep":
                     kept.append(f"{url} {desc}".strip())
                 elif action == "proxy":
@@ -236,7 +258,8 @@ class _Cleaner:
             return True
         is_img = s.where.endswith("@src") and s.node.tag in ("img", "image")
         action, new = self.judge_load(s.url or "", s.kind, s.where, s.width, s.height, s.hidden,
-                                      placeholder_ok=is_img)
+                                      placeholder_ok=is_img,
+                                      image=_site_is_image(s))
         if action == "keep":
             return False
         if action == "proxy":
@@ -273,7 +296,8 @@ class _Cleaner:
                 self._find(kind, url, f"comment:{tag}", "removed", f"policy:no-{tag}")
                 new = ""
             else:
-                action, new = self.judge_load(url, "image", f"comment:{tag or '?'}")
+                action, new = self.judge_load(url, "image", f"comment:{tag or '?'}",
+                                              image=tag not in COMMENT_NON_IMAGE_TAGS)
                 new = None if action == "keep" else (new if action == "proxy" else "")
             if new is None:
                 return written
@@ -281,6 +305,18 @@ class _Cleaner:
             return html_lib.escape(new, quote=True)
 
         new_text = html._URL_IN_COMMENT.sub(repl, text)
+        if html.comment_hides_url(new_text):   # a URL only character references reveal: the comment goes
+            self._find("image", None, "comment", "removed", "policy:hidden-url-in-comment")
+            new_text, changed = "", True
+        if html.comment_runs_script(new_text):
+            # Renamed so nothing reads it as script or a base URL (x-expression(, x-javascript:, <x-base);
+            # if escapes still hide some, the comment goes whole.
+            new_text = html.COMMENT_SCRIPT.sub(
+                lambda m: "<x-" + m.group(0)[1:] if m.group(0)[0] == "<" else "x-" + m.group(0), new_text)
+            if html.comment_runs_script(new_text):
+                new_text = ""
+            self._find("script", None, "comment", "removed", "policy:script-in-comment")
+            changed = True
         if not changed:
             return False
         later.append((lambda site, t=new_text: html.set_comment(site, t, self.comments), s))

@@ -9,6 +9,7 @@ judges anything: that is ``detect`` and ``policy``.
 from __future__ import annotations
 
 import functools
+import html as html_lib
 import re
 import secrets
 from dataclasses import dataclass
@@ -39,7 +40,11 @@ URL_ATTRS = frozenset({
 })
 # SVG animation can set an attribute (href, style, fill…) to a URL after parsing: such animations go.
 SVG_ANIMATIONS = frozenset({"set", "animate", "animatemotion", "animatetransform", "animatecolor"})
-_ANIMATED_URL_ATTRS = re.compile(r"href|src|style|fill|stroke|filter|mask|clip-path|cursor|marker", re.IGNORECASE)
+_ANIMATED_URL_ATTRS = re.compile(r"href|src|style|fill|stroke|filter|mask|clip-path|cursor|marker|^\s*on",
+                                 re.IGNORECASE)
+# A background= value must be a URL and nothing else: clients that paste it into CSS (url(VALUE))
+# would read quotes, parentheses, semicolons or backslashes in it as more CSS (a Roundcube CVE).
+_NOT_URL_SHAPED = re.compile(r"[()'\"\\;<>\n\r\f]")
 # Known event-handler content attributes (HTML, SVG): checked in C by set intersection on the fast path.
 EVENT_HANDLERS = frozenset("""onabort onafterprint onanimationend onanimationiteration onanimationstart onauxclick
 onbeforeinput onbeforematch onbeforeprint onbeforetoggle onbeforeunload onbegin onblur oncancel oncanplay
@@ -71,8 +76,43 @@ _WALK_SPECIAL = _SPECIAL_TAGS | MUTATION_PRONE_TAGS | {None}
 SAFE_META = frozenset({"content-type", "content-language", "x-ua-compatible"})
 _REFRESH_URL = re.compile(r"url\s*=\s*['\"]?([^'\"]+)", re.IGNORECASE)
 _CSS_IN_ATTR = re.compile(r"url\s*\(|image-set|\\", re.IGNORECASE)
-_URL_IN_COMMENT = re.compile(r"""((?:https?:)?[\\/]{2}[^\s"'<>()]+|https?:[^\s"'<>()\\/][^\s"'<>()]*)""",
+# http:host and http:\host load too: a special scheme's slashes may be missing or backslashes (WHATWG URL)
+_URL_IN_COMMENT = re.compile(r"""((?:https?:)?[\\/]{2}[^\s"'<>()]+|https?:[\\/]?[^\s"'<>()\\/][^\s"'<>()]*)""",
                              re.IGNORECASE)
+
+
+# Script hooks in comments: IE and Outlook read conditional comments as markup, so a comment may run
+# script there (javascript: URLs, expression(), behavior, -moz-binding), also entity- or CSS-escaped.
+COMMENT_SCRIPT = re.compile(r"(?<![\w-])(?:(?:java|vb|live)script\s*:|expression\s*\(|(?:-ms-)?behavior\s*:"
+                            r"|-moz-binding\s*:)|<\s*base\b", re.IGNORECASE)
+_COMMENT_SCRIPT_HINTS = ("script", "ession", "behavior", "binding", "&#", "\\", "/*", "base")
+_CSS_ESCAPE = re.compile(r"\\(?:([0-9a-fA-F]{1,6})[ \t\r\n\f]?|(.))", re.DOTALL)
+_CSS_COMMENT = re.compile(r"/\*.*?(?:\*/|$)", re.DOTALL)
+
+
+def comment_runs_script(content: str, low: str | None = None) -> bool:
+    """Could this comment run script in a client that reads it as markup? (Entities, CSS escapes and
+    CSS comments are undone first, as IE did.)"""
+    low = content.lower() if low is None else low
+    for hint in _COMMENT_SCRIPT_HINTS:
+        if hint in low:
+            break
+    else:
+        return False
+    if "&" in low or "\\" in low or "/*" in low:
+        low = _CSS_COMMENT.sub("", html_lib.unescape(low))
+        low = _CSS_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)) if m.group(1) and 0 < int(m.group(1), 16) < 0x110000
+                              else (m.group(2) or ""), low)
+    return COMMENT_SCRIPT.search(low) is not None
+
+
+def comment_hides_url(content: str) -> bool:
+    """Does a comment hold a URL only character references reveal (h&#116;tp:&#47;&#47;host)? Clients
+    that read it as markup decode them; the URL scan of the raw text does not."""
+    if "&" not in content:
+        return False
+    seen = {html_lib.unescape(m.group(1)) for m in _URL_IN_COMMENT.finditer(content)}
+    return any(m.group(1) not in seen for m in _URL_IN_COMMENT.finditer(html_lib.unescape(content)))
 
 
 @dataclass(eq=False, slots=True)
@@ -177,6 +217,10 @@ def _style_flags(style: str) -> int:
     if ("(" in style or "\\" in style or "//" in style) and (
             "//" in style or _CSS_IN_ATTR.search(style) or "src" in style.lower()):
         flags |= _MAY_LOAD
+    else:   # expression(), behavior, -moz-binding: always checked (plain substring tests: no regex per style)
+        low = style.lower()
+        if "ession" in low or "behavior" in low or "binding" in low:
+            flags |= _MAY_LOAD
     return flags
 
 
@@ -199,8 +243,9 @@ def collect(tree: LexborHTMLParser) -> tuple[list[Site], bool]:
                 hide_ends.pop()
         tag = node.tag
         if tag in _WALK_SPECIAL or tag[0] == "-":   # most elements skip this
-            if tag in MUTATION_PRONE_TAGS or (tag == "-comment" and (node.comment_content or "")[:7].upper() == "[CDATA["):
-                prone = True
+            if tag in MUTATION_PRONE_TAGS or tag is None or (
+                    tag == "-comment" and (node.comment_content or "")[:7].upper() == "[CDATA["):
+                prone = True   # (tag None: a <?…> processing instruction, a bogus comment to browsers)
             attrs = _element_sites(node, tag, add)
             if attrs is None:
                 continue
@@ -226,7 +271,9 @@ def _element_sites(node: LexborNode, tag: str | None, add) -> dict | None:
     """Sites of comments and special elements. Returns the attributes still to look at, or None."""
     if tag == "-comment":
         content = node.comment_content or ""
-        if "//" in content and _URL_IN_COMMENT.search(content):
+        low = content.lower()
+        if (("//" in content or "\\" in content or "tp:" in low) and _URL_IN_COMMENT.search(content)) or (
+                comment_runs_script(content, low)) or ("&#" in content and comment_hides_url(content)):
             add(Site(node, None, "image", "comment", css=content, css_mode="comment"))
         return None
     if tag is None or tag.startswith("-"):
@@ -240,11 +287,20 @@ def _element_sites(node: LexborNode, tag: str | None, add) -> dict | None:
     if tag in SVG_ANIMATIONS:
         target = attrs.get("attributeName") or attrs.get("attributename") or ""
         values = " ".join(v or "" for k, v in attrs.items() if k.lower() in ("to", "from", "by", "values"))
-        if _ANIMATED_URL_ATTRS.search(target) or "url(" in values.lower() or "//" in values:
-            add(Site(node, None, "image", f"<{tag}>", url=values.strip() or None, always="policy:no-url-animation"))
+        if _ANIMATED_URL_ATTRS.search(target) or "url(" in values.lower() or "//" in values or (
+                "script:" in values.lower() or "data:" in values.lower()):
+            handler = target.strip().lower().startswith("on")
+            add(Site(node, None, "script" if handler else "image", f"<{tag}>", url=None if handler else values.strip() or None,
+                     always="policy:no-handler-animation" if handler else "policy:no-url-animation"))
             return None
     if tag in UNWRAP_ELEMENTS:
         add(Site(node, None, "object", f"<{tag}>", always="policy:unwrap-noscript"))
+    if tag == "xmp":
+        # Raw text to lexbor (and browsers), but ignored inside <select> by older parsers (libxml2,
+        # pre-2025 select parsing), which then read its text as markup (found by fuzzing): written
+        # back as <pre> with escaped text, every parser reads the same text.
+        add(Site(node, None, "object", "<xmp>", always="policy:xmp-as-pre"))
+        return None
     if tag == "style":
         add(Site(node, None, "css", "<style>", css=node.text(deep=True) or "", css_mode="sheet"))
     elif tag == "link":
@@ -308,11 +364,14 @@ def _attribute_sites(node: LexborNode, tag: str, attrs: dict, names: frozenset[s
         elif name == "srcset" or name == "imagesrcset":
             add(Site(node, name, "image", where, srcset=parse_srcset(value)))
             continue
+        elif name == "background" and _NOT_URL_SHAPED.search(value.strip()):
+            add(Site(node, name, "image", where, url=value, always="policy:background-not-a-url"))
+            continue
         elif name == "srcdoc":
             add(Site(node, name, "frame", where, always="policy:no-srcdoc"))
             continue
-        kind = ("media" if tag in MEDIA_TAGS or (tag == "source" and (node.parent is None or node.parent.tag != "picture"))
-                else "image")
+        kind = ("media" if (tag in MEDIA_TAGS and name != "poster")   # a poster is a still image: proxied like one
+                or (tag == "source" and (node.parent is None or node.parent.tag != "picture")) else "image")
         site = Site(node, name, kind, where, url=value)
         if (name == "src" or name == "lowsrc" or name == "dynsrc") and (tag in _IMG_LIKE or tag.startswith("v:")):
             sw, sh = style_size(attrs.get("style"))
@@ -403,6 +462,21 @@ def _del_attr(node: LexborNode, name: str) -> None:
 
 def set_attr(site: Site, value: str) -> None:
     site.node.attrs[site.attr] = value
+
+
+def xmp_to_pre(site: Site) -> None:
+    """Replace an ``<xmp>`` by a ``<pre>`` holding its text, escaped when serialised."""
+    node = site.node
+    pre = LexborHTMLParser("<pre></pre>").css_first("pre")
+    node.insert_before(pre)
+    # Leading newlines go: a parser drops the first one after <pre>, and lexbor's serializer does not
+    # write the extra one back, so they would shrink on every round (the output must be a fixed point).
+    text = (node.text(deep=True) or "").lstrip("\r\n")
+    new = node.prev
+    if new is not None and new.tag == "pre":
+        if text:
+            new.insert_child(text)
+        node.decompose()
 
 
 def unwrap(site: Site) -> None:
