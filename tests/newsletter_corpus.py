@@ -119,7 +119,7 @@ class Recall:
     shell: Shell
     html: str
     tracker: str         # the tracker URL as the browser would request it
-    signal: str          # a word the finding's reason must contain
+    signal: str          # words ("a|b": either) the finding's reason must contain
     company: str         # a word the finding's company must contain
     fires: bool          # whether the original fires it in headless Chromium (static vectors do not)
 
@@ -152,7 +152,7 @@ def _signal_urls(domain: str, seed: str, i: int) -> dict[str, tuple[str, str]]:
         "filename": (f"https://www.{domain}/images/{file_names[i % len(file_names)]}?u=8812{i}&m=55{i:02d}",
                      "tracking-filename"),
         "subdomain": (f"https://{sub}.{domain}/v1/{t}", "tracking-subdomain"),
-        "esp-path": (f"https://news.{domain}{esp_paths[i % len(esp_paths)]}", "tracking-path"),
+        "esp-path": (f"https://news.{domain}{esp_paths[i % len(esp_paths)]}", "tracking-path|generic-rule"),
         "impression": (impressions[i % len(impressions)], "impression"),
         "recipient": (f"https://img.{domain}/assets/banner-{i}.jpg?h={_MD5}", "recipient-id"),
     }

@@ -55,10 +55,13 @@ class ImageStats:
 class Detector:
     """Judges URLs for one message: knows the rules, the recipient and how images are used."""
 
-    def __init__(self, rules: Rules, identity: H.Identity, stats: ImageStats | None = None) -> None:
+    def __init__(self, rules: Rules, identity: H.Identity, stats: ImageStats | None = None,
+                 sender_domain: str | None = None) -> None:
         self.rules = rules
         self.identity = identity
         self.stats = stats or ImageStats({}, set())
+        # The From address's registrable domain: its click./email./t. subdomains are a signal.
+        self.sender_domain = registrable_domain(sender_domain) if sender_domain else None
 
     def load(self, url: str, width: float | None = None, height: float | None = None,
              hidden: bool = False) -> Verdict | None:
@@ -74,6 +77,8 @@ class Detector:
                 return None
             return Verdict(True, rule.rule_id, "rule", rule.vendor.name)
         signals = list(url_signals)
+        if self.sender_domain and H.tracking_subdomain(host, self.sender_domain, registrable_domain(host)):
+            signals.append("tracking-subdomain")
         key = absolute(url)
         seen_visible = key in self.stats.visible
         size = H.size_signal(width, height)
@@ -107,6 +112,9 @@ def _load_facts(rules: Rules, identity: H.Identity, url: str
     if rule is not None or who:
         return host, target, rule, who, ()
     signals = H.path_signals(target)
+    for extra in H.extra_path_signals(target):
+        if extra != "query-id" or "opaque-token" not in signals:   # one token is one signal
+            signals.append(extra)
     generic = rules.generic_open
     if generic is not None and generic.search(target):
         signals.insert(0, "generic-rule")

@@ -11,9 +11,9 @@ import re
 from email.utils import getaddresses
 from typing import Callable, NamedTuple
 
-from . import css, html, mime
+from . import css, html, mime, visibility
 from .detect import Detector, ImageStats, Verdict, link_verdict
-from .heuristics import Identity
+from .heuristics import Identity, parse_px
 from .mime import MessageError
 from .policy import Options, load_action, sender_allowed
 from .report import Finding, MessageReport
@@ -103,12 +103,12 @@ class _Cleaner:
     """One document's pass: decides and applies every site, collecting findings."""
 
     def __init__(self, options: Options, rules: Rules, identity: Identity, part: str,
-                 unsubscribe: frozenset[str]) -> None:
+                 unsubscribe: frozenset[str], sender: str | None = None) -> None:
         self.o, self.rules, self.identity, self.part = options, rules, identity, part
         self.unsubscribe = unsubscribe
         self.findings: list[Finding] = []
         self.comments: dict[str, str] = {}
-        self.det = Detector(rules, identity)
+        self.det = Detector(rules, identity, sender_domain=_domain_of(sender))
 
     # -------------------------------------------------------------- findings
     def _find(self, kind: str, url: str | None, where: str, action: str, reason: str,
@@ -214,8 +214,8 @@ class _Cleaner:
             return True
         if s.srcset is not None:
             kept, changed = [], False
-            for url, desc in s.srcset:
-                action, new = self.judge_load(url, s.kind, s.where)
+            for url, desc in s.srcset:   # each candidate judged on the element's evidence, like its src
+                action, new = self.judge_load(url, s.kind, s.where, s.width, s.height, s.hidden)
                 if action == "keep":
                     kept.append(f"{url} {desc}".strip())
                 elif action == "proxy":
@@ -296,6 +296,7 @@ class _Cleaner:
         """
         tree = html.parse(doc)
         sites, prone = html.collect(tree)
+        _resolve_visibility(tree, sites)
         self.det.stats = ImageStats.build(
             (absolute(normalise(s.url)), s.width, s.height, s.hidden)
             for s in sites if s.url and s.where.endswith("@src") and s.load)
@@ -313,6 +314,37 @@ class _Cleaner:
         return html.serialize(tree, self.comments), prone
 
 
+def _resolve_visibility(tree, sites: list) -> None:
+    """Hidden-ness and size of image sites as the template's own ``<style>`` draws them.
+
+    Only when the document has remote image sites and a ``<style>`` that can hide, show or size
+    something (``visibility.Resolver.for_document``); otherwise the inline reading stands.
+    """
+    images = [s for s in sites if s.load and s.kind == "image" and s.always is None and s.css is None
+              and s.attr is not None]
+    if not images:
+        return
+    resolver = visibility.Resolver.for_document(tree)
+    if resolver is None:
+        return
+    for s in images:
+        node = s.node
+        if node.tag in ("img", "image", "input"):
+            attrs = node.attributes
+            s.hidden, s.width, s.height = resolver.resolve(node, parse_px(attrs.get("width")),
+                                                           parse_px(attrs.get("height")))
+            s.hidden = s.hidden or (node.tag == "input" and (attrs.get("type") or "").lower() == "hidden")
+        else:
+            s.hidden = resolver.resolve(node, None, None)[0]
+
+
+def _domain_of(address: str | None) -> str | None:
+    """The domain of an e-mail address (None when there is none)."""
+    if not address or "@" not in address:
+        return None
+    return address.rsplit("@", 1)[1].strip().strip(">").lower() or None
+
+
 def _default_rules(options: Options) -> Rules:
     return load_rules(tuple(options.extra_rules))
 
@@ -325,18 +357,20 @@ def _identity(addresses: tuple[str, ...]) -> Identity:
 
 
 def clean_html(html_text: str, options: Options | None = None, *, recipients: tuple[str, ...] = (),
-               unsubscribe: frozenset[str] = frozenset(), part: str = "") -> HtmlResult:
-    """Clean one HTML document; the result keeps everything the policy allows, byte for byte when unchanged."""
+               unsubscribe: frozenset[str] = frozenset(), part: str = "", sender: str | None = None) -> HtmlResult:
+    """Clean one HTML document; the result keeps everything the policy allows, byte for byte when unchanged.
+
+    ``sender`` (the From address) lets tracking subdomains of the sender's own domain count as a signal."""
     opts = options or Options()
     rules = _default_rules(opts)
     identity = _identity(tuple(recipients) + tuple(opts.recipients))
-    cleaner = _Cleaner(opts, rules, identity, part, unsubscribe)
+    cleaner = _Cleaner(opts, rules, identity, part, unsubscribe, sender)
     out, prone = cleaner.run(html_text)
     if prone:
         # Foreign content, forms, raw-text elements: a browser re-parsing our output must see no
         # more than we did. Re-parse and clean until the output is a fixed point.
         for _ in range(3):
-            again = _Cleaner(opts, rules, identity, part, unsubscribe)
+            again = _Cleaner(opts, rules, identity, part, unsubscribe, sender)
             out2, _ = again.run(out, normalize=True)
             if out2 == out:
                 break
@@ -429,7 +463,8 @@ def clean_message(raw: bytes, options: Options | None = None, *, path: str | Non
             continue
         try:
             if part.subtype == "html":
-                res = clean_html(part.text, opts, recipients=recipients, unsubscribe=unsub, part=part.path)
+                res = clean_html(part.text, opts, recipients=recipients, unsubscribe=unsub, part=part.path,
+                                 sender=sender)
                 new, findings, changed = res.html, res.findings, res.changed
             else:
                 new, findings = clean_text(part.text, opts, recipients=recipients, unsubscribe=unsub,
