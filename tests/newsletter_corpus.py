@@ -108,6 +108,11 @@ SHELLS = [
     _shell("Iterable", "trailmix-games.com",
            "https://library.iterable.com/1432/20555/",
            ".it-hero{width:100%}"),
+    # Dotdigital serves the template's images and the open pixel from one host that lists name whole:
+    # the photos must not be guilty by association.
+    _shell("Dotdigital", "copperline-tools.co.uk",
+           "https://r1.dmtrk.net/5f3a/images/",
+           "@media only screen and (max-width:599px){.dd-col{width:100%!important}}"),
 ]
 
 # ----------------------------------------------------------------------------- recall
@@ -314,6 +319,7 @@ _OPEN_PIXELS = {
     "Beehiiv": "https://mail.beehiiv.com/o/eyJ2IjoxLCJ1IjoiNzc4OCJ9.Zt4Wv1Yb6Nm3Ps8Dh5Fj0",
     "Campaign Monitor": "https://green-valley-farms.createsend1.com/t/r-o-akdlkt-l/o.gif",
     "Iterable": "https://links.iterable.com/e/eo?_t=5f4e3d2c1b0a49f8a7b6c5d4e3f2a1b0&_m=a1b2c3d4e5f6&_e=Zt4Wv1Yb6",
+    "Dotdigital": "https://r1.dmtrk.net/5f3a/o.gif?c=4412087&r=Kx7Qe2Lr9Zt4Wv1Yb6Nm3Ps8",
 }
 
 

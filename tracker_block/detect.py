@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass
 from typing import Iterable, NamedTuple
 
@@ -68,6 +69,9 @@ class Detector:
         """Verdict for something fetched automatically; None means content (or unknown: fail open)."""
         host, target, rule, who, url_signals = _load_facts(self.rules, self.identity, url)
         if rule is not None and rule.use == "open":
+            if (not who and not url_signals and rule.rule_id.endswith("/host")
+                    and _same_for_everyone(target, width, height, hidden)):
+                return None   # not guilty by association: this URL tells the host nothing per reader
             return Verdict(True, rule.rule_id, "rule", rule.vendor.name)
         if who:
             company = rule.vendor.name if rule else _company(self.rules, host)
@@ -109,7 +113,7 @@ def _load_facts(rules: Rules, identity: H.Identity, url: str
     host, target = parts(url)
     rule = rules.match_load(host, target)
     who = identity.find(url) if identity else None
-    if rule is not None or who:
+    if who or (rule is not None and not rule.rule_id.endswith("/host")):
         return host, target, rule, who, ()
     signals = H.path_signals(target)
     for extra in H.extra_path_signals(target):
@@ -132,6 +136,22 @@ def link_verdict(rules: Rules, identity: H.Identity, url: str) -> Verdict | None
     if rule is not None:
         return Verdict(True, rule.rule_id, "rule", rule.vendor.name, "click")
     return None
+
+
+def _same_for_everyone(target: str, width: float | None, height: float | None, hidden: bool) -> bool:
+    """A shown, real-size image file with no query: every recipient fetches the same URL.
+
+    Lists name whole hosts (``tracking_hosts``, ``||host^``) that also serve the ESP's photos and
+    icons. Such an image is judged on its URL, not on its host: with nothing per-recipient in
+    it and nothing pixel-like about it, it is content.
+    """
+    path, sep, _ = target.partition("?")
+    if sep or hidden or H.size_signal(width, height) == "tiny-image":
+        return False
+    return bool(_CONTENT_FILE.search(path))
+
+
+_CONTENT_FILE = re.compile(r"/[^/]+\.(?:png|jpe?g|gif|webp|avif|svg)$", re.IGNORECASE)
 
 
 def _company(rules: Rules, host: str) -> str:

@@ -329,6 +329,8 @@ def _resolve_visibility(tree, sites: list) -> None:
         return
     for s in images:
         node = s.node
+        if not resolver.touches(node, s.hidden):
+            continue
         if node.tag in ("img", "image", "input"):
             attrs = node.attributes
             s.hidden, s.width, s.height = resolver.resolve(node, parse_px(attrs.get("width")),
@@ -489,7 +491,7 @@ def clean_message(raw: bytes, options: Options | None = None, *, path: str | Non
 def clear_caches() -> None:
     """Forget every per-URL and per-style cache (benchmarks use this to time mail as never seen)."""
     from . import detect, heuristics, urls
-    for module in (detect, heuristics, html, urls):
+    for module in (detect, heuristics, html, urls, visibility):
         for value in vars(module).values():
             if hasattr(value, "cache_clear") and value is not detect._extractor:
                 value.cache_clear()
