@@ -201,6 +201,12 @@ HIDDEN_FIXTURES: list[tuple[str, str, str]] = [
     ("hidden-visibility-rule", '<table><tr><td class="offscreen"><img src="{u}" width="600"></td></tr></table>',
      "td.offscreen{{visibility:hidden}}"),
     ("tiny-attr-css-confirms", '<img src="{u}" width="1" height="1" class="pix">', ".pix{{border:0;display:block}}"),
+    # the shape of a custom-tag library's pixel (bennadel/ColdFusion-Custom-Tag-Emails TrackingPixel.cfm):
+    # 1px inline, and the mobile @media rule keeps it 1px
+    ("tiny-inline-and-media", '<p aria-hidden="true" class="email-tracking-pixel" style="font-size:1px;height:1px;'
+     'line-height:1px;overflow:hidden"><img src="{u}" width="1" height="1" alt="" class="email-tracking-pixel-image" '
+     'style="height:1px;width:1px"></p>',
+     "@media only screen and (max-width:600px){{.email-tracking-pixel img{{height:1px!important;width:1px!important}}}}"),
 ]
 
 
@@ -256,6 +262,8 @@ _RESPONSIVE_STYLE = (
     "[data-ogsc] .dark-img{display:block!important}[data-ogsc] .light-img{display:none!important}"
     ".fluid-img{width:600px!important;height:auto!important;max-width:100%!important}"
     ".icon-24{width:24px;height:24px}"
+    "@media only screen and (max-width: 599px){.em_hide{display:none !important}"
+    ".em_full_img img{width:100% !important;height:auto !important}}"
 )
 
 # Honest image shapes: (name, markup with {b} = ESP image base, {n} = index). Each <img>/url counts once.
@@ -294,6 +302,10 @@ HONEST_BLOCKS: list[tuple[str, str]] = [
     ("cloudinary", '<img src="https://res.cloudinary.com/demo/image/upload/c_fill,w_600,h_300/v1699{n:04d}/newsletter/cover.jpg" '
      'width="600" height="300" alt="Cover">'),
     ("dark-bg-css", '<div class="dark-bg" style="background-image:url(\'{b}hero-light-{n}.jpg\');height:200px">Hi</div>'),
+    # shapes of a public template's styleTags (.em_hide at <600px, .em_full_img img fluid)
+    ("hidden-on-mobile-only", '<img class="em_hide" src="{b}desktop-aside-{n}.png" width="180" height="400" alt="Aside">'),
+    ("fluid-full-img", '<div class="em_full_img"><img src="{b}full-{n}.jpg" width="600" height="1" alt="Banner" '
+     'style="display:block"></div>'),
     ("small-badge", '<img src="{b}badges/app-store-{n}.png" width="120" height="40" alt="App Store">'),
 ]
 
