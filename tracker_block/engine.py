@@ -13,7 +13,7 @@ from typing import Callable, NamedTuple
 
 from . import css, html, mime, visibility
 from .detect import Detector, ImageStats, Verdict, link_verdict
-from .heuristics import Identity, parse_px
+from .heuristics import Identity, parse_px, size_signal
 from .mime import MessageError
 from .policy import Options, load_action, sender_allowed
 from .report import Finding, MessageReport
@@ -333,8 +333,9 @@ def _resolve_visibility(tree, sites: list) -> None:
             continue
         if node.tag in ("img", "image", "input"):
             attrs = node.attributes
-            s.hidden, s.width, s.height = resolver.resolve(node, parse_px(attrs.get("width")),
-                                                           parse_px(attrs.get("height")))
+            s.hidden, w, h = resolver.resolve(node, parse_px(attrs.get("width")), parse_px(attrs.get("height")))
+            if size_signal(w, h) != size_signal(s.width, s.height):   # else the written size stands
+                s.width, s.height = w, h                               # (placeholders are drawn with it)
             s.hidden = s.hidden or (node.tag == "input" and (attrs.get("type") or "").lower() == "hidden")
         else:
             s.hidden = resolver.resolve(node, None, None)[0]
