@@ -296,7 +296,7 @@ class _Cleaner:
         """
         tree = html.parse(doc)
         sites, prone = html.collect(tree)
-        _resolve_visibility(tree, sites)
+        _resolve_visibility(tree, sites, self.det)
         self.det.stats = ImageStats.build(
             (absolute(normalise(s.url)), s.width, s.height, s.hidden)
             for s in sites if s.url and s.where.endswith("@src") and s.load)
@@ -314,14 +314,15 @@ class _Cleaner:
         return html.serialize(tree, self.comments), prone
 
 
-def _resolve_visibility(tree, sites: list) -> None:
+def _resolve_visibility(tree, sites: list, det: Detector) -> None:
     """Hidden-ness and size of image sites as the template's own ``<style>`` draws them.
 
-    Only when the document has remote image sites and a ``<style>`` that can hide, show or size
+    Only when the document has remote image sites whose verdict the drawing can change (not
+    settled by a rule or the recipient's identity) and a ``<style>`` that can hide, show or size
     something (``visibility.Resolver.for_document``); otherwise the inline reading stands.
     """
     images = [s for s in sites if s.load and s.kind == "image" and s.always is None and s.css is None
-              and s.attr is not None]
+              and s.attr is not None and not _settled(det, s)]
     if not images:
         return
     resolver = visibility.Resolver.for_document(tree)
@@ -339,6 +340,15 @@ def _resolve_visibility(tree, sites: list) -> None:
             s.hidden = s.hidden or (node.tag == "input" and (attrs.get("type") or "").lower() == "hidden")
         else:
             s.hidden = resolver.resolve(node, None, None)[0]
+
+
+def _settled(det: Detector, s: html.Site) -> bool:
+    urls = [u for u, _ in s.srcset] if s.srcset is not None else [s.url or ""]
+    for u in urls:
+        url = normalise(u)
+        if scheme_of(url) in NETWORK_SCHEMES and not det.settled(url):
+            return False
+    return True
 
 
 def _domain_of(address: str | None) -> str | None:
