@@ -325,7 +325,8 @@ def _resolve_visibility(tree, sites: list, det: Detector) -> None:
               and s.attr is not None and not _settled(det, s)]
     if not images:
         return
-    resolver = visibility.Resolver.for_document(tree)
+    resolver = visibility.Resolver.for_document(
+        tree, any(s.hidden or size_signal(s.width, s.height) for s in images))
     if resolver is None:
         return
     for s in images:

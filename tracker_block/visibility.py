@@ -222,8 +222,7 @@ def _inline(style: str) -> tuple[tuple[str, str, bool], ...]:
 class Resolver:
     """Answers "is this element hidden / how big is it" for one document, rules resolved once."""
 
-    def __init__(self, tree: LexborHTMLParser, sheets: list[str]) -> None:
-        rules = _rules(tuple(sheets))
+    def __init__(self, tree: LexborHTMLParser, rules: tuple[_Rule, ...]) -> None:
         self.matches: dict[int, list[_Rule]] = {}   # mem_id -> rules matching it, in sheet order
         self._hiders: set[int] = set()               # elements a base-context hiding rule matches
         self._showers: set[int] = set()              # elements any other hiding/showing rule matches
@@ -244,10 +243,18 @@ class Resolver:
         self._chain_contexts: dict[int, frozenset[int]] = {}
 
     @classmethod
-    def for_document(cls, tree: LexborHTMLParser) -> "Resolver | None":
-        """A resolver when the document's ``<style>`` can hide, show or size something; else None."""
-        sheets = [t for t in (n.text(deep=True) or "" for n in tree.css("style")) if t and sheet_matters(t)]
-        return cls(tree, sheets) if sheets else None
+    def for_document(cls, tree: LexborHTMLParser, some_hidden_or_tiny: bool) -> "Resolver | None":
+        """A resolver when the document's ``<style>`` can change an image's reading; else None.
+
+        With no image hidden or tiny inline (``some_hidden_or_tiny``), only a base-context hiding
+        rule can: a template whose hiding is all under ``@media`` costs no selector matching."""
+        sheets = tuple(t for t in (n.text(deep=True) or "" for n in tree.css("style")) if t and sheet_matters(t))
+        if not sheets:
+            return None
+        rules = _rules(sheets)
+        if not rules or not (some_hidden_or_tiny or any(r.hides for r in rules)):
+            return None
+        return cls(tree, rules)
 
     def _computed(self, node: LexborNode, context: int) -> dict[str, str]:
         """The element's own deciding properties in ``context`` (no inheritance)."""
