@@ -306,6 +306,9 @@ HONEST_BLOCKS: list[tuple[str, str]] = [
     ("hidden-on-mobile-only", '<img class="em_hide" src="{b}desktop-aside-{n}.png" width="180" height="400" alt="Aside">'),
     ("fluid-full-img", '<div class="em_full_img"><img src="{b}full-{n}.jpg" width="600" height="1" alt="Banner" '
      'style="display:block"></div>'),
+    # content the sender hosts on its own mail subdomains (one signal each, never enough alone)
+    ("sender-subdomain-content", '<img src="https://email.{d}/images/newsletter/2024/11/feature-{n}.jpg" width="560" '
+     'alt="Feature"><img src="https://click.{d}/assets/8c1f2b3a/footer-{n}.png?v=3" width="600" height="80" alt="">'),
     ("small-badge", '<img src="{b}badges/app-store-{n}.png" width="120" height="40" alt="App Store">'),
 ]
 
@@ -341,7 +344,9 @@ def _build_honest() -> list[Honest]:
         blocks = [HONEST_BLOCKS[(s * 7 + k) % len(HONEST_BLOCKS)] for k in range(10)]
         body = []
         for k, (_, markup) in enumerate(blocks):
-            body.append(f'<tr><td class="stack-column" style="padding:8px 0">{markup.format(b=shell.images, n=s * 10 + k)}'
+            domain = shell.sender.split("@")[1]
+            body.append(f'<tr><td class="stack-column" style="padding:8px 0">'
+                        f'{markup.format(b=shell.images, n=s * 10 + k, d=domain)}'
                         f'</td></tr>')
         pixel = _OPEN_PIXELS[shell.esp]
         html_body = (f'<table role="presentation" width="100%">{"".join(body)}</table>'
