@@ -110,3 +110,11 @@ def test_light_css_reading_matches_tinycss2():
     light = [(c, s.strip(), d) for c, s, d in _light_structure(sheet)]
     assert light == [(c, s.strip(), d) for c, s, d in _tinycss2_structure(sheet)]
     assert _light_structure('.a{content:"{"}') is None   # strings go to tinycss2
+
+
+def test_rules_check_lists_every_url_signal():
+    from tracker_block.rules import load_rules
+    from tracker_block.rules_cli import explain
+    info = explain("https://stats.bakery-example.com/piwik.php?idsite=3&rec=1&_id=5iVY5onwp7", load_rules())
+    assert {"impression-endpoint", "query-id"} <= set(info["heuristic_signals"])
+    assert info["as_image"]["reason"] == "heuristic:impression-endpoint+query-id"

@@ -122,9 +122,6 @@ def _load_facts(rules: Rules, identity: H.Identity, url: str
     if who or (rule is not None and not rule.rule_id.endswith("/host")):
         return host, target, rule, who, ()
     signals = H.path_signals(target)
-    for extra in H.extra_path_signals(target):
-        if extra != "query-id" or "opaque-token" not in signals:   # one token is one signal
-            signals.append(extra)
     generic = rules.generic_open
     if generic is not None and generic.search(target):
         signals.insert(0, "generic-rule")

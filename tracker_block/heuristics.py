@@ -40,8 +40,12 @@ def _is_opaque(token: str) -> bool:
 
 
 def path_signals(target: str) -> list[str]:
-    """Tracking-shaped path/query signals for "host/path?query"."""
-    return list(_path_signals(target))
+    """Every URL-only signal for "host/path?query": path shapes, tokens, file names, endpoints, ids."""
+    out = list(_path_signals(target))
+    for extra in extra_path_signals(target):
+        if extra != "query-id" or "opaque-token" not in out:   # one token is one signal
+            out.append(extra)
+    return out
 
 
 @functools.lru_cache(maxsize=2048)
