@@ -118,3 +118,11 @@ def test_rules_check_lists_every_url_signal():
     info = explain("https://stats.bakery-example.com/piwik.php?idsite=3&rec=1&_id=5iVY5onwp7", load_rules())
     assert {"impression-endpoint", "query-id"} <= set(info["heuristic_signals"])
     assert info["as_image"]["reason"] == "heuristic:impression-endpoint+query-id"
+
+
+def test_vml_and_outlook_images_carry_their_size():
+    pixel, hero = "https://cdn.bakery-example.com/a.png", "https://cdn.bakery-example.com/b.png"
+    doc = (f'<!--[if mso]><v:image src="{pixel}" style="width:1px;height:1px" />'
+           f'<img src="{hero}" width="600" height="300"><![endif]-->')
+    got = removed(doc)
+    assert "tiny-image" in got.get(pixel, "") and hero not in got

@@ -273,7 +273,8 @@ class _Cleaner:
                 self._find(kind, url, f"comment:{tag}", "removed", f"policy:no-{tag}")
                 new = ""
             else:
-                action, new = self.judge_load(url, "image", f"comment:{tag or '?'}")
+                w, h = _markup_size(text, lt) if tag in ("img", "v:image") else (None, None)
+                action, new = self.judge_load(url, "image", f"comment:{tag or '?'}", w, h)
                 new = None if action == "keep" else (new if action == "proxy" else "")
             if new is None:
                 return written
@@ -341,6 +342,18 @@ def _resolve_visibility(tree, sites: list, det: Detector) -> None:
             s.hidden = s.hidden or (node.tag == "input" and (attrs.get("type") or "").lower() == "hidden")
         else:
             s.hidden = resolver.resolve(node, None, None)[0]
+
+
+_SIZE_ATTR = re.compile(r"""\b(width|height|style)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
+
+
+def _markup_size(text: str, start: int) -> tuple[float | None, float | None]:
+    """Size of the image tag starting at ``start`` in comment markup (VML ``v:image``, ``<img>`` for
+    Outlook): the same evidence an image outside a comment gets from its attributes and style."""
+    end = text.find(">", start)
+    attrs = {m.group(1).lower(): m.group(2) or m.group(3) or m.group(4) or ""
+             for m in _SIZE_ATTR.finditer(text, start, end if end > 0 else len(text))}
+    return html.element_size(attrs)
 
 
 def _settled(det: Detector, s: html.Site) -> bool:

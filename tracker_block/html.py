@@ -308,7 +308,7 @@ def _attribute_sites(node: LexborNode, tag: str, attrs: dict, names: frozenset[s
         elif name == "srcset" or name == "imagesrcset":
             site = Site(node, name, "image", where, srcset=parse_srcset(value), hidden=hidden)
             if tag in _IMG_LIKE:   # every candidate carries the same evidence as the element's src
-                site.width, site.height = _element_size(attrs)
+                site.width, site.height = element_size(attrs)
             add(site)
             continue
         elif name == "srcdoc":
@@ -318,13 +318,13 @@ def _attribute_sites(node: LexborNode, tag: str, attrs: dict, names: frozenset[s
                 else "image")
         site = Site(node, name, kind, where, url=value, hidden=hidden)
         if (name == "src" or name == "lowsrc" or name == "dynsrc") and (tag in _IMG_LIKE or tag.startswith("v:")):
-            site.width, site.height = _element_size(attrs)
+            site.width, site.height = element_size(attrs)
             site.hidden = hidden or (attrs.get("type") or "").lower() == "hidden"
             site.text = attrs.get("alt") or ""
         add(site)
 
 
-def _element_size(attrs: dict) -> tuple[float | None, float | None]:
+def element_size(attrs: dict) -> tuple[float | None, float | None]:
     """An image element's size from its width/height attributes and inline style (the smaller)."""
     sw, sh = style_size(attrs.get("style"))
     w, h = parse_px(attrs.get("width")), parse_px(attrs.get("height"))
