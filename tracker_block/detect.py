@@ -98,10 +98,12 @@ class Detector:
         return None
 
     def settled(self, url: str) -> bool:
-        """Is this load's verdict fixed by its URL alone (a path rule or the recipient's identity), so
-        that how the image is drawn cannot change it? Then its <style> need not be resolved."""
-        _, _, rule, who, _ = _load_facts(self.rules, self.identity, url)
-        return bool(who) or (rule is not None and not rule.rule_id.endswith("/host"))
+        """Is this load's verdict fixed by its URL alone (a path rule, the recipient's identity, or URL
+        signals that block on their own), so that how the image is drawn cannot change it? Then its
+        <style> need not be resolved."""
+        _, _, rule, who, url_signals = _load_facts(self.rules, self.identity, url)
+        return (bool(who) or (rule is not None and not rule.rule_id.endswith("/host"))
+                or H.score(url_signals) >= H.BLOCK_SCORE)
 
     def link(self, url: str) -> Verdict | None:
         """Verdict for a link: click tracking by rule, or the recipient's identity in it."""
