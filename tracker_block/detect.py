@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass
 from typing import Iterable, NamedTuple
 
@@ -55,16 +56,22 @@ class ImageStats:
 class Detector:
     """Judges URLs for one message: knows the rules, the recipient and how images are used."""
 
-    def __init__(self, rules: Rules, identity: H.Identity, stats: ImageStats | None = None) -> None:
+    def __init__(self, rules: Rules, identity: H.Identity, stats: ImageStats | None = None,
+                 sender_domain: str | None = None) -> None:
         self.rules = rules
         self.identity = identity
         self.stats = stats or ImageStats({}, set())
+        # The From address's registrable domain: its click./email./t. subdomains are a signal.
+        self.sender_domain = registrable_domain(sender_domain) if sender_domain else None
 
     def load(self, url: str, width: float | None = None, height: float | None = None,
              hidden: bool = False) -> Verdict | None:
         """Verdict for something fetched automatically; None means content (or unknown: fail open)."""
         host, target, rule, who, url_signals = _load_facts(self.rules, self.identity, url)
         if rule is not None and rule.use == "open":
+            if (not who and not url_signals and rule.rule_id.endswith("/host")
+                    and _same_for_everyone(target, width, height, hidden)):
+                return None   # not guilty by association: this URL tells the host nothing per reader
             return Verdict(True, rule.rule_id, "rule", rule.vendor.name)
         if who:
             company = rule.vendor.name if rule else _company(self.rules, host)
@@ -74,6 +81,8 @@ class Detector:
                 return None
             return Verdict(True, rule.rule_id, "rule", rule.vendor.name)
         signals = list(url_signals)
+        if self.sender_domain and H.tracking_subdomain(host, self.sender_domain, registrable_domain(host)):
+            signals.append("tracking-subdomain")
         key = absolute(url)
         seen_visible = key in self.stats.visible
         size = H.size_signal(width, height)
@@ -87,6 +96,14 @@ class Detector:
         if H.score(signals) >= H.BLOCK_SCORE:
             return Verdict(True, "heuristic:" + "+".join(signals), "heuristic", _company(self.rules, host))
         return None
+
+    def settled(self, url: str) -> bool:
+        """Is this load's verdict fixed by its URL alone (a path rule, the recipient's identity, or URL
+        signals that block on their own), so that how the image is drawn cannot change it? Then its
+        <style> need not be resolved."""
+        _, _, rule, who, url_signals = _load_facts(self.rules, self.identity, url)
+        return (bool(who) or (rule is not None and not rule.rule_id.endswith("/host"))
+                or H.score(url_signals) >= H.BLOCK_SCORE)
 
     def link(self, url: str) -> Verdict | None:
         """Verdict for a link: click tracking by rule, or the recipient's identity in it."""
@@ -104,7 +121,7 @@ def _load_facts(rules: Rules, identity: H.Identity, url: str
     host, target = parts(url)
     rule = rules.match_load(host, target)
     who = identity.find(url) if identity else None
-    if rule is not None or who:
+    if who or (rule is not None and not rule.rule_id.endswith("/host")):
         return host, target, rule, who, ()
     signals = H.path_signals(target)
     generic = rules.generic_open
@@ -124,6 +141,22 @@ def link_verdict(rules: Rules, identity: H.Identity, url: str) -> Verdict | None
     if rule is not None:
         return Verdict(True, rule.rule_id, "rule", rule.vendor.name, "click")
     return None
+
+
+def _same_for_everyone(target: str, width: float | None, height: float | None, hidden: bool) -> bool:
+    """A shown, real-size image file with no query: every recipient fetches the same URL.
+
+    Lists name whole hosts (``tracking_hosts``, ``||host^``) that also serve the ESP's photos and
+    icons. Such an image is judged on its URL, not on its host: with nothing per-recipient in
+    it and nothing pixel-like about it, it is content.
+    """
+    path, sep, _ = target.partition("?")
+    if sep or hidden or H.size_signal(width, height) == "tiny-image":
+        return False
+    return bool(_CONTENT_FILE.search(path))
+
+
+_CONTENT_FILE = re.compile(r"/[^/]+\.(?:png|jpe?g|gif|webp|avif|svg)$", re.IGNORECASE)
 
 
 def _company(rules: Rules, host: str) -> str:

@@ -11,9 +11,9 @@ import re
 from email.utils import getaddresses
 from typing import Callable, NamedTuple
 
-from . import css, dataurl, html, mime
+from . import css, dataurl, html, mime, visibility
 from .detect import Detector, ImageStats, Verdict, link_verdict
-from .heuristics import Identity
+from .heuristics import Identity, parse_px, size_signal
 from .mime import MessageError
 from .policy import (COMMENT_NON_IMAGE_TAGS, Options, css_is_visible_image, is_visible_image, load_action,
                      sender_allowed)
@@ -110,12 +110,12 @@ class _Cleaner:
     """One document's pass: decides and applies every site, collecting findings."""
 
     def __init__(self, options: Options, rules: Rules, identity: Identity, part: str,
-                 unsubscribe: frozenset[str]) -> None:
+                 unsubscribe: frozenset[str], sender: str | None = None) -> None:
         self.o, self.rules, self.identity, self.part = options, rules, identity, part
         self.unsubscribe = unsubscribe
         self.findings: list[Finding] = []
         self.comments: dict[str, str] = {}
-        self.det = Detector(rules, identity)
+        self.det = Detector(rules, identity, sender_domain=_domain_of(sender))
 
     # -------------------------------------------------------------- findings
     def _find(self, kind: str, url: str | None, where: str, action: str, reason: str,
@@ -236,8 +236,8 @@ class _Cleaner:
         if s.srcset is not None:
             kept, changed = [], False
             image = _site_is_image(s)
-            for url, desc in s.srcset:
-                action, new = self.judge_load(url, s.kind, s.where, image=image)
+            for url, desc in s.srcset:   # each candidate judged on the element's evidence, like its src
+                action, new = self.judge_load(url, s.kind, s.where, s.width, s.height, s.hidden, image=image)
                 if action == "keep":
                     kept.append(f"{url} {desc}".strip())
                 elif action == "proxy":
@@ -296,7 +296,8 @@ class _Cleaner:
                 self._find(kind, url, f"comment:{tag}", "removed", f"policy:no-{tag}")
                 new = ""
             else:
-                action, new = self.judge_load(url, "image", f"comment:{tag or '?'}",
+                w, h = _markup_size(text, lt) if tag in ("img", "v:image") else (None, None)
+                action, new = self.judge_load(url, "image", f"comment:{tag or '?'}", w, h,
                                               image=tag not in COMMENT_NON_IMAGE_TAGS)
                 new = None if action == "keep" else (new if action == "proxy" else "")
             if new is None:
@@ -332,6 +333,7 @@ class _Cleaner:
         """
         tree = html.parse(doc)
         sites, prone = html.collect(tree)
+        _resolve_visibility(tree, sites, self.det)
         self.det.stats = ImageStats.build(
             (absolute(normalise(s.url)), s.width, s.height, s.hidden)
             for s in sites if s.url and s.where.endswith("@src") and s.load)
@@ -349,6 +351,63 @@ class _Cleaner:
         return html.serialize(tree, self.comments), prone
 
 
+def _resolve_visibility(tree, sites: list, det: Detector) -> None:
+    """Hidden-ness and size of image sites as the template's own ``<style>`` draws them.
+
+    Only when the document has remote image sites whose verdict the drawing can change (not
+    settled by a rule or the recipient's identity) and a ``<style>`` that can hide, show or size
+    something (``visibility.Resolver.for_document``); otherwise the inline reading stands.
+    """
+    images = [s for s in sites if s.load and s.kind == "image" and s.always is None and s.css is None
+              and s.attr is not None and not _settled(det, s)]
+    if not images:
+        return
+    resolver = visibility.Resolver.for_document(
+        tree, any(s.hidden or size_signal(s.width, s.height) for s in images))
+    if resolver is None:
+        return
+    for s in images:
+        node = s.node
+        if not resolver.touches(node, s.hidden):
+            continue
+        if node.tag in ("img", "image", "input"):
+            attrs = node.attributes
+            s.hidden, w, h = resolver.resolve(node, parse_px(attrs.get("width")), parse_px(attrs.get("height")))
+            if size_signal(w, h) != size_signal(s.width, s.height):   # else the written size stands
+                s.width, s.height = w, h                               # (placeholders are drawn with it)
+            s.hidden = s.hidden or (node.tag == "input" and (attrs.get("type") or "").lower() == "hidden")
+        else:
+            s.hidden = resolver.resolve(node, None, None)[0]
+
+
+_SIZE_ATTR = re.compile(r"""\b(width|height|style)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
+
+
+def _markup_size(text: str, start: int) -> tuple[float | None, float | None]:
+    """Size of the image tag starting at ``start`` in comment markup (VML ``v:image``, ``<img>`` for
+    Outlook): the same evidence an image outside a comment gets from its attributes and style."""
+    end = text.find(">", start)
+    attrs = {m.group(1).lower(): m.group(2) or m.group(3) or m.group(4) or ""
+             for m in _SIZE_ATTR.finditer(text, start, end if end > 0 else len(text))}
+    return html.element_size(attrs)
+
+
+def _settled(det: Detector, s: html.Site) -> bool:
+    urls = [u for u, _ in s.srcset] if s.srcset is not None else [s.url or ""]
+    for u in urls:
+        url = normalise(u)
+        if scheme_of(url) in NETWORK_SCHEMES and not det.settled(url):
+            return False
+    return True
+
+
+def _domain_of(address: str | None) -> str | None:
+    """The domain of an e-mail address (None when there is none)."""
+    if not address or "@" not in address:
+        return None
+    return address.rsplit("@", 1)[1].strip().strip(">").lower() or None
+
+
 def _default_rules(options: Options) -> Rules:
     return load_rules(tuple(options.extra_rules))
 
@@ -361,18 +420,20 @@ def _identity(addresses: tuple[str, ...]) -> Identity:
 
 
 def clean_html(html_text: str, options: Options | None = None, *, recipients: tuple[str, ...] = (),
-               unsubscribe: frozenset[str] = frozenset(), part: str = "") -> HtmlResult:
-    """Clean one HTML document; the result keeps everything the policy allows, byte for byte when unchanged."""
+               unsubscribe: frozenset[str] = frozenset(), part: str = "", sender: str | None = None) -> HtmlResult:
+    """Clean one HTML document; the result keeps everything the policy allows, byte for byte when unchanged.
+
+    ``sender`` (the From address) lets tracking subdomains of the sender's own domain count as a signal."""
     opts = options or Options()
     rules = _default_rules(opts)
     identity = _identity(tuple(recipients) + tuple(opts.recipients))
-    cleaner = _Cleaner(opts, rules, identity, part, unsubscribe)
+    cleaner = _Cleaner(opts, rules, identity, part, unsubscribe, sender)
     out, prone = cleaner.run(html_text)
     if prone:
         # Foreign content, forms, raw-text elements: a browser re-parsing our output must see no
         # more than we did. Re-parse and clean until the output is a fixed point.
         for _ in range(3):
-            again = _Cleaner(opts, rules, identity, part, unsubscribe)
+            again = _Cleaner(opts, rules, identity, part, unsubscribe, sender)
             out2, _ = again.run(out, normalize=True)
             if out2 == out:
                 break
@@ -465,7 +526,8 @@ def clean_message(raw: bytes, options: Options | None = None, *, path: str | Non
             continue
         try:
             if part.subtype == "html":
-                res = clean_html(part.text, opts, recipients=recipients, unsubscribe=unsub, part=part.path)
+                res = clean_html(part.text, opts, recipients=recipients, unsubscribe=unsub, part=part.path,
+                                 sender=sender)
                 new, findings, changed = res.html, res.findings, res.changed
             else:
                 new, findings = clean_text(part.text, opts, recipients=recipients, unsubscribe=unsub,
@@ -490,7 +552,7 @@ def clean_message(raw: bytes, options: Options | None = None, *, path: str | Non
 def clear_caches() -> None:
     """Forget every per-URL and per-style cache (benchmarks use this to time mail as never seen)."""
     from . import detect, heuristics, urls
-    for module in (detect, heuristics, html, urls):
+    for module in (detect, heuristics, html, urls, visibility):
         for value in vars(module).values():
             if hasattr(value, "cache_clear") and value is not detect._extractor:
                 value.cache_clear()

@@ -40,8 +40,12 @@ def _is_opaque(token: str) -> bool:
 
 
 def path_signals(target: str) -> list[str]:
-    """Tracking-shaped path/query signals for "host/path?query"."""
-    return list(_path_signals(target))
+    """Every URL-only signal for "host/path?query": path shapes, tokens, file names, endpoints, ids."""
+    out = list(_path_signals(target))
+    for extra in extra_path_signals(target):
+        if extra != "query-id" or "opaque-token" not in out:   # one token is one signal
+            out.append(extra)
+    return out
 
 
 @functools.lru_cache(maxsize=2048)
@@ -66,9 +70,70 @@ def _path_signals(target: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+# ---------------------------------------------------------------- signals for hosts nobody listed
+# Each is data: a name (it appears in the report), a weight and a pattern. None weighs enough
+# alone (BLOCK_SCORE is 3); a pixel shows two or three of them at once.
+
+# Pixel file names: the last path segment, as tracking code names it. Spacer names only count
+# when a query makes the load unique (a bare spacer.gif is layout).
+_TRACKING_FILENAME = re.compile(
+    r"/(?:open(?:ed)?|o|p|t|r|px|pixel|beacon|track(?:ing)?|trk|read|view|imp|ping|counter|stat)"
+    r"\.(?:gif|png|jpe?g|php|aspx?)(?:$|\?)|/(?:1x1|blank|spacer|clear|dot|transparent|trans)\.(?:gif|png)(?=\?)")
+# Analytics and ad-impression endpoints: self-hosted Matomo/Piwik, WordPress stats, Google's
+# measurement protocol, Adobe, OpenX-style ad servers, /imp and /impression counters.
+_IMPRESSION = re.compile(
+    r"(?:piwik|matomo)\.php\?|[?&]rec=1(?:&|$)|/g\.gif\?|/collect\?(?:[^#]*&)?(?:tid|cid)=|/b/ss/|"
+    r"/w/1\.0/a[ir]\b|/ad(?:server|serve|view)?/(?:imp|view|display)|/imp(?:ression)?s?(?:[/?.]|$)|"
+    r"/(?:ad|ads)\?(?:[^#]*&)?(?:z|zone|zoneid|auid|placement)=")
+# Query parameters that resize or version an image: never a per-recipient id.
+_LAYOUT_PARAMS = frozenset({"v", "ver", "version", "w", "h", "width", "height", "q", "quality", "fit", "format",
+                            "fm", "auto", "s", "sz", "size", "dpr", "crop", "rect", "ixlib", "cs", "alt",
+                            "zoom", "center", "scale", "m", "type", "lang", "locale", "theme", "color"})
+_ID_VALUE = re.compile(r"^(?=[^=]*\d)[A-Za-z0-9_\-.~%+]{4,}$")
+# Account and message ids as path segments (/open/1/5521/88017/…): two numeric segments or more.
+_NUMERIC_SEGMENTS = re.compile(r"/\d{3,}(?=/)")
+# First labels of a sender's tracking subdomain (click.brand.com, email.brand.com, t.brand.com …).
+TRACKING_LABELS = frozenset({"email", "emails", "click", "clicks", "track", "tracking", "trk", "t", "e", "em",
+                             "links", "link", "l", "mail", "mailing", "go", "ablink", "open", "opens", "o",
+                             "r", "news", "newsletter", "info", "marketing", "mkt", "engage", "url", "ct",
+                             "px", "pixel", "analytics", "stats", "metrics", "beacon", "ea", "ee", "el"})
+
+
+@functools.lru_cache(maxsize=2048)
+def extra_path_signals(target: str) -> tuple[str, ...]:
+    """File-name, impression, query-id and account/message-id signals of "host/path?query"."""
+    slash = target.find("/")
+    rest = target[slash:] if slash >= 0 else "/"
+    path, _, query = rest.partition("?")
+    path_low = path.lower()
+    out = []
+    if _TRACKING_FILENAME.search(path_low + ("?" if query else "")):
+        out.append("tracking-filename")
+    if _IMPRESSION.search(rest.lower()):
+        out.append("impression-endpoint")
+    if query:
+        for pair in query.split("&"):
+            name, _, value = pair.partition("=")
+            if value and name.lower() not in _LAYOUT_PARAMS and _ID_VALUE.match(value):
+                out.append("query-id")
+                break
+    if len(_NUMERIC_SEGMENTS.findall(path + "/")) >= 2:
+        out.append("account-message-ids")
+    return tuple(out)
+
+
+def tracking_subdomain(host: str, sender_domain: str | None, registrable: str) -> bool:
+    """Is ``host`` a tracking-named subdomain (click., email., t. …) of the sender's own domain?"""
+    if not sender_domain or registrable != sender_domain or host == registrable:
+        return False
+    return host.split(".", 1)[0] in TRACKING_LABELS
+
+
 SCORES = {
     "tracking-path": 2, "tracking-path-weak": 1, "opaque-token": 1, "no-image-extension": 1,
     "tiny-image": 3, "thin-image": 1, "hidden-image": 3, "generic-rule": 3,
+    "tracking-filename": 2, "impression-endpoint": 2, "query-id": 1, "account-message-ids": 1,
+    "tracking-subdomain": 1,
 }
 
 

@@ -362,7 +362,10 @@ def _attribute_sites(node: LexborNode, tag: str, attrs: dict, names: frozenset[s
             add(Site(node, name, kind, where, url=value, always=reason))
             continue
         elif name == "srcset" or name == "imagesrcset":
-            add(Site(node, name, "image", where, srcset=parse_srcset(value)))
+            site = Site(node, name, "image", where, srcset=parse_srcset(value), hidden=hidden)
+            if tag in _IMG_LIKE:   # every candidate carries the same evidence as the element's src
+                site.width, site.height = element_size(attrs)
+            add(site)
             continue
         elif name == "background" and _NOT_URL_SHAPED.search(value.strip()):
             add(Site(node, name, "image", where, url=value, always="policy:background-not-a-url"))
@@ -372,15 +375,20 @@ def _attribute_sites(node: LexborNode, tag: str, attrs: dict, names: frozenset[s
             continue
         kind = ("media" if (tag in MEDIA_TAGS and name != "poster")   # a poster is a still image: proxied like one
                 or (tag == "source" and (node.parent is None or node.parent.tag != "picture")) else "image")
-        site = Site(node, name, kind, where, url=value)
+        site = Site(node, name, kind, where, url=value, hidden=hidden)
         if (name == "src" or name == "lowsrc" or name == "dynsrc") and (tag in _IMG_LIKE or tag.startswith("v:")):
-            sw, sh = style_size(attrs.get("style"))
-            w, h = parse_px(attrs.get("width")), parse_px(attrs.get("height"))
-            site.width = sw if w is None else (w if sw is None else min(w, sw))
-            site.height = sh if h is None else (h if sh is None else min(h, sh))
+            site.width, site.height = element_size(attrs)
             site.hidden = hidden or (attrs.get("type") or "").lower() == "hidden"
             site.text = attrs.get("alt") or ""
         add(site)
+
+
+def element_size(attrs: dict) -> tuple[float | None, float | None]:
+    """An image element's size from its width/height attributes and inline style (the smaller)."""
+    sw, sh = style_size(attrs.get("style"))
+    w, h = parse_px(attrs.get("width")), parse_px(attrs.get("height"))
+    return (sw if w is None else (w if sw is None else min(w, sw)),
+            sh if h is None else (h if sh is None else min(h, sh)))
 
 
 # ---------------------------------------------------------------- applying
