@@ -276,7 +276,7 @@ def test_message_that_is_not_mime_is_left_and_reported(server, tmp_path):
     r = run(server, "notmime", "scan", "--json")
     assert r.returncode == 1
     reps = json.loads(r.stdout)["messages"]
-    assert reps[0]["status"] == "unreadable" and reps[0]["errors"][0].startswith("not a mail message")
+    assert reps[0]["status"] == "unreadable" and reps[0]["error"].startswith("not a mail message")
     r = run(server, "notmime", "clean", "--since", "2000-01-01", state=tmp_path / "s.sqlite")
     assert r.returncode == 1 and "uid 1: not a mail message" in r.stderr and "left as it was" in r.stderr
     assert snapshot(c, "INBOX")[1] == stored

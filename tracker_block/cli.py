@@ -209,7 +209,7 @@ def _init_worker(options: Any) -> None:
 def _clean_batch(batch: list[tuple[str, bytes | None, str | None]], want_bytes: bool) -> list[tuple]:
     """Worker: clean raw messages; returns (cleaned-or-None-if-unchanged, report, error) each."""
     from .engine import MessageError, clean_message
-    from .report import find_leaks
+    from .report import find_leaks, recipients_of
     out: list[tuple] = []
     for key, data, err in batch:
         if err is not None:
@@ -228,7 +228,7 @@ def _clean_batch(batch: list[tuple[str, bytes | None, str | None]], want_bytes: 
             continue
         rep.path = key
         if rep.findings:
-            rep.leaks = find_leaks(rep, _recipients(data, _OPTIONS))
+            rep.leaks = find_leaks(rep, recipients_of(data, _OPTIONS))
         out.append((cleaned if want_bytes and cleaned != data else None, rep, None))
     return out
 
@@ -824,19 +824,6 @@ def _drop(f: Any, tmp: str | None) -> None:
         pass
 
 
-def _recipients(raw: bytes, options: Any) -> list[str]:
-    """The reader's addresses: the message's recipient headers and --recipient."""
-    from email.parser import BytesHeaderParser
-    from email.policy import compat32
-    from email.utils import getaddresses
-    from .engine import RECIPIENT_HEADERS
-    try:
-        head = BytesHeaderParser(policy=compat32).parsebytes(raw[:65536])
-        values = [str(v) for name in RECIPIENT_HEADERS for v in (head.get_all(name) or [])]
-        found = [a for _n, a in getaddresses(values) if "@" in a]
-    except Exception:  # noqa: BLE001 - a hostile header must not stop the report
-        found = []
-    return found + list(getattr(options, "recipients", ()))
 
 
 def main(argv: list[str] | None = None) -> int:

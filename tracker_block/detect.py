@@ -15,9 +15,20 @@ from .urls import absolute, parts
 class Verdict(NamedTuple):   # a tuple: made once per judged URL, cheaply
     tracker: bool
     reason: str            # "rule:<vendor>/<use>" or "heuristic:<signal>+<signal>"
-    certainty: str         # "rule" | "heuristic"
+    certainty: str         # "rule" | "list" | "heuristic"
     company: str | None    # who put it there, when known
     use: str = "open"      # open | click | content
+
+
+# Vendors whose hosts exist to track or to serve ads: a full-size image from them is an ad
+# creative or an impression, never the sender's own content, so association does not excuse it.
+TRACKING_ONLY_CATEGORIES = frozenset({"advertising", "analytics", "personal-tracker", "sales-tracker"})
+
+
+def _certainty(rule: RuleVerdict) -> str:
+    """"rule" when a vendor rule names the company; "list" when only a filter list matched a host
+    no vendor owns: the URL is surely a tracker, but the company shown is the host's domain, a guess."""
+    return "list" if rule.vendor.id.startswith("list-") else "rule"
 
 
 @functools.lru_cache(maxsize=1)
@@ -70,16 +81,17 @@ class Detector:
         host, target, rule, who, url_signals = _load_facts(self.rules, self.identity, url)
         if rule is not None and rule.use == "open":
             if (not who and not url_signals and rule.rule_id.endswith("/host")
+                    and rule.vendor.category not in TRACKING_ONLY_CATEGORIES
                     and _same_for_everyone(target, width, height, hidden)):
                 return None   # not guilty by association: this URL tells the host nothing per reader
-            return Verdict(True, rule.rule_id, "rule", rule.vendor.name)
+            return Verdict(True, rule.rule_id, _certainty(rule), rule.vendor.name)
         if who:
             company = rule.vendor.name if rule else _company(self.rules, host)
             return Verdict(True, f"heuristic:recipient-id-{who}", "heuristic", company)
         if rule is not None:
             if rule.use == "content":
                 return None
-            return Verdict(True, rule.rule_id, "rule", rule.vendor.name)
+            return Verdict(True, rule.rule_id, _certainty(rule), rule.vendor.name)
         signals = list(url_signals)
         if self.sender_domain and H.tracking_subdomain(host, self.sender_domain, registrable_domain(host)):
             signals.append("tracking-subdomain")
@@ -139,7 +151,7 @@ def link_verdict(rules: Rules, identity: H.Identity, url: str) -> Verdict | None
         return Verdict(True, f"heuristic:recipient-id-{who}", "heuristic",
                        rule.vendor.name if rule else _company(rules, host), "click")
     if rule is not None:
-        return Verdict(True, rule.rule_id, "rule", rule.vendor.name, "click")
+        return Verdict(True, rule.rule_id, _certainty(rule), rule.vendor.name, "click")
     return None
 
 

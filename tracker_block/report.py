@@ -44,7 +44,7 @@ class Finding:
     action: str          # one of ACTIONS
     reason: str          # rule id ("rule:mailchimp/open") or heuristic name ("heuristic:tiny-image")
     tracker: str | None = None   # company / service name, or None when unknown
-    certainty: str = "heuristic"  # "rule" | "heuristic" | "policy" (blocked by mode, not by judgement)
+    certainty: str = "heuristic"  # "rule" | "list" | "heuristic" | "policy" (blocked by mode, not by judgement)
     part: str = ""       # MIME part path ("1.2"), "" for headers
     detail: str | None = None    # e.g. the cleaned/unwrapped URL, or "identifies recipient"
 
@@ -99,7 +99,7 @@ class MessageReport:
     @property
     def trackers(self) -> list[Finding]:
         """Findings that are tracking devices (not merely policy removals)."""
-        return [f for f in self.findings if f.certainty in ("rule", "heuristic") or f.kind == "header"]
+        return [f for f in self.findings if f.certainty in ("rule", "list", "heuristic") or f.kind == "header"]
 
     @property
     def tracking(self) -> list[Finding]:
@@ -135,7 +135,7 @@ class MessageReport:
         for f in self.findings:
             o = f.outcome
             if o == "removed":
-                out["trackers_removed" if f.certainty in ("rule", "heuristic") or f.kind == "header"
+                out["trackers_removed" if f.certainty in ("rule", "list", "heuristic") or f.kind == "header"
                     else "other_removed"] += 1
             elif o == "cleaned":
                 out["links_cleaned"] += 1
@@ -307,3 +307,18 @@ def to_table(reports: Iterable[MessageReport], *, width: int | None = None, colo
     parts = [table_header(width=width, color=color)]
     parts += [table_rows(r, width=width, color=color) for r in reports]
     return "\n".join(parts) + "\n"
+
+
+def recipients_of(raw: bytes, options: Any) -> list[str]:
+    """The reader's addresses: the message's recipient headers and --recipient."""
+    from email.parser import BytesHeaderParser
+    from email.policy import compat32
+    from email.utils import getaddresses
+    from .engine import RECIPIENT_HEADERS   # the engine imports this module
+    try:
+        head = BytesHeaderParser(policy=compat32).parsebytes(raw[:65536])
+        values = [str(v) for name in RECIPIENT_HEADERS for v in (head.get_all(name) or [])]
+        found = [a for _n, a in getaddresses(values) if "@" in a]
+    except Exception:  # noqa: BLE001 - a hostile header must not stop the report
+        found = []
+    return found + list(getattr(options, "recipients", ()))

@@ -92,17 +92,19 @@ def analyse(raw: bytes, options: Any, path: str) -> tuple[bytes | None, MessageR
     """Clean in memory: (cleaned bytes or None if nothing to change, report). Never raises for bad mail."""
     from ..engine import clean_message
     from ..mime import MessageError
+    from ..report import find_leaks, recipients_of
     try:
         cleaned, rep = clean_message(raw, options, path=path)
     except MessageError as exc:
         text = str(exc)
-        return None, MessageReport(path=path, errors=["not a mail message: " + text], unreadable=True)
+        return None, MessageReport(path=path, error="not a mail message: " + text, unreadable=True)
     except RecursionError:
-        return None, MessageReport(path=path, errors=["message too deeply nested to process"], unreadable=True)
+        return None, MessageReport(path=path, error="message too deeply nested to process", unreadable=True)
     except Exception as exc:  # noqa: BLE001 - a bug must not end a 100,000-message run
-        return None, MessageReport(path=path, errors=[f"internal error ({type(exc).__name__}: {exc})"],
-                                   unreadable=True)
+        return None, MessageReport(path=path, error=f"internal error ({type(exc).__name__}: {exc})", unreadable=True)
     rep.path = path
+    if rep.findings:   # the same identity-leak reading as `tracker-block scan`
+        rep.leaks = find_leaks(rep, recipients_of(raw, options))
     return (cleaned if cleaned != raw else None), rep
 
 
@@ -148,7 +150,7 @@ def scan(conn: Any, account_key: str, folder_name: str, since: date | None, opti
             path = message_url(account_key, folder.name, folder.uidvalidity, m.uid)
             raw = bodies.get(m.uid)
             if m.size > max_size:
-                rep = MessageReport(path=path, errors=[f"too large ({m.size} bytes), not checked"], unreadable=True)
+                rep = MessageReport(path=path, error=f"too large ({m.size} bytes), not checked", unreadable=True)
                 tally.add("too large")
             elif raw is None:
                 continue                       # expunged by another client meanwhile
@@ -231,7 +233,7 @@ class Cleaner:
         path = message_url(self.account_key, folder.name, folder.uidvalidity, m.uid)
         where = f"{folder.name} uid {m.uid}"
         if m.size > self.s.max_size:
-            self._report(MessageReport(path=path, errors=[f"too large ({m.size} bytes), left as it was"],
+            self._report(MessageReport(path=path, error=f"too large ({m.size} bytes), left as it was",
                                        unreadable=True))
             self.tally.add("too large")
             self.log(f"{where}: too large ({m.size} bytes), left as it was")
@@ -244,7 +246,7 @@ class Cleaner:
         self._report(rep)
         if rep.unreadable:
             self.tally.add("unreadable")
-            self.log(f"{where}: {rep.errors[0]}; left as it was")
+            self.log(f"{where}: {rep.error or (rep.errors or ['unreadable'])[0]}; left as it was")
             return
         if rep.allowlisted:
             self.tally.add("allowlisted")
