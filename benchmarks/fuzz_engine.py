@@ -35,6 +35,7 @@ import sys
 import time
 from email import message_from_bytes, policy as email_policy
 from pathlib import Path
+from typing import Any, Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
@@ -101,16 +102,18 @@ def _own_text(el) -> str:
     return (el.text or "") + "".join(child.tail or "" for child in el)
 
 
+def _elements(doc: str) -> Iterator[tuple[Any, str]]:
+    """(element, lowercased local tag name) for every element html5lib builds from ``doc``."""
+    tree = _html5lib_tree(doc)
+    for el in (tree.iter() if tree is not None else ()):
+        if isinstance(el.tag, str):
+            yield el, el.tag.rsplit("}", 1)[-1].lower()
+
+
 def _html5lib_refs(doc: str) -> list[str]:
     """Remote and executable references as html5lib (the WHATWG tree builder) reads the document."""
     out: list[str] = []
-    tree = _html5lib_tree(doc)
-    if tree is None:
-        return []
-    for el in tree.iter():
-        if not isinstance(el.tag, str):
-            continue
-        tag = el.tag.rsplit("}", 1)[-1].lower()
+    for el, tag in _elements(doc):
         for k, v in el.attrib.items():
             name = k.rsplit("}", 1)[-1] if "xlink" in k else k
             out += _attr_refs(tag, ("xlink:" + name) if "xlink" in k else name, v)
@@ -129,13 +132,7 @@ _IMAGE_CSS_PLACES = {"background", "background-image", "list-style", "list-style
 def _non_image_loads(doc: str) -> list[str]:
     """Remote URLs in places that are not a visible image's, as html5lib reads ``doc``."""
     out: list[str] = []
-    tree = _html5lib_tree(doc)
-    if tree is None:
-        return []
-    for el in tree.iter():
-        if not isinstance(el.tag, str):
-            continue
-        tag = el.tag.rsplit("}", 1)[-1].lower()
+    for el, tag in _elements(doc):
         for k, v in el.attrib.items():
             name = ("xlink:" if "xlink" in k else "") + k.rsplit("}", 1)[-1].lower()
             if name == "style":
