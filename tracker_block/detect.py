@@ -25,6 +25,11 @@ class Verdict(NamedTuple):   # a tuple: made once per judged URL, cheaply
 TRACKING_ONLY_CATEGORIES = frozenset({"advertising", "analytics", "personal-tracker", "sales-tracker"})
 
 
+def _names_whole_host(rule: RuleVerdict) -> bool:
+    """The rule names the whole host, not a path: the URL itself must still be judged."""
+    return rule.rule_id.endswith("/host")
+
+
 def _certainty(rule: RuleVerdict) -> str:
     """"rule" when a vendor rule names the company; "list" when only a filter list matched a host
     no vendor owns: the URL is surely a tracker, but the company shown is the host's domain, a guess."""
@@ -80,7 +85,7 @@ class Detector:
         """Verdict for something fetched automatically; None means content (or unknown: fail open)."""
         host, target, rule, who, url_signals = _load_facts(self.rules, self.identity, url)
         if rule is not None and rule.use == "open":
-            if (not who and not url_signals and rule.rule_id.endswith("/host")
+            if (not who and not url_signals and _names_whole_host(rule)
                     and rule.vendor.category not in TRACKING_ONLY_CATEGORIES
                     and _same_for_everyone(target, width, height, hidden)):
                 return None   # not guilty by association: this URL tells the host nothing per reader
@@ -114,7 +119,7 @@ class Detector:
         signals that block on their own), so that how the image is drawn cannot change it? Then its
         <style> need not be resolved."""
         _, _, rule, who, url_signals = _load_facts(self.rules, self.identity, url)
-        return (bool(who) or (rule is not None and not rule.rule_id.endswith("/host"))
+        return (bool(who) or (rule is not None and not _names_whole_host(rule))
                 or H.score(url_signals) >= H.BLOCK_SCORE)
 
     def link(self, url: str) -> Verdict | None:
@@ -133,7 +138,7 @@ def _load_facts(rules: Rules, identity: H.Identity, url: str
     host, target = parts(url)
     rule = rules.match_load(host, target)
     who = identity.find(url) if identity else None
-    if who or (rule is not None and not rule.rule_id.endswith("/host")):
+    if who or (rule is not None and not _names_whole_host(rule)):
         return host, target, rule, who, ()
     signals = H.path_signals(target)
     generic = rules.generic_open

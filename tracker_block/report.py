@@ -23,7 +23,6 @@ ACTIONS = ("removed", "replaced", "proxied", "cleaned", "unwrapped", "left-marke
 # "proxied": a content image that loads through the user's own proxy.
 OUTCOMES = {"removed": "removed", "replaced": "removed", "proxied": "proxied", "cleaned": "cleaned",
             "unwrapped": "cleaned", "left-marked": "left, marked"}
-OUTCOME_WORDS = ("removed", "cleaned", "left, marked", "proxied")
 
 # status: one word for a whole message.
 #   clean        checked, nothing found
@@ -53,6 +52,12 @@ class Finding:
         """The company a rule names, or None: a heuristic's guess from the host name is not a
         name, and a link that only lost its utm_ parameters names nobody."""
         return self.tracker if self.certainty == "rule" and self.action != "cleaned" else None
+
+    @property
+    def is_tracker(self) -> bool:
+        """A tracking device judged by a rule, a filter list or a heuristic, or a read-receipt request
+        (not a load the mode or the policy removed)."""
+        return self.certainty in ("rule", "list", "heuristic") or self.kind == "header"
 
     @property
     def outcome(self) -> str:
@@ -99,7 +104,7 @@ class MessageReport:
     @property
     def trackers(self) -> list[Finding]:
         """Findings that are tracking devices (not merely policy removals)."""
-        return [f for f in self.findings if f.certainty in ("rule", "list", "heuristic") or f.kind == "header"]
+        return [f for f in self.findings if f.is_tracker]
 
     @property
     def tracking(self) -> list[Finding]:
@@ -135,8 +140,7 @@ class MessageReport:
         for f in self.findings:
             o = f.outcome
             if o == "removed":
-                out["trackers_removed" if f.certainty in ("rule", "list", "heuristic") or f.kind == "header"
-                    else "other_removed"] += 1
+                out["trackers_removed" if f.is_tracker else "other_removed"] += 1
             elif o == "cleaned":
                 out["links_cleaned"] += 1
             elif o == "left, marked":
