@@ -208,33 +208,18 @@ def _init_worker(options: Any) -> None:
 
 def _clean_batch(batch: list[tuple[str, bytes | None, str | None]], want_bytes: bool) -> list[tuple]:
     """Worker: clean raw messages; returns (cleaned-or-None-if-unchanged, report, error) each."""
-    from .engine import MessageError, clean_message
-    from .report import find_leaks, recipients_of
+    from .engine import clean_for_report
     out: list[tuple] = []
     for key, data, err in batch:
         if err is not None:
             out.append((None, None, err))
             continue
-        try:
-            cleaned, rep = clean_message(data, _OPTIONS, path=key)
-        except MessageError as exc:
-            out.append((None, None, "not a mail message: " + _strip_key(str(exc), key)))
-            continue
-        except RecursionError:
-            out.append((None, None, "message too deeply nested to process"))
-            continue
-        except Exception as exc:  # a bug must not end a 100,000-message run
-            out.append((None, None, f"internal error ({type(exc).__name__}: {_strip_key(str(exc), key)})"))
-            continue
-        rep.path = key
-        if rep.findings:
-            rep.leaks = find_leaks(rep, recipients_of(data, _OPTIONS))
-        out.append((cleaned if want_bytes and cleaned != data else None, rep, None))
+        cleaned, rep = clean_for_report(data, _OPTIONS, path=key)
+        if rep.unreadable:
+            out.append((None, None, rep.error))
+        else:
+            out.append((cleaned if want_bytes else None, rep, None))
     return out
-
-
-def _strip_key(text: str, key: str) -> str:
-    return text[len(key) + 2:] if text.startswith(key + ": ") else text or "unreadable"
 
 
 def _batches(items: Iterable["Item"], max_items: int = 16, max_bytes: int = 4 << 20) -> Iterator[list["Item"]]:

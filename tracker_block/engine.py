@@ -21,7 +21,8 @@ from .report import Finding, MessageReport
 from .rules import Rules, load_rules
 from .urls import NETWORK_SCHEMES, SCRIPT_SCHEMES, absolute, canonical, clean_link, is_remote, normalise, scheme_of
 
-__all__ = ["HtmlResult", "MessageError", "clean_html", "clean_text", "clean_message", "read_receipt_findings",
+__all__ = ["HtmlResult", "MessageError", "clean_html", "clean_text", "clean_message", "clean_for_report",
+           "read_receipt_findings",
            "READ_RECEIPT_HEADERS", "RECIPIENT_HEADERS"]
 
 READ_RECEIPT_HEADERS = ("Disposition-Notification-To", "Return-Receipt-To", "X-Confirm-Reading-To",
@@ -547,6 +548,33 @@ def clean_message(raw: bytes, options: Options | None = None, *, path: str | Non
         # Cleaning found things but the message cannot be written back: say so, change nothing.
         report.errors.append(f"could not write the cleaned message ({exc}); left unchanged")
         return raw, report
+
+
+def clean_for_report(raw: bytes, options: Options | None = None, *, path: str | None = None
+                     ) -> tuple[bytes | None, MessageReport]:
+    """``clean_message`` for callers that work through whole mailboxes (the CLI's workers, IMAP): it
+    never raises. A message that cannot be read gives an ``unreadable`` report with its ``error``; a
+    readable one also gets its identity leaks. The bytes are None when nothing changed."""
+    from .report import find_leaks, recipients_of   # the report module imports this one lazily too
+    try:
+        cleaned, report = clean_message(raw, options, path=path)
+    except MessageError as exc:
+        error = "not a mail message: " + _without_path(str(exc), path)
+    except RecursionError:
+        error = "message too deeply nested to process"
+    except Exception as exc:  # noqa: BLE001 - a bug must not end a 100,000-message run
+        error = f"internal error ({type(exc).__name__}: {_without_path(str(exc), path)})"
+    else:
+        report.path = path
+        if report.findings:
+            report.leaks = find_leaks(report, recipients_of(raw, options))
+        return (cleaned if cleaned != raw else None), report
+    return None, MessageReport(path=path, unreadable=True, error=error)
+
+
+def _without_path(text: str, path: str | None) -> str:
+    """An error's text without the ``path: `` its caller will show anyway."""
+    return text[len(path) + 2:] if path and text.startswith(path + ": ") else text or "unreadable"
 
 
 def clear_caches() -> None:

@@ -89,23 +89,10 @@ def message_url(account_key: str, folder: str, uidvalidity: int, uid: int) -> st
 
 
 def analyse(raw: bytes, options: Any, path: str) -> tuple[bytes | None, MessageReport]:
-    """Clean in memory: (cleaned bytes or None if nothing to change, report). Never raises for bad mail."""
-    from ..engine import clean_message
-    from ..mime import MessageError
-    from ..report import find_leaks, recipients_of
-    try:
-        cleaned, rep = clean_message(raw, options, path=path)
-    except MessageError as exc:
-        text = str(exc)
-        return None, MessageReport(path=path, error="not a mail message: " + text, unreadable=True)
-    except RecursionError:
-        return None, MessageReport(path=path, error="message too deeply nested to process", unreadable=True)
-    except Exception as exc:  # noqa: BLE001 - a bug must not end a 100,000-message run
-        return None, MessageReport(path=path, error=f"internal error ({type(exc).__name__}: {exc})", unreadable=True)
-    rep.path = path
-    if rep.findings:   # the same identity-leak reading as `tracker-block scan`
-        rep.leaks = find_leaks(rep, recipients_of(raw, options))
-    return (cleaned if cleaned != raw else None), rep
+    """Clean in memory: (cleaned bytes or None if nothing to change, report). Never raises for bad mail:
+    the same reading as ``tracker-block scan`` (``engine.clean_for_report``)."""
+    from ..engine import clean_for_report
+    return clean_for_report(raw, options, path=path)
 
 
 def select_uids(folder: Folder, since: date | None, after_uid: int | None) -> list[int]:
