@@ -34,15 +34,16 @@ def test_wheel_runs_from_anywhere_with_its_own_data(tmp_path):
 
 
 def test_pip_install_in_a_fresh_venv_prints_no_deprecation_warning(tmp_path):
-    """``pip install .`` as a new user runs it: setuptools' build of pyproject.toml warns about nothing.
+    """``pip install .`` as a new user runs it: maturin compiles the Rust core and warns about nothing.
 
-    Offline: the fresh venv builds with this venv's (current) setuptools instead of downloading one.
+    Offline: the fresh venv builds with this venv's maturin instead of downloading one.
     """
     import os
-    import setuptools
+    import maturin
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True, timeout=120)
-    env = {**os.environ, "PYTHONPATH": str(Path(setuptools.__file__).parent.parent), "PIP_NO_INDEX": "1"}
+    env = {**os.environ, "PYTHONPATH": str(Path(maturin.__file__).parent.parent), "PIP_NO_INDEX": "1",
+           "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"}
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     p = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-v", "--no-deps",
                         "--no-build-isolation", "--disable-pip-version-check", str(ROOT)],
@@ -55,5 +56,6 @@ def test_pip_install_in_a_fresh_venv_prints_no_deprecation_warning(tmp_path):
     assert noisy == [], "\n".join(noisy)
     site = next((venv / "lib").glob("python3*/site-packages"))
     assert (site / "tracker_block/thunderbird_bridge/icons/icon.svg").is_file()
+    assert list(site.glob("tracker_block/_core*.so")), "the compiled core is missing"
     meta = next(site.glob("tracker_block-*.dist-info")) / "METADATA"
     assert "License-Expression: MIT" in meta.read_text()
