@@ -132,6 +132,68 @@ def test_generated_html_has_the_features_that_make_real_mail_expensive(i):
     assert len(hosted) >= 2
 
 
+def test_plain_bodies_and_messages_are_byte_identical_to_the_published_corpus():
+    """Adding the heavy-style bodies must not move a byte of the corpus earlier figures were measured on."""
+    h = hashlib.sha256()
+    for i in range(N):
+        h.update(gen.generate_html(i).encode())
+        assert gen.generate_html(i, "plain") == gen.generate_html(i)
+    for i in range(10):
+        h.update(gen.generate_message(i))
+    assert h.hexdigest() == "bcc92e8d60c9d73302668ea5961e08887f3f1e4f4e8989953d9ffa50bbdde033"
+
+
+def _strip_heavy(i: int, html: str) -> str:
+    for css in gen.heavy_style_blocks(i):
+        block = re.search(r"<style[^>]*>\n" + re.escape(css) + "</style>\n", html)
+        assert block, "each heavy block sits in its own <style> element"
+        html = html.replace(block.group(), "", 1)
+    return html.replace('<div id="_t"></div>\n', "", 1)
+
+
+@pytest.mark.parametrize("i", range(0, N, 3))
+def test_heavy_style_body_is_the_plain_body_plus_20_to_60_kb_of_esp_template_css(i):
+    html = gen.generate_html(i, style="heavy")
+    assert html == gen.generate_heavy_style_html(i)
+    assert _strip_heavy(i, html) == gen.generate_html(i)      # nothing else moved
+    head = html.split("</head>", 1)[0]
+    blocks = gen.heavy_style_blocks(i)
+    assert all(css in head for css in blocks) and 1 <= len(blocks) <= 3
+    css = "".join(blocks)
+    assert 20_000 <= len(css) <= 60_000
+    assert all(b.count("{") == b.count("}") for b in blocks), "each block is a whole sheet"
+    assert "@media (prefers-color-scheme:dark)" in css and "[data-ogsc]" in css and "[data-ogsb]" in css
+    assert len(re.findall(r"@media [^{]*max-width", css)) >= 1 and "@font-face" in css
+    urls = re.findall(r"url\(\s*['\"]?(https://[^'\")]+)", css)
+    assert len(urls) >= 25, len(urls)
+    assert len(set(urls)) >= 0.8 * len(urls), "per-message URLs, not one repeated string"
+
+
+def test_heavy_style_corpus_is_deterministic_and_some_sheets_carry_the_litmus_css_beacon():
+    code = ("import hashlib,sys;sys.path.insert(0,sys.argv[1]);import gen as m;"
+            "print(hashlib.sha256(m.generate_message(5,'heavy')+m.generate_html(6,'heavy').encode()).hexdigest())")
+    out = subprocess.run([sys.executable, "-c", code, str(ROOT / "benchmarks")], check=True,
+                         capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "99"}).stdout
+    assert out.strip() == hashlib.sha256(gen.generate_message(5, "heavy")
+                                         + gen.generate_html(6, "heavy").encode()).hexdigest()
+    assert gen.heavy_corpus(2) == [gen.generate_html(0, "heavy"), gen.generate_html(1, "heavy")]
+    beacons = [i for i in range(N) if "emltrk.com/v2/" in gen.generate_html(i, "heavy")]
+    assert 0.1 * N <= len(beacons) <= 0.5 * N, beacons
+    html = gen.generate_html(beacons[0], "heavy")
+    assert '<div id="_t"></div>' in html and re.search(r"@media print\{ #_t \{ background-image: url\('https://", html)
+    with pytest.raises(ValueError):
+        gen.generate_html(0, "fancy")
+
+
+def test_heavy_style_message_carries_the_heavy_body_as_clean_mime():
+    msg = _assert_clean_mime(gen.generate_message(4, "heavy"))
+    [part] = _html_parts(msg)
+    expected = gen.generate_html(4, "heavy").replace('charset=utf-8"', f'charset={part.get_content_charset()}"')
+    assert part.get_content().replace("\r\n", "\n") == expected
+    plain = next(p for p in msg.walk() if p.get_content_type() == "text/plain").get_content()
+    assert "data-ogsc" not in plain and "@media" not in plain    # the text alternative has no CSS
+
+
 @pytest.mark.parametrize("i", range(0, N, 2))
 def test_generated_messages_are_clean_mime_carrying_the_generated_html(i):
     msg = _assert_clean_mime(gen.generate_message(i))
