@@ -383,7 +383,36 @@ def test_differential_tool_reads_the_whole_corpus_and_explains_its_use(capsys):
     sys.modules[spec.name] = diff
     spec.loader.exec_module(diff)
     docs, msgs = diff.corpus()
-    names = [n for n, _ in docs]
+    names = [n for n, *_ in docs]
     assert sum(n.startswith("gen:") for n in names) == 150 and any(n.startswith("vector:") for n in names)
     assert any(n.startswith("hostile:") for n in names) and any(n.startswith("sample:") for n in (m for m, _ in msgs))
     assert diff.main([]) == 2 and "differential.py save" in capsys.readouterr().out
+    # the corpora issue 17 adds: heavy-style bodies and messages, the detection corpora, the fuzz finds
+    mnames = [m for m, _ in msgs]
+    assert sum(n.startswith("heavy:") for n in names) == diff.HEAVY_BODIES
+    assert any(n.startswith("detection-recall:") for n in names) and any(n.startswith("detection-honest:") for n in names)
+    assert sum(n.startswith("fuzz:") for n in names) == len(list(diff.FUZZ.glob("*.bin"))) > 0
+    assert any(n.startswith("newsletter-recall:") for n in mnames) and any(n.startswith("heavy-message:") for n in mnames)
+    assert len(set(names + mnames)) == len(names) + len(mnames), "every input has its own name"
+
+
+def test_differential_report_lists_each_difference_with_its_findings_and_where_the_bytes_part():
+    spec = importlib.util.spec_from_file_location("differential", ROOT / "benchmarks" / "differential.py")
+    diff = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = diff
+    spec.loader.exec_module(diff)
+    keep = ("<p>same</p>", [("a", 1)])
+    before = {"trackers gen:1": keep, "all heavy:2": ("<img src=x>", [("img", "x")]),
+              "proxy message:3": (b"Subject: a\r\n\r\nbody", [], ()), "all gone:4": keep}
+    now = {"trackers gen:1": keep, "all heavy:2": ("<img>", [("img", "y")]),
+           "proxy message:3": (b"Subject: a\r\n\r\nbody", [], ("boom",)), "all new:5": keep}
+    lines, n = diff.compare(before, now, full=True)
+    text = "\n".join(lines)
+    assert n == 4 and lines[-1] == "4 of 4 results differ"
+    assert "--- heavy:2  [mode all]" in text and "output differs at offset 4 (lengths 11 -> 5)" in text
+    assert "  - finding ('img', 'x')" in text and "  + finding ('img', 'y')" in text
+    assert "errors () -> ('boom',)" in text and "only in the saved run" in text and "only in the new run" in text
+    assert "gen:1" not in text
+    assert "by mode: all 3, proxy 1" in text
+    short, _ = diff.compare(before, now, full=False, limit=1)
+    assert len([ln for ln in short if ln.startswith("---")]) == 1
