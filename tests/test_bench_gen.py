@@ -416,3 +416,20 @@ def test_differential_report_lists_each_difference_with_its_findings_and_where_t
     assert "by mode: all 3, proxy 1" in text
     short, _ = diff.compare(before, now, full=False, limit=1)
     assert len([ln for ln in short if ln.startswith("---")]) == 1
+
+
+def test_targets_smoke_run_prints_every_issue_17_target_as_a_ratio_or_rate(capsys):
+    spec = importlib.util.spec_from_file_location("targets", ROOT / "benchmarks" / "targets.py")
+    targets = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = targets
+    spec.loader.exec_module(targets)
+    assert targets.main(["--quick", "-n", "1", "--rounds", "1", "--only", "html", "message", "filter"]) == 0
+    out = capsys.readouterr().out
+    for corpus in ("gen.py corpus", "heavy-style corpus"):
+        assert re.search(rf"clean_html trackers / lxml p\+s, {corpus} +\d+\.\d\dx +<= 1\.0x +(yes|no) ", out), out
+    for corpus in ("gen.py messages", "heavy-style messages"):
+        assert re.search(rf"clean_message / stdlib email p\+s, {corpus} +\d+\.\d\dx +<= 1\.5x +(yes|no) ", out), out
+    assert re.search(r"mail filter \(filter_message\), 1 process +\d+\.\d +>= \d+ \(3x [\d.]+\) +(yes|no) ", out), out
+    # the stdlib floor really round-trips the message
+    raw = gen.generate_message(2)
+    assert targets.stdlib_roundtrip(raw).replace(b"\r\n", b"\n").count(b"Content-Transfer-Encoding") == 2
