@@ -47,7 +47,7 @@ import gen  # noqa: E402
 # Messages/s before the Rust core (benchmarks/README.md, "Issue 17: before / after"), the base of
 # the ">= 3x" targets. Absolute rates depend on the machine: re-measure both on the same one.
 # Measured 2026-12-04 on the project's 2-core VM (benchmarks/README.md has the run).
-BEFORE = {"filter": 134.3, "scan": 153.1}
+BEFORE = {"filter": 158.5, "scan": 153.1}   # the higher of two runs: the stricter target
 
 
 @dataclass

@@ -394,6 +394,7 @@ def test_differential_tool_reads_the_whole_corpus_and_explains_its_use(capsys):
     assert sum(n.startswith("fuzz:") for n in names) == len(list(diff.FUZZ.glob("*.bin"))) > 0
     assert any(n.startswith("newsletter-recall:") for n in mnames) and any(n.startswith("heavy-message:") for n in mnames)
     assert len(set(names + mnames)) == len(names) + len(mnames), "every input has its own name"
+    assert diff.corpus() == (docs, msgs), "the same inputs on every run (no random MIME boundary, no clock)"
 
 
 def test_differential_report_lists_each_difference_with_its_findings_and_where_the_bytes_part():
