@@ -390,6 +390,14 @@ def main(argv: list[str] | None = None) -> int:
     print(table(f"HTML bodies: {n} generated, {hbytes / 1e6:.2f} MB (gen.generate_html)", rows, n, hbytes,
                 "lxml p+s"))
 
+    heavy = gen.heavy_corpus(n)
+    vbytes = sum(len(h.encode("utf-8")) for h in heavy)
+    vrows = [r for r in html_rows() if "(context)" not in r.name or not args.no_context]
+    measure(vrows, heavy, rounds, clock)
+    print()
+    print(table(f"HTML bodies with heavy head <style>: {n} generated, {vbytes / 1e6:.2f} MB "
+                f"(gen.generate_html(i, style='heavy'))", vrows, n, vbytes, "lxml p+s"))
+
     shtml = sample_html_parts()
     if shtml:
         sbytes = sum(len(h.encode("utf-8")) for h in shtml)

@@ -358,9 +358,10 @@ def test_bench_engine_smoke_run_prints_floor_and_every_row(capsys):
     assert re.search(r"lxml parse\+serialize \(floor\)\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+1\.00 *\n", out)
     assert re.search(r"stdlib email parse\+as_bytes \(floor\)\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+1\.00 *\n", out)
     # The engine's own floor (its walk without judging) has figures but no findings column.
-    assert len(re.findall(r"tracker_block walk only \(no judging\)(?:\s+[\d.]+){4} *\n", out)) == 2
+    assert len(re.findall(r"tracker_block walk only \(no judging\)(?:\s+[\d.]+){4} *\n", out)) == 3
+    assert "HTML bodies with heavy head <style>: 1 generated" in out
     for mode in ("trackers", "all", "proxy"):
-        assert out.count(f"tracker_block.clean_html {mode}") == 2      # generated bodies and samples
+        assert out.count(f"tracker_block.clean_html {mode}") == 3      # generated, heavy-style and samples
         assert out.count(f"tracker_block.clean_message {mode}") == 2
 
 
