@@ -1,7 +1,7 @@
 """Issue 17's speed targets, measured in one command and printed as one table of ratios.
 
-    python benchmarks/targets.py                 # ~10 min on 2 busy cores (10,000-message scan included)
-    python benchmarks/targets.py --quick         # smoke run: few inputs, a 200-message scan (~1 min)
+    python benchmarks/targets.py                 # ~3 min on 2 cores (10,000-message scan included)
+    python benchmarks/targets.py --quick         # smoke run: few inputs, a 200-message scan (seconds)
     python benchmarks/targets.py --large         # plus the 100,000-message scan (~12 GB mbox on disk)
     python benchmarks/targets.py --smtp 500      # plus Postfix -> smtp-filter -> Postfix (root, postfix)
 
@@ -15,7 +15,7 @@ process unless said otherwise:
   ``policy.default``, ``as_bytes``) of the same messages. Target <= 1.5x.
 * the mail filter's per-message work (``delivery.filter_message``, what ``smtp-filter`` and
   ``pipe`` run per message) in messages per CPU second, ``tracker-block pipe`` as a delivery
-  agent runs it (a process a message, wall time), and ``tracker-block scan --jobs 2`` on
+  agent runs it (a process a message, per CPU second of the children), and ``tracker-block scan --jobs 2`` on
   generated mboxes (wall time, own process, peak RSS of the largest process). Target >= 3x the
   messages/s recorded before the Rust core (``BEFORE`` below), at flat memory.
 * matching: time per URL with the shipped filter lists loaded / with the vendor rules alone
