@@ -218,14 +218,39 @@ def sample_html_parts() -> list[str]:
 
 
 # --------------------------------------------------------------------------- mailbox
+def tracker_block_command() -> list[str]:
+    """The installed ``tracker-block`` script beside this interpreter, or the CLI through ``-c``."""
+    exe = Path(sys.executable).with_name("tracker-block")
+    return [str(exe)] if exe.exists() else [sys.executable, "-c", "import sys; from tracker_block.cli import main; sys.exit(main())"]
+
+
+@dataclass
+class ScanRun:
+    returncode: int
+    seconds: float          # wall time
+    peak_rss_mb: float      # peak RSS of the largest process in the tree (wait4)
+    tail: str               # last stderr line (the summary, or the error)
+
+
+def run_scan(box: Path, jobs: int, scratch: Path) -> ScanRun:
+    """``tracker-block scan --jobs J BOX`` as a user runs it (own process, wall time, report discarded)."""
+    with open(scratch / "stderr", "w+b") as err:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen([*tracker_block_command(), "scan", "--jobs", str(jobs), str(box)],
+                                stdout=subprocess.DEVNULL, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - t0
+        err.seek(0)
+        tail = err.read().decode("utf-8", "replace").strip().splitlines()[-1:]
+    return ScanRun(os.waitstatus_to_exitcode(status), elapsed, usage.ru_maxrss / 1024, " ".join(tail))
+
+
 def mailbox_bench(sizes: list[int], workdir: str | None) -> str:
     """``tracker-block scan --jobs 1`` and ``--jobs 2`` over generated mboxes of each size.
 
     Separate processes (that is what a user runs), so wall time, and peak RSS of the largest
     process in the tree (``wait4``), which should stay flat as the mailbox grows.
     """
-    exe = Path(sys.executable).with_name("tracker-block")
-    cmd = [str(exe)] if exe.exists() else [sys.executable, "-c", "import sys; from tracker_block.cli import main; sys.exit(main())"]
     lines = ["Mailbox scan: tracker-block scan --jobs J MBOX (wall time; peak RSS of the largest process)",
              f"  {'messages':>9} {'MB':>7} {'jobs':>5} {'seconds':>9} {'msg/s':>8} {'speed-up':>9} {'peak RSS MB':>12}"]
     with tempfile.TemporaryDirectory(prefix="tb-bench-", dir=workdir) as tmp:
@@ -235,21 +260,13 @@ def mailbox_bench(sizes: list[int], workdir: str | None) -> str:
             size = box.stat().st_size / 1e6
             first = None
             for jobs in (1, 2):
-                with open(Path(tmp) / "stderr", "w+b") as err:
-                    t0 = time.perf_counter()
-                    proc = subprocess.Popen([*cmd, "scan", "--jobs", str(jobs), str(box)],
-                                            stdout=subprocess.DEVNULL, stderr=err)
-                    _, status, usage = os.wait4(proc.pid, 0)
-                    proc.returncode = os.waitstatus_to_exitcode(status)
-                    elapsed = time.perf_counter() - t0
-                    err.seek(0)
-                    tail = err.read().decode("utf-8", "replace").strip().splitlines()[-1:]
-                if proc.returncode not in (0, 3):
-                    lines.append(f"  {n:>9} {size:>7.0f} {jobs:>5} exit {proc.returncode}: {' '.join(tail)[:80]}")
+                run = run_scan(box, jobs, Path(tmp))
+                if run.returncode not in (0, 3):
+                    lines.append(f"  {n:>9} {size:>7.0f} {jobs:>5} exit {run.returncode}: {run.tail[:80]}")
                     continue
-                first = first or elapsed
-                lines.append(f"  {n:>9} {size:>7.0f} {jobs:>5} {elapsed:>9.1f} {n / elapsed:>8.1f} "
-                             f"{first / elapsed:>8.2f}x {usage.ru_maxrss / 1024:>12.0f}")
+                first = first or run.seconds
+                lines.append(f"  {n:>9} {size:>7.0f} {jobs:>5} {run.seconds:>9.1f} {n / run.seconds:>8.1f} "
+                             f"{first / run.seconds:>8.2f}x {run.peak_rss_mb:>12.0f}")
             box.unlink()
     return "\n".join(lines)
 
@@ -372,6 +389,14 @@ def main(argv: list[str] | None = None) -> int:
     measure(rows, html, rounds, clock)
     print(table(f"HTML bodies: {n} generated, {hbytes / 1e6:.2f} MB (gen.generate_html)", rows, n, hbytes,
                 "lxml p+s"))
+
+    heavy = gen.heavy_corpus(n)
+    vbytes = sum(len(h.encode("utf-8")) for h in heavy)
+    vrows = [r for r in html_rows() if "(context)" not in r.name or not args.no_context]
+    measure(vrows, heavy, rounds, clock)
+    print()
+    print(table(f"HTML bodies with heavy head <style>: {n} generated, {vbytes / 1e6:.2f} MB "
+                f"(gen.generate_html(i, style='heavy'))", vrows, n, vbytes, "lxml p+s"))
 
     shtml = sample_html_parts()
     if shtml:

@@ -10,8 +10,13 @@ queries, Outlook VML in ``<!--[if mso]>`` conditional comments, hosted images on
 1-3 tracking pixels with real vendor URL shapes, 100-300 character tracked links carrying
 ``utm_*`` parameters, and a long legal footer.
 
-API: :func:`generate_html`, :func:`generate_message`, :func:`corpus`. CLI (streams, constant
-memory)::
+Heavy-style bodies (``generate_html(i, style="heavy")`` = :func:`generate_heavy_style_html`):
+the same body ``i`` plus a 20-60 KB head ``<style>`` as ESP templates ship it (web fonts,
+component classes, mobile breakpoints, dark mode repeated for Outlook.com's ``[data-ogsc]``,
+30-90 ``url()`` backgrounds, sometimes a Litmus CSS beacon).
+
+API: :func:`generate_html`, :func:`generate_message`, :func:`corpus`, :func:`heavy_corpus`.
+CLI (streams, constant memory; ``--style heavy`` for the heavy-style bodies)::
 
     python benchmarks/gen.py mbox OUT.mbox -n 10000
     python benchmarks/gen.py maildir OUTDIR -n 1000
@@ -510,11 +515,237 @@ _RESP_RULES = [
 ]
 
 
-def generate_html(i: int) -> str:
-    """Body ``i`` of the corpus: a realistic 20-150 KB marketing or transactional HTML mail body."""
+STYLES = ("plain", "heavy")
+
+
+def generate_html(i: int, style: str = "plain") -> str:
+    """Body ``i`` of the corpus: a realistic 20-150 KB marketing or transactional HTML mail body.
+
+    ``style="heavy"`` gives the same body with a 20-60 KB head ``<style>`` added
+    (:func:`generate_heavy_style_html`).
+    """
+    if style != "plain":
+        _check_style(style)
+        return generate_heavy_style_html(i)
     html = _Page(i).build()
     assert MIN_SIZE <= len(html.encode("utf-8")) <= MAX_SIZE, (i, len(html))
     return html
+
+
+# --------------------------------------------------------------------------- heavy head styles
+# Real ESP templates (Mailchimp's classic and drag-and-drop, Klaviyo, Braze, templates built in
+# Litmus Builder, Stripo, BEE) ship a 20-60 KB head ``<style>``: client resets, web fonts, every
+# component's classes, several mobile breakpoints, a dark-mode block repeated for Outlook.com
+# (``[data-ogsc]``/``[data-ogsb]``), background images in ``url()`` (heroes, banners, bullets,
+# dark logo swaps) and sometimes an analytics beacon hidden in CSS (Litmus Email Analytics loads
+# ``url()`` only in print, in Outlook's reply view or when forwarded). Reading such a sheet is the
+# expensive part of cleaning these mails, so the benchmark needs them.
+HEAVY_CSS_MIN = 20_000
+HEAVY_CSS_MAX = 60_000
+
+_CSS_PROPS = [
+    "margin:0", "padding:0", "padding:0 16px", "padding:12px 24px", "padding-top:24px", "padding-bottom:16px",
+    "font-size:14px", "font-size:16px", "font-size:22px", "line-height:150%", "line-height:24px", "font-weight:bold",
+    "font-weight:normal", "letter-spacing:-0.5px", "text-align:left", "text-align:center", "color:#202020",
+    "color:#656565", "color:#ffffff", "background-color:#fafafa", "background-color:#ffffff", "border:0",
+    "border-top:1px solid #eaeaea", "border-radius:4px", "width:100%", "max-width:600px", "height:auto",
+    "display:block", "display:inline-block", "vertical-align:top", "word-break:break-word", "mso-line-height-rule:exactly",
+    "-webkit-text-size-adjust:100%", "-ms-text-size-adjust:100%", "text-decoration:none", "font-style:normal",
+    "font-family:Helvetica,Arial,sans-serif", "font-family:'Open Sans','Helvetica Neue',Helvetica,Arial,sans-serif",
+    "font-family:Georgia,Times,'Times New Roman',serif", "box-sizing:border-box", "overflow:hidden",
+    "background-position:center top", "background-repeat:no-repeat", "background-size:cover", "min-width:100%",
+    "table-layout:fixed", "direction:ltr", "float:none", "clear:both", "opacity:1", "transition:opacity .2s ease-in-out",
+]
+_CSS_COMPONENTS = [
+    "mcnTextContent", "mcnImage", "mcnImageContent", "mcnCaptionLeftContentInner", "mcnButtonContent",
+    "mcnButtonContentContainer", "mcnDividerBlock", "mcnBoxedTextContentColumn", "mcnFollowContent", "mcnCartContainer",
+    "templateHeader", "templatePreheader", "templateBody", "templateFooter", "templateColumns", "bodyContainer",
+    "kl-text", "kl-image", "kl-button", "kl-product-block", "kl-split", "kl-social", "kl-header", "kl-footer",
+    "bz-section", "bz-column", "bz-hero", "bz-cta", "bz-divider", "bz-content-card", "bz-liquid-block",
+    "es-wrapper", "es-content-body", "es-header-body", "es-footer-body", "es-button-border", "es-m-txt-c",
+    "row-content", "stack", "column-1", "column-2", "image_block", "text_block", "button_block", "social_block",
+    "hse-column", "hse-section", "hse-image-wrapper", "stylingblock-content-wrapper", "campaign-card", "promo-tile",
+]
+_CSS_CONTEXT = ["", "", "table ", "td ", "#bodyTable ", ".wrapper ", "u + .body ", "[owa] ", "#outlook ", ".ExternalClass "]
+_CSS_SUFFIX = ["", "", "", " a", " p", " h1", " h2", " img", " td", " a:hover", " a:visited", " .inner"]
+_FONT_FAMILIES = [("Open Sans", "opensans"), ("Lato", "lato"), ("Montserrat", "montserrat"), ("Playfair Display", "playfair"),
+                  ("Roboto", "roboto"), ("Source Sans Pro", "sourcesans"), ("Poppins", "poppins")]
+_BREAKPOINTS = ["only screen and (max-width:480px)", "only screen and (max-width:600px)",
+                "screen and (max-width:640px)", "only screen and (min-width:768px)",
+                "only screen and (max-device-width:480px)", "only screen and (min-width:481px) and (max-width:599px)"]
+
+
+class _HeavyStyle:
+    """The 20-60 KB head ``<style>`` of message ``i``; every choice comes from its own ``rng``."""
+
+    def __init__(self, i: int, page: _Page) -> None:
+        self.rng = random.Random(f"{_SEED}:heavy-style:{i}")
+        self.page = page
+        self.target = self.rng.randint(HEAVY_CSS_MIN, HEAVY_CSS_MAX)
+
+    def url(self, name: str) -> str:
+        """A background-image URL on the ESP's CDN, in one of the ways authors quote it."""
+        u = self.page.vendor.cdn(self.rng, self.page.ctx, name)
+        return self.rng.choice([f"url({u})", f"url('{u}')", f'url("{u}")'])
+
+    def decls(self, lo: int, hi: int, important: bool = False) -> str:
+        props = self.rng.sample(_CSS_PROPS, self.rng.randint(lo, hi))
+        bang = " !important" if important else ""
+        return ";".join(p + bang for p in props) + ";"
+
+    def selector(self) -> str:
+        r = self.rng
+        names = r.sample(_CSS_COMPONENTS, r.randint(1, 3))
+        return ",".join(f"{r.choice(_CSS_CONTEXT)}.{n}{r.choice(_CSS_SUFFIX)}" for n in names)
+
+    def resets(self) -> str:
+        return """
+#outlook a{padding:0;}
+.ReadMsgBody{width:100%;}.ExternalClass{width:100%;}
+.ExternalClass,.ExternalClass p,.ExternalClass span,.ExternalClass font,.ExternalClass td,.ExternalClass div{line-height:100%;}
+body,table,td,p,a,li,blockquote{-ms-text-size-adjust:100%;-webkit-text-size-adjust:100%;}
+table,td{mso-table-lspace:0pt;mso-table-rspace:0pt;}
+img{-ms-interpolation-mode:bicubic;border:0;height:auto;line-height:100%;outline:none;text-decoration:none;}
+p{margin:10px 0;padding:0;}
+a[x-apple-data-detectors]{color:inherit !important;text-decoration:none !important;font-size:inherit !important;font-family:inherit !important;font-weight:inherit !important;line-height:inherit !important;}
+u + #body a,#MessageViewBody a{color:inherit;text-decoration:none;font-size:inherit;font-family:inherit;font-weight:inherit;line-height:inherit;}
+:root{color-scheme:light dark;supported-color-schemes:light dark;}
+"""
+
+    def fonts(self) -> str:
+        r, out = self.rng, []
+        for family, slug in r.sample(_FONT_FAMILIES, r.randint(1, 4)):
+            for weight in r.sample([300, 400, 600, 700, 800], r.randint(1, 3)):
+                tok = _token(r, 22, _B64URL)
+                out.append(f"@font-face{{font-family:'{family}';font-style:normal;font-weight:{weight};font-display:swap;"
+                           f"src:url(https://fonts.gstatic.com/s/{slug}/v{r.randint(18, 40)}/{tok}.woff2) format('woff2'),"
+                           f"url(https://fonts.gstatic.com/s/{slug}/v{r.randint(18, 40)}/{tok}.woff) format('woff');"
+                           f"unicode-range:U+0000-00FF,U+0131,U+0152-0153,U+02BB-02BC,U+02C6,U+02DA,U+02DC,U+2000-206F;}}")
+        return "\n".join(out) + "\n"
+
+    def component(self) -> str:
+        """One block of the template's component rules; about one in four carries a background image."""
+        r, c = self.rng, self.page.ctx
+        rules = []
+        for _ in range(r.randint(3, 8)):
+            extra = ""
+            roll = r.random()
+            if roll < 0.25:
+                ext = r.choice(["jpg", "png", "gif"])
+                extra = f"background-image:{self.url(f'bg-{r.randint(1, 400)}.{ext}')};"
+            elif roll < 0.32:
+                extra = (f"background:{c.color} {self.url(f'pattern-{r.randint(1, 60)}.png')} repeat-x left top;")
+            elif roll < 0.36:
+                extra = f"list-style-image:{self.url(f'bullet-{r.randint(1, 9)}.png')};"
+            rules.append(f"{self.selector()}{{{self.decls(2, 7)}{extra}}}")
+        if r.random() < 0.2:
+            rules.insert(0, f"/* {' '.join(r.choices(_WORDS, k=r.randint(4, 10)))} */")
+        return "\n".join(rules) + "\n"
+
+    def mobile(self) -> str:
+        r = self.rng
+        rules = [f"{self.selector()}{{{self.decls(1, 5, important=True)}}}" for _ in range(r.randint(6, 18))]
+        if r.random() < 0.5:   # the mobile hero swaps to a portrait crop
+            rules.append(f".mobile-hero,.bz-hero-mobile{{background-image:{self.url(f'hero-mobile-{r.randint(1, 99)}.jpg')} !important;"
+                         f"background-size:cover !important;height:360px !important;}}")
+        rules.append(".hide-mobile,.mobile-hide{display:none !important;max-height:0 !important;overflow:hidden !important;mso-hide:all;}")
+        return f"@media {r.choice(_BREAKPOINTS)}{{\n" + "\n".join(rules) + "\n}\n"
+
+    def dark(self) -> str:
+        """The dark-mode block, repeated for Outlook.com's rewritten attributes, with a logo swap."""
+        r = self.rng
+        pairs = [(self.selector(), r.choice(["background-color:#121212", "background-color:#1e1e1e", "background:#000000"]),
+                  r.choice(["color:#f1f1f1", "color:#ffffff", "color:#e6e6e6"])) for _ in range(r.randint(5, 14))]
+        logo = self.url("logo-dark.png")
+        media = ["@media (prefers-color-scheme:dark){"]
+        media += [f"{sel}{{{bg} !important;{fg} !important;}}" for sel, bg, fg in pairs]
+        media.append(f".dark-logo{{display:block !important;width:auto !important;overflow:visible !important;"
+                     f"float:none !important;max-height:inherit !important;max-width:inherit !important;"
+                     f"line-height:auto !important;margin-top:0 !important;visibility:inherit !important;}}")
+        media.append(f".logo-swap{{background-image:{logo} !important;}}")
+        media.append("}")
+        ogsc = [f"[data-ogsc] {sel.split(',')[0]}{{{fg} !important;}}" for sel, _, fg in pairs]
+        ogsb = [f"[data-ogsb] {sel.split(',')[0]}{{{bg} !important;}}" for sel, bg, _ in pairs]
+        ogsc.append(f"[data-ogsc] .logo-swap{{background-image:{logo} !important;}}")
+        return "\n".join(media + ogsc + ogsb) + "\n"
+
+    def extras(self) -> str:
+        r = self.rng
+        out = []
+        if r.random() < 0.4:
+            out.append("@supports (-webkit-overflow-scrolling:touch){.kinetic-carousel{display:block !important;}"
+                       f".carousel-slide{{background-image:{self.url(f'slide-{r.randint(1, 9)}.jpg')};}}}}")
+        if r.random() < 0.3:
+            out.append("@keyframes fadeIn{from{opacity:0;}to{opacity:1;}}.animate{animation:fadeIn 1s ease-in;}")
+        if r.random() < 0.3:
+            out.append("@media screen and (-webkit-min-device-pixel-ratio:2),(min-resolution:192dpi){"
+                       f".retina-logo{{background-image:{self.url('logo@2x.png')} !important;background-size:180px auto !important;}}}}")
+        return "\n".join(out) + ("\n" if out else "")
+
+    def litmus(self) -> str:
+        """Litmus Email Analytics' CSS beacon: loads only when printed, forwarded or replied to."""
+        r = self.rng
+        base = f"https://{_token(r, 10).lower()}.emltrk.com/v2/{_token(r, 10).lower()}"
+        d = quote(RECIPIENT)
+        return (f"@media print{{ #_t {{ background-image: url('{base}?p&d={d}');}}}}\n"
+                f"div.OutlookMessageHeader {{background-image:url('{base}?f&d={d}')}}\n"
+                f"table.moz-email-headers-table {{background-image:url('{base}?f&d={d}')}}\n"
+                f"blockquote #_t {{background-image:url('{base}?f&d={d}')}}\n"
+                f"#MailContainerBody #_t {{background-image:url('{base}?f&d={d}')}}\n")
+
+    def blocks(self) -> tuple[list[str], bool]:
+        """The style blocks (one to three, as builders split them) and whether a Litmus beacon is in."""
+        r = self.rng
+        head = [self.resets(), self.fonts()]
+        tail = [self.dark(), self.extras()]
+        beacon = r.random() < 0.3
+        if beacon:
+            tail.append(self.litmus())
+        size = sum(map(len, head + tail))
+        body: list[str] = []
+        makers = [self.component, self.component, self.component, self.mobile]
+        while True:
+            piece = r.choice(makers)()
+            if size + len(piece) > self.target and size >= HEAVY_CSS_MIN:
+                break
+            body.append(piece)
+            size += len(piece)
+        parts = head + body + tail             # each part is a whole top-level rule group
+        n = r.choice([1, 1, 2, 3])
+        cuts = sorted(r.sample(range(1, len(parts)), n - 1)) + [len(parts)]
+        out, prev = [], 0
+        for cut in cuts:
+            out.append("".join(parts[prev:cut]))
+            prev = cut
+        return out, beacon
+
+
+def heavy_style_blocks(i: int) -> list[str]:
+    """The CSS text of each head ``<style>`` block that :func:`generate_heavy_style_html` adds to body ``i``."""
+    return _HeavyStyle(i, _Page(i)).blocks()[0]
+
+
+def generate_heavy_style_html(i: int) -> str:
+    """Body ``i`` with a 20-60 KB head ``<style>`` in the shape ESP templates ship (see ``_HeavyStyle``).
+
+    The rest is ``generate_html(i)`` byte for byte: the heavy blocks go just before ``</head>``
+    (after the template's own ``<style>``), plus the Litmus beacon's ``<div id="_t">`` when the
+    sheet carries one.
+    """
+    return _heavy_html(i, _Page(i))
+
+
+def _heavy_html(i: int, page: _Page) -> str:
+    html = page.build()
+    blocks, beacon = _HeavyStyle(i, page).blocks()
+    attrs = ['type="text/css"', "", 'data-embed', 'type="text/css" data-premailer="ignore"']
+    r = random.Random(f"{_SEED}:heavy-attrs:{i}")
+    styles = "".join(f"<style {r.choice(attrs)}>\n{css}</style>\n".replace("<style >", "<style>") for css in blocks)
+    head, rest = html.split("</head>\n", 1)
+    if beacon:
+        tag, body = rest.split(">\n", 1)
+        rest = f'{tag}>\n<div id="_t"></div>\n{body}'
+    return f"{head}{styles}</head>\n{rest}"
 
 
 # --------------------------------------------------------------------------- MIME
@@ -541,10 +772,16 @@ def _crlf(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\n", "\r\n")
 
 
-def generate_message(i: int) -> bytes:
-    """Message ``i``: a complete multipart/alternative MIME message (CRLF), body = ``generate_html(i)``."""
+def _check_style(style: str) -> None:
+    if style not in STYLES:
+        raise ValueError(f"style must be one of {STYLES}, not {style!r}")
+
+
+def generate_message(i: int, style: str = "plain") -> bytes:
+    """Message ``i``: a complete multipart/alternative MIME message (CRLF), body = ``generate_html(i, style)``."""
+    _check_style(style)
     page = _Page(i)
-    html = page.build()
+    html = page.build() if style == "plain" else _heavy_html(i, page)
     r = random.Random(f"{_SEED}:mime:{i}")
     c = page.ctx
     charset = r.choice(["utf-8", "utf-8", "utf-8", "windows-1252"])
@@ -597,47 +834,52 @@ def _subject_header(subject: str) -> str:
     return "=?utf-8?b?" + base64.b64encode(subject.encode("utf-8")).decode("ascii") + "?="
 
 
-def corpus(n: int) -> list[str]:
-    """The first ``n`` HTML bodies (``generate_html(0) .. generate_html(n - 1)``)."""
-    return [generate_html(i) for i in range(n)]
+def corpus(n: int, style: str = "plain") -> list[str]:
+    """The first ``n`` HTML bodies (``generate_html(0, style) .. generate_html(n - 1, style)``)."""
+    return [generate_html(i, style) for i in range(n)]
 
 
-def messages(n: int, start: int = 0) -> Iterator[bytes]:
+def heavy_corpus(n: int) -> list[str]:
+    """The first ``n`` heavy-style bodies (:func:`generate_heavy_style_html`)."""
+    return corpus(n, "heavy")
+
+
+def messages(n: int, start: int = 0, style: str = "plain") -> Iterator[bytes]:
     """Messages ``start .. start + n - 1``, one at a time (constant memory)."""
     for i in range(start, start + n):
-        yield generate_message(i)
+        yield generate_message(i, style)
 
 
 # --------------------------------------------------------------------------- CLI
 _FROM_LINE = re.compile(rb"^(>*From )", re.M)
 
 
-def write_mbox(path: str | os.PathLike[str], n: int) -> None:
+def write_mbox(path: str | os.PathLike[str], n: int, style: str = "plain") -> None:
     """mboxrd with LF line endings (what mail clients and Python's ``mailbox`` write)."""
     with open(path, "wb") as out:
-        for i, raw in enumerate(messages(n)):
+        for i, raw in enumerate(messages(n, style=style)):
             body = _FROM_LINE.sub(rb">\1", raw.replace(b"\r\n", b"\n"))
             stamp = (_EPOCH + timedelta(minutes=97 * i)).strftime("%a %b %d %H:%M:%S %Y").encode()
             out.write(b"From MAILER-DAEMON " + stamp + b"\n" + body + (b"" if body.endswith(b"\n") else b"\n") + b"\n")
 
 
-def write_maildir(path: str | os.PathLike[str], n: int) -> None:
+def write_maildir(path: str | os.PathLike[str], n: int, style: str = "plain") -> None:
     """A Maildir (``cur``/``new``/``tmp``); messages land in ``new`` with LF line endings."""
     root = Path(path)
     for sub in ("cur", "new", "tmp"):
         (root / sub).mkdir(parents=True, exist_ok=True)
-    for i, raw in enumerate(messages(n)):
+    for i, raw in enumerate(messages(n, style=style)):
         (root / "new" / f"{1709539200 + i}.M{i}P0.bench").write_bytes(raw.replace(b"\r\n", b"\n"))
 
 
-def write_files(path: str | os.PathLike[str], n: int, html: bool) -> None:
+def write_files(path: str | os.PathLike[str], n: int, html: bool, style: str = "plain") -> None:
     root = Path(path)
     root.mkdir(parents=True, exist_ok=True)
     for i in range(n):
         if html:
-            (root / f"{i:06d}.html").write_text(generate_html(i), encoding="utf-8")
+            (root / f"{i:06d}.html").write_text(generate_html(i, style), encoding="utf-8")
         else:
-            (root / f"{i:06d}.eml").write_bytes(generate_message(i))
+            (root / f"{i:06d}.eml").write_bytes(generate_message(i, style))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -645,13 +887,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("format", choices=["mbox", "maildir", "eml", "html"])
     ap.add_argument("out", help="output file (mbox) or directory")
     ap.add_argument("-n", type=int, default=1000, help="number of messages (default 1000)")
+    ap.add_argument("--style", choices=STYLES, default="plain",
+                    help="heavy: add a 20-60 KB head <style> as ESP templates ship (default plain)")
     args = ap.parse_args(argv)
     if args.format == "mbox":
-        write_mbox(args.out, args.n)
+        write_mbox(args.out, args.n, args.style)
     elif args.format == "maildir":
-        write_maildir(args.out, args.n)
+        write_maildir(args.out, args.n, args.style)
     else:
-        write_files(args.out, args.n, html=args.format == "html")
+        write_files(args.out, args.n, html=args.format == "html", style=args.style)
     print(f"wrote {args.n} messages to {args.out}", file=sys.stderr)
     return 0
 

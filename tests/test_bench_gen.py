@@ -132,6 +132,68 @@ def test_generated_html_has_the_features_that_make_real_mail_expensive(i):
     assert len(hosted) >= 2
 
 
+def test_plain_bodies_and_messages_are_byte_identical_to_the_published_corpus():
+    """Adding the heavy-style bodies must not move a byte of the corpus earlier figures were measured on."""
+    h = hashlib.sha256()
+    for i in range(N):
+        h.update(gen.generate_html(i).encode())
+        assert gen.generate_html(i, "plain") == gen.generate_html(i)
+    for i in range(10):
+        h.update(gen.generate_message(i))
+    assert h.hexdigest() == "bcc92e8d60c9d73302668ea5961e08887f3f1e4f4e8989953d9ffa50bbdde033"
+
+
+def _strip_heavy(i: int, html: str) -> str:
+    for css in gen.heavy_style_blocks(i):
+        block = re.search(r"<style[^>]*>\n" + re.escape(css) + "</style>\n", html)
+        assert block, "each heavy block sits in its own <style> element"
+        html = html.replace(block.group(), "", 1)
+    return html.replace('<div id="_t"></div>\n', "", 1)
+
+
+@pytest.mark.parametrize("i", range(0, N, 3))
+def test_heavy_style_body_is_the_plain_body_plus_20_to_60_kb_of_esp_template_css(i):
+    html = gen.generate_html(i, style="heavy")
+    assert html == gen.generate_heavy_style_html(i)
+    assert _strip_heavy(i, html) == gen.generate_html(i)      # nothing else moved
+    head = html.split("</head>", 1)[0]
+    blocks = gen.heavy_style_blocks(i)
+    assert all(css in head for css in blocks) and 1 <= len(blocks) <= 3
+    css = "".join(blocks)
+    assert 20_000 <= len(css) <= 60_000
+    assert all(b.count("{") == b.count("}") for b in blocks), "each block is a whole sheet"
+    assert "@media (prefers-color-scheme:dark)" in css and "[data-ogsc]" in css and "[data-ogsb]" in css
+    assert len(re.findall(r"@media [^{]*max-width", css)) >= 1 and "@font-face" in css
+    urls = re.findall(r"url\(\s*['\"]?(https://[^'\")]+)", css)
+    assert len(urls) >= 25, len(urls)
+    assert len(set(urls)) >= 0.8 * len(urls), "per-message URLs, not one repeated string"
+
+
+def test_heavy_style_corpus_is_deterministic_and_some_sheets_carry_the_litmus_css_beacon():
+    code = ("import hashlib,sys;sys.path.insert(0,sys.argv[1]);import gen as m;"
+            "print(hashlib.sha256(m.generate_message(5,'heavy')+m.generate_html(6,'heavy').encode()).hexdigest())")
+    out = subprocess.run([sys.executable, "-c", code, str(ROOT / "benchmarks")], check=True,
+                         capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "99"}).stdout
+    assert out.strip() == hashlib.sha256(gen.generate_message(5, "heavy")
+                                         + gen.generate_html(6, "heavy").encode()).hexdigest()
+    assert gen.heavy_corpus(2) == [gen.generate_html(0, "heavy"), gen.generate_html(1, "heavy")]
+    beacons = [i for i in range(N) if "emltrk.com/v2/" in gen.generate_html(i, "heavy")]
+    assert 0.1 * N <= len(beacons) <= 0.5 * N, beacons
+    html = gen.generate_html(beacons[0], "heavy")
+    assert '<div id="_t"></div>' in html and re.search(r"@media print\{ #_t \{ background-image: url\('https://", html)
+    with pytest.raises(ValueError):
+        gen.generate_html(0, "fancy")
+
+
+def test_heavy_style_message_carries_the_heavy_body_as_clean_mime():
+    msg = _assert_clean_mime(gen.generate_message(4, "heavy"))
+    [part] = _html_parts(msg)
+    expected = gen.generate_html(4, "heavy").replace('charset=utf-8"', f'charset={part.get_content_charset()}"')
+    assert part.get_content().replace("\r\n", "\n") == expected
+    plain = next(p for p in msg.walk() if p.get_content_type() == "text/plain").get_content()
+    assert "data-ogsc" not in plain and "@media" not in plain    # the text alternative has no CSS
+
+
 @pytest.mark.parametrize("i", range(0, N, 2))
 def test_generated_messages_are_clean_mime_carrying_the_generated_html(i):
     msg = _assert_clean_mime(gen.generate_message(i))
@@ -296,9 +358,10 @@ def test_bench_engine_smoke_run_prints_floor_and_every_row(capsys):
     assert re.search(r"lxml parse\+serialize \(floor\)\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+1\.00 *\n", out)
     assert re.search(r"stdlib email parse\+as_bytes \(floor\)\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+1\.00 *\n", out)
     # The engine's own floor (its walk without judging) has figures but no findings column.
-    assert len(re.findall(r"tracker_block walk only \(no judging\)(?:\s+[\d.]+){4} *\n", out)) == 2
+    assert len(re.findall(r"tracker_block walk only \(no judging\)(?:\s+[\d.]+){4} *\n", out)) == 3
+    assert "HTML bodies with heavy head <style>: 1 generated" in out
     for mode in ("trackers", "all", "proxy"):
-        assert out.count(f"tracker_block.clean_html {mode}") == 2      # generated bodies and samples
+        assert out.count(f"tracker_block.clean_html {mode}") == 3      # generated, heavy-style and samples
         assert out.count(f"tracker_block.clean_message {mode}") == 2
 
 
@@ -321,7 +384,54 @@ def test_differential_tool_reads_the_whole_corpus_and_explains_its_use(capsys):
     sys.modules[spec.name] = diff
     spec.loader.exec_module(diff)
     docs, msgs = diff.corpus()
-    names = [n for n, _ in docs]
+    names = [n for n, *_ in docs]
     assert sum(n.startswith("gen:") for n in names) == 150 and any(n.startswith("vector:") for n in names)
     assert any(n.startswith("hostile:") for n in names) and any(n.startswith("sample:") for n in (m for m, _ in msgs))
     assert diff.main([]) == 2 and "differential.py save" in capsys.readouterr().out
+    # the corpora issue 17 adds: heavy-style bodies and messages, the detection corpora, the fuzz finds
+    mnames = [m for m, _ in msgs]
+    assert sum(n.startswith("heavy:") for n in names) == diff.HEAVY_BODIES
+    assert any(n.startswith("detection-recall:") for n in names) and any(n.startswith("detection-honest:") for n in names)
+    assert sum(n.startswith("fuzz:") for n in names) == len(list(diff.FUZZ.glob("*.bin"))) > 0
+    assert any(n.startswith("newsletter-recall:") for n in mnames) and any(n.startswith("heavy-message:") for n in mnames)
+    assert len(set(names + mnames)) == len(names) + len(mnames), "every input has its own name"
+    assert diff.corpus() == (docs, msgs), "the same inputs on every run (no random MIME boundary, no clock)"
+
+
+def test_differential_report_lists_each_difference_with_its_findings_and_where_the_bytes_part():
+    spec = importlib.util.spec_from_file_location("differential", ROOT / "benchmarks" / "differential.py")
+    diff = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = diff
+    spec.loader.exec_module(diff)
+    keep = ("<p>same</p>", [("a", 1)])
+    before = {"trackers gen:1": keep, "all heavy:2": ("<img src=x>", [("img", "x")]),
+              "proxy message:3": (b"Subject: a\r\n\r\nbody", [], ()), "all gone:4": keep}
+    now = {"trackers gen:1": keep, "all heavy:2": ("<img>", [("img", "y")]),
+           "proxy message:3": (b"Subject: a\r\n\r\nbody", [], ("boom",)), "all new:5": keep}
+    lines, n = diff.compare(before, now, full=True)
+    text = "\n".join(lines)
+    assert n == 4 and lines[-1] == "4 of 4 results differ"
+    assert "--- heavy:2  [mode all]" in text and "output differs at offset 4 (lengths 11 -> 5)" in text
+    assert "  - finding ('img', 'x')" in text and "  + finding ('img', 'y')" in text
+    assert "errors () -> ('boom',)" in text and "only in the saved run" in text and "only in the new run" in text
+    assert "gen:1" not in text
+    assert "by mode: all 3, proxy 1" in text
+    short, _ = diff.compare(before, now, full=False, limit=1)
+    assert len([ln for ln in short if ln.startswith("---")]) == 1
+
+
+def test_targets_smoke_run_prints_every_issue_17_target_as_a_ratio_or_rate(capsys):
+    spec = importlib.util.spec_from_file_location("targets", ROOT / "benchmarks" / "targets.py")
+    targets = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = targets
+    spec.loader.exec_module(targets)
+    assert targets.main(["--quick", "-n", "1", "--rounds", "1", "--only", "html", "message", "filter"]) == 0
+    out = capsys.readouterr().out
+    for corpus in ("gen.py corpus", "heavy-style corpus"):
+        assert re.search(rf"clean_html trackers / lxml p\+s, {corpus} +\d+\.\d\dx +<= 1\.0x +(yes|no) ", out), out
+    for corpus in ("gen.py messages", "heavy-style messages"):
+        assert re.search(rf"clean_message / stdlib email p\+s, {corpus} +\d+\.\d\dx +<= 1\.5x +(yes|no) ", out), out
+    assert re.search(r"mail filter \(filter_message\), 1 process +\d+\.\d +>= \d+ \(3x [\d.]+\) +(yes|no) ", out), out
+    # the stdlib floor really round-trips the message
+    raw = gen.generate_message(2)
+    assert targets.stdlib_roundtrip(raw).replace(b"\r\n", b"\n").count(b"Content-Transfer-Encoding") == 2
