@@ -130,3 +130,27 @@ def test_judge_error_is_raised(mode: str) -> None:
     with pytest.raises(RuntimeError, match="judge failed"):
         _run(mode, "background:url(http://t.test/x.gif)" if mode != "sheet" else "a{b:url(http://t.test/x)}",
              "fill", lambda *a: judge(*a))
+
+
+def _lists(rules) -> list | None:
+    return None if rules is None else [[c, s, [list(d) for d in ds]] for c, s, ds in rules]
+
+
+def test_sheet_reading_matches_python() -> None:
+    """The visibility resolver's reading of each sheet: the brace scan, the tokeniser, the cheap check."""
+    diffs = []
+    for text, matters, light, full in DATA["structure"]:
+        got = (_core.css_sheet_matters(text), _lists(_core.css_light_structure(text)),
+               _lists(_core.css_full_structure(text)))
+        if got != (matters, light, full) and got != _fffd([matters, light, full]):
+            diffs.append((text, (matters, light, full), got))
+    assert len(DATA["structure"]) > 5_000
+    assert sum(1 for r in DATA["structure"] if r[3]) > 500       # sheets with deciding rules
+    assert not diffs, f"{len(diffs)} differ; first: {diffs[:2]!r}"
+
+
+def test_inline_reading_matches_python() -> None:
+    diffs = [(text, want, got) for text, want in DATA["inline"]
+             if (got := [list(d) for d in _core.css_inline_decls(text)]) != want and got != _fffd(want)]
+    assert sum(1 for r in DATA["inline"] if r[1]) > 300
+    assert not diffs, f"{len(diffs)} differ; first: {diffs[:3]!r}"

@@ -67,10 +67,12 @@ fn css_clean_stylesheet(text_: &Bound<'_, PyString>, judge: Bound<'_, PyAny>) ->
     j.finish(out)
 }
 
+/// `plain=False` skips the fast path for plain declaration lists (tests compare the two).
 #[pyfunction]
-fn css_clean_declarations(text_: &Bound<'_, PyString>, judge: Bound<'_, PyAny>) -> PyResult<Option<String>> {
+#[pyo3(signature = (text_, judge, plain = true))]
+fn css_clean_declarations(text_: &Bound<'_, PyString>, judge: Bound<'_, PyAny>, plain: bool) -> PyResult<Option<String>> {
     let mut j = PyJudge::new(judge);
-    let out = css::clean_declarations(&text(text_), |u: &str, k: &str, w: &str| j.call(u, k, w));
+    let out = css::clean_declarations_with(&text(text_), |u: &str, k: &str, w: &str| j.call(u, k, w), plain);
     j.finish(out)
 }
 
@@ -141,11 +143,18 @@ fn css_inline_decls<'py>(py: Python<'py>, style: &Bound<'py, PyString>) -> PyRes
     decls_tuple(py, stylesheet::inline_decls(&text(style)))
 }
 
+/// (declaration name, its url() URLs) of a plain declaration list; None when it is not plain.
+#[pyfunction]
+fn css_plain_urls(text_: &Bound<'_, PyString>) -> Option<Vec<(String, Vec<String>)>> {
+    css::plain::plain_urls(&text(text_))
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(css_may_load, m)?)?;
     m.add_function(wrap_pyfunction!(css_clean_stylesheet, m)?)?;
     m.add_function(wrap_pyfunction!(css_clean_declarations, m)?)?;
     m.add_function(wrap_pyfunction!(css_clean_value, m)?)?;
+    m.add_function(wrap_pyfunction!(css_plain_urls, m)?)?;
     m.add_function(wrap_pyfunction!(dataurl_scriptable_reason, m)?)?;
     m.add_function(wrap_pyfunction!(css_sheet_matters, m)?)?;
     m.add_function(wrap_pyfunction!(css_sheet_structure, m)?)?;

@@ -22,8 +22,7 @@ pub type Decl = (String, String, bool);
 pub type Rule = (String, String, Vec<Decl>);
 
 fn contains_ci(hay: &str, needle: &str) -> bool {
-    let (h, n) = (hay.as_bytes(), needle.as_bytes());
-    h.len() >= n.len() && h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
+    crate::css::contains_ci(hay.as_bytes(), needle.as_bytes())
 }
 
 /// Can this `<style>` text hide, show or size an element at all? (a cheap literal check)

@@ -43,17 +43,18 @@ pub fn py_strip(s: &str) -> &str {
 const EXEC_LITERALS: [&str; 3] = ["ession", "behavior", "binding"];
 const MAYBE_LITERALS: [&str; 8] = ["url", "src", "cross-fade", "\\", "//", "ession", "behavior", "binding"];
 
-fn contains_ci(hay: &[u8], needle: &[u8]) -> bool {
-    // needles are lowercase ASCII; ASCII case folding is what `str.lower()` does to them
-    hay.len() >= needle.len()
-        && hay.windows(needle.len()).any(|w| w.iter().zip(needle).all(|(a, b)| a.to_ascii_lowercase() == *b))
+/// Does `hay` hold `needle` (lowercase ASCII) in any ASCII case? (what `needle in text.lower()` is
+/// for these words: no other character lowercases into them)
+pub fn contains_ci(hay: &[u8], needle: &[u8]) -> bool {
+    find_ci(hay, needle, 0).is_some()
 }
 
 fn find_ci(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
-    if hay.len() < needle.len() {
-        return None;
-    }
-    (from..=hay.len() - needle.len()).find(|&i| hay[i..i + needle.len()].iter().zip(needle).all(|(a, b)| a.to_ascii_lowercase() == *b))
+    let (&first, rest) = needle.split_first()?;
+    let hay_from = hay.get(from..)?;
+    memchr::memchr2_iter(first, first.to_ascii_uppercase(), hay_from)
+        .map(|i| i + from)
+        .find(|&i| hay.get(i + 1..i + 1 + rest.len()).is_some_and(|w| w.eq_ignore_ascii_case(rest)))
 }
 
 fn skip_py_space(s: &str, from: usize) -> usize {
@@ -522,11 +523,16 @@ pub fn clean_stylesheet<J: FnMut(&str, &str, &str) -> Judged>(text: &str, mut ju
 }
 
 /// Clean a `style=""` attribute value. Returns the new text, or None when nothing changed.
-pub fn clean_declarations<J: FnMut(&str, &str, &str) -> Judged>(text: &str, mut judge: J) -> Option<String> {
+pub fn clean_declarations<J: FnMut(&str, &str, &str) -> Judged>(text: &str, judge: J) -> Option<String> {
+    clean_declarations_with(text, judge, true)
+}
+
+/// [`clean_declarations`]; `plain: false` always tokenises (tests hold the fast path to it).
+pub fn clean_declarations_with<J: FnMut(&str, &str, &str) -> Judged>(text: &str, mut judge: J, plain: bool) -> Option<String> {
     if !may_load(text) {
         return None;
     }
-    let has_exec_word = EXEC_LITERALS.iter().any(|w| contains_ci(text.as_bytes(), w.as_bytes()));
+    let has_exec_word = !plain || EXEC_LITERALS.iter().any(|w| contains_ci(text.as_bytes(), w.as_bytes()));
     let mut seen: HashMap<(String, String, String), Judged> = HashMap::new();
     if !has_exec_word {
         if let Some(decls) = plain::plain_urls(text) {
