@@ -1,9 +1,9 @@
-"""The plain-style fast path of css.clean_declarations must read and rewrite exactly like tinycss2."""
+"""The plain-style fast path of css.clean_declarations must read and rewrite exactly like the tokenising path."""
 from __future__ import annotations
 
 import pytest
 
-from tracker_block import css
+from tracker_block import _core, css
 
 STYLES = [
     "background:url('https://cdn.shop.test/hero.jpg') center / cover no-repeat #123c69;background-size:cover",
@@ -14,7 +14,7 @@ STYLES = [
     "background:url(data:image/png;base64,AAAA);border:none",
     "list-style:url(https://t.test/l.gif) inside;cursor:url(https://t.test/c.cur), auto",
     "background:url(https://t.test/1.gif);background:url(https://t.test/1.gif)",
-    # not plain: tinycss2 reads these
+    # not plain: the tokeniser reads these
     "background:image-set('https://t.test/s.gif' 1x)",
     "background:u\\72l(https://t.test/e.gif)",
     "background:url(https://cdn.shop.test/a.png)/*x*/;b:url(https://t.test/k.gif)",
@@ -27,28 +27,27 @@ JUDGES = {
 }
 
 
-def _run(style: str, decide, fast: bool, monkeypatch) -> tuple[str | None, list[tuple[str, str, str]]]:
+def _run(style: str, decide, fast: bool) -> tuple[str | None, list[tuple[str, str, str]]]:
     calls: list[tuple[str, str, str]] = []
 
     def judge(url: str, kind: str, where: str):
         calls.append((url, kind, where))
         return decide(url)
 
-    with monkeypatch.context() as m:
-        if not fast:
-            m.setattr(css, "_plain_urls", lambda text: None)
+    if fast:
         return css.clean_declarations(style, judge), calls
+    return _core.css_clean_declarations(style, judge, False), calls
 
 
 @pytest.mark.parametrize("style", STYLES)
 @pytest.mark.parametrize("judge_name", sorted(JUDGES))
-def test_plain_fast_path_matches_tinycss2(style: str, judge_name: str, monkeypatch) -> None:
+def test_plain_fast_path_matches_tokeniser(style: str, judge_name: str) -> None:
     decide = JUDGES[judge_name]
-    assert _run(style, decide, True, monkeypatch) == _run(style, decide, False, monkeypatch)
+    assert _run(style, decide, True) == _run(style, decide, False)
 
 
 def test_plain_reader_sees_every_url_or_gives_up() -> None:
-    assert css._plain_urls(STYLES[3]) == [("background", ["https://cdn.shop.test/a.png", "https://t.test/b.gif"])]
-    assert css._plain_urls(STYLES[5]) == [("background", ["data:image/png;base64,AAAA"])]
+    assert _core.css_plain_urls(STYLES[3]) == [("background", ["https://cdn.shop.test/a.png", "https://t.test/b.gif"])]
+    assert _core.css_plain_urls(STYLES[5]) == [("background", ["data:image/png;base64,AAAA"])]
     for style in STYLES[8:]:
-        assert css._plain_urls(style) is None, style
+        assert _core.css_plain_urls(style) is None, style

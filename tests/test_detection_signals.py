@@ -6,7 +6,7 @@ import pytest
 
 from tracker_block import Options, clean_html
 from tracker_block.heuristics import BLOCK_SCORE, SCORES
-from tracker_block.visibility import _light_structure, _tinycss2_structure
+from tracker_block.visibility import _full_structure, _light_structure
 
 SENDER = "news@bakery-example.com"
 
@@ -103,13 +103,13 @@ def test_an_image_on_a_host_listed_whole_is_judged_on_its_url():
     assert photo + "?r=88" in removed(f'<img src="{photo}?r=88" width="600">')    # so does a per-load query
 
 
-def test_light_css_reading_matches_tinycss2():
+def test_light_css_reading_matches_tokeniser():
     sheet = ("/* c */ @import url(x.css); .a,.b > img{display:none!important;width:0} @font-face{font-family:x;src:u}"
              "@media only screen and (max-width:600px){ .m{display:block !important} @supports (x:y){.n{opacity:0}} }"
              ".z:hover{max-height:none}")
     light = [(c, s.strip(), d) for c, s, d in _light_structure(sheet)]
-    assert light == [(c, s.strip(), d) for c, s, d in _tinycss2_structure(sheet)]
-    assert _light_structure('.a{content:"{"}') is None   # strings go to tinycss2
+    assert light == [(c, s.strip(), d) for c, s, d in _full_structure(sheet)]
+    assert _light_structure('.a{content:"{"}') is None   # strings go to the tokeniser
 
 
 def test_rules_check_lists_every_url_signal():

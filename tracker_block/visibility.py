@@ -6,7 +6,7 @@ mobile alternates, ``@media (prefers-color-scheme: dark)`` logos), hide elements
 attributes. Calling an image hidden or tiny from its inline style alone removes honest images
 and misses pixels hidden by class.
 
-``Resolver`` reads the document's ``<style>`` sheets once (tinycss2), keeps only the rules that can
+``Resolver`` reads the document's ``<style>`` sheets once (the Rust core), keeps only the rules that can
 hide, show or size something, and matches their selectors with lexbor's selector engine (the
 document is already a lexbor tree). Each rule belongs to a *context*: the base (no condition,
 ``screen``, ``all``) or one condition (a ``@media`` query, ``:hover``, Outlook.com's dark mode
@@ -23,15 +23,11 @@ import functools
 import re
 from typing import NamedTuple
 
-import tinycss2
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from . import _core
 from .heuristics import parse_px, size_signal, style_hides
 
-# Properties that decide whether, and how big, an element is drawn.
-_PROPS = frozenset({"display", "visibility", "opacity", "width", "height", "max-width", "max-height",
-                    "overflow", "overflow-x", "overflow-y", "clip", "left", "top"})
-_CHEAP = ("display", "visibility", "opacity", "width", "height", "max-")
 _PSEUDO_CLASS = re.compile(r":(?:hover|focus|active|focus-within|focus-visible|visited|link|checked|target)\b",
                            re.IGNORECASE)
 _OUTLOOK_DARK = re.compile(r"^\s*\[data-ogs[cb]\]\s*", re.IGNORECASE)
@@ -84,102 +80,15 @@ def _relevance(decls, conditional: bool) -> int:
 
 def sheet_matters(text: str) -> bool:
     """Can this ``<style>`` text hide, show or size an element at all? (a cheap literal check)"""
-    low = text.lower()
-    return any(word in low for word in _CHEAP)
+    return _core.css_sheet_matters(text)
 
 
-def _decls(content) -> tuple[tuple[str, str, bool], ...]:
-    out = []
-    for d in tinycss2.parse_blocks_contents(content, skip_comments=True, skip_whitespace=True):
-        if d.type == "declaration" and d.lower_name in _PROPS:
-            out.append((d.lower_name, tinycss2.serialize(d.value).strip().lower(), bool(d.important)))
-    return tuple(out)
-
-
-_COMMENT = re.compile(r"/\*.*?(?:\*/|$)", re.DOTALL)
-_IMPORTANT = re.compile(r"!\s*important\s*$")
-
-
-def _light_decls(block: str) -> tuple[tuple[str, str, bool], ...]:
-    out = []
-    for part in block.split(";"):
-        name, sep, value = part.partition(":")
-        if not sep:
-            continue
-        name = name.strip().lower()
-        if name in _PROPS:
-            value = value.strip().lower()
-            m = _IMPORTANT.search(value)
-            if m:
-                value = value[:m.start()].rstrip()
-            out.append((name, value, m is not None))
-    return tuple(out)
-
-
-def _light_structure(text: str) -> list[tuple[str, str, tuple]] | None:
-    """(condition, selector list, declarations) of every style rule, read with str.find.
-
-    tinycss2 tokenises a 1.5 KB template sheet in ~0.7 ms; a brace scan does it in a few dozen µs.
-    Only for sheets with no strings or escapes (a quoted "{" could fool it): those go to tinycss2.
-    """
-    if '"' in text or "'" in text or "\\" in text:
-        return None
-    text = _COMMENT.sub(" ", text) if "/*" in text else text
-    out: list[tuple[str, str, tuple]] = []
-    stack: list[str] = []     # conditions of the open @media / @supports blocks ("" for others)
-    skip = 0                  # depth inside an at-rule whose content is not rules (@font-face …)
-    i, n = 0, len(text)
-    while i < n:
-        ob, cb = text.find("{", i), text.find("}", i)
-        if cb < 0:
-            break
-        if 0 <= ob < cb:
-            prelude = text[i:ob].rsplit(";", 1)[-1].strip()
-            if skip:
-                skip += 1
-                i = ob + 1
-            elif prelude.startswith("@"):
-                name, _, cond = prelude[1:].partition(" ")
-                name = name.lower()
-                if name in ("media", "supports", "container"):
-                    stack.append(" ".join(cond.lower().split()))
-                else:
-                    skip = 1
-                i = ob + 1
-            else:
-                end = text.find("}", ob + 1)
-                if end < 0:
-                    return None
-                decls = _light_decls(text[ob + 1:end])
-                if decls:
-                    out.append((" and ".join(c for c in stack if c), prelude, decls))
-                i = end + 1
-        else:
-            if skip:
-                skip -= 1
-            elif stack:
-                stack.pop()
-            i = cb + 1
-    return out
-
-
-def _tinycss2_structure(text: str) -> list[tuple[str, str, tuple]]:
-    out: list[tuple[str, str, tuple]] = []
-
-    def walk(nodes, condition: str) -> None:
-        for node in nodes:
-            if node.type == "at-rule" and node.content is not None:
-                if node.lower_at_keyword in ("media", "supports", "container"):
-                    cond = " ".join(tinycss2.serialize(node.prelude).lower().split())
-                    walk(tinycss2.parse_rule_list(node.content, skip_comments=True, skip_whitespace=True),
-                         f"{condition} and {cond}" if condition else cond)
-            elif node.type == "qualified-rule":
-                decls = _decls(node.content)
-                if decls:
-                    out.append((condition, tinycss2.serialize(node.prelude), decls))
-
-    walk(tinycss2.parse_stylesheet(text, skip_comments=True, skip_whitespace=True), "")
-    return out
+# (condition, selector list, ((property, value, important), ...)) of every style rule of a sheet with a
+# deciding declaration, read by the Rust core (core/src/stylesheet.rs): a brace scan for template
+# sheets without strings or escapes (``_light_structure``, None for the others), else the tokeniser
+# (``_full_structure``); ``_core.css_sheet_structure`` picks.
+_light_structure = _core.css_light_structure
+_full_structure = _core.css_full_structure
 
 
 @functools.lru_cache(maxsize=256)
@@ -192,8 +101,7 @@ def _rules(sheets: tuple[str, ...]) -> tuple[_Rule, ...]:
         return 0 if condition in _BASE_MEDIA else contexts.setdefault(condition, len(contexts) + 1)
 
     for text in sheets:
-        structure = _light_structure(text)
-        for condition, selectors, decls in (structure if structure is not None else _tinycss2_structure(text)):
+        for condition, selectors, decls in _core.css_sheet_structure(text):
             condition = "" if condition in _BASE_MEDIA else condition
             for sel in selectors.split(","):
                 sel = sel.strip()
@@ -214,9 +122,8 @@ def _rules(sheets: tuple[str, ...]) -> tuple[_Rule, ...]:
 
 @functools.lru_cache(maxsize=2048)
 def _inline(style: str) -> tuple[tuple[str, str, bool], ...]:
-    if '"' in style or "'" in style or "\\" in style or "/*" in style:
-        return _decls(style)
-    return _light_decls(style)
+    """The deciding declarations of a ``style`` attribute."""
+    return _core.css_inline_decls(style)
 
 
 class Resolver:

@@ -1,0 +1,592 @@
+//! Every place CSS can load something or run script: found, judged and rewritten.
+//!
+//! The caller's judge decides each URL ([`Judged`]): kept, replaced, or removed (the declaration or
+//! rule holding it is dropped, so nothing loads and no half-rewritten value remains). Declarations
+//! that run script (`expression()`, `behavior`, `-moz-binding`) are reported to the judge as kind
+//! `"script"` and always dropped. CSS is only tokenised (cssparser) when a cheap literal check says
+//! it could hold a URL, an escape or something executable; the rules, declarations and their
+//! serialisation follow tinycss2, the reader this replaced, so the output is the same text.
+
+pub mod parse;
+pub mod plain;
+pub mod tokens;
+
+use parse::{parse_blocks_contents, parse_rule_list, parse_stylesheet, Item};
+use std::collections::HashMap;
+use tokens::{serialize, serialize_identifier, to_css, tokenize, Node, TooDeep};
+
+/// A judge's answer for one URL.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Judged {
+    Keep,
+    Remove,
+    Replace(String),
+}
+
+/// What a bare value (`clean_value`) becomes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ValueOutcome {
+    Unchanged,
+    Removed,
+    Rewritten(String),
+}
+
+/// Python's `str.isspace` (and `\s` of its `re`): Unicode White_Space plus U+001C..U+001F.
+pub fn py_space(c: char) -> bool {
+    c.is_whitespace() || ('\x1c'..='\x1f').contains(&c)
+}
+
+pub fn py_strip(s: &str) -> &str {
+    s.trim_matches(py_space)
+}
+
+const EXEC_LITERALS: [&str; 3] = ["ession", "behavior", "binding"];
+const MAYBE_LITERALS: [&str; 8] = ["url", "src", "cross-fade", "\\", "//", "ession", "behavior", "binding"];
+
+/// Does `hay` hold `needle` (lowercase ASCII) in any ASCII case? (what `needle in text.lower()` is
+/// for these words: no other character lowercases into them)
+pub fn contains_ci(hay: &[u8], needle: &[u8]) -> bool {
+    find_ci(hay, needle, 0).is_some()
+}
+
+fn find_ci(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
+    let (&first, rest) = needle.split_first()?;
+    let hay_from = hay.get(from..)?;
+    memchr::memchr2_iter(first, first.to_ascii_uppercase(), hay_from)
+        .map(|i| i + from)
+        .find(|&i| hay.get(i + 1..i + 1 + rest.len()).is_some_and(|w| w.eq_ignore_ascii_case(rest)))
+}
+
+fn skip_py_space(s: &str, from: usize) -> usize {
+    let rest = &s[from..];
+    from + (rest.len() - rest.trim_start_matches(py_space).len())
+}
+
+/// `image(` / `image-set(` with any whitespace before the `(` (ASCII case-insensitive).
+fn maybe_image(text: &str) -> bool {
+    let b = text.as_bytes();
+    let mut from = 0;
+    while let Some(i) = find_ci(b, b"image", from) {
+        let mut j = i + 5;
+        if b.len() >= j + 4 && b[j] == b'-' && b[j + 1..j + 4].eq_ignore_ascii_case(b"set") {
+            let k = skip_py_space(text, j + 4);
+            if b.get(k) == Some(&b'(') {
+                return true;
+            }
+        }
+        j = skip_py_space(text, j);
+        if b.get(j) == Some(&b'(') {
+            return true;
+        }
+        from = i + 1;
+    }
+    false
+}
+
+/// `@` then whitespace then `import`.
+fn maybe_import(text: &str) -> bool {
+    let b = text.as_bytes();
+    b.iter().enumerate().any(|(i, &c)| {
+        if c != b'@' {
+            return false;
+        }
+        let j = skip_py_space(text, i + 1);
+        b.len() >= j + 6 && b[j..j + 6].eq_ignore_ascii_case(b"import")
+    })
+}
+
+/// Could this CSS hold a load or something executable? (url(, src(, image-set(, @import, escapes,
+/// a URL-looking string, the script words). False means it is passed on without reading it.
+pub fn may_load(text: &str) -> bool {
+    let b = text.as_bytes();
+    if MAYBE_LITERALS.iter().any(|lit| contains_ci(b, lit.as_bytes())) {
+        return true;
+    }
+    (contains_ci(b, b"image") && maybe_image(text)) || (contains_ci(b, b"import") && maybe_import(text))
+}
+
+/// Declarations that run script in some client: IE behaviors, old Gecko XBL bindings.
+pub const EXEC_PROPERTIES: [&str; 3] = ["behavior", "-ms-behavior", "-moz-binding"];
+
+/// Names of a value's identifiers and functions, in order, comments skipped (as IE read them).
+fn squash(nodes: &[Node], out: &mut String) {
+    for n in nodes {
+        match n {
+            Node::Ident(v) => out.push_str(&v.to_ascii_lowercase()),
+            Node::Function { name, args } => {
+                out.push_str(&name.to_ascii_lowercase());
+                out.push('(');
+                squash(args, out);
+            }
+            Node::Paren(c) | Node::Square(c) | Node::Curly(c) => {
+                out.push(' ');
+                squash(c, out);
+            }
+            Node::Comment(_) => {}
+            _ => out.push(' '),
+        }
+    }
+}
+
+/// Does a declaration (lowercased name, value) run script in some client?
+pub fn executable(lower_name: &str, value: &[Node]) -> bool {
+    if EXEC_PROPERTIES.contains(&lower_name) {
+        return true;
+    }
+    let mut names = String::new();
+    squash(value, &mut names);
+    names.contains("expression(")
+}
+
+/// A URL in this declaration or rule was judged Remove (or the CSS around it cannot be trusted).
+struct Blocked;
+
+fn is_url_func(name: &str) -> bool {
+    name.eq_ignore_ascii_case("url") || name.eq_ignore_ascii_case("src")
+}
+
+fn is_string_url_func(name: &str) -> bool {
+    ["image-set", "-webkit-image-set", "image", "cross-fade", "-webkit-cross-fade"]
+        .iter()
+        .any(|f| name.eq_ignore_ascii_case(f))
+}
+
+/// A letter for Python's `[a-z]` under IGNORECASE (which also takes İ ı ſ K).
+fn py_ci_letter(c: char) -> bool {
+    c.is_ascii_alphabetic() || matches!(c, '\u{130}' | '\u{131}' | '\u{17f}' | '\u{212a}')
+}
+
+/// Does a string look like a URL (`scheme:`, `//host`, `\\host`)? A string in a value is judged then.
+fn urlish(s: &str) -> bool {
+    let s = s.trim_start_matches(py_space);
+    if s.starts_with("//") || s.starts_with("\\\\") {
+        return true;
+    }
+    let mut chars = s.chars();
+    if !chars.next().is_some_and(py_ci_letter) {
+        return false;
+    }
+    for c in chars {
+        if c == ':' {
+            return true;
+        }
+        if !(py_ci_letter(c) || c.is_ascii_digit() || matches!(c, '+' | '.' | '-')) {
+            return false;
+        }
+    }
+    false
+}
+
+fn quote(url: &str) -> String {
+    let mut s = String::with_capacity(url.len() + 2);
+    s.push('"');
+    for c in url.chars() {
+        match c {
+            '\\' => s.push_str("\\\\"),
+            '"' => s.push_str("\\\""),
+            '\n' => s.push_str("\\a "),
+            _ => s.push(c),
+        }
+    }
+    s.push('"');
+    s
+}
+
+/// The cleaning of one piece of CSS: the judge, and whether the CSS nested too deep to read.
+struct Cleaner<'j, J: FnMut(&str, &str, &str) -> Judged> {
+    judge: &'j mut J,
+}
+
+impl<J: FnMut(&str, &str, &str) -> Judged> Cleaner<'_, J> {
+    /// The values with their URLs judged: None when nothing changed.
+    fn rewrite_values(&mut self, nodes: &[Node], kind: &str, where_: &str, in_set: bool) -> Result<Option<Vec<Node>>, Blocked> {
+        let mut out: Option<Vec<Node>> = None;
+        for (i, node) in nodes.iter().enumerate() {
+            let mut url: Option<String> = None;
+            match node {
+                // A broken url( or an unterminated string: browsers drop or end it, but what it
+                // swallowed can read as more CSS to a laxer reader (found by fuzzing). The value goes.
+                Node::Error(_) => return Err(Blocked),
+                Node::Url { value, .. } => url = Some(value.clone()),
+                Node::Function { name, args } if is_url_func(name) => {
+                    let first = args.iter().find(|a| !a.is_space_or_comment());
+                    url = Some(match first {
+                        Some(Node::Str { value, .. }) | Some(Node::Url { value, .. }) => value.clone(),
+                        _ => py_strip(&to_css(args)).to_string(),
+                    });
+                }
+                Node::Str { value, .. } if in_set || urlish(value) => url = Some(value.clone()),
+                _ => {}
+            }
+            let replacement = if let Some(url) = url {
+                match (self.judge)(&url, kind, where_) {
+                    Judged::Remove => return Err(Blocked),
+                    Judged::Keep => None,
+                    Judged::Replace(v) => Some(if matches!(node, Node::Str { .. }) {
+                        Node::Str { repr: quote(&v), value: v }
+                    } else {
+                        Node::Url { repr: format!("url({})", quote(&v)), value: v }
+                    }),
+                }
+            } else {
+                match node {
+                    Node::Function { name, args } => {
+                        let set = in_set || is_string_url_func(name);
+                        self.rewrite_values(args, kind, where_, set)?
+                            .map(|args| Node::Function { name: name.clone(), args })
+                    }
+                    Node::Paren(c) => self.rewrite_values(c, kind, where_, in_set)?.map(Node::Paren),
+                    Node::Square(c) => self.rewrite_values(c, kind, where_, in_set)?.map(Node::Square),
+                    Node::Curly(c) => self.rewrite_values(c, kind, where_, in_set)?.map(Node::Curly),
+                    _ => None,
+                }
+            };
+            match (replacement, out.as_mut()) {
+                (Some(r), Some(o)) => o.push(r),
+                (Some(r), None) => {
+                    let mut o = nodes[..i].to_vec();
+                    o.push(r);
+                    out = Some(o);
+                }
+                (None, Some(o)) => o.push(node.clone()),
+                (None, None) => {}
+            }
+        }
+        Ok(out)
+    }
+
+    /// Declarations and nested rules of one block. `raw`: the block's tokens, read again only when
+    /// it holds parse errors, to tell whether a skipped region hides a URL.
+    fn clean_block(&mut self, items: Vec<Item>, kind: &str, raw: &[Node]) -> (Vec<Item>, bool) {
+        let mut out = Vec::with_capacity(items.len());
+        let mut changed = false;
+        let hides = items.iter().any(|i| matches!(i, Item::Error { .. })) && strings_hide_url(raw);
+        for item in items {
+            match item {
+                Item::Declaration { name, value, important } => {
+                    let lower = name.to_ascii_lowercase();
+                    if executable(&lower, &value) {
+                        // reported through the judge as kind "script", and always dropped
+                        let text = to_css(&value);
+                        let shown: String = py_strip(&text).chars().take(200).collect();
+                        (self.judge)(&shown, "script", &lower);
+                        changed = true;
+                        continue;
+                    }
+                    match self.rewrite_values(&value, kind, &lower, false) {
+                        Err(Blocked) => {
+                            changed = true;
+                            continue;
+                        }
+                        Ok(Some(v)) => {
+                            changed = true;
+                            out.push(Item::Declaration { name, value: v, important });
+                        }
+                        Ok(None) => out.push(Item::Declaration { name, value, important }),
+                    }
+                }
+                Item::QualifiedRule { .. } | Item::AtRule { .. } => {
+                    let mut rule = item;
+                    let (keep, ch) = self.clean_rule(&mut rule);
+                    changed |= ch;
+                    if keep {
+                        out.push(rule);
+                    }
+                }
+                Item::Error { eof } if eof || hides => {
+                    // An unclosed string, url( or block swallowed the rest of the block, or a skipped
+                    // region holds a string with url( in it: no browser applies it, but a laxer reader
+                    // could find a URL in it (found by fuzzing). It is not passed on.
+                    changed = true;
+                }
+                other => out.push(other),
+            }
+        }
+        (out, changed)
+    }
+
+    /// Clean one rule in place. Returns (keep, changed).
+    fn clean_rule(&mut self, rule: &mut Item) -> (bool, bool) {
+        match rule {
+            Item::AtRule { name, prelude, content } => {
+                let lname = name.to_ascii_lowercase();
+                if lname == "import" {
+                    return match self.rewrite_values(prelude, "stylesheet", "@import", true) {
+                        Err(Blocked) => (false, true),
+                        Ok(None) => (true, false),
+                        Ok(Some(new)) => {
+                            // As the Python reader did: only blocks rewritten in place show.
+                            *prelude = keep_in_place(prelude, &new);
+                            (true, true)
+                        }
+                    };
+                }
+                if lname == "namespace" {
+                    return (true, false); // a namespace URL is a name, never fetched
+                }
+                let ch_prelude = match self.rewrite_values(prelude, "css", &format!("@{lname}"), false) {
+                    Err(Blocked) => return (false, true),
+                    Ok(Some(new)) => {
+                        *prelude = new;
+                        true
+                    }
+                    Ok(None) => false,
+                };
+                let Some(body) = content.as_mut() else { return (true, ch_prelude) };
+                let kind = if lname == "font-face" { "font" } else { "css" };
+                let (new_text, ch) = if matches!(
+                    lname.as_str(),
+                    "media" | "supports" | "document" | "-moz-document" | "layer" | "container" | "scope" | "starting-style"
+                ) {
+                    self.clean_rules(parse_rule_list(body, false, false))
+                } else {
+                    let (items, ch) = self.clean_block(parse_blocks_contents(body, false, false), kind, body);
+                    (if ch { serialize_decls(&items) } else { String::new() }, ch)
+                };
+                if ch {
+                    match tokenize(&new_text, false) {
+                        Ok(t) => *body = t,
+                        Err(TooDeep) => return (false, true),
+                    }
+                }
+                (true, ch || ch_prelude)
+            }
+            Item::QualifiedRule { prelude, content } => {
+                if selector_hides_url(prelude) {
+                    return (false, true);
+                }
+                let ch_prelude = match self.rewrite_values(prelude, "css", "selector", false) {
+                    Err(Blocked) => return (false, true),
+                    Ok(Some(new)) => {
+                        *prelude = new;
+                        true
+                    }
+                    Ok(None) => false,
+                };
+                let (items, ch) = self.clean_block(parse_blocks_contents(content, false, false), "css", content);
+                if ch {
+                    match tokenize(&serialize_decls(&items), false) {
+                        Ok(t) => *content = t,
+                        Err(TooDeep) => return (false, true),
+                    }
+                }
+                (true, ch || ch_prelude)
+            }
+            _ => (true, false),
+        }
+    }
+
+    fn clean_rules(&mut self, items: Vec<Item>) -> (String, bool) {
+        let mut out = String::new();
+        let mut changed = false;
+        for mut item in items {
+            match item {
+                Item::QualifiedRule { .. } | Item::AtRule { .. } => {
+                    let (keep, ch) = self.clean_rule(&mut item);
+                    changed |= ch;
+                    if !keep {
+                        continue;
+                    }
+                }
+                Item::Error { .. } => {
+                    changed = true; // unparseable CSS is not passed on: it might mean something else elsewhere
+                    continue;
+                }
+                _ => {}
+            }
+            write_item(&item, &mut out);
+        }
+        (out, changed)
+    }
+}
+
+/// The @import prelude as the Python reader left it: its rewritten list was dropped, but a block it
+/// rewrote had been changed in place (at any depth, through functions).
+fn keep_in_place(orig: &[Node], new: &[Node]) -> Vec<Node> {
+    orig.iter()
+        .zip(new)
+        .map(|(o, n)| match (o, n) {
+            (Node::Paren(_), Node::Paren(_)) | (Node::Square(_), Node::Square(_)) | (Node::Curly(_), Node::Curly(_)) => n.clone(),
+            (Node::Function { name, args }, Node::Function { args: new_args, .. }) => {
+                Node::Function { name: name.clone(), args: keep_in_place(args, new_args) }
+            }
+            _ => o.clone(),
+        })
+        .collect()
+}
+
+/// Does a string (or a tokenizer error) anywhere in these tokens hold what a lax reader takes for url()?
+fn strings_hide_url(nodes: &[Node]) -> bool {
+    nodes.iter().any(|n| match n {
+        Node::Error(_) => true,
+        Node::Str { value, .. } => hides_url_text(value),
+        Node::Function { args, .. } => strings_hide_url(args),
+        _ => n.block_content().is_some_and(|c| strings_hide_url(c)),
+    })
+}
+
+fn hides_url_text(s: &str) -> bool {
+    contains_ci(s.as_bytes(), b"url(") || contains_ci(s.as_bytes(), b"src(")
+}
+
+/// A selector holding a url()/src() or a string with "url(" in it: no browser applies such a rule
+/// (a URL is not a selector), but a lax reader could fetch what is in it (found by fuzzing).
+fn selector_hides_url(nodes: &[Node]) -> bool {
+    nodes.iter().any(|n| match n {
+        Node::Url { .. } => true,
+        Node::Function { name, args } => is_url_func(name) || selector_hides_url(args),
+        Node::Str { value, .. } => hides_url_text(value),
+        Node::Paren(c) | Node::Square(c) => selector_hides_url(c),
+        _ => false,
+    })
+}
+
+fn write_item(item: &Item, out: &mut String) {
+    match item {
+        Item::Ws(v) => out.push_str(v),
+        Item::Comment(v) => {
+            out.push_str("/*");
+            out.push_str(v);
+            out.push_str("*/");
+        }
+        Item::QualifiedRule { prelude, content } => {
+            serialize(prelude, out);
+            out.push('{');
+            serialize(content, out);
+            out.push('}');
+        }
+        Item::AtRule { name, prelude, content } => {
+            out.push('@');
+            serialize_identifier(name, out);
+            serialize(prelude, out);
+            match content {
+                None => out.push(';'),
+                Some(c) => {
+                    out.push('{');
+                    serialize(c, out);
+                    out.push('}');
+                }
+            }
+        }
+        Item::Declaration { name, value, important } => {
+            serialize_identifier(name, out);
+            out.push(':');
+            serialize(value, out);
+            if *important {
+                out.push_str("!important");
+            }
+            out.push(';');
+        }
+        Item::Error { .. } => {}
+    }
+}
+
+/// Declarations as `name:value;` (the name as read), other items as they serialise; errors dropped.
+fn serialize_decls(items: &[Item]) -> String {
+    let mut out = String::new();
+    for item in items {
+        match item {
+            Item::Declaration { name, value, important } => {
+                out.push_str(name);
+                out.push(':');
+                serialize(value, &mut out);
+                if *important {
+                    out.push_str(" !important");
+                }
+                out.push(';');
+            }
+            Item::Error { .. } => {}
+            other => write_item(other, &mut out),
+        }
+    }
+    out
+}
+
+/// A rewritten sheet must never be able to close its `<style>` element.
+fn safe(css: String) -> String {
+    if css.contains('<') {
+        css.replace('<', "\\3c ")
+    } else {
+        css
+    }
+}
+
+/// Clean a `<style>` sheet. Returns the new text, or None when nothing changed.
+pub fn clean_stylesheet<J: FnMut(&str, &str, &str) -> Judged>(text: &str, mut judge: J) -> Option<String> {
+    if !may_load(text) {
+        return None;
+    }
+    let Ok(nodes) = tokenize(text, false) else { return Some(String::new()) };
+    let mut cleaner = Cleaner { judge: &mut judge };
+    let (new, changed) = cleaner.clean_rules(parse_stylesheet(&nodes, false, false));
+    changed.then(|| safe(new))
+}
+
+/// Clean a `style=""` attribute value. Returns the new text, or None when nothing changed.
+pub fn clean_declarations<J: FnMut(&str, &str, &str) -> Judged>(text: &str, judge: J) -> Option<String> {
+    clean_declarations_with(text, judge, true)
+}
+
+/// [`clean_declarations`]; `plain: false` always tokenises (tests hold the fast path to it).
+pub fn clean_declarations_with<J: FnMut(&str, &str, &str) -> Judged>(text: &str, mut judge: J, plain: bool) -> Option<String> {
+    if !may_load(text) {
+        return None;
+    }
+    let has_exec_word = !plain || EXEC_LITERALS.iter().any(|w| contains_ci(text.as_bytes(), w.as_bytes()));
+    let mut seen: HashMap<(String, String, String), Judged> = HashMap::new();
+    if !has_exec_word {
+        if let Some(decls) = plain::plain_urls(text) {
+            // The common plain list: its url()s judged straight from the text.
+            for (name, urls) in decls {
+                for url in urls {
+                    let verdict = judge(&url, "css", &name);
+                    let stop = verdict == Judged::Remove;
+                    seen.insert((url, "css".to_string(), name.clone()), verdict);
+                    if stop {
+                        break; // the declaration goes: its other URLs are never read (as below)
+                    }
+                }
+            }
+            if seen.values().all(|v| *v == Judged::Keep) {
+                return None;
+            }
+        }
+    }
+    // each URL judged (and reported) once
+    let mut memo_judge = |url: &str, kind: &str, where_: &str| -> Judged {
+        if let Some(v) = seen.get(&(url.to_string(), kind.to_string(), where_.to_string())) {
+            return v.clone();
+        }
+        judge(url, kind, where_)
+    };
+    let Ok(nodes) = tokenize(text, true) else { return Some(String::new()) };
+    let items = parse_blocks_contents(&nodes, true, true);
+    let mut cleaner = Cleaner { judge: &mut memo_judge };
+    let raw = if items.iter().any(|i| matches!(i, Item::Error { .. })) {
+        match tokenize(text, false) {
+            Ok(raw) => raw,
+            Err(TooDeep) => return Some(String::new()),
+        }
+    } else {
+        Vec::new()
+    };
+    let (new, changed) = cleaner.clean_block(items, "css", &raw);
+    changed.then(|| serialize_decls(&new))
+}
+
+/// A bare CSS value in an attribute (SVG `fill="url(...)"`).
+pub fn clean_value<J: FnMut(&str, &str, &str) -> Judged>(text: &str, mut judge: J, where_: &str) -> ValueOutcome {
+    if !may_load(text) {
+        return ValueOutcome::Unchanged;
+    }
+    let Ok(nodes) = tokenize(text, false) else { return ValueOutcome::Removed };
+    let mut cleaner = Cleaner { judge: &mut judge };
+    match cleaner.rewrite_values(&nodes, "css", where_, false) {
+        Err(Blocked) => ValueOutcome::Removed,
+        Ok(None) => ValueOutcome::Unchanged,
+        Ok(Some(new)) => ValueOutcome::Rewritten(to_css(&new)),
+    }
+}
+
+#[cfg(test)]
+mod tests;

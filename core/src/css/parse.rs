@@ -1,0 +1,195 @@
+//! Rules and declarations out of component values, by tinycss2's algorithms (its
+//! `parse_stylesheet`, `parse_rule_list` and `parse_blocks_contents`), so each item is cut where
+//! the Python reader cut it.
+
+use super::tokens::Node;
+
+/// One item of a rule list or a block's contents.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Item {
+    Ws(String),
+    Comment(String),
+    QualifiedRule { prelude: Vec<Node>, content: Vec<Node> },
+    AtRule { name: String, prelude: Vec<Node>, content: Option<Vec<Node>> },
+    Declaration { name: String, value: Vec<Node>, important: bool },
+    /// A parse error; `eof`: the input ended before a rule's `{}` block.
+    Error { eof: bool },
+}
+
+struct Cursor<'a> {
+    nodes: &'a [Node],
+    pos: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn next(&mut self) -> Option<&'a Node> {
+        let n = self.nodes.get(self.pos);
+        if n.is_some() {
+            self.pos += 1;
+        }
+        n
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum List {
+    Stylesheet,
+    Rules,
+}
+
+fn rule_list(nodes: &[Node], kind: List, skip_ws: bool, skip_comments: bool) -> Vec<Item> {
+    let mut c = Cursor { nodes, pos: 0 };
+    let mut out = Vec::new();
+    while let Some(t) = c.next() {
+        match t {
+            Node::Ws(v) => {
+                if !skip_ws {
+                    out.push(Item::Ws(v.clone()))
+                }
+            }
+            Node::Comment(v) => {
+                if !skip_comments {
+                    out.push(Item::Comment(v.clone()))
+                }
+            }
+            Node::Literal(v) if kind == List::Stylesheet && (v == "<!--" || v == "-->") => {}
+            Node::AtKeyword(name) => out.push(at_rule(name, &mut c)),
+            _ => out.push(qualified_rule(t, &mut c, false)),
+        }
+    }
+    out
+}
+
+/// tinycss2's `parse_stylesheet` (top-level `<!--` / `-->` ignored).
+pub fn parse_stylesheet(nodes: &[Node], skip_ws: bool, skip_comments: bool) -> Vec<Item> {
+    rule_list(nodes, List::Stylesheet, skip_ws, skip_comments)
+}
+
+/// tinycss2's `parse_rule_list` (the content of `@media` and the like).
+pub fn parse_rule_list(nodes: &[Node], skip_ws: bool, skip_comments: bool) -> Vec<Item> {
+    rule_list(nodes, List::Rules, skip_ws, skip_comments)
+}
+
+/// tinycss2's `parse_blocks_contents`: declarations and nested rules of a block or style attribute.
+pub fn parse_blocks_contents(nodes: &[Node], skip_ws: bool, skip_comments: bool) -> Vec<Item> {
+    let mut c = Cursor { nodes, pos: 0 };
+    let mut out = Vec::new();
+    while let Some(t) = c.next() {
+        match t {
+            Node::Ws(v) => {
+                if !skip_ws {
+                    out.push(Item::Ws(v.clone()))
+                }
+            }
+            Node::Comment(v) => {
+                if !skip_comments {
+                    out.push(Item::Comment(v.clone()))
+                }
+            }
+            Node::AtKeyword(name) => out.push(at_rule(name, &mut c)),
+            _ if t.is_literal(";") => {}
+            _ => out.push(blocks_content(t, &mut c)),
+        }
+    }
+    out
+}
+
+fn at_rule(name: &str, c: &mut Cursor) -> Item {
+    let mut prelude = Vec::new();
+    let mut content = None;
+    while let Some(t) = c.next() {
+        if let Node::Curly(inner) = t {
+            content = Some(inner.clone());
+            break;
+        }
+        if t.is_literal(";") {
+            break;
+        }
+        prelude.push(t.clone());
+    }
+    Item::AtRule { name: name.to_string(), prelude, content }
+}
+
+fn qualified_rule(first: &Node, c: &mut Cursor, stop_at_semicolon: bool) -> Item {
+    let is_stop = |t: &Node| stop_at_semicolon && t.is_literal(";");
+    if is_stop(first) {
+        return Item::Error { eof: false };
+    }
+    if let Node::Curly(content) = first {
+        return Item::QualifiedRule { prelude: Vec::new(), content: content.clone() };
+    }
+    let mut prelude = vec![first.clone()];
+    while let Some(t) = c.next() {
+        if is_stop(t) {
+            return Item::Error { eof: false };
+        }
+        if let Node::Curly(content) = t {
+            return Item::QualifiedRule { prelude, content: content.clone() };
+        }
+        prelude.push(t.clone());
+    }
+    Item::Error { eof: true }
+}
+
+fn blocks_content(first: &Node, c: &mut Cursor) -> Item {
+    let start = c.pos;
+    let mut decl_end = c.pos;
+    if !first.is_literal(";") && !matches!(first, Node::Curly(_)) {
+        while let Some(t) = c.next() {
+            if t.is_literal(";") {
+                break;
+            }
+            decl_end = c.pos;
+            if matches!(t, Node::Curly(_)) {
+                break;
+            }
+        }
+    }
+    if let Some(d) = declaration(first, &c.nodes[start..decl_end]) {
+        return d;
+    }
+    c.pos = start;
+    qualified_rule(first, c, true)
+}
+
+/// tinycss2's `_parse_declaration`; None where it returns a parse error.
+fn declaration(first: &Node, tokens: &[Node]) -> Option<Item> {
+    let Node::Ident(name) = first else { return None };
+    let mut it = tokens.iter().enumerate();
+    let colon = it.by_ref().find(|(_, t)| !t.is_space_or_comment())?;
+    if !colon.1.is_literal(":") {
+        return None;
+    }
+    let rest = &tokens[colon.0 + 1..];
+    #[derive(PartialEq)]
+    enum State {
+        Value,
+        Bang,
+        Important,
+    }
+    let mut state = State::Value;
+    let mut bang = 0;
+    let mut non_ws = false;
+    let mut simple_block = false;
+    for (i, t) in rest.iter().enumerate() {
+        if state == State::Value && t.is_literal("!") {
+            state = State::Bang;
+            bang = i;
+        } else if state == State::Bang && matches!(t, Node::Ident(v) if v.eq_ignore_ascii_case("important")) {
+            state = State::Important;
+        } else if !t.is_space_or_comment() {
+            state = State::Value;
+            if matches!(t, Node::Curly(_)) && non_ws {
+                simple_block = true;
+            } else {
+                non_ws = true;
+            }
+        }
+    }
+    let important = state == State::Important;
+    let value = if important { rest[..bang].to_vec() } else { rest.to_vec() };
+    if simple_block && non_ws {
+        return None;
+    }
+    Some(Item::Declaration { name: name.clone(), value, important })
+}

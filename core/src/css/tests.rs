@@ -1,0 +1,63 @@
+use super::*;
+
+fn run(text: &str, f: impl Fn(&str) -> Judged) -> (Option<String>, Vec<(String, String, String)>) {
+    let mut calls = Vec::new();
+    let out = clean_stylesheet(text, |u: &str, k: &str, w: &str| {
+        calls.push((u.to_string(), k.to_string(), w.to_string()));
+        f(u)
+    });
+    (out, calls)
+}
+
+#[test]
+fn untouched_sheet_is_not_read() {
+    assert_eq!(run("p{color:red}", |_| Judged::Remove).0, None);
+}
+
+#[test]
+fn removes_and_replaces() {
+    let (out, calls) = run("a{background:url(http://t.test/x.gif);color:red}", |_| Judged::Remove);
+    assert_eq!(out.as_deref(), Some("a{color:red;}"));
+    assert_eq!(calls, vec![("http://t.test/x.gif".into(), "css".into(), "background".into())]);
+    let (out, _) = run("a{background:url(http://t.test/x.gif)}", |_| Judged::Replace("https://p/\"x".into()));
+    assert_eq!(out.as_deref(), Some("a{background:url(\"https://p/\\\"x\");}"));
+}
+
+#[test]
+fn script_is_dropped() {
+    let (out, calls) = run("a{width:expr/**/ession(alert(1));color:red}", |_| Judged::Keep);
+    assert_eq!(out.as_deref(), Some("a{color:red;}"));
+    assert_eq!(calls[0].1, "script");
+}
+
+#[test]
+fn unicode_range_and_serialisation() {
+    let (out, _) = run(
+        "@font-face{src:url(http://f.test/a.woff2);unicode-range:U+0000-00FF,u+4??} <b{}",
+        |_| Judged::Replace("x".into()),
+    );
+    assert_eq!(out.as_deref(), Some("@font-face{src:url(\"x\");unicode-range:U+0-FF,U+400-4FF;} \\3c b{}"));
+}
+
+#[test]
+fn plain_fast_path() {
+    assert_eq!(
+        plain::plain_urls("a:b;BACKGROUND:URL( \"https://t.test/x.gif\" )"),
+        Some(vec![("background".to_string(), vec!["https://t.test/x.gif".to_string()])])
+    );
+    assert_eq!(plain::plain_urls("background:u\\72l(x)"), None);
+    assert_eq!(clean_declarations("background:url(a)", |_: &str, _: &str, _: &str| Judged::Keep), None);
+    assert_eq!(clean_declarations("color:red;background:url(a)", |_: &str, _: &str, _: &str| Judged::Remove).as_deref(), Some("color:red;"));
+}
+
+#[test]
+fn values() {
+    assert_eq!(clean_value("url(#a)", |_: &str, _: &str, _: &str| Judged::Keep, "fill"), ValueOutcome::Unchanged);
+    assert_eq!(clean_value("url(http://x)", |_: &str, _: &str, _: &str| Judged::Remove, "fill"), ValueOutcome::Removed);
+}
+
+#[test]
+fn deep_nesting_is_dropped_not_overflowed() {
+    let deep = format!("a{{b:url(x) {}}}", "(".repeat(100_000));
+    assert_eq!(clean_stylesheet(&deep, |_: &str, _: &str, _: &str| Judged::Keep).as_deref(), Some(""));
+}
