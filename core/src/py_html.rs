@@ -32,6 +32,37 @@ fn reserialize(py: Python<'_>, html: &str) -> String {
     py.allow_threads(|| html::serialize(&html::parse(html)))
 }
 
+/// Parse `html`, apply `ops` — (site index in `collect_sites` order, operation, argument) with the
+/// operation named as its `tracker_block.html` function — in the engine's order, and serialise.
+#[pyfunction]
+fn rewrite_sites(py: Python<'_>, html: &str, ops: Vec<(usize, String, Option<String>)>) -> PyResult<String> {
+    use html::Op;
+    py.allow_threads(|| {
+        let mut doc = html::parse(html);
+        let (sites, _) = html::collect(&doc);
+        let mut plan = Vec::with_capacity(ops.len());
+        for (i, name, arg) in ops {
+            let site = sites.get(i).ok_or_else(|| format!("no site {i}"))?;
+            let arg = || arg.clone().ok_or_else(|| format!("{name} needs an argument"));
+            let op = match name.as_str() {
+                "remove" => Op::Remove,
+                "remove_element" => Op::RemoveElement,
+                "set_attr" => Op::SetAttr(arg()?),
+                "set_css" => Op::SetCss(arg()?),
+                "placeholder" => Op::Placeholder(arg()?),
+                "unwrap" => Op::Unwrap,
+                "xmp_to_pre" => Op::XmpToPre,
+                "set_comment" => Op::SetComment(arg()?),
+                other => return Err(format!("unknown operation {other:?}")),
+            };
+            plan.push((site, op));
+        }
+        html::apply_all(&mut doc, &plan);
+        Ok(html::serialize(&doc))
+    })
+    .map_err(pyo3::exceptions::PyValueError::new_err)
+}
+
 /// Benchmark helper: parse + collect + serialise, returning (output length, site count).
 #[pyfunction]
 fn bench_parse_collect_serialize(py: Python<'_>, html: &str) -> (usize, usize) {
@@ -75,6 +106,7 @@ fn bench_lol_html_pass(py: Python<'_>, html: &str) -> PyResult<usize> {
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(collect_sites, m)?)?;
     m.add_function(wrap_pyfunction!(reserialize, m)?)?;
+    m.add_function(wrap_pyfunction!(rewrite_sites, m)?)?;
     m.add_function(wrap_pyfunction!(bench_parse_collect_serialize, m)?)?;
     m.add_function(wrap_pyfunction!(bench_lol_html_pass, m)?)?;
     Ok(())

@@ -100,9 +100,28 @@ onwebkitanimationiteration onwebkitanimationstart onwebkittransitionend onwheel 
 const SVG_URL_ATTRS: &str =
     "fill stroke filter mask clip-path marker marker-start marker-mid marker-end cursor color-profile src";
 
+/// FNV-1a: attribute names are short, and SipHash's DoS resistance buys nothing on a fixed table.
+#[derive(Default)]
+pub struct Fnv(u64);
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
+        for &b in bytes {
+            h = (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+type FnvMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<Fnv>>;
+
 /// Attribute name -> URL_ATTR | EVENT_HANDLER | SVG_URL_ATTR bits (absent: inert).
-static FAST_KEYS: LazyLock<HashMap<&'static str, u8>> = LazyLock::new(|| {
-    let mut m = HashMap::new();
+static FAST_KEYS: LazyLock<FnvMap<&'static str, u8>> = LazyLock::new(|| {
+    let mut m = FnvMap::default();
     for (list, bit) in [(URL_ATTRS, URL_ATTR), (EVENT_HANDLERS, EVENT_HANDLER), (SVG_URL_ATTRS, SVG_URL_ATTR)] {
         for name in list.split_whitespace() {
             *m.entry(name).or_insert(0) |= bit;

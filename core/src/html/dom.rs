@@ -66,7 +66,14 @@ impl Default for Document {
 
 impl Document {
     pub fn new() -> Document {
-        Document { nodes: vec![Node::new(NodeData::Document)] }
+        Document::with_capacity(1)
+    }
+
+    /// A document expecting about `nodes` nodes (the parser sizes it from the input's length).
+    pub fn with_capacity(nodes: usize) -> Document {
+        let mut v = Vec::with_capacity(nodes.max(1));
+        v.push(Node::new(NodeData::Document));
+        Document { nodes: v }
     }
 
     pub fn add(&mut self, data: NodeData) -> NodeId {
@@ -245,7 +252,7 @@ impl Iterator for Children<'_> {
     }
 }
 
-/// Elements whose text a serialiser writes raw (with scripting enabled, as we parse).
+/// Elements whose text a serialiser writes raw (scripting disabled, as we parse: not `<noscript>`).
 pub fn is_raw_text(name: &QualName) -> bool {
     name.ns == ns!(html)
         && matches!(
@@ -257,6 +264,5 @@ pub fn is_raw_text(name: &QualName) -> bool {
                 | local_name!("noembed")
                 | local_name!("noframes")
                 | local_name!("plaintext")
-                | local_name!("noscript")
         )
 }

@@ -3,6 +3,7 @@
 pub mod collect;
 pub mod dom;
 pub mod parse;
+pub mod rewrite;
 pub mod serialize;
 mod style;
 mod unescape;
@@ -10,4 +11,5 @@ mod unescape;
 pub use collect::{collect, Site};
 pub use dom::{Document, NodeId};
 pub use parse::parse;
+pub use rewrite::{apply, apply_all, Op};
 pub use serialize::serialize;

@@ -4,6 +4,7 @@ use std::cell::{Ref, RefCell};
 use std::sync::LazyLock;
 
 use html5ever::namespace_url;
+use html5ever::tree_builder::TreeBuilderOpts;
 use html5ever::interface::{ElementFlags, NodeOrText, QuirksMode, TreeSink};
 use html5ever::tendril::{StrTendril, TendrilSink};
 use html5ever::{local_name, ns, parse_document, Attribute, ParseOpts, QualName};
@@ -137,8 +138,14 @@ impl TreeSink for Sink {
     }
 }
 
-/// Parse a whole HTML document as a browser does (scripting enabled: `<noscript>` is raw text).
+/// Parse a whole HTML document as lexbor does for the Python engine: with scripting disabled, so
+/// `<noscript>` content is markup (its loads are found and judged, and the element is unwrapped).
 pub fn parse(html: &str) -> Document {
-    let sink = Sink { doc: RefCell::new(Document::new()) };
-    parse_document(sink, ParseOpts::default()).one(html)
+    // About one node per 40 bytes of mail HTML: one allocation instead of a dozen regrowths.
+    let sink = Sink { doc: RefCell::new(Document::with_capacity(html.len() / 40)) };
+    let opts = ParseOpts {
+        tree_builder: TreeBuilderOpts { scripting_enabled: false, ..Default::default() },
+        ..Default::default()
+    };
+    parse_document(sink, opts).one(html)
 }

@@ -33,19 +33,27 @@ fn is_void(name: &html5ever::QualName) -> bool {
 }
 
 fn escape(out: &mut String, text: &str, attr: bool) {
+    // Byte scan: the characters to escape are ASCII, and U+00A0 is the UTF-8 pair C2 A0 (a C2 byte
+    // never ends a character, so slicing at it or after its pair stays on a boundary).
+    let bytes = text.as_bytes();
     let mut start = 0;
-    for (i, c) in text.char_indices() {
-        let rep = match c {
-            '&' => "&amp;",
-            '\u{a0}' => "&nbsp;",
-            '"' if attr => "&quot;",
-            '<' => "&lt;",
-            '>' => "&gt;",
-            _ => continue,
+    let mut i = 0;
+    while i < bytes.len() {
+        let rep = match bytes[i] {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'"' if attr => "&quot;",
+            0xC2 if bytes.get(i + 1) == Some(&0xA0) => "&nbsp;",
+            _ => {
+                i += 1;
+                continue;
+            }
         };
         out.push_str(&text[start..i]);
         out.push_str(rep);
-        start = i + c.len_utf8();
+        i += if bytes[i] == 0xC2 { 2 } else { 1 };
+        start = i;
     }
     out.push_str(&text[start..]);
 }

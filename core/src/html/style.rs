@@ -67,6 +67,15 @@ pub fn style_size(style: Option<&str>) -> (Option<f64>, Option<f64>) {
     (w, h)
 }
 
+/// `str.lower()`; ASCII text (nearly every style) takes the cheap path.
+pub fn lower(s: &str) -> String {
+    if s.is_ascii() {
+        s.to_ascii_lowercase()
+    } else {
+        s.to_lowercase()
+    }
+}
+
 /// Python's `float()` on a short CSS value (surrounding whitespace allowed).
 fn py_float(s: &str) -> Option<f64> {
     py_strip(s).parse().ok()
@@ -74,7 +83,7 @@ fn py_float(s: &str) -> Option<f64> {
 
 /// Does an inline style make the element (and what is inside it) invisible?
 pub fn style_hides(style: &str) -> bool {
-    let low = style.to_lowercase();
+    let low = lower(style);
     if !((low.contains("none") && low.contains("display"))
         || low.contains("hid")
         || low.contains("collapse")
@@ -146,11 +155,11 @@ pub fn css_in_attr(value: &str) -> bool {
 pub fn style_flags(style: &str) -> u8 {
     let mut flags = if style_hides(style) { HIDES } else { 0 };
     if (style.contains('(') || style.contains('\\') || style.contains("//"))
-        && (style.contains("//") || css_in_attr(style) || style.to_lowercase().contains("src"))
+        && (style.contains("//") || css_in_attr(style) || lower(style).contains("src"))
     {
         flags |= MAY_LOAD;
     } else {
-        let low = style.to_lowercase();
+        let low = lower(style);
         if low.contains("ession") || low.contains("behavior") || low.contains("binding") {
             flags |= MAY_LOAD;
         }
