@@ -1,7 +1,6 @@
 //! An arena DOM: every node in one `Vec`, linked by indices. Built by html5ever (`parse`), walked
 //! by `collect`, edited by `rewrite`, written by `serialize`. No reference counting, no `unsafe`:
 //! a node is a `NodeId`, and a removed node is simply unlinked (its slot stays, unreachable).
-use html5ever::namespace_url;
 use html5ever::{local_name, ns, Attribute, LocalName, QualName};
 use html5ever::tendril::StrTendril;
 

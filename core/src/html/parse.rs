@@ -3,7 +3,6 @@ use std::borrow::Cow;
 use std::cell::{Ref, RefCell};
 use std::sync::LazyLock;
 
-use html5ever::namespace_url;
 use html5ever::tree_builder::TreeBuilderOpts;
 use html5ever::interface::{ElementFlags, NodeOrText, QuirksMode, TreeSink};
 use html5ever::tendril::{StrTendril, TendrilSink};

@@ -3,7 +3,6 @@
 //! the attribute values it writes.
 use std::sync::LazyLock;
 
-use html5ever::namespace_url;
 use html5ever::tendril::StrTendril;
 use html5ever::{local_name, ns, Attribute, LocalName, QualName};
 use regex::Regex;

@@ -2,7 +2,6 @@
 //!
 //! Attribute values escape `<` and `>` too (as browsers now do), so no attribute can be read as
 //! markup by a parser that disagrees with ours about where a tag ends.
-use html5ever::namespace_url;
 use html5ever::{local_name, ns};
 
 use super::dom::{is_raw_text, Document, NodeData, NodeId, DOCUMENT};
