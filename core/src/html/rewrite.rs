@@ -199,7 +199,7 @@ static WORD_CHAR: LazyLock<Regex> = LazyLock::new(|| re(r"^\w"));
 fn sets_background_colour(style: &str) -> bool {
     BG_COLOR.find_iter(style).any(|m| {
         let rest = &style[m.end()..];
-        let low = lower(&rest[..rest.len().min(12)]);
+        let low = lower(&rest.chars().take(12).collect::<String>());
         let excluded = ["none", "transparent", "url", "initial", "inherit"].iter().any(|w| low.starts_with(w));
         !excluded && (rest.starts_with(['#', '(']) || WORD_CHAR.is_match(rest))
     })
@@ -313,6 +313,14 @@ mod tests {
         assert!(out.contains(r#"data-tb-src="p.gif" data-tb-blocked="remote""#), "{out}");
         assert!(out.contains("width:600px;") && !out.contains("height:1px"), "{out}");
         assert!(out.contains("<b>n</b><pre>&lt;i&gt;x&lt;/i&gt;</pre><!--[if mso]><![endif]-->"), "{out}");
+    }
+
+    #[test]
+    fn non_ascii_styles() {
+        let out = run(r#"<div background="x" style="background:ééééé€€ url(x);color:#fff">t</div>"#, |s| {
+            (s.where_ == "div@background").then_some(Op::Remove)
+        });
+        assert!(out.contains("ééééé€€"), "{out}");
     }
 
     #[test]

@@ -16,10 +16,9 @@ pub fn py_strip(s: &str) -> &str {
 /// An HTML/CSS length in px (`12`, `12px`, ` -3.5 PX `), None when relative or unreadable.
 pub fn parse_px(value: Option<&str>) -> Option<f64> {
     let v = py_strip(value?);
-    let num = if v.len() >= 2 && v[v.len() - 2..].eq_ignore_ascii_case("px") {
-        v[..v.len() - 2].trim_end_matches(py_space)
-    } else {
-        v
+    let num = match v.len().checked_sub(2).and_then(|cut| v.get(cut..).map(|tail| (cut, tail))) {
+        Some((cut, tail)) if tail.eq_ignore_ascii_case("px") => v[..cut].trim_end_matches(py_space),
+        _ => v,
     };
     let b = num.as_bytes();
     let mut i = usize::from(b.first() == Some(&b'-'));
@@ -76,9 +75,22 @@ pub fn lower(s: &str) -> String {
     }
 }
 
-/// Python's `float()` on a short CSS value (surrounding whitespace allowed).
+/// Python's `float()` on a short CSS value: surrounding whitespace allowed, and `_` between two
+/// digits (`0_0` is 0.0 to Python).
 fn py_float(s: &str) -> Option<f64> {
-    py_strip(s).parse().ok()
+    let s = py_strip(s);
+    if !s.contains('_') {
+        return s.parse().ok();
+    }
+    let b = s.as_bytes();
+    let ok = b.iter().enumerate().all(|(i, &c)| {
+        c != b'_' || (i > 0 && b[i - 1].is_ascii_digit() && b.get(i + 1).is_some_and(u8::is_ascii_digit))
+    });
+    if ok {
+        s.replace('_', "").parse().ok()
+    } else {
+        None
+    }
 }
 
 /// Does an inline style make the element (and what is inside it) invisible?
@@ -178,6 +190,8 @@ mod tests {
         assert_eq!(parse_px(Some("1.")), None);
         assert_eq!(parse_px(Some("50%")), None);
         assert_eq!(parse_px(Some("px")), None);
+        assert_eq!(parse_px(Some("€")), None);
+        assert_eq!(parse_px(Some("1€")), None);
     }
 
     #[test]
@@ -186,6 +200,8 @@ mod tests {
         assert!(style_hides("height:0;overflow:hidden"));
         assert!(!style_hides("border:none"));
         assert!(style_hides("opacity: 0%"));
+        assert!(style_hides("opacity:0_0"));
+        assert!(!style_hides("opacity:_0;display:block"));
         assert_eq!(style_size(Some("width:10px;max-width:3px;height:auto")), (Some(3.0), None));
         assert_eq!(style_flags("background:url(x)"), MAY_LOAD);
         assert_eq!(style_flags("display:none;behavior:url(x.htc)"), HIDES | MAY_LOAD);
