@@ -1,0 +1,15 @@
+//! The HTML half of the document pass: parse (html5ever into an arena DOM), collect every URL
+//! site exactly as `tracker_block/html.py` does, rewrite, serialise.
+pub mod collect;
+pub mod dom;
+pub mod parse;
+pub mod rewrite;
+pub mod serialize;
+mod style;
+mod unescape;
+
+pub use collect::{collect, Site};
+pub use dom::{Document, NodeId};
+pub use parse::parse;
+pub use rewrite::{apply, apply_all, Op};
+pub use serialize::serialize;

@@ -1,0 +1,113 @@
+//! Python bindings of the HTML pass, for the differential tests and the parser benchmark.
+//! (The engine will call `html::` from Rust; nothing here is on the hot path.)
+use pyo3::prelude::*;
+
+use crate::html;
+
+type SiteTuple = (
+    (&'static str, String, Option<String>, Option<String>, bool, Option<f64>, Option<f64>),
+    (bool, Option<String>, Option<String>, &'static str, Option<Vec<(String, String)>>, String),
+);
+
+/// Sites of `html` as tuples (kind, where, attr, url, load, width, height, hidden, always, css,
+/// css_mode, srcset, text) in two nested tuples (PyO3 converts at most 12), and the mutation-prone flag: what `tracker_block.html.collect` gives.
+#[pyfunction]
+fn collect_sites(py: Python<'_>, html: &str) -> (Vec<SiteTuple>, bool) {
+    let (sites, prone) = py.allow_threads(|| html::collect(&html::parse(html)));
+    let tuples = sites
+        .into_iter()
+        .map(|s| {
+            (
+                (s.kind, s.where_, s.attr, s.url, s.load, s.width, s.height),
+                (s.hidden, s.always, s.css, s.css_mode, s.srcset, s.text),
+            )
+        })
+        .collect();
+    (tuples, prone)
+}
+
+/// Parse and serialise `html` (html5ever into the arena DOM, our serialiser).
+#[pyfunction]
+fn reserialize(py: Python<'_>, html: &str) -> String {
+    py.allow_threads(|| html::serialize(&html::parse(html)))
+}
+
+/// Parse `html`, apply `ops` — (site index in `collect_sites` order, operation, argument) with the
+/// operation named as its `tracker_block.html` function — in the engine's order, and serialise.
+#[pyfunction]
+fn rewrite_sites(py: Python<'_>, html: &str, ops: Vec<(usize, String, Option<String>)>) -> PyResult<String> {
+    use html::Op;
+    py.allow_threads(|| {
+        let mut doc = html::parse(html);
+        let (sites, _) = html::collect(&doc);
+        let mut plan = Vec::with_capacity(ops.len());
+        for (i, name, arg) in ops {
+            let site = sites.get(i).ok_or_else(|| format!("no site {i}"))?;
+            let arg = || arg.clone().ok_or_else(|| format!("{name} needs an argument"));
+            let op = match name.as_str() {
+                "remove" => Op::Remove,
+                "remove_element" => Op::RemoveElement,
+                "set_attr" => Op::SetAttr(arg()?),
+                "set_css" => Op::SetCss(arg()?),
+                "placeholder" => Op::Placeholder(arg()?),
+                "unwrap" => Op::Unwrap,
+                "xmp_to_pre" => Op::XmpToPre,
+                "set_comment" => Op::SetComment(arg()?),
+                other => return Err(format!("unknown operation {other:?}")),
+            };
+            plan.push((site, op));
+        }
+        html::apply_all(&mut doc, &plan);
+        Ok(html::serialize(&doc))
+    })
+    .map_err(pyo3::exceptions::PyValueError::new_err)
+}
+
+/// Benchmark helper: parse + collect + serialise, returning (output length, site count).
+#[pyfunction]
+fn bench_parse_collect_serialize(py: Python<'_>, html: &str) -> (usize, usize) {
+    py.allow_threads(|| {
+        let doc = html::parse(html);
+        let (sites, _) = html::collect(&doc);
+        (html::serialize(&doc).len(), sites.len())
+    })
+}
+
+/// Benchmark helper: one lol_html streaming pass that reads every element's attributes and every
+/// comment (what a collect pass over a stream must do), writing the document back out.
+#[pyfunction]
+fn bench_lol_html_pass(py: Python<'_>, html: &str) -> PyResult<usize> {
+    use lol_html::{comments, element, rewrite_str, RewriteStrSettings};
+    py.allow_threads(|| {
+        let seen = std::cell::Cell::new(0usize);
+        let out = rewrite_str(
+            html,
+            RewriteStrSettings {
+                element_content_handlers: vec![
+                    element!("*", |el| {
+                        for a in el.attributes() {
+                            seen.set(seen.get() + a.name().len() + a.value().len());
+                        }
+                        Ok(())
+                    }),
+                    comments!("*", |c| {
+                        seen.set(seen.get() + c.text().len());
+                        Ok(())
+                    }),
+                ],
+                ..RewriteStrSettings::new()
+            },
+        );
+        out.map(|o| o.len() + seen.get())
+    })
+    .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(collect_sites, m)?)?;
+    m.add_function(wrap_pyfunction!(reserialize, m)?)?;
+    m.add_function(wrap_pyfunction!(rewrite_sites, m)?)?;
+    m.add_function(wrap_pyfunction!(bench_parse_collect_serialize, m)?)?;
+    m.add_function(wrap_pyfunction!(bench_lol_html_pass, m)?)?;
+    Ok(())
+}
