@@ -13,7 +13,8 @@ pub mod tokens;
 
 use parse::{parse_blocks_contents, parse_rule_list, parse_stylesheet, Item};
 use std::collections::HashMap;
-use tokens::{serialize, serialize_identifier, to_css, tokenize, Node, TooDeep};
+use std::borrow::Cow;
+use tokens::{normalise, serialize, serialize_identifier, to_css, tokenize, tokenize_owned, Node, TooDeep};
 
 /// A judge's answer for one URL.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -109,7 +110,7 @@ pub fn may_load(text: &str) -> bool {
 pub const EXEC_PROPERTIES: [&str; 3] = ["behavior", "-ms-behavior", "-moz-binding"];
 
 /// Names of a value's identifiers and functions, in order, comments skipped (as IE read them).
-fn squash(nodes: &[Node], out: &mut String) {
+fn squash(nodes: &[Node<'_>], out: &mut String) {
     for n in nodes {
         match n {
             Node::Ident(v) => out.push_str(&v.to_ascii_lowercase()),
@@ -129,7 +130,7 @@ fn squash(nodes: &[Node], out: &mut String) {
 }
 
 /// Does a declaration (lowercased name, value) run script in some client?
-pub fn executable(lower_name: &str, value: &[Node]) -> bool {
+pub fn executable(lower_name: &str, value: &[Node<'_>]) -> bool {
     if EXEC_PROPERTIES.contains(&lower_name) {
         return true;
     }
@@ -199,23 +200,23 @@ struct Cleaner<'j, J: FnMut(&str, &str, &str) -> Judged> {
 
 impl<J: FnMut(&str, &str, &str) -> Judged> Cleaner<'_, J> {
     /// The values with their URLs judged: None when nothing changed.
-    fn rewrite_values(&mut self, nodes: &[Node], kind: &str, where_: &str, in_set: bool) -> Result<Option<Vec<Node>>, Blocked> {
-        let mut out: Option<Vec<Node>> = None;
+    fn rewrite_values<'a>(&mut self, nodes: &[Node<'a>], kind: &str, where_: &str, in_set: bool) -> Result<Option<Vec<Node<'a>>>, Blocked> {
+        let mut out: Option<Vec<Node<'a>>> = None;
         for (i, node) in nodes.iter().enumerate() {
             let mut url: Option<String> = None;
             match node {
                 // A broken url( or an unterminated string: browsers drop or end it, but what it
                 // swallowed can read as more CSS to a laxer reader (found by fuzzing). The value goes.
                 Node::Error(_) => return Err(Blocked),
-                Node::Url { value, .. } => url = Some(value.clone()),
+                Node::Url { value, .. } => url = Some(value.to_string()),
                 Node::Function { name, args } if is_url_func(name) => {
                     let first = args.iter().find(|a| !a.is_space_or_comment());
                     url = Some(match first {
-                        Some(Node::Str { value, .. }) | Some(Node::Url { value, .. }) => value.clone(),
+                        Some(Node::Str { value, .. }) | Some(Node::Url { value, .. }) => value.to_string(),
                         _ => py_strip(&to_css(args)).to_string(),
                     });
                 }
-                Node::Str { value, .. } if in_set || urlish(value) => url = Some(value.clone()),
+                Node::Str { value, .. } if in_set || urlish(value) => url = Some(value.to_string()),
                 _ => {}
             }
             let replacement = if let Some(url) = url {
@@ -223,9 +224,9 @@ impl<J: FnMut(&str, &str, &str) -> Judged> Cleaner<'_, J> {
                     Judged::Remove => return Err(Blocked),
                     Judged::Keep => None,
                     Judged::Replace(v) => Some(if matches!(node, Node::Str { .. }) {
-                        Node::Str { repr: quote(&v), value: v }
+                        Node::Str { repr: quote(&v), value: Cow::Owned(v) }
                     } else {
-                        Node::Url { repr: format!("url({})", quote(&v)), value: v }
+                        Node::Url { repr: format!("url({})", quote(&v)), value: Cow::Owned(v) }
                     }),
                 }
             } else {
@@ -257,7 +258,7 @@ impl<J: FnMut(&str, &str, &str) -> Judged> Cleaner<'_, J> {
 
     /// Declarations and nested rules of one block. `raw`: the block's tokens, read again only when
     /// it holds parse errors, to tell whether a skipped region hides a URL.
-    fn clean_block(&mut self, items: Vec<Item>, kind: &str, raw: &[Node]) -> (Vec<Item>, bool) {
+    fn clean_block<'a>(&mut self, items: Vec<Item<'a>>, kind: &str, raw: &[Node<'_>]) -> (Vec<Item<'a>>, bool) {
         let mut out = Vec::with_capacity(items.len());
         let mut changed = false;
         let hides = items.iter().any(|i| matches!(i, Item::Error { .. })) && strings_hide_url(raw);
@@ -306,7 +307,7 @@ impl<J: FnMut(&str, &str, &str) -> Judged> Cleaner<'_, J> {
     }
 
     /// Clean one rule in place. Returns (keep, changed).
-    fn clean_rule(&mut self, rule: &mut Item) -> (bool, bool) {
+    fn clean_rule(&mut self, rule: &mut Item<'_>) -> (bool, bool) {
         match rule {
             Item::AtRule { name, prelude, content } => {
                 let lname = name.to_ascii_lowercase();
@@ -344,7 +345,7 @@ impl<J: FnMut(&str, &str, &str) -> Judged> Cleaner<'_, J> {
                     (if ch { serialize_decls(&items) } else { String::new() }, ch)
                 };
                 if ch {
-                    match tokenize(&new_text, false) {
+                    match tokenize_owned(&new_text, false) {
                         Ok(t) => *body = t,
                         Err(TooDeep) => return (false, true),
                     }
@@ -365,7 +366,7 @@ impl<J: FnMut(&str, &str, &str) -> Judged> Cleaner<'_, J> {
                 };
                 let (items, ch) = self.clean_block(parse_blocks_contents(content, false, false), "css", content);
                 if ch {
-                    match tokenize(&serialize_decls(&items), false) {
+                    match tokenize_owned(&serialize_decls(&items), false) {
                         Ok(t) => *content = t,
                         Err(TooDeep) => return (false, true),
                     }
@@ -376,7 +377,7 @@ impl<J: FnMut(&str, &str, &str) -> Judged> Cleaner<'_, J> {
         }
     }
 
-    fn clean_rules(&mut self, items: Vec<Item>) -> (String, bool) {
+    fn clean_rules(&mut self, items: Vec<Item<'_>>) -> (String, bool) {
         let mut out = String::new();
         let mut changed = false;
         for mut item in items {
@@ -402,7 +403,7 @@ impl<J: FnMut(&str, &str, &str) -> Judged> Cleaner<'_, J> {
 
 /// The @import prelude as the Python reader left it: its rewritten list was dropped, but a block it
 /// rewrote had been changed in place (at any depth, through functions).
-fn keep_in_place(orig: &[Node], new: &[Node]) -> Vec<Node> {
+fn keep_in_place<'a>(orig: &[Node<'a>], new: &[Node<'a>]) -> Vec<Node<'a>> {
     orig.iter()
         .zip(new)
         .map(|(o, n)| match (o, n) {
@@ -416,7 +417,7 @@ fn keep_in_place(orig: &[Node], new: &[Node]) -> Vec<Node> {
 }
 
 /// Does a string (or a tokenizer error) anywhere in these tokens hold what a lax reader takes for url()?
-fn strings_hide_url(nodes: &[Node]) -> bool {
+fn strings_hide_url(nodes: &[Node<'_>]) -> bool {
     nodes.iter().any(|n| match n {
         Node::Error(_) => true,
         Node::Str { value, .. } => hides_url_text(value),
@@ -431,7 +432,7 @@ fn hides_url_text(s: &str) -> bool {
 
 /// A selector holding a url()/src() or a string with "url(" in it: no browser applies such a rule
 /// (a URL is not a selector), but a lax reader could fetch what is in it (found by fuzzing).
-fn selector_hides_url(nodes: &[Node]) -> bool {
+fn selector_hides_url(nodes: &[Node<'_>]) -> bool {
     nodes.iter().any(|n| match n {
         Node::Url { .. } => true,
         Node::Function { name, args } => is_url_func(name) || selector_hides_url(args),
@@ -441,7 +442,7 @@ fn selector_hides_url(nodes: &[Node]) -> bool {
     })
 }
 
-fn write_item(item: &Item, out: &mut String) {
+fn write_item(item: &Item<'_>, out: &mut String) {
     match item {
         Item::Ws(v) => out.push_str(v),
         Item::Comment(v) => {
@@ -482,7 +483,7 @@ fn write_item(item: &Item, out: &mut String) {
 }
 
 /// Declarations as `name:value;` (the name as read), other items as they serialise; errors dropped.
-fn serialize_decls(items: &[Item]) -> String {
+fn serialize_decls(items: &[Item<'_>]) -> String {
     let mut out = String::new();
     for item in items {
         match item {
@@ -516,7 +517,8 @@ pub fn clean_stylesheet<J: FnMut(&str, &str, &str) -> Judged>(text: &str, mut ju
     if !may_load(text) {
         return None;
     }
-    let Ok(nodes) = tokenize(text, false) else { return Some(String::new()) };
+    let src = normalise(text);
+    let Ok(nodes) = tokenize(&src, false) else { return Some(String::new()) };
     let mut cleaner = Cleaner { judge: &mut judge };
     let (new, changed) = cleaner.clean_rules(parse_stylesheet(&nodes, false, false));
     changed.then(|| safe(new))
@@ -559,11 +561,12 @@ pub fn clean_declarations_with<J: FnMut(&str, &str, &str) -> Judged>(text: &str,
         }
         judge(url, kind, where_)
     };
-    let Ok(nodes) = tokenize(text, true) else { return Some(String::new()) };
+    let src = normalise(text);
+    let Ok(nodes) = tokenize(&src, true) else { return Some(String::new()) };
     let items = parse_blocks_contents(&nodes, true, true);
     let mut cleaner = Cleaner { judge: &mut memo_judge };
     let raw = if items.iter().any(|i| matches!(i, Item::Error { .. })) {
-        match tokenize(text, false) {
+        match tokenize(&src, false) {
             Ok(raw) => raw,
             Err(TooDeep) => return Some(String::new()),
         }
@@ -579,7 +582,8 @@ pub fn clean_value<J: FnMut(&str, &str, &str) -> Judged>(text: &str, mut judge: 
     if !may_load(text) {
         return ValueOutcome::Unchanged;
     }
-    let Ok(nodes) = tokenize(text, false) else { return ValueOutcome::Removed };
+    let src = normalise(text);
+    let Ok(nodes) = tokenize(&src, false) else { return ValueOutcome::Removed };
     let mut cleaner = Cleaner { judge: &mut judge };
     match cleaner.rewrite_values(&nodes, "css", where_, false) {
         Err(Blocked) => ValueOutcome::Removed,
