@@ -482,13 +482,17 @@ fn write_item(item: &Item<'_>, out: &mut String) {
     }
 }
 
-/// Declarations as `name:value;` (the name as read), other items as they serialise; errors dropped.
+/// Declarations as `name:value;`, other items as they serialise; errors dropped.
+///
+/// The name is written as an identifier (escaped where needed). The Python implementation wrote the
+/// unescaped name, so `\3b background\3a url\28 …\29 \3b x:red` (one escaped name) came out as
+/// `;background:url(…);x:red;`, a declaration no judge had seen, which Chromium loads.
 fn serialize_decls(items: &[Item<'_>]) -> String {
     let mut out = String::new();
     for item in items {
         match item {
             Item::Declaration { name, value, important } => {
-                out.push_str(name);
+                serialize_identifier(name, &mut out);
                 out.push(':');
                 serialize(value, &mut out);
                 if *important {
@@ -503,13 +507,27 @@ fn serialize_decls(items: &[Item<'_>]) -> String {
     out
 }
 
-/// A rewritten sheet must never be able to close its `<style>` element.
+/// A rewritten sheet must never be able to close its `<style>` element: every `<` becomes the
+/// escape `\3c `. An escaped one (`\<`, as a name serialises) becomes `\3c ` whole: replacing only
+/// its `<` would leave `\\3c `, an escaped backslash that splits the name.
 fn safe(css: String) -> String {
-    if css.contains('<') {
-        css.replace('<', "\\3c ")
-    } else {
-        css
+    if !css.contains('<') {
+        return css;
     }
+    let mut out = String::with_capacity(css.len() + 16);
+    let mut backslashes = 0usize;
+    for c in css.chars() {
+        if c == '<' {
+            if backslashes % 2 == 1 {
+                out.pop();
+            }
+            out.push_str("\\3c ");
+        } else {
+            out.push(c);
+        }
+        backslashes = if c == '\\' { backslashes + 1 } else { 0 };
+    }
+    out
 }
 
 /// Clean a `<style>` sheet. Returns the new text, or None when nothing changed.

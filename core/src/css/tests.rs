@@ -51,6 +51,22 @@ fn plain_fast_path() {
 }
 
 #[test]
+fn an_escaped_declaration_name_stays_one_name() {
+    let style = r"background:url(http://t.test/a);\3b background\3a url\28 http\3a \2f \2f t\2e test\2f z\29 \3b x:red";
+    let out = clean_declarations(style, |_: &str, _: &str, _: &str| Judged::Remove).expect("changed");
+    assert_eq!(out, r"\;background\:url\(http\:\/\/t\.test\/z\)\;x:red;");
+    let mut calls = 0;
+    assert_eq!(clean_declarations(&out, |_: &str, _: &str, _: &str| { calls += 1; Judged::Remove }), None);
+    assert_eq!(calls, 0);
+}
+
+#[test]
+fn a_name_holding_lt_stays_one_name() {
+    let out = clean_stylesheet(r".a\3c b{background:url(http://t.test/x)}", |_: &str, _: &str, _: &str| Judged::Remove);
+    assert_eq!(out.as_deref(), Some(r".a\3c b{}"));
+}
+
+#[test]
 fn values() {
     assert_eq!(clean_value("url(#a)", |_: &str, _: &str, _: &str| Judged::Keep, "fill"), ValueOutcome::Unchanged);
     assert_eq!(clean_value("url(http://x)", |_: &str, _: &str, _: &str| Judged::Remove, "fill"), ValueOutcome::Removed);
