@@ -140,9 +140,9 @@ def main() -> None:
             py, rs = statistics.median(py_times) * 1000, statistics.median(rs_times) * 1000
             print(f"  {mode:8} {name:18} {len(html) // 1000:4d} KB      {py:9.2f} {rs:9.2f}  x{py / rs:5.2f}")
     if args.functions:
-        from css_reference import load_reference
+        from css_reference import REF, load_reference
         from tracker_block import _core
-        ref = load_reference(_reference_commit(), "css")
+        ref = load_reference(REF, "css")
 
         def judge(url: str, kind: str, where: str):
             return False if "tracker" in url else None
@@ -153,11 +153,6 @@ def main() -> None:
             rs = timed(lambda s: _core.css_clean_stylesheet(s, judge), sheet, args.rounds) * 1000
             print(f"clean_stylesheet {name:18} {len(sheet) // 1000:3d} KB  tinycss2 {py:8.2f} ms  rust {rs:7.3f} ms"
                   f"  x{py / rs:6.1f}")
-
-
-def _reference_commit() -> str:
-    from css_reference import REF
-    return REF
 
 
 if __name__ == "__main__":

@@ -193,7 +193,7 @@ fn quote(url: &str) -> String {
     s
 }
 
-/// The cleaning of one piece of CSS: the judge, and whether the CSS nested too deep to read.
+/// The cleaning of one piece of CSS, around the caller's judge.
 struct Cleaner<'j, J: FnMut(&str, &str, &str) -> Judged> {
     judge: &'j mut J,
 }
