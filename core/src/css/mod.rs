@@ -265,6 +265,12 @@ impl<J: FnMut(&str, &str, &str) -> Judged> Cleaner<'_, J> {
         for item in items {
             match item {
                 Item::Declaration { name, value, important } => {
+                    if hides_url_text(&name) {
+                        // A name with url( in it (escaped: no property has one): a laxer reader that
+                        // unescapes would take it for a URL. It goes.
+                        changed = true;
+                        continue;
+                    }
                     let lower = name.to_ascii_lowercase();
                     if executable(&lower, &value) {
                         // reported through the judge as kind "script", and always dropped
