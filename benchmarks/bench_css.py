@@ -8,15 +8,18 @@ queries, url() backgrounds, @font-face) at ~30 % of clean_html. Inputs:
   (responsive media queries, dark-mode rules, url() backgrounds on CDN and tracker hosts,
   Google Fonts @font-face blocks with unicode-range), built here deterministically.
 
-The ``clean_html`` rows time the engine as installed. ``--functions`` also times
-``clean_stylesheet`` on the heavy sheets for the tinycss2 implementation (loaded from git, see
-benchmarks/css_reference.py) against the Rust core, same judge, same inputs, interleaved.
+The ``clean_html`` rows time the engine as installed (Rust CSS core) and, interleaved in the same
+rounds, with the tinycss2 implementation it replaced patched back in (css.py, dataurl.py and the
+sheet reading of visibility.py, loaded from git at benchmarks/css_reference.py's REF): the
+before/after of issue 17's CSS step in one run. ``--functions`` also times ``clean_stylesheet``
+alone on each input's largest sheet, tinycss2 against Rust.
 
     python benchmarks/bench_css.py [--rounds 7] [--functions]
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import random
 import re
 import statistics
@@ -79,6 +82,26 @@ def inputs() -> list[tuple[str, str]]:
     return out
 
 
+@contextlib.contextmanager
+def python_css():
+    """The engine with the tinycss2 implementation of CSS cleaning, data: URLs and sheet reading."""
+    from css_reference import REF, load_reference
+    from tracker_block import css, dataurl, visibility
+    ref = {name: load_reference(REF, name) for name in ("css", "dataurl", "visibility")}
+    patches = [(css, name, getattr(ref["css"], name)) for name in
+               ("may_load", "clean_stylesheet", "clean_declarations", "clean_value")]
+    patches += [(dataurl, "unsafe_reason", ref["dataurl"].unsafe_reason)]
+    patches += [(visibility, name, getattr(ref["visibility"], name)) for name in ("sheet_matters", "_rules", "_inline")]
+    saved = [(mod, name, getattr(mod, name)) for mod, name, _ in patches]
+    for mod, name, value in patches:
+        setattr(mod, name, value)
+    try:
+        yield
+    finally:
+        for mod, name, value in saved:
+            setattr(mod, name, value)
+
+
 def timed(fn, arg, rounds: int) -> float:
     times = []
     for _ in range(rounds):
@@ -96,21 +119,30 @@ def main() -> None:
     from tracker_block import Options, clean_html
     from tracker_block.engine import clear_caches
     docs = inputs()
+    print(f"{'clean_html (median ms)':42} {'tinycss2':>9} {'rust':>9}  speed-up")
     for mode in ("trackers", "all"):
         opts = Options(mode=mode)
+
+        def cold(h: str) -> None:
+            clear_caches()       # time mail as never seen
+            clean_html(h, opts)
+
         for name, html in docs:
-            clean_html(html, opts)   # load the rules once
-
-            def cold(h: str) -> None:
-                clear_caches()       # time mail as never seen
-                clean_html(h, opts)
-
-            ms = timed(cold, html, args.rounds) * 1000
-            print(f"clean_html  {mode:8} {name:18} {len(html) // 1000:4d} KB  {ms:8.2f} ms")
+            with python_css():
+                before = clean_html(html, opts)
+            after = clean_html(html, opts)
+            assert before.html == after.html, f"{name}: the two CSS implementations cleaned differently"
+            py_times, rs_times = [], []
+            for _ in range(args.rounds):   # interleaved: machine noise hits both alike
+                with python_css():
+                    py_times.append(timed(cold, html, 1))
+                rs_times.append(timed(cold, html, 1))
+            py, rs = statistics.median(py_times) * 1000, statistics.median(rs_times) * 1000
+            print(f"  {mode:8} {name:18} {len(html) // 1000:4d} KB      {py:9.2f} {rs:9.2f}  x{py / rs:5.2f}")
     if args.functions:
-        from css_reference import load_reference
+        from css_reference import REF, load_reference
         from tracker_block import _core
-        ref = load_reference(_reference_commit(), "css")
+        ref = load_reference(REF, "css")
 
         def judge(url: str, kind: str, where: str):
             return False if "tracker" in url else None
@@ -121,11 +153,6 @@ def main() -> None:
             rs = timed(lambda s: _core.css_clean_stylesheet(s, judge), sheet, args.rounds) * 1000
             print(f"clean_stylesheet {name:18} {len(sheet) // 1000:3d} KB  tinycss2 {py:8.2f} ms  rust {rs:7.3f} ms"
                   f"  x{py / rs:6.1f}")
-
-
-def _reference_commit() -> str:
-    from css_reference import REF
-    return REF
 
 
 if __name__ == "__main__":

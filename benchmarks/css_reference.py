@@ -260,7 +260,7 @@ def main() -> None:
     args.out.write_bytes(gzip.compress(raw, 9, mtime=0))
     changed = sum(1 for r in css_rows if r[4] is not None)
     print(f"{len(css_rows)} CSS cases ({changed} changed), {len(data_urls)} data: URLs, {len(structure_rows)} sheets "
-          f"read for visibility, {len(inline_rows)} inline styles -> {args.out.relative_to(ROOT)} "
+          f"read for visibility, {len(inline_rows)} inline styles -> {args.out} "
           f"({args.out.stat().st_size // 1024} KB)")
 
 

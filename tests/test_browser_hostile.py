@@ -100,6 +100,11 @@ HOSTILE: dict[str, tuple[str, str | None]] = {
     "css_import_comment": ('<style>@import/**/"{P}";</style>', None),
     "css_nested_escape_import": ('<style>@\\0069\\6d port url({P});</style>', None),
     "css_image_set_string": ('<p style="background-image:image-set(\'{P}\' 1x)">x</p>', None),
+    # one escaped declaration name holding ";background:url(...);x": written back unescaped it became
+    # a declaration of its own (the Python CSS cleaner did that once a tracker in the style was removed)
+    "css_escaped_declaration_name": ('<p style="background:url({P});' + "".join(
+        c if c.isalnum() else f"\\{ord(c):x} " for c in f";background:url({pixel('css_escaped_declaration_name', 2)});x")
+        + ':red">x</p>', None),
     # base games
     "base_then_relative": ('<base href="http://mandrillapp.com/track/"><img src="open.php?u=base&amp;id=1">', None),
     "base_protocol_relative": ('<base href="//mandrillapp.com/track/"><img src="open.php?u=base2&amp;id=1">', None),

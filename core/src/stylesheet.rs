@@ -6,7 +6,7 @@
 //! are tokenised. Both follow the Python reader this replaced, value for value.
 
 use crate::css::parse::{parse_blocks_contents, parse_rule_list, parse_stylesheet, Item};
-use crate::css::tokens::{to_css, tokenize, Node};
+use crate::css::tokens::{normalise, to_css, tokenize, Node};
 use crate::css::{py_space, py_strip};
 
 /// Properties that decide whether, and how big, an element is drawn.
@@ -140,7 +140,7 @@ pub fn light_structure(text: &str) -> Option<Vec<Rule>> {
 }
 
 /// The deciding declarations of a tokenised block.
-fn decls_of(nodes: &[Node]) -> Vec<Decl> {
+fn decls_of(nodes: &[Node<'_>]) -> Vec<Decl> {
     parse_blocks_contents(nodes, true, true)
         .into_iter()
         .filter_map(|item| match item {
@@ -155,7 +155,7 @@ fn decls_of(nodes: &[Node]) -> Vec<Decl> {
 
 /// Every style rule with deciding declarations, tokenised (any sheet).
 pub fn full_structure(text: &str) -> Vec<Rule> {
-    fn walk(items: Vec<Item>, condition: &str, out: &mut Vec<Rule>) {
+    fn walk(items: Vec<Item<'_>>, condition: &str, out: &mut Vec<Rule>) {
         for item in items {
             match item {
                 Item::AtRule { name, prelude, content: Some(content) } => {
@@ -176,7 +176,8 @@ pub fn full_structure(text: &str) -> Vec<Rule> {
         }
     }
     let mut out = Vec::new();
-    if let Ok(nodes) = tokenize(text, true) {
+    let src = normalise(text);
+    if let Ok(nodes) = tokenize(&src, true) {
         walk(parse_stylesheet(&nodes, true, true), "", &mut out);
     }
     out
@@ -190,7 +191,7 @@ pub fn structure(text: &str) -> Vec<Rule> {
 /// The deciding declarations of a `style=""` attribute.
 pub fn inline_decls(style: &str) -> Vec<Decl> {
     if style.contains(['"', '\'', '\\']) || style.contains("/*") {
-        return tokenize(style, true).map(|t| decls_of(&t)).unwrap_or_default();
+        return tokenize(&normalise(style), true).map(|t| decls_of(&t)).unwrap_or_default();
     }
     light_decls(style)
 }

@@ -13,7 +13,8 @@ pub mod tokens;
 
 use parse::{parse_blocks_contents, parse_rule_list, parse_stylesheet, Item};
 use std::collections::HashMap;
-use tokens::{serialize, serialize_identifier, to_css, tokenize, Node, TooDeep};
+use std::borrow::Cow;
+use tokens::{normalise, serialize, serialize_identifier, to_css, tokenize, tokenize_owned, Node, TooDeep};
 
 /// A judge's answer for one URL.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -109,7 +110,7 @@ pub fn may_load(text: &str) -> bool {
 pub const EXEC_PROPERTIES: [&str; 3] = ["behavior", "-ms-behavior", "-moz-binding"];
 
 /// Names of a value's identifiers and functions, in order, comments skipped (as IE read them).
-fn squash(nodes: &[Node], out: &mut String) {
+fn squash(nodes: &[Node<'_>], out: &mut String) {
     for n in nodes {
         match n {
             Node::Ident(v) => out.push_str(&v.to_ascii_lowercase()),
@@ -129,7 +130,7 @@ fn squash(nodes: &[Node], out: &mut String) {
 }
 
 /// Does a declaration (lowercased name, value) run script in some client?
-pub fn executable(lower_name: &str, value: &[Node]) -> bool {
+pub fn executable(lower_name: &str, value: &[Node<'_>]) -> bool {
     if EXEC_PROPERTIES.contains(&lower_name) {
         return true;
     }
@@ -192,30 +193,30 @@ fn quote(url: &str) -> String {
     s
 }
 
-/// The cleaning of one piece of CSS: the judge, and whether the CSS nested too deep to read.
+/// The cleaning of one piece of CSS, around the caller's judge.
 struct Cleaner<'j, J: FnMut(&str, &str, &str) -> Judged> {
     judge: &'j mut J,
 }
 
 impl<J: FnMut(&str, &str, &str) -> Judged> Cleaner<'_, J> {
     /// The values with their URLs judged: None when nothing changed.
-    fn rewrite_values(&mut self, nodes: &[Node], kind: &str, where_: &str, in_set: bool) -> Result<Option<Vec<Node>>, Blocked> {
-        let mut out: Option<Vec<Node>> = None;
+    fn rewrite_values<'a>(&mut self, nodes: &[Node<'a>], kind: &str, where_: &str, in_set: bool) -> Result<Option<Vec<Node<'a>>>, Blocked> {
+        let mut out: Option<Vec<Node<'a>>> = None;
         for (i, node) in nodes.iter().enumerate() {
             let mut url: Option<String> = None;
             match node {
                 // A broken url( or an unterminated string: browsers drop or end it, but what it
                 // swallowed can read as more CSS to a laxer reader (found by fuzzing). The value goes.
                 Node::Error(_) => return Err(Blocked),
-                Node::Url { value, .. } => url = Some(value.clone()),
+                Node::Url { value, .. } => url = Some(value.to_string()),
                 Node::Function { name, args } if is_url_func(name) => {
                     let first = args.iter().find(|a| !a.is_space_or_comment());
                     url = Some(match first {
-                        Some(Node::Str { value, .. }) | Some(Node::Url { value, .. }) => value.clone(),
+                        Some(Node::Str { value, .. }) | Some(Node::Url { value, .. }) => value.to_string(),
                         _ => py_strip(&to_css(args)).to_string(),
                     });
                 }
-                Node::Str { value, .. } if in_set || urlish(value) => url = Some(value.clone()),
+                Node::Str { value, .. } if in_set || urlish(value) => url = Some(value.to_string()),
                 _ => {}
             }
             let replacement = if let Some(url) = url {
@@ -223,9 +224,9 @@ impl<J: FnMut(&str, &str, &str) -> Judged> Cleaner<'_, J> {
                     Judged::Remove => return Err(Blocked),
                     Judged::Keep => None,
                     Judged::Replace(v) => Some(if matches!(node, Node::Str { .. }) {
-                        Node::Str { repr: quote(&v), value: v }
+                        Node::Str { repr: quote(&v), value: Cow::Owned(v) }
                     } else {
-                        Node::Url { repr: format!("url({})", quote(&v)), value: v }
+                        Node::Url { repr: format!("url({})", quote(&v)), value: Cow::Owned(v) }
                     }),
                 }
             } else {
@@ -257,13 +258,19 @@ impl<J: FnMut(&str, &str, &str) -> Judged> Cleaner<'_, J> {
 
     /// Declarations and nested rules of one block. `raw`: the block's tokens, read again only when
     /// it holds parse errors, to tell whether a skipped region hides a URL.
-    fn clean_block(&mut self, items: Vec<Item>, kind: &str, raw: &[Node]) -> (Vec<Item>, bool) {
+    fn clean_block<'a>(&mut self, items: Vec<Item<'a>>, kind: &str, raw: &[Node<'_>]) -> (Vec<Item<'a>>, bool) {
         let mut out = Vec::with_capacity(items.len());
         let mut changed = false;
         let hides = items.iter().any(|i| matches!(i, Item::Error { .. })) && strings_hide_url(raw);
         for item in items {
             match item {
                 Item::Declaration { name, value, important } => {
+                    if hides_url_text(&name) {
+                        // A name with url( in it (escaped: no property has one): a laxer reader that
+                        // unescapes would take it for a URL. It goes.
+                        changed = true;
+                        continue;
+                    }
                     let lower = name.to_ascii_lowercase();
                     if executable(&lower, &value) {
                         // reported through the judge as kind "script", and always dropped
@@ -306,7 +313,7 @@ impl<J: FnMut(&str, &str, &str) -> Judged> Cleaner<'_, J> {
     }
 
     /// Clean one rule in place. Returns (keep, changed).
-    fn clean_rule(&mut self, rule: &mut Item) -> (bool, bool) {
+    fn clean_rule(&mut self, rule: &mut Item<'_>) -> (bool, bool) {
         match rule {
             Item::AtRule { name, prelude, content } => {
                 let lname = name.to_ascii_lowercase();
@@ -344,7 +351,7 @@ impl<J: FnMut(&str, &str, &str) -> Judged> Cleaner<'_, J> {
                     (if ch { serialize_decls(&items) } else { String::new() }, ch)
                 };
                 if ch {
-                    match tokenize(&new_text, false) {
+                    match tokenize_owned(&new_text, false) {
                         Ok(t) => *body = t,
                         Err(TooDeep) => return (false, true),
                     }
@@ -365,7 +372,7 @@ impl<J: FnMut(&str, &str, &str) -> Judged> Cleaner<'_, J> {
                 };
                 let (items, ch) = self.clean_block(parse_blocks_contents(content, false, false), "css", content);
                 if ch {
-                    match tokenize(&serialize_decls(&items), false) {
+                    match tokenize_owned(&serialize_decls(&items), false) {
                         Ok(t) => *content = t,
                         Err(TooDeep) => return (false, true),
                     }
@@ -376,7 +383,7 @@ impl<J: FnMut(&str, &str, &str) -> Judged> Cleaner<'_, J> {
         }
     }
 
-    fn clean_rules(&mut self, items: Vec<Item>) -> (String, bool) {
+    fn clean_rules(&mut self, items: Vec<Item<'_>>) -> (String, bool) {
         let mut out = String::new();
         let mut changed = false;
         for mut item in items {
@@ -402,7 +409,7 @@ impl<J: FnMut(&str, &str, &str) -> Judged> Cleaner<'_, J> {
 
 /// The @import prelude as the Python reader left it: its rewritten list was dropped, but a block it
 /// rewrote had been changed in place (at any depth, through functions).
-fn keep_in_place(orig: &[Node], new: &[Node]) -> Vec<Node> {
+fn keep_in_place<'a>(orig: &[Node<'a>], new: &[Node<'a>]) -> Vec<Node<'a>> {
     orig.iter()
         .zip(new)
         .map(|(o, n)| match (o, n) {
@@ -416,7 +423,7 @@ fn keep_in_place(orig: &[Node], new: &[Node]) -> Vec<Node> {
 }
 
 /// Does a string (or a tokenizer error) anywhere in these tokens hold what a lax reader takes for url()?
-fn strings_hide_url(nodes: &[Node]) -> bool {
+fn strings_hide_url(nodes: &[Node<'_>]) -> bool {
     nodes.iter().any(|n| match n {
         Node::Error(_) => true,
         Node::Str { value, .. } => hides_url_text(value),
@@ -431,7 +438,7 @@ fn hides_url_text(s: &str) -> bool {
 
 /// A selector holding a url()/src() or a string with "url(" in it: no browser applies such a rule
 /// (a URL is not a selector), but a lax reader could fetch what is in it (found by fuzzing).
-fn selector_hides_url(nodes: &[Node]) -> bool {
+fn selector_hides_url(nodes: &[Node<'_>]) -> bool {
     nodes.iter().any(|n| match n {
         Node::Url { .. } => true,
         Node::Function { name, args } => is_url_func(name) || selector_hides_url(args),
@@ -441,7 +448,7 @@ fn selector_hides_url(nodes: &[Node]) -> bool {
     })
 }
 
-fn write_item(item: &Item, out: &mut String) {
+fn write_item(item: &Item<'_>, out: &mut String) {
     match item {
         Item::Ws(v) => out.push_str(v),
         Item::Comment(v) => {
@@ -481,13 +488,17 @@ fn write_item(item: &Item, out: &mut String) {
     }
 }
 
-/// Declarations as `name:value;` (the name as read), other items as they serialise; errors dropped.
-fn serialize_decls(items: &[Item]) -> String {
+/// Declarations as `name:value;`, other items as they serialise; errors dropped.
+///
+/// The name is written as an identifier (escaped where needed). The Python implementation wrote the
+/// unescaped name, so `\3b background\3a url\28 …\29 \3b x:red` (one escaped name) came out as
+/// `;background:url(…);x:red;`, a declaration no judge had seen, which Chromium loads.
+fn serialize_decls(items: &[Item<'_>]) -> String {
     let mut out = String::new();
     for item in items {
         match item {
             Item::Declaration { name, value, important } => {
-                out.push_str(name);
+                serialize_identifier(name, &mut out);
                 out.push(':');
                 serialize(value, &mut out);
                 if *important {
@@ -502,13 +513,27 @@ fn serialize_decls(items: &[Item]) -> String {
     out
 }
 
-/// A rewritten sheet must never be able to close its `<style>` element.
+/// A rewritten sheet must never be able to close its `<style>` element: every `<` becomes the
+/// escape `\3c `. An escaped one (`\<`, as a name serialises) becomes `\3c ` whole: replacing only
+/// its `<` would leave `\\3c `, an escaped backslash that splits the name.
 fn safe(css: String) -> String {
-    if css.contains('<') {
-        css.replace('<', "\\3c ")
-    } else {
-        css
+    if !css.contains('<') {
+        return css;
     }
+    let mut out = String::with_capacity(css.len() + 16);
+    let mut backslashes = 0usize;
+    for c in css.chars() {
+        if c == '<' {
+            if backslashes % 2 == 1 {
+                out.pop();
+            }
+            out.push_str("\\3c ");
+        } else {
+            out.push(c);
+        }
+        backslashes = if c == '\\' { backslashes + 1 } else { 0 };
+    }
+    out
 }
 
 /// Clean a `<style>` sheet. Returns the new text, or None when nothing changed.
@@ -516,7 +541,8 @@ pub fn clean_stylesheet<J: FnMut(&str, &str, &str) -> Judged>(text: &str, mut ju
     if !may_load(text) {
         return None;
     }
-    let Ok(nodes) = tokenize(text, false) else { return Some(String::new()) };
+    let src = normalise(text);
+    let Ok(nodes) = tokenize(&src, false) else { return Some(String::new()) };
     let mut cleaner = Cleaner { judge: &mut judge };
     let (new, changed) = cleaner.clean_rules(parse_stylesheet(&nodes, false, false));
     changed.then(|| safe(new))
@@ -559,11 +585,12 @@ pub fn clean_declarations_with<J: FnMut(&str, &str, &str) -> Judged>(text: &str,
         }
         judge(url, kind, where_)
     };
-    let Ok(nodes) = tokenize(text, true) else { return Some(String::new()) };
+    let src = normalise(text);
+    let Ok(nodes) = tokenize(&src, true) else { return Some(String::new()) };
     let items = parse_blocks_contents(&nodes, true, true);
     let mut cleaner = Cleaner { judge: &mut memo_judge };
     let raw = if items.iter().any(|i| matches!(i, Item::Error { .. })) {
-        match tokenize(text, false) {
+        match tokenize(&src, false) {
             Ok(raw) => raw,
             Err(TooDeep) => return Some(String::new()),
         }
@@ -579,7 +606,8 @@ pub fn clean_value<J: FnMut(&str, &str, &str) -> Judged>(text: &str, mut judge: 
     if !may_load(text) {
         return ValueOutcome::Unchanged;
     }
-    let Ok(nodes) = tokenize(text, false) else { return ValueOutcome::Removed };
+    let src = normalise(text);
+    let Ok(nodes) = tokenize(&src, false) else { return ValueOutcome::Removed };
     let mut cleaner = Cleaner { judge: &mut judge };
     match cleaner.rewrite_values(&nodes, "css", where_, false) {
         Err(Blocked) => ValueOutcome::Removed,

@@ -2,27 +2,27 @@
 //! `parse_stylesheet`, `parse_rule_list` and `parse_blocks_contents`), so each item is cut where
 //! the Python reader cut it.
 
-use super::tokens::Node;
+use super::tokens::{Node, Text};
 
 /// One item of a rule list or a block's contents.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Item {
-    Ws(String),
-    Comment(String),
-    QualifiedRule { prelude: Vec<Node>, content: Vec<Node> },
-    AtRule { name: String, prelude: Vec<Node>, content: Option<Vec<Node>> },
-    Declaration { name: String, value: Vec<Node>, important: bool },
+pub enum Item<'a> {
+    Ws(Text<'a>),
+    Comment(Text<'a>),
+    QualifiedRule { prelude: Vec<Node<'a>>, content: Vec<Node<'a>> },
+    AtRule { name: Text<'a>, prelude: Vec<Node<'a>>, content: Option<Vec<Node<'a>>> },
+    Declaration { name: Text<'a>, value: Vec<Node<'a>>, important: bool },
     /// A parse error; `eof`: the input ended before a rule's `{}` block.
     Error { eof: bool },
 }
 
-struct Cursor<'a> {
-    nodes: &'a [Node],
+struct Cursor<'a, 'n> {
+    nodes: &'n [Node<'a>],
     pos: usize,
 }
 
-impl<'a> Cursor<'a> {
-    fn next(&mut self) -> Option<&'a Node> {
+impl<'a, 'n> Cursor<'a, 'n> {
+    fn next(&mut self) -> Option<&'n Node<'a>> {
         let n = self.nodes.get(self.pos);
         if n.is_some() {
             self.pos += 1;
@@ -37,7 +37,7 @@ enum List {
     Rules,
 }
 
-fn rule_list(nodes: &[Node], kind: List, skip_ws: bool, skip_comments: bool) -> Vec<Item> {
+fn rule_list<'a>(nodes: &[Node<'a>], kind: List, skip_ws: bool, skip_comments: bool) -> Vec<Item<'a>> {
     let mut c = Cursor { nodes, pos: 0 };
     let mut out = Vec::new();
     while let Some(t) = c.next() {
@@ -61,17 +61,17 @@ fn rule_list(nodes: &[Node], kind: List, skip_ws: bool, skip_comments: bool) -> 
 }
 
 /// tinycss2's `parse_stylesheet` (top-level `<!--` / `-->` ignored).
-pub fn parse_stylesheet(nodes: &[Node], skip_ws: bool, skip_comments: bool) -> Vec<Item> {
+pub fn parse_stylesheet<'a>(nodes: &[Node<'a>], skip_ws: bool, skip_comments: bool) -> Vec<Item<'a>> {
     rule_list(nodes, List::Stylesheet, skip_ws, skip_comments)
 }
 
 /// tinycss2's `parse_rule_list` (the content of `@media` and the like).
-pub fn parse_rule_list(nodes: &[Node], skip_ws: bool, skip_comments: bool) -> Vec<Item> {
+pub fn parse_rule_list<'a>(nodes: &[Node<'a>], skip_ws: bool, skip_comments: bool) -> Vec<Item<'a>> {
     rule_list(nodes, List::Rules, skip_ws, skip_comments)
 }
 
 /// tinycss2's `parse_blocks_contents`: declarations and nested rules of a block or style attribute.
-pub fn parse_blocks_contents(nodes: &[Node], skip_ws: bool, skip_comments: bool) -> Vec<Item> {
+pub fn parse_blocks_contents<'a>(nodes: &[Node<'a>], skip_ws: bool, skip_comments: bool) -> Vec<Item<'a>> {
     let mut c = Cursor { nodes, pos: 0 };
     let mut out = Vec::new();
     while let Some(t) = c.next() {
@@ -94,7 +94,7 @@ pub fn parse_blocks_contents(nodes: &[Node], skip_ws: bool, skip_comments: bool)
     out
 }
 
-fn at_rule(name: &str, c: &mut Cursor) -> Item {
+fn at_rule<'a>(name: &Text<'a>, c: &mut Cursor<'a, '_>) -> Item<'a> {
     let mut prelude = Vec::new();
     let mut content = None;
     while let Some(t) = c.next() {
@@ -107,10 +107,10 @@ fn at_rule(name: &str, c: &mut Cursor) -> Item {
         }
         prelude.push(t.clone());
     }
-    Item::AtRule { name: name.to_string(), prelude, content }
+    Item::AtRule { name: name.clone(), prelude, content }
 }
 
-fn qualified_rule(first: &Node, c: &mut Cursor, stop_at_semicolon: bool) -> Item {
+fn qualified_rule<'a>(first: &Node<'a>, c: &mut Cursor<'a, '_>, stop_at_semicolon: bool) -> Item<'a> {
     let is_stop = |t: &Node| stop_at_semicolon && t.is_literal(";");
     if is_stop(first) {
         return Item::Error { eof: false };
@@ -131,7 +131,7 @@ fn qualified_rule(first: &Node, c: &mut Cursor, stop_at_semicolon: bool) -> Item
     Item::Error { eof: true }
 }
 
-fn blocks_content(first: &Node, c: &mut Cursor) -> Item {
+fn blocks_content<'a>(first: &Node<'a>, c: &mut Cursor<'a, '_>) -> Item<'a> {
     let start = c.pos;
     let mut decl_end = c.pos;
     if !first.is_literal(";") && !matches!(first, Node::Curly(_)) {
@@ -153,7 +153,7 @@ fn blocks_content(first: &Node, c: &mut Cursor) -> Item {
 }
 
 /// tinycss2's `_parse_declaration`; None where it returns a parse error.
-fn declaration(first: &Node, tokens: &[Node]) -> Option<Item> {
+fn declaration<'a>(first: &Node<'a>, tokens: &[Node<'a>]) -> Option<Item<'a>> {
     let Node::Ident(name) = first else { return None };
     let mut it = tokens.iter().enumerate();
     let colon = it.by_ref().find(|(_, t)| !t.is_space_or_comment())?;

@@ -51,6 +51,25 @@ fn plain_fast_path() {
 }
 
 #[test]
+fn an_escaped_declaration_name_stays_one_name() {
+    let style = r"background:url(http://t.test/a);\3b background\3a url\28 http\3a \2f \2f t\2e test\2f z\29 \3b x:red";
+    let out = clean_declarations(style, |_: &str, _: &str, _: &str| Judged::Remove).expect("changed");
+    assert_eq!(out, ""); // a name with url( in it goes
+    let style = r"background:url(http://t.test/a);\3b color\3a red\3b x:red";
+    let out = clean_declarations(style, |_: &str, _: &str, _: &str| Judged::Remove).expect("changed");
+    assert_eq!(out, r"\;color\:red\;x:red;"); // others are written escaped: one name, as read
+    let mut calls = 0;
+    assert_eq!(clean_declarations(&out, |_: &str, _: &str, _: &str| { calls += 1; Judged::Remove }), None);
+    assert_eq!(calls, 0);
+}
+
+#[test]
+fn a_name_holding_lt_stays_one_name() {
+    let out = clean_stylesheet(r".a\3c b{background:url(http://t.test/x)}", |_: &str, _: &str, _: &str| Judged::Remove);
+    assert_eq!(out.as_deref(), Some(r".a\3c b{}"));
+}
+
+#[test]
 fn values() {
     assert_eq!(clean_value("url(#a)", |_: &str, _: &str, _: &str| Judged::Keep, "fill"), ValueOutcome::Unchanged);
     assert_eq!(clean_value("url(http://x)", |_: &str, _: &str, _: &str| Judged::Remove, "fill"), ValueOutcome::Removed);
@@ -60,4 +79,40 @@ fn values() {
 fn deep_nesting_is_dropped_not_overflowed() {
     let deep = format!("a{{b:url(x) {}}}", "(".repeat(100_000));
     assert_eq!(clean_stylesheet(&deep, |_: &str, _: &str, _: &str| Judged::Keep).as_deref(), Some(""));
+}
+
+#[test]
+#[ignore]
+fn timing_heavy_sheet() {
+    let Ok(s) = std::fs::read_to_string("/tmp/heavy.css") else { return };
+    let t = std::time::Instant::now();
+    for _ in 0..20 {
+        let _ = tokens::tokenize(&s, false);
+    }
+    eprintln!("tokenize {:?}", t.elapsed() / 20);
+    let mut input = cssparser::ParserInput::new(&s);
+    let t = std::time::Instant::now();
+    for _ in 0..20 {
+        let mut input = cssparser::ParserInput::new(&s);
+        let mut p = cssparser::Parser::new(&mut input);
+        while p.next_including_whitespace_and_comments().is_ok() {}
+    }
+    let _ = &mut input;
+    eprintln!("cssparser flat {:?}", t.elapsed() / 20);
+    let nodes = tokens::tokenize(&s, false).unwrap();
+    let t = std::time::Instant::now();
+    for _ in 0..20 {
+        let _ = parse_stylesheet(&nodes, false, false);
+    }
+    eprintln!("parse {:?}", t.elapsed() / 20);
+    let t = std::time::Instant::now();
+    for _ in 0..20 {
+        let _ = to_css(&nodes);
+    }
+    eprintln!("serialize {:?}", t.elapsed() / 20);
+    let t = std::time::Instant::now();
+    for _ in 0..20 {
+        let _ = clean_stylesheet(&s, |_: &str, _: &str, _: &str| Judged::Keep);
+    }
+    eprintln!("clean {:?}", t.elapsed() / 20);
 }

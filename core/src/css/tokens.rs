@@ -8,6 +8,9 @@
 use cssparser::{Parser, ParserInput, Token};
 use std::borrow::Cow;
 
+/// Text of a token: borrowed from the source where it reads as written (no escapes), else owned.
+pub type Text<'a> = Cow<'a, str>;
+
 /// Nesting deeper than this is not read (a browser caps nesting too); callers drop such CSS.
 pub const MAX_DEPTH: usize = 256;
 
@@ -28,27 +31,27 @@ pub enum ErrKind {
 
 /// One component value (tinycss2's node types).
 #[derive(Clone, Debug, PartialEq)]
-pub enum Node {
-    Ws(String),
-    Comment(String),
-    Literal(String),
-    Ident(String),
-    AtKeyword(String),
-    Hash { value: String, is_ident: bool },
-    Str { value: String, repr: String },
-    Url { value: String, repr: String },
+pub enum Node<'a> {
+    Ws(Text<'a>),
+    Comment(Text<'a>),
+    Literal(Text<'a>),
+    Ident(Text<'a>),
+    AtKeyword(Text<'a>),
+    Hash { value: Text<'a>, is_ident: bool },
+    Str { value: Text<'a>, repr: String },
+    Url { value: Text<'a>, repr: String },
     UnicodeRange(u32, u32),
-    Number(String),
-    Percentage(String),
-    Dimension { repr: String, unit: String },
-    Paren(Vec<Node>),
-    Square(Vec<Node>),
-    Curly(Vec<Node>),
-    Function { name: String, args: Vec<Node> },
+    Number(Text<'a>),
+    Percentage(Text<'a>),
+    Dimension { repr: Text<'a>, unit: Text<'a> },
+    Paren(Vec<Node<'a>>),
+    Square(Vec<Node<'a>>),
+    Curly(Vec<Node<'a>>),
+    Function { name: Text<'a>, args: Vec<Node<'a>> },
     Error(ErrKind),
 }
 
-impl Node {
+impl<'a> Node<'a> {
     /// tinycss2's `type` (a literal's type is its text, as its serializer compares them).
     pub fn type_name(&self) -> &str {
         match self {
@@ -81,7 +84,7 @@ impl Node {
     }
 
     /// Content of a (), [] or {} block.
-    pub fn block_content(&self) -> Option<&Vec<Node>> {
+    pub fn block_content(&self) -> Option<&Vec<Node<'a>>> {
         match self {
             Node::Paren(c) | Node::Square(c) | Node::Curly(c) => Some(c),
             _ => None,
@@ -90,7 +93,7 @@ impl Node {
 }
 
 /// tinycss2's input preprocessing: NUL to U+FFFD, CR LF / CR / FF to LF.
-fn normalise(css: &str) -> Cow<'_, str> {
+pub fn normalise(css: &str) -> Cow<'_, str> {
     if !css.bytes().any(|b| b == b'\r' || b == b'\x0c' || b == 0) {
         return Cow::Borrowed(css);
     }
@@ -112,22 +115,67 @@ fn normalise(css: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// tinycss2's `parse_component_value_list`.
-pub fn tokenize(css: &str, skip_comments: bool) -> Result<Vec<Node>, TooDeep> {
-    let src = normalise(css);
-    let mut input = ParserInput::new(&src);
+/// tinycss2's `parse_component_value_list`, of text already [`normalise`]d (the nodes borrow it).
+pub fn tokenize(src: &str, skip_comments: bool) -> Result<Vec<Node<'_>>, TooDeep> {
+    let mut input = ParserInput::new(src);
     let mut parser = Parser::new(&mut input);
     let mut out = Vec::new();
-    read_list(&mut parser, &src, skip_comments, 0, &mut out)?;
+    read_list(&mut parser, src, skip_comments, 0, &mut out)?;
     Ok(out)
+}
+
+/// tinycss2's `parse_component_value_list` of any text (the nodes own their text).
+pub fn tokenize_owned(css: &str, skip_comments: bool) -> Result<Vec<Node<'static>>, TooDeep> {
+    let src = normalise(css);
+    Ok(tokenize(&src, skip_comments)?.into_iter().map(Node::into_owned).collect())
+}
+
+impl Node<'_> {
+    /// The same node owning all its text.
+    pub fn into_owned(self) -> Node<'static> {
+        fn own(t: Text<'_>) -> Text<'static> {
+            Cow::Owned(t.into_owned())
+        }
+        fn all(v: Vec<Node<'_>>) -> Vec<Node<'static>> {
+            v.into_iter().map(Node::into_owned).collect()
+        }
+        match self {
+            Node::Ws(t) => Node::Ws(own(t)),
+            Node::Comment(t) => Node::Comment(own(t)),
+            Node::Literal(t) => Node::Literal(own(t)),
+            Node::Ident(t) => Node::Ident(own(t)),
+            Node::AtKeyword(t) => Node::AtKeyword(own(t)),
+            Node::Hash { value, is_ident } => Node::Hash { value: own(value), is_ident },
+            Node::Str { value, repr } => Node::Str { value: own(value), repr },
+            Node::Url { value, repr } => Node::Url { value: own(value), repr },
+            Node::UnicodeRange(a, b) => Node::UnicodeRange(a, b),
+            Node::Number(t) => Node::Number(own(t)),
+            Node::Percentage(t) => Node::Percentage(own(t)),
+            Node::Dimension { repr, unit } => Node::Dimension { repr: own(repr), unit: own(unit) },
+            Node::Paren(v) => Node::Paren(all(v)),
+            Node::Square(v) => Node::Square(all(v)),
+            Node::Curly(v) => Node::Curly(all(v)),
+            Node::Function { name, args } => Node::Function { name: own(name), args: all(args) },
+            Node::Error(e) => Node::Error(e),
+        }
+    }
+}
+
+/// A token's text: its source slice `raw` when that holds no escape, else cssparser's value.
+fn text<'a>(raw: &'a str, value: &cssparser::CowRcStr<'_>) -> Text<'a> {
+    if raw.contains('\\') {
+        Cow::Owned(value.to_string())
+    } else {
+        Cow::Borrowed(raw)
+    }
 }
 
 fn read_nested<'i>(
     p: &mut Parser<'i, '_>,
-    src: &str,
+    src: &'i str,
     skip_comments: bool,
     depth: usize,
-) -> Result<Vec<Node>, TooDeep> {
+) -> Result<Vec<Node<'i>>, TooDeep> {
     if depth >= MAX_DEPTH {
         return Err(TooDeep);
     }
@@ -238,10 +286,10 @@ fn url_closed(slice: &[u8]) -> bool {
 
 fn read_list<'i>(
     p: &mut Parser<'i, '_>,
-    src: &str,
+    src: &'i str,
     skip_comments: bool,
     depth: usize,
-    out: &mut Vec<Node>,
+    out: &mut Vec<Node<'i>>,
 ) -> Result<(), TooDeep> {
     let bytes = src.as_bytes();
     loop {
@@ -265,13 +313,13 @@ fn read_list<'i>(
                     resync(p, src, skip_comments, depth, range_end, out)?;
                     continue;
                 }
-                Node::Ident(v.to_string())
+                Node::Ident(text(&src[start..end], &v))
             }
-            Token::AtKeyword(v) => Node::AtKeyword(v.to_string()),
-            Token::Hash(v) => Node::Hash { value: v.to_string(), is_ident: false },
-            Token::IDHash(v) => Node::Hash { value: v.to_string(), is_ident: true },
+            Token::AtKeyword(v) => Node::AtKeyword(text(&src[start + 1..end], &v)),
+            Token::Hash(v) => Node::Hash { value: text(&src[start + 1..end], &v), is_ident: false },
+            Token::IDHash(v) => Node::Hash { value: text(&src[start + 1..end], &v), is_ident: true },
             Token::QuotedString(v) => {
-                let value = v.to_string();
+                let value: Text = Cow::Owned(v.to_string());
                 let mut repr = String::with_capacity(value.len() + 2);
                 repr.push('"');
                 serialize_string_value(&value, &mut repr);
@@ -284,7 +332,7 @@ fn read_list<'i>(
                 }
             }
             Token::UnquotedUrl(v) => {
-                let value = v.to_string();
+                let value: Text = Cow::Owned(v.to_string());
                 let mut repr = String::from("url(");
                 serialize_url(&value, &mut repr);
                 if url_closed(&bytes[start..end]) {
@@ -300,39 +348,39 @@ fn read_list<'i>(
                     // tinycss2 reads `||` as one literal (before `|=`).
                     let _ = p.next_including_whitespace_and_comments();
                     let after = p.position().byte_index();
-                    out.push(Node::Literal("||".into()));
+                    out.push(Node::Literal(Cow::Borrowed("||")));
                     if after == end + 2 {
-                        out.push(Node::Literal("=".into()));
+                        out.push(Node::Literal(Cow::Borrowed("=")));
                     }
                     continue;
                 }
-                Node::Literal(c.to_string())
+                Node::Literal(Cow::Borrowed(&src[start..end]))
             }
-            Token::Number { .. } => Node::Number(src[start..end].to_string()),
-            Token::Percentage { .. } => Node::Percentage(src[start..end - 1].to_string()),
+            Token::Number { .. } => Node::Number(Cow::Borrowed(&src[start..end])),
+            Token::Percentage { .. } => Node::Percentage(Cow::Borrowed(&src[start..end - 1])),
             Token::Dimension { unit, .. } => {
                 let n = number_len(&bytes[start..end]);
-                Node::Dimension { repr: src[start..start + n].to_string(), unit: unit.to_string() }
+                Node::Dimension { repr: Cow::Borrowed(&src[start..start + n]), unit: text(&src[start + n..end], &unit) }
             }
-            Token::WhiteSpace(s) => Node::Ws(s.to_string()),
+            Token::WhiteSpace(s) => Node::Ws(Cow::Borrowed(s)),
             Token::Comment(s) => {
                 if skip_comments {
                     continue;
                 }
-                Node::Comment(s.to_string())
+                Node::Comment(Cow::Borrowed(s))
             }
-            Token::Colon => Node::Literal(":".into()),
-            Token::Semicolon => Node::Literal(";".into()),
-            Token::Comma => Node::Literal(",".into()),
-            Token::IncludeMatch => Node::Literal("~=".into()),
-            Token::DashMatch => Node::Literal("|=".into()),
-            Token::PrefixMatch => Node::Literal("^=".into()),
-            Token::SuffixMatch => Node::Literal("$=".into()),
-            Token::SubstringMatch => Node::Literal("*=".into()),
-            Token::CDO => Node::Literal("<!--".into()),
-            Token::CDC => Node::Literal("-->".into()),
+            Token::Colon
+            | Token::Semicolon
+            | Token::Comma
+            | Token::IncludeMatch
+            | Token::DashMatch
+            | Token::PrefixMatch
+            | Token::SuffixMatch
+            | Token::SubstringMatch
+            | Token::CDO
+            | Token::CDC => Node::Literal(Cow::Borrowed(&src[start..end])),
             Token::Function(name) => {
-                let name = name.to_string();
+                let name = text(&src[start..end - 1], &name);
                 let args = read_nested(p, src, skip_comments, depth)?;
                 Node::Function { name, args }
             }
@@ -355,11 +403,11 @@ fn read_list<'i>(
 /// dimension or ident); it becomes an error token, so the value or rule holding it is dropped.
 fn resync<'i>(
     p: &mut Parser<'i, '_>,
-    src: &str,
+    src: &'i str,
     skip_comments: bool,
     depth: usize,
     range_end: usize,
-    out: &mut Vec<Node>,
+    out: &mut Vec<Node<'i>>,
 ) -> Result<(), TooDeep> {
     while p.position().byte_index() < range_end {
         let token = match p.next_including_whitespace_and_comments() {
@@ -481,7 +529,7 @@ fn bad_pair(a: &str, b: &str) -> bool {
 }
 
 /// tinycss2's `serialize` of a list of component values.
-pub fn serialize(nodes: &[Node], out: &mut String) {
+pub fn serialize(nodes: &[Node<'_>], out: &mut String) {
     let mut prev: Option<&str> = None;
     for n in nodes {
         let t = n.type_name();
@@ -497,13 +545,13 @@ pub fn serialize(nodes: &[Node], out: &mut String) {
     }
 }
 
-pub fn to_css(nodes: &[Node]) -> String {
+pub fn to_css(nodes: &[Node<'_>]) -> String {
     let mut s = String::new();
     serialize(nodes, &mut s);
     s
 }
 
-fn write_node(n: &Node, out: &mut String) {
+fn write_node(n: &Node<'_>, out: &mut String) {
     match n {
         Node::Ws(v) | Node::Literal(v) => out.push_str(v),
         Node::Comment(v) => {
