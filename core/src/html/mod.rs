@@ -5,6 +5,7 @@ pub mod dom;
 pub mod parse;
 pub mod rewrite;
 pub mod serialize;
+pub mod visibility;
 mod style;
 mod unescape;
 
@@ -13,3 +14,4 @@ pub use dom::{Document, NodeId};
 pub use parse::parse;
 pub use rewrite::{apply, apply_all, Op};
 pub use serialize::serialize;
+pub use style::parse_px as style_px;
