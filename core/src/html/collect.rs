@@ -117,7 +117,8 @@ impl std::hash::Hasher for Fnv {
     }
 }
 
-type FnvMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<Fnv>>;
+pub type FnvMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<Fnv>>;
+pub type FnvSet<K> = std::collections::HashSet<K, std::hash::BuildHasherDefault<Fnv>>;
 
 /// Attribute name -> URL_ATTR | EVENT_HANDLER | SVG_URL_ATTR bits (absent: inert).
 static FAST_KEYS: LazyLock<FnvMap<&'static str, u8>> = LazyLock::new(|| {

@@ -5,7 +5,7 @@
 //! The cascade is the Python one, simplified where mail does not need more: `!important` beats
 //! normal, inline normal beats sheet normal, and among sheet rules of equal importance the later
 //! one wins. An image is hidden only when hidden in every context, tiny only when tiny in every one.
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::BTreeSet;
 use std::fmt;
 
 use cssparser036::{self as css, ToCss};
@@ -19,6 +19,7 @@ use selectors::matching::ElementSelectorFlags;
 use selectors::parser::{ParseRelative, SelectorImpl, SelectorList, SelectorParseErrorKind};
 use selectors::{Element, OpaqueElement};
 
+use super::collect::{FnvMap, FnvSet};
 use super::dom::{attr_name, Document, NodeData, NodeId, DOCUMENT};
 use super::style::{parse_px, py_strip, style_hides};
 
@@ -389,12 +390,12 @@ pub fn size_signal(width: Option<f64>, height: Option<f64>) -> Option<&'static s
 pub struct Resolver<'d> {
     doc: &'d Document,
     rules: Vec<Rule>,
-    matches: HashMap<NodeId, Vec<usize>>,
-    hiders: HashSet<NodeId>,
-    showers: HashSet<NodeId>,
-    conditions: HashMap<NodeId, BTreeSet<u32>>,
-    memo: HashMap<(NodeId, u32), Vec<(String, String)>>,
-    hidden: HashMap<(NodeId, u32), bool>,
+    matches: FnvMap<NodeId, Vec<usize>>,
+    hiders: FnvSet<NodeId>,
+    showers: FnvSet<NodeId>,
+    conditions: FnvMap<NodeId, BTreeSet<u32>>,
+    memo: FnvMap<(NodeId, u32), std::rc::Rc<Vec<(String, String)>>>,
+    hidden: FnvMap<(NodeId, u32), bool>,
 }
 
 impl<'d> Resolver<'d> {
@@ -409,7 +410,7 @@ impl<'d> Resolver<'d> {
 
     pub fn new(doc: &'d Document, rules: Vec<Rule>) -> Resolver<'d> {
         let parsed: Vec<Option<SelectorList<Impl>>> = rules.iter().map(|r| parse_selector(&r.selector)).collect();
-        let mut matches: HashMap<NodeId, Vec<usize>> = HashMap::new();
+        let mut matches: FnvMap<NodeId, Vec<usize>> = FnvMap::default();
         let mut caches = SelectorCaches::default();
         let mut ctx = MatchingContext::new(
             MatchingMode::Normal,
@@ -441,8 +442,8 @@ impl<'d> Resolver<'d> {
                 }
             }
         }
-        let (mut hiders, mut showers) = (HashSet::new(), HashSet::new());
-        let mut conditions: HashMap<NodeId, BTreeSet<u32>> = HashMap::new();
+        let (mut hiders, mut showers) = (FnvSet::default(), FnvSet::default());
+        let mut conditions: FnvMap<NodeId, BTreeSet<u32>> = FnvMap::default();
         for (&id, rs) in &matches {
             for &i in rs {
                 if rules[i].hides {
@@ -453,11 +454,11 @@ impl<'d> Resolver<'d> {
             }
             conditions.insert(id, rs.iter().map(|&i| rules[i].context).filter(|&c| c != 0).collect());
         }
-        Resolver { doc, rules, matches, hiders, showers, conditions, memo: HashMap::new(), hidden: HashMap::new() }
+        Resolver { doc, rules, matches, hiders, showers, conditions, memo: FnvMap::default(), hidden: FnvMap::default() }
     }
 
     /// The element's own deciding properties in `context` (no inheritance).
-    fn computed(&mut self, node: NodeId, context: u32) -> Vec<(String, String)> {
+    fn computed(&mut self, node: NodeId, context: u32) -> std::rc::Rc<Vec<(String, String)>> {
         if let Some(got) = self.memo.get(&(node, context)) {
             return got.clone();
         }
@@ -491,6 +492,7 @@ impl<'d> Resolver<'d> {
         if attrs.iter().any(|a| attr_name(a) == "hidden") && !out.iter().any(|(n, _)| n == "display") {
             out.push(("display".to_owned(), "none".to_owned()));
         }
+        let out = std::rc::Rc::new(out);
         self.memo.insert((node, context), out.clone());
         out
     }
