@@ -140,6 +140,42 @@ pub fn parse_selector(text: &str) -> Option<SelectorList<Impl>> {
     SelectorList::parse(&SelParser, &mut parser, ParseRelative::No).ok()
 }
 
+/// What the rightmost compound of one selector requires of an element (its type, ids, classes): a
+/// cheap test that skips the full match for nearly every element.
+#[derive(Default)]
+struct Hint {
+    local: Option<(String, String)>,
+    ids: Vec<String>,
+    classes: Vec<String>,
+}
+
+impl Hint {
+    fn of(list: &SelectorList<Impl>) -> Vec<Hint> {
+        use selectors::parser::Component;
+        list.slice()
+            .iter()
+            .map(|sel| {
+                let mut h = Hint::default();
+                for c in sel.iter() {
+                    match c {
+                        Component::LocalName(l) => h.local = Some((l.name.0.clone(), l.lower_name.0.clone())),
+                        Component::ID(i) => h.ids.push(i.0.clone()),
+                        Component::Class(c) => h.classes.push(c.0.clone()),
+                        _ => {}
+                    }
+                }
+                h
+            })
+            .collect()
+    }
+
+    fn admits(&self, local: &str, id: Option<&str>, classes: &[&str]) -> bool {
+        self.local.as_ref().is_none_or(|(name, lower)| local == name || local == lower)
+            && self.ids.iter().all(|i| id == Some(i.as_str()))
+            && self.classes.iter().all(|c| classes.contains(&c.as_str()))
+    }
+}
+
 /// An element of the arena, as the selector matcher sees it.
 #[derive(Clone, Copy)]
 pub struct El<'a> {
@@ -409,7 +445,13 @@ impl<'d> Resolver<'d> {
     }
 
     pub fn new(doc: &'d Document, rules: Vec<Rule>) -> Resolver<'d> {
-        let parsed: Vec<Option<SelectorList<Impl>>> = rules.iter().map(|r| parse_selector(&r.selector)).collect();
+        let parsed: Vec<Option<(SelectorList<Impl>, Vec<Hint>)>> = rules
+            .iter()
+            .map(|r| parse_selector(&r.selector).map(|l| {
+                let h = Hint::of(&l);
+                (l, h)
+            }))
+            .collect();
         let mut matches: FnvMap<NodeId, Vec<usize>> = FnvMap::default();
         let mut caches = SelectorCaches::default();
         let mut ctx = MatchingContext::new(
@@ -434,8 +476,15 @@ impl<'d> Resolver<'d> {
         }
         for &id in &order {
             let el = El { doc, id };
+            let local = doc.element(id).map_or("", |e| &*e.name.local);
+            let el_id = el.attr_value("id");
+            let classes: Vec<&str> =
+                el.attr_value("class").map_or_else(Vec::new, |c| c.split(|ch: char| ch.is_ascii_whitespace()).collect());
             for (i, sel) in parsed.iter().enumerate() {
-                if let Some(sel) = sel {
+                if let Some((sel, hints)) = sel {
+                    if !hints.iter().any(|h| h.admits(local, el_id, &classes)) {
+                        continue;
+                    }
                     if selectors::matching::matches_selector_list(sel, &el, &mut ctx) {
                         matches.entry(id).or_default().push(i);
                     }
