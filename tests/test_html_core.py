@@ -349,3 +349,18 @@ def test_resolver_matches_python() -> None:
             differ.append(name)
     assert compared > 200 and hidden > 100
     assert not differ, f"{len(differ)} documents resolve differently: {differ[:10]}"
+
+
+def test_link_text_matches_python() -> None:
+    """The text an unsubscribe check reads from a link is Python's ``html.link_text``."""
+    links, differ = 0, []
+    for name, doc in CORPUS.items():
+        _, _, sites, _ = _py_sites(doc)
+        if _py_sites(doc)[:2] != _rs_sites(doc):
+            continue
+        py = [html.link_text(s) for s in sites]
+        links += sum(1 for t in py if t)
+        if _core.link_texts(doc) != py:
+            differ.append(name)
+    assert links > 1000
+    assert not differ, differ[:10]

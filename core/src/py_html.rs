@@ -26,6 +26,15 @@ fn collect_sites(py: Python<'_>, html: &str) -> (Vec<SiteTuple>, bool) {
     (tuples, prone)
 }
 
+/// `tracker_block.html.link_text` of every site of `html`, in `collect_sites` order.
+#[pyfunction]
+fn link_texts(py: Python<'_>, html: &str) -> Vec<String> {
+    py.allow_threads(|| {
+        let doc = html::parse(html);
+        html::collect(&doc).0.iter().map(|s| html::link_text(&doc, s)).collect()
+    })
+}
+
 /// Parse and serialise `html` (html5ever into the arena DOM, our serialiser).
 #[pyfunction]
 fn reserialize(py: Python<'_>, html: &str) -> String {
@@ -149,6 +158,7 @@ fn bench_lol_html_pass(py: Python<'_>, html: &str) -> PyResult<usize> {
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(collect_sites, m)?)?;
     m.add_function(wrap_pyfunction!(reserialize, m)?)?;
+    m.add_function(wrap_pyfunction!(link_texts, m)?)?;
     m.add_function(wrap_pyfunction!(rewrite_sites, m)?)?;
     m.add_function(wrap_pyfunction!(resolve_images, m)?)?;
     m.add_function(wrap_pyfunction!(bench_parse_collect_serialize, m)?)?;

@@ -277,6 +277,15 @@ pub fn element_size(attrs: &[Attribute]) -> (Option<f64>, Option<f64>) {
     (pick(w, sw), pick(h, sh))
 }
 
+/// The visible text of a link (`<a>`/`<area>`), its text nodes joined by spaces, 200 characters
+/// at most: read only when it matters (is this an unsubscribe link?).
+pub fn link_text(doc: &Document, site: &Site) -> String {
+    match doc.element(site.node) {
+        Some(e) if LINK_TAGS.contains(&&*e.name.local) => doc.text_content(site.node, " ").chars().take(200).collect(),
+        _ => String::new(),
+    }
+}
+
 /// Every URL site and always-removed element in document order, and whether the document holds
 /// mutation-prone markup (`MUTATION_PRONE_TAGS`, a `[CDATA[` comment).
 pub fn collect(doc: &Document) -> (Vec<Site>, bool) {

@@ -9,7 +9,7 @@ pub mod visibility;
 mod style;
 mod unescape;
 
-pub use collect::{collect, Site};
+pub use collect::{collect, link_text, Site};
 pub use dom::{Document, NodeId};
 pub use parse::parse;
 pub use rewrite::{apply, apply_all, Op};
