@@ -51,6 +51,12 @@ _FRAGMENTS = [
     "&#x3c;", "&amp;", "\x00", "<", ">", "'", '"', "text ", "<img src alt hidden>",
     '<img src="{u}" width="1€" style="width:€€;height:1px">', '<p style="dİsplay:none;opacity:0_0">',
     '<div background="{u}" style="background:éé€ url({u});color:#fff">', "<!-- \u0130 h\u2028ttp://t.example/€ -->",
+    "<style>.h{{display:none!important}} @media (max-width:600px){{.m{{display:block!important;max-height:none;"
+    "width:300px}}}} td.x > img, #p + img{{width:1px;height:1px}} .m:hover{{opacity:0}} [data-ogsc] .d{{display:none}}"
+    " .c:not(.k) img{{visibility:hidden}} .s{{font-family:'a;b'}}</style>",
+    '<div class="h"><img src="{u}"></div>', '<img class="m" style="display:none;max-height:0" src="{u}" width=600>',
+    '<table><tr><td class="x"><img src="{u}" width=600 height=300></td></tr></table>', '<p id="p">p</p><img src="{u}">',
+    '<div class="c"><img src="{u}" style="width:2px"></div>', '<span class="d s"><img src="{u}"></span>',
 ]
 _URLS = ["https://t.example/o.gif?e=1", "//cdn.example/a.png", "http:\\\\h.example/p", "javascript:alert(1)",
          "data:image/gif;base64,R0lGOD", "x.png", ""]
@@ -298,3 +304,63 @@ def test_degenerate_documents(doc: str) -> None:
     """Empty, truncated and very deep documents: no panic, same sites as Python."""
     assert _rs_sites(doc) == _py_sites(doc)[:2]
     _core.reserialize(doc)
+
+
+def _py_resolve(doc: str) -> tuple[list[tuple], list[tuple]] | None:
+    """What ``engine._resolve_visibility`` asks the Python ``Resolver`` about each image site, with
+    the rules ``visibility._rules`` reads from the document's sheets (None: no rule to apply)."""
+    from tracker_block import visibility
+    from tracker_block.heuristics import parse_px
+
+    tree = html.parse(doc)
+    sites, _ = html.collect(tree)
+    sheets = tuple(x for x in (n.text(deep=True) or "" for n in tree.css("style")) if x and visibility.sheet_matters(x))
+    rules = visibility._rules(sheets) if sheets else ()
+    if not rules:
+        return None
+    resolver = visibility.Resolver(tree, rules)
+    out = []
+    for i, s in enumerate(sites):
+        if not (s.load and s.kind == "image" and s.always is None and s.css is None and s.attr is not None):
+            continue
+        if s.node.tag in ("img", "image", "input"):
+            attrs = s.node.attributes
+            got = resolver.resolve(s.node, parse_px(attrs.get("width")), parse_px(attrs.get("height")))
+        else:
+            got = (resolver.resolve(s.node, None, None)[0], None, None)
+        out.append((i, resolver.touches(s.node, s.hidden), *got))
+    return out, [(r.selector, r.context, [tuple(d) for d in r.decls], r.hides_or_shows, r.hides) for r in rules]
+
+
+def test_resolver_matches_python() -> None:
+    """The Rust ``Resolver`` (selectors crate on the arena) answers touches/hidden/size as the Python
+    one (lexbor's selector engine) for every image site of every document whose sheets hold rules."""
+    compared, hidden, differ = 0, 0, []
+    for name, doc in CORPUS.items():
+        if _py_sites(doc)[:2] != _rs_sites(doc):
+            continue   # an explained collect difference: site indices would not line up
+        got = _py_resolve(doc)
+        if got is None:
+            continue
+        py, rules = got
+        compared += 1
+        hidden += sum(row[2] for row in py)
+        if [tuple(row) for row in _core.resolve_images(doc, rules)] != py:
+            differ.append(name)
+    assert compared > 200 and hidden > 100
+    assert not differ, f"{len(differ)} documents resolve differently: {differ[:10]}"
+
+
+def test_link_text_matches_python() -> None:
+    """The text an unsubscribe check reads from a link is Python's ``html.link_text``."""
+    links, differ = 0, []
+    for name, doc in CORPUS.items():
+        _, _, sites, _ = _py_sites(doc)
+        if _py_sites(doc)[:2] != _rs_sites(doc):
+            continue
+        py = [html.link_text(s) for s in sites]
+        links += sum(1 for t in py if t)
+        if _core.link_texts(doc) != py:
+            differ.append(name)
+    assert links > 1000
+    assert not differ, differ[:10]

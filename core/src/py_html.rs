@@ -26,6 +26,15 @@ fn collect_sites(py: Python<'_>, html: &str) -> (Vec<SiteTuple>, bool) {
     (tuples, prone)
 }
 
+/// `tracker_block.html.link_text` of every site of `html`, in `collect_sites` order.
+#[pyfunction]
+fn link_texts(py: Python<'_>, html: &str) -> Vec<String> {
+    py.allow_threads(|| {
+        let doc = html::parse(html);
+        html::collect(&doc).0.iter().map(|s| html::link_text(&doc, s)).collect()
+    })
+}
+
 /// Parse and serialise `html` (html5ever into the arena DOM, our serialiser).
 #[pyfunction]
 fn reserialize(py: Python<'_>, html: &str) -> String {
@@ -61,6 +70,49 @@ fn rewrite_sites(py: Python<'_>, html: &str, ops: Vec<(usize, String, Option<Str
         Ok(html::serialize(&doc))
     })
     .map_err(pyo3::exceptions::PyValueError::new_err)
+}
+
+type RuleTuple = (String, u32, Vec<(String, String, bool)>, bool, bool);
+/// (site index, touches, hidden, width, height)
+type Resolved = (usize, bool, bool, Option<f64>, Option<f64>);
+
+/// For each image site that `_resolve_visibility` would look at (a load of kind image, not always
+/// removed, not CSS, an attribute): (site index, touches, hidden, width, height) from the Rust
+/// `Resolver` over `rules` — visibility.py's `_Rule` tuples. Width and height are None unless the
+/// element is img/image/input (as in the engine).
+#[pyfunction]
+fn resolve_images(
+    py: Python<'_>,
+    html: &str,
+    rules: Vec<RuleTuple>,
+) -> Vec<Resolved> {
+    use html::visibility::{Resolver, Rule};
+    py.allow_threads(|| {
+        let doc = html::parse(html);
+        let (sites, _) = html::collect(&doc);
+        let rules = rules
+            .into_iter()
+            .map(|(selector, context, decls, hides_or_shows, hides)| Rule { selector, context, decls, hides_or_shows, hides })
+            .collect();
+        let mut resolver = Resolver::new(&doc, rules);
+        let mut out = Vec::new();
+        for (i, s) in sites.iter().enumerate() {
+            if !(s.load && s.kind == "image" && s.always.is_none() && s.css.is_none() && s.attr.is_some()) {
+                continue;
+            }
+            let touches = resolver.touches(s.node, s.hidden);
+            let tag = doc.element(s.node).map(|e| e.name.local.to_string()).unwrap_or_default();
+            let (hidden, w, h) = if matches!(tag.as_str(), "img" | "image" | "input") {
+                let px = |n| html::style_px(doc.attr(s.node, n));
+                resolver.resolve(s.node, px("width"), px("height"))
+            } else {
+                let (hidden, _, _) = resolver.resolve(s.node, None, None);
+                (hidden, None, None)
+            };
+            out.push((i, touches, hidden, w, h));
+        }
+        out
+    })
 }
 
 /// Benchmark helper: parse + collect + serialise, returning (output length, site count).
@@ -106,7 +158,9 @@ fn bench_lol_html_pass(py: Python<'_>, html: &str) -> PyResult<usize> {
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(collect_sites, m)?)?;
     m.add_function(wrap_pyfunction!(reserialize, m)?)?;
+    m.add_function(wrap_pyfunction!(link_texts, m)?)?;
     m.add_function(wrap_pyfunction!(rewrite_sites, m)?)?;
+    m.add_function(wrap_pyfunction!(resolve_images, m)?)?;
     m.add_function(wrap_pyfunction!(bench_parse_collect_serialize, m)?)?;
     m.add_function(wrap_pyfunction!(bench_lol_html_pass, m)?)?;
     Ok(())

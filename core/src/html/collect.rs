@@ -117,7 +117,8 @@ impl std::hash::Hasher for Fnv {
     }
 }
 
-type FnvMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<Fnv>>;
+pub type FnvMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<Fnv>>;
+pub type FnvSet<K> = std::collections::HashSet<K, std::hash::BuildHasherDefault<Fnv>>;
 
 /// Attribute name -> URL_ATTR | EVENT_HANDLER | SVG_URL_ATTR bits (absent: inert).
 static FAST_KEYS: LazyLock<FnvMap<&'static str, u8>> = LazyLock::new(|| {
@@ -274,6 +275,15 @@ pub fn element_size(attrs: &[Attribute]) -> (Option<f64>, Option<f64>) {
         (Some(a), Some(s)) => Some(a.min(s)),
     };
     (pick(w, sw), pick(h, sh))
+}
+
+/// The visible text of a link (`<a>`/`<area>`), its text nodes joined by spaces, 200 characters
+/// at most: read only when it matters (is this an unsubscribe link?).
+pub fn link_text(doc: &Document, site: &Site) -> String {
+    match doc.element(site.node) {
+        Some(e) if LINK_TAGS.contains(&&*e.name.local) => doc.text_content(site.node, " ").chars().take(200).collect(),
+        _ => String::new(),
+    }
 }
 
 /// Every URL site and always-removed element in document order, and whether the document holds

@@ -5,11 +5,13 @@ pub mod dom;
 pub mod parse;
 pub mod rewrite;
 pub mod serialize;
+pub mod visibility;
 mod style;
 mod unescape;
 
-pub use collect::{collect, Site};
+pub use collect::{collect, link_text, Site};
 pub use dom::{Document, NodeId};
 pub use parse::parse;
 pub use rewrite::{apply, apply_all, Op};
 pub use serialize::serialize;
+pub use style::parse_px as style_px;

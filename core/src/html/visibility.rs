@@ -1,0 +1,704 @@
+//! `tracker_block/visibility.py`'s `Resolver` on the arena DOM: which images the template's own
+//! `<style>` hides, shows or sizes. It consumes the rules the sheet reader keeps — (selector,
+//! context, declarations) — and matches their selectors with Servo's `selectors` crate.
+//!
+//! The cascade is the Python one, simplified where mail does not need more: `!important` beats
+//! normal, inline normal beats sheet normal, and among sheet rules of equal importance the later
+//! one wins. An image is hidden only when hidden in every context, tiny only when tiny in every one.
+use std::collections::BTreeSet;
+use std::fmt;
+
+use cssparser036::{self as css, ToCss};
+use html5ever::ns;
+use precomputed_hash::PrecomputedHash;
+use selectors::attr::{AttrSelectorOperation, CaseSensitivity, NamespaceConstraint};
+use selectors::context::{
+    MatchingContext, MatchingForInvalidation, MatchingMode, NeedsSelectorFlags, QuirksMode, SelectorCaches,
+};
+use selectors::matching::ElementSelectorFlags;
+use selectors::parser::{ParseRelative, SelectorImpl, SelectorList, SelectorParseErrorKind};
+use selectors::{Element, OpaqueElement};
+
+use super::collect::{FnvMap, FnvSet};
+use super::dom::{attr_name, Document, NodeData, NodeId, DOCUMENT};
+use super::style::{parse_px, py_strip, style_hides};
+
+/// One sheet rule that can hide, show or size an element (visibility.py's `_Rule`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rule {
+    pub selector: String,
+    /// 0: the base context; otherwise one condition (`@media …`, `:interaction`, Outlook dark).
+    pub context: u32,
+    /// (property, value, important), names and values lowercased.
+    pub decls: Vec<(String, String, bool)>,
+    /// False: the rule only sizes (it matters on an image itself).
+    pub hides_or_shows: bool,
+    /// It hides in the base context: it can hide what is shown inline.
+    pub hides: bool,
+}
+
+// ------------------------------------------------------------------ selectors glue
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Impl;
+
+/// Strings for every selector part (names, classes, attribute values).
+#[derive(Clone, Debug, Default, Eq, Hash, PartialEq)]
+pub struct CssStr(String);
+
+impl ToCss for CssStr {
+    fn to_css<W: fmt::Write>(&self, dest: &mut W) -> fmt::Result {
+        css::serialize_identifier(&self.0, dest)
+    }
+}
+
+impl<'a> From<&'a str> for CssStr {
+    fn from(s: &'a str) -> Self {
+        CssStr(s.to_owned())
+    }
+}
+
+impl AsRef<str> for CssStr {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl PrecomputedHash for CssStr {
+    fn precomputed_hash(&self) -> u32 {
+        // FNV-1a over the bytes: only the bloom filter uses it, and we pass none.
+        self.0.bytes().fold(0x811c_9dc5_u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193))
+    }
+}
+
+/// No non-tree-structural pseudo-class is supported (the Python side strips `:hover` & co. into a
+/// context first); a selector using another one fails to parse and matches nothing, as in lexbor.
+#[derive(Clone, Debug, Eq, PartialEq)]
+pub enum NoPseudoClass {}
+
+impl selectors::parser::NonTSPseudoClass for NoPseudoClass {
+    type Impl = Impl;
+    fn is_active_or_hover(&self) -> bool {
+        match *self {}
+    }
+    fn is_user_action_state(&self) -> bool {
+        match *self {}
+    }
+}
+
+impl ToCss for NoPseudoClass {
+    fn to_css<W: fmt::Write>(&self, _dest: &mut W) -> fmt::Result {
+        match *self {}
+    }
+}
+
+#[derive(Clone, Debug, Eq, PartialEq)]
+pub enum NoPseudoElement {}
+
+impl selectors::parser::PseudoElement for NoPseudoElement {
+    type Impl = Impl;
+}
+
+impl ToCss for NoPseudoElement {
+    fn to_css<W: fmt::Write>(&self, _dest: &mut W) -> fmt::Result {
+        match *self {}
+    }
+}
+
+impl SelectorImpl for Impl {
+    type ExtraMatchingData<'a> = std::marker::PhantomData<&'a ()>;
+    type AttrValue = CssStr;
+    type Identifier = CssStr;
+    type LocalName = CssStr;
+    type NamespaceUrl = CssStr;
+    type NamespacePrefix = CssStr;
+    type BorrowedLocalName = CssStr;
+    type BorrowedNamespaceUrl = CssStr;
+    type NonTSPseudoClass = NoPseudoClass;
+    type PseudoElement = NoPseudoElement;
+}
+
+struct SelParser;
+
+impl<'i> selectors::parser::Parser<'i> for SelParser {
+    type Impl = Impl;
+    type Error = SelectorParseErrorKind<'i>;
+
+    fn parse_is_and_where(&self) -> bool {
+        true
+    }
+
+    fn parse_nth_child_of(&self) -> bool {
+        true
+    }
+}
+
+/// Parse a selector list; None when it is not one (it then matches nothing).
+pub fn parse_selector(text: &str) -> Option<SelectorList<Impl>> {
+    let mut input = css::ParserInput::new(text);
+    let mut parser = css::Parser::new(&mut input);
+    SelectorList::parse(&SelParser, &mut parser, ParseRelative::No).ok()
+}
+
+/// What the rightmost compound of one selector requires of an element (its type, ids, classes): a
+/// cheap test that skips the full match for nearly every element.
+#[derive(Default)]
+struct Hint {
+    local: Option<(String, String)>,
+    ids: Vec<String>,
+    classes: Vec<String>,
+}
+
+impl Hint {
+    fn of(list: &SelectorList<Impl>) -> Vec<Hint> {
+        use selectors::parser::Component;
+        list.slice()
+            .iter()
+            .map(|sel| {
+                let mut h = Hint::default();
+                for c in sel.iter() {
+                    match c {
+                        Component::LocalName(l) => h.local = Some((l.name.0.clone(), l.lower_name.0.clone())),
+                        Component::ID(i) => h.ids.push(i.0.clone()),
+                        Component::Class(c) => h.classes.push(c.0.clone()),
+                        _ => {}
+                    }
+                }
+                h
+            })
+            .collect()
+    }
+
+    fn admits(&self, local: &str, id: Option<&str>, classes: &[&str]) -> bool {
+        self.local.as_ref().is_none_or(|(name, lower)| local == name || local == lower)
+            && self.ids.iter().all(|i| id == Some(i.as_str()))
+            && self.classes.iter().all(|c| classes.contains(&c.as_str()))
+    }
+}
+
+/// An element of the arena, as the selector matcher sees it.
+#[derive(Clone, Copy)]
+pub struct El<'a> {
+    doc: &'a Document,
+    id: NodeId,
+}
+
+impl fmt::Debug for El<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "El({})", self.id)
+    }
+}
+
+impl<'a> El<'a> {
+    fn at(doc: &'a Document, id: Option<NodeId>) -> Option<El<'a>> {
+        id.filter(|&i| doc.element(i).is_some()).map(|id| El { doc, id })
+    }
+
+    fn sibling(&self, forward: bool) -> Option<El<'a>> {
+        let step = |n: NodeId| if forward { self.doc.nodes[n].next } else { self.doc.nodes[n].prev };
+        let mut cur = step(self.id);
+        while let Some(n) = cur {
+            if self.doc.element(n).is_some() {
+                return Some(El { doc: self.doc, id: n });
+            }
+            cur = step(n);
+        }
+        None
+    }
+
+    fn attr_value(&self, name: &str) -> Option<&'a str> {
+        self.doc.attr(self.id, name)
+    }
+}
+
+impl Element for El<'_> {
+    type Impl = Impl;
+
+    fn opaque(&self) -> OpaqueElement {
+        OpaqueElement::new(&self.doc.nodes[self.id])
+    }
+    fn parent_element(&self) -> Option<Self> {
+        El::at(self.doc, self.doc.nodes[self.id].parent)
+    }
+    fn parent_node_is_shadow_root(&self) -> bool {
+        false
+    }
+    fn containing_shadow_host(&self) -> Option<Self> {
+        None
+    }
+    fn is_pseudo_element(&self) -> bool {
+        false
+    }
+    fn prev_sibling_element(&self) -> Option<Self> {
+        self.sibling(false)
+    }
+    fn next_sibling_element(&self) -> Option<Self> {
+        self.sibling(true)
+    }
+    fn first_element_child(&self) -> Option<Self> {
+        self.doc.children(self.id).find(|&c| self.doc.element(c).is_some()).map(|id| El { doc: self.doc, id })
+    }
+    fn is_html_element_in_html_document(&self) -> bool {
+        self.doc.element(self.id).is_some_and(|e| e.name.ns == ns!(html))
+    }
+    fn has_local_name(&self, name: &CssStr) -> bool {
+        self.doc.element(self.id).is_some_and(|e| *e.name.local == *name.0)
+    }
+    fn has_namespace(&self, ns: &CssStr) -> bool {
+        self.doc.element(self.id).is_some_and(|e| *e.name.ns == *ns.0)
+    }
+    fn is_same_type(&self, other: &Self) -> bool {
+        match (self.doc.element(self.id), other.doc.element(other.id)) {
+            (Some(a), Some(b)) => a.name.local == b.name.local && a.name.ns == b.name.ns,
+            _ => false,
+        }
+    }
+    fn attr_matches(
+        &self,
+        ns: &NamespaceConstraint<&CssStr>,
+        local_name: &CssStr,
+        operation: &AttrSelectorOperation<&CssStr>,
+    ) -> bool {
+        let Some(e) = self.doc.element(self.id) else { return false };
+        e.attrs.iter().any(|a| {
+            *a.name.local == *local_name.0
+                && match ns {
+                    NamespaceConstraint::Any => true,
+                    NamespaceConstraint::Specific(url) => *a.name.ns == *url.0,
+                }
+                && operation.eval_str(&a.value)
+        })
+    }
+    fn match_non_ts_pseudo_class(&self, pc: &NoPseudoClass, _: &mut MatchingContext<Impl>) -> bool {
+        match *pc {}
+    }
+    fn match_pseudo_element(&self, pe: &NoPseudoElement, _: &mut MatchingContext<Impl>) -> bool {
+        match *pe {}
+    }
+    fn apply_selector_flags(&self, _flags: ElementSelectorFlags) {}
+    fn is_link(&self) -> bool {
+        self.doc.element(self.id).is_some_and(|e| {
+            e.name.ns == ns!(html)
+                && matches!(&*e.name.local, "a" | "area" | "link")
+                && e.attrs.iter().any(|a| &*a.name.local == "href")
+        })
+    }
+    fn is_html_slot_element(&self) -> bool {
+        false
+    }
+    fn has_id(&self, id: &CssStr, case_sensitivity: CaseSensitivity) -> bool {
+        self.attr_value("id").is_some_and(|v| case_sensitivity.eq(v.as_bytes(), id.0.as_bytes()))
+    }
+    fn has_class(&self, name: &CssStr, case_sensitivity: CaseSensitivity) -> bool {
+        self.attr_value("class").is_some_and(|v| {
+            v.split(|c: char| c.is_ascii_whitespace()).any(|c| case_sensitivity.eq(c.as_bytes(), name.0.as_bytes()))
+        })
+    }
+    fn has_custom_state(&self, _name: &CssStr) -> bool {
+        false
+    }
+    fn imported_part(&self, _name: &CssStr) -> Option<CssStr> {
+        None
+    }
+    fn is_part(&self, _name: &CssStr) -> bool {
+        false
+    }
+    fn is_empty(&self) -> bool {
+        self.doc.children(self.id).all(|c| match &self.doc.nodes[c].data {
+            NodeData::Element(_) => false,
+            NodeData::Text(t) => t.is_empty(),
+            _ => true,
+        })
+    }
+    fn is_root(&self) -> bool {
+        self.doc.nodes[self.id].parent == Some(DOCUMENT)
+    }
+    fn add_element_unique_hashes(&self, _filter: &mut selectors::bloom::BloomFilter) -> bool {
+        false
+    }
+}
+
+// ------------------------------------------------------------------ declarations
+
+const PROPS: [&str; 13] = [
+    "display", "visibility", "opacity", "width", "height", "max-width", "max-height", "overflow", "overflow-x",
+    "overflow-y", "clip", "left", "top",
+];
+
+/// `_light_decls`: `name: value [!important]` split on `;` (no strings, escapes or comments).
+fn light_decls(block: &str) -> Vec<(String, String, bool)> {
+    let mut out = Vec::new();
+    for part in block.split(';') {
+        let Some((name, value)) = part.split_once(':') else { continue };
+        let name = py_strip(name).to_lowercase();
+        if !PROPS.contains(&name.as_str()) {
+            continue;
+        }
+        let value = py_strip(value).to_lowercase();
+        let trimmed = value.trim_end_matches(py_space_or_nothing);
+        let (value, important) = match strip_important(trimmed) {
+            Some(v) => (v.trim_end_matches(py_space_or_nothing).to_owned(), true),
+            None => (value.clone(), false),
+        };
+        out.push((name, value, important));
+    }
+    out
+}
+
+fn py_space_or_nothing(c: char) -> bool {
+    super::style::py_space(c)
+}
+
+/// `!\s*important\s*$` at the end of a lowercased value: the value before it.
+fn strip_important(value: &str) -> Option<&str> {
+    let v = value.trim_end_matches(py_space_or_nothing);
+    let rest = v.strip_suffix("important")?;
+    let rest = rest.trim_end_matches(py_space_or_nothing);
+    rest.strip_suffix('!')
+}
+
+/// Declarations of a style holding strings, escapes or comments, read by a CSS tokenizer (tinycss2
+/// in Python). Values are the source text of their tokens, trimmed and lowercased.
+fn token_decls(block: &str) -> Vec<(String, String, bool)> {
+    let mut input = css::ParserInput::new(block);
+    let mut p = css::Parser::new(&mut input);
+    let mut out = Vec::new();
+    while !p.is_exhausted() {
+        let name = match p.next() {
+            Ok(css::Token::Ident(n)) => Some(n.to_ascii_lowercase()),
+            Ok(_) => None,
+            Err(_) => break,
+        };
+        let got: Result<Option<(String, bool)>, css::ParseError<'_, ()>> =
+            p.parse_until_after(css::Delimiter::Semicolon, |p| {
+                if name.is_none() || p.expect_colon().is_err() {
+                    while p.next().is_ok() {}
+                    return Ok(None);
+                }
+                let start = p.position();
+                let mut important = false;
+                let end = loop {
+                    let before = p.position();
+                    if p.try_parse(|p| css::parse_important(p).and_then(|_| p.expect_exhausted())).is_ok() {
+                        important = true;
+                        break before;
+                    }
+                    if p.next_including_whitespace().is_err() {
+                        break p.position();
+                    }
+                };
+                Ok(Some((p.slice(start..end).to_owned(), important)))
+            });
+        if let (Some(name), Ok(Some((value, important)))) = (name, got) {
+            if PROPS.contains(&name.as_str()) {
+                out.push((name, py_strip(&value).to_lowercase(), important));
+            }
+        }
+    }
+    out
+}
+
+/// An inline style's deciding declarations (`_inline`).
+pub fn inline_decls(style: &str) -> Vec<(String, String, bool)> {
+    if style.contains(['"', '\'', '\\']) || style.contains("/*") {
+        token_decls(style)
+    } else {
+        light_decls(style)
+    }
+}
+
+// ------------------------------------------------------------------ the resolver
+
+/// heuristics.size_signal: "tiny-image", "thin-image" or None.
+pub fn size_signal(width: Option<f64>, height: Option<f64>) -> Option<&'static str> {
+    if let (Some(w), Some(h)) = (width, height) {
+        if (w <= 2.0 && h <= 2.0) || w * h <= 4.0 {
+            return Some("tiny-image");
+        }
+    }
+    if width.is_some_and(|w| w <= 1.0) || height.is_some_and(|h| h <= 1.0) {
+        return Some(if width.unwrap_or(0.0) <= 1.0 && height.unwrap_or(0.0) <= 1.0 { "tiny-image" } else { "thin-image" });
+    }
+    None
+}
+
+/// Answers "is this element hidden / how big is it" for one document, rules matched once.
+pub struct Resolver<'d> {
+    doc: &'d Document,
+    rules: Vec<Rule>,
+    matches: FnvMap<NodeId, Vec<usize>>,
+    hiders: FnvSet<NodeId>,
+    showers: FnvSet<NodeId>,
+    conditions: FnvMap<NodeId, BTreeSet<u32>>,
+    memo: FnvMap<(NodeId, u32), std::rc::Rc<Vec<(String, String)>>>,
+    hidden: FnvMap<(NodeId, u32), bool>,
+}
+
+impl<'d> Resolver<'d> {
+    /// `Resolver.for_document` once the sheets' rules are read: None when the rules cannot change
+    /// an image's reading (with no image hidden or tiny inline, only a base hiding rule can).
+    pub fn for_rules(doc: &'d Document, rules: Vec<Rule>, some_hidden_or_tiny: bool) -> Option<Resolver<'d>> {
+        if rules.is_empty() || !(some_hidden_or_tiny || rules.iter().any(|r| r.hides)) {
+            return None;
+        }
+        Some(Resolver::new(doc, rules))
+    }
+
+    pub fn new(doc: &'d Document, rules: Vec<Rule>) -> Resolver<'d> {
+        let parsed: Vec<Option<(SelectorList<Impl>, Vec<Hint>)>> = rules
+            .iter()
+            .map(|r| parse_selector(&r.selector).map(|l| {
+                let h = Hint::of(&l);
+                (l, h)
+            }))
+            .collect();
+        let mut matches: FnvMap<NodeId, Vec<usize>> = FnvMap::default();
+        let mut caches = SelectorCaches::default();
+        let mut ctx = MatchingContext::new(
+            MatchingMode::Normal,
+            None,
+            &mut caches,
+            QuirksMode::NoQuirks,
+            NeedsSelectorFlags::No,
+            MatchingForInvalidation::No,
+        );
+        let mut stack = vec![DOCUMENT];
+        let mut order = Vec::new();
+        while let Some(id) = stack.pop() {
+            if doc.element(id).is_some() {
+                order.push(id);
+            }
+            let mut c = doc.nodes[id].last_child;
+            while let Some(n) = c {
+                stack.push(n);
+                c = doc.nodes[n].prev;
+            }
+        }
+        for &id in &order {
+            let el = El { doc, id };
+            let local = doc.element(id).map_or("", |e| &*e.name.local);
+            let el_id = el.attr_value("id");
+            let classes: Vec<&str> =
+                el.attr_value("class").map_or_else(Vec::new, |c| c.split(|ch: char| ch.is_ascii_whitespace()).collect());
+            for (i, sel) in parsed.iter().enumerate() {
+                if let Some((sel, hints)) = sel {
+                    if !hints.iter().any(|h| h.admits(local, el_id, &classes)) {
+                        continue;
+                    }
+                    if selectors::matching::matches_selector_list(sel, &el, &mut ctx) {
+                        matches.entry(id).or_default().push(i);
+                    }
+                }
+            }
+        }
+        let (mut hiders, mut showers) = (FnvSet::default(), FnvSet::default());
+        let mut conditions: FnvMap<NodeId, BTreeSet<u32>> = FnvMap::default();
+        for (&id, rs) in &matches {
+            for &i in rs {
+                if rules[i].hides {
+                    hiders.insert(id);
+                } else if rules[i].hides_or_shows {
+                    showers.insert(id);
+                }
+            }
+            conditions.insert(id, rs.iter().map(|&i| rules[i].context).filter(|&c| c != 0).collect());
+        }
+        Resolver { doc, rules, matches, hiders, showers, conditions, memo: FnvMap::default(), hidden: FnvMap::default() }
+    }
+
+    /// The element's own deciding properties in `context` (no inheritance).
+    fn computed(&mut self, node: NodeId, context: u32) -> std::rc::Rc<Vec<(String, String)>> {
+        if let Some(got) = self.memo.get(&(node, context)) {
+            return got.clone();
+        }
+        // name -> (value, rank): 3 inline !important, 2 sheet !important, 1 inline, 0 sheet
+        let mut props: Vec<(String, String, i32)> = Vec::new();
+        let mut set = |name: &str, value: &str, rank: i32| match props.iter_mut().find(|p| p.0 == name) {
+            Some(p) => {
+                if rank >= p.2 {
+                    p.1 = value.to_owned();
+                    p.2 = rank;
+                }
+            }
+            None => props.push((name.to_owned(), value.to_owned(), rank)),
+        };
+        for &i in self.matches.get(&node).map(Vec::as_slice).unwrap_or(&[]) {
+            let rule = &self.rules[i];
+            if rule.context != 0 && rule.context != context {
+                continue;
+            }
+            for (name, value, important) in &rule.decls {
+                set(name, value, if *important { 2 } else { 0 });
+            }
+        }
+        let attrs = self.doc.element(node).map(|e| e.attrs.as_slice()).unwrap_or(&[]);
+        if let Some(style) = attrs.iter().find(|a| attr_name(a) == "style").filter(|a| !a.value.is_empty()) {
+            for (name, value, important) in inline_decls(&style.value) {
+                set(&name, &value, if important { 3 } else { 1 });
+            }
+        }
+        let mut out: Vec<(String, String)> = props.into_iter().map(|(n, v, _)| (n, v)).collect();
+        if attrs.iter().any(|a| attr_name(a) == "hidden") && !out.iter().any(|(n, _)| n == "display") {
+            out.push(("display".to_owned(), "none".to_owned()));
+        }
+        let out = std::rc::Rc::new(out);
+        self.memo.insert((node, context), out.clone());
+        out
+    }
+
+    fn is_top(&self, node: Option<NodeId>) -> Option<NodeId> {
+        let id = node?;
+        let e = self.doc.element(id)?;
+        (&*e.name.local != "html").then_some(id)
+    }
+
+    /// Is the element, or one of its ancestors, hidden in `context`?
+    fn hidden_in(&mut self, node: Option<NodeId>, context: u32) -> bool {
+        // Iterative over the ancestor chain (deep trees), memoised per element and context.
+        let mut chain = Vec::new();
+        let mut cur = self.is_top(node);
+        let mut above = false;
+        while let Some(id) = cur {
+            if let Some(&got) = self.hidden.get(&(id, context)) {
+                above = got;
+                break;
+            }
+            chain.push(id);
+            cur = self.is_top(self.doc.nodes[id].parent);
+        }
+        for id in chain.into_iter().rev() {
+            let own = if context != 0 && !self.conditions.get(&id).is_some_and(|c| c.contains(&context)) {
+                0
+            } else {
+                context
+            };
+            let props = self.computed(id, own);
+            let joined: Vec<String> = props.iter().map(|(k, v)| format!("{k}:{v}")).collect();
+            above = (!props.is_empty() && style_hides(&joined.join(";"))) || above;
+            self.hidden.insert((id, context), above);
+        }
+        above
+    }
+
+    /// The conditions of every rule touching the element or an ancestor (0, the base, included).
+    fn contexts(&self, node: NodeId) -> BTreeSet<u32> {
+        let mut out = BTreeSet::from([0]);
+        let mut cur = self.is_top(Some(node));
+        while let Some(id) = cur {
+            if let Some(c) = self.conditions.get(&id) {
+                out.extend(c);
+            }
+            cur = self.is_top(self.doc.nodes[id].parent);
+        }
+        out
+    }
+
+    /// Can the sheet change this image's inline reading? A rule on the image itself; for an image
+    /// hidden inline, a rule that shows or hides an ancestor; otherwise a base rule that hides one.
+    pub fn touches(&self, node: NodeId, hidden_inline: bool) -> bool {
+        if self.matches.contains_key(&node) {
+            return true;
+        }
+        if self.hiders.is_empty() && (!hidden_inline || self.showers.is_empty()) {
+            return false;
+        }
+        let mut cur = self.doc.nodes[node].parent;
+        while let Some(id) = cur {
+            if self.hiders.contains(&id) || (hidden_inline && self.showers.contains(&id)) {
+                return true;
+            }
+            cur = self.doc.nodes[id].parent;
+        }
+        false
+    }
+
+    fn size_in(&mut self, node: NodeId, context: u32, w: Option<f64>, h: Option<f64>) -> (Option<f64>, Option<f64>) {
+        let props = self.computed(node, context);
+        (dimension(&props, "width", w), dimension(&props, "height", h))
+    }
+
+    /// (hidden, width, height) of an image element as the template's CSS draws it; `width` and
+    /// `height` are its attribute sizes (CSS overrides them).
+    pub fn resolve(&mut self, node: NodeId, width: Option<f64>, height: Option<f64>) -> (bool, Option<f64>, Option<f64>) {
+        let mut hidden_everywhere = true;
+        let mut best: Option<(Option<f64>, Option<f64>)> = None;
+        let base = self.size_in(node, 0, width, height);
+        for context in self.contexts(node) {
+            if self.hidden_in(Some(node), context) {
+                continue;
+            }
+            hidden_everywhere = false;
+            let size = if context == 0 { base } else { self.size_in(node, context, width, height) };
+            if best.is_none_or(|b| size_signal(size.0, size.1).is_none() && size_signal(b.0, b.1).is_some()) {
+                best = Some(size);
+            }
+        }
+        let (w, h) = best.unwrap_or(base);
+        (hidden_everywhere, w, h)
+    }
+}
+
+/// The smallest of the CSS `axis` / `max-axis` in px; the attribute when CSS says nothing. A CSS
+/// size that is not in px (`100%`, `auto`) overrides the attribute and is unknown (None).
+fn dimension(props: &[(String, String)], axis: &str, attribute: Option<f64>) -> Option<f64> {
+    let get = |name: &str| props.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str());
+    let mut value = attribute;
+    if let Some(v) = get(axis) {
+        value = parse_px(Some(v));
+    }
+    if let Some(px) = get(&format!("max-{axis}")).and_then(|cap| parse_px(Some(cap))) {
+        value = Some(value.map_or(px, |v| v.min(px)));
+    }
+    value
+}
+
+/// Texts of the document's `<style>` elements (HTML or SVG), in document order.
+pub fn style_texts(doc: &Document) -> Vec<String> {
+    let mut out = Vec::new();
+    doc.for_each_descendant(DOCUMENT, &mut |id| {
+        if doc.element(id).is_some_and(|e| &*e.name.local == "style") {
+            out.push(doc.text_content(id, ""));
+        }
+    });
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::html::{collect, parse};
+
+    fn rule(sel: &str, context: u32, decls: &[(&str, &str, bool)], hides: bool) -> Rule {
+        Rule {
+            selector: sel.into(),
+            context,
+            decls: decls.iter().map(|(n, v, i)| (n.to_string(), v.to_string(), *i)).collect(),
+            hides_or_shows: true,
+            hides,
+        }
+    }
+
+    #[test]
+    fn hidden_by_class_shown_by_media() {
+        let doc = parse(r#"<div class="pre"><img src="a"></div><img class="m" src="b" style="display:none">"#);
+        let (sites, _) = collect(&doc);
+        let rules = vec![
+            rule(".pre", 0, &[("display", "none", true)], true),
+            rule("img.m", 1, &[("display", "block", true)], false),
+        ];
+        let mut r = Resolver::new(&doc, rules);
+        assert!(r.touches(sites[0].node, false));
+        assert_eq!(r.resolve(sites[0].node, None, None).0, true);
+        assert_eq!(r.resolve(sites[1].node, None, None).0, false);
+        assert!(parse_selector("a:hover").is_none() && parse_selector("td > .x, p[align=center] + b").is_some());
+    }
+
+    #[test]
+    fn declarations() {
+        assert_eq!(light_decls("Display : None !IMPORTANT; color:red"), vec![("display".into(), "none".into(), true)]);
+        assert_eq!(
+            token_decls("font-family:'a;display:none'; width: 1px ! important"),
+            vec![("width".into(), "1px".into(), true)]
+        );
+    }
+}
