@@ -101,7 +101,7 @@ class FilterSet:
         self.lists: dict[str, ParseResult] = {}
         self.link_lists: set[str] = set()
         self._texts: dict[str, tuple[str, str]] = {}   # file -> (text, label)
-        self._index: _core.FilterIndex | None = None
+        self.compiled: _core.FilterIndex | None = None   # None after a change, until index() rebuilds it
 
     def add(self, file: str, text: str, label: str, links: bool = False) -> ParseResult:
         """Add one list file under ``label`` (the name reasons cite). ``links``: its filters
@@ -111,15 +111,15 @@ class FilterSet:
         self._texts[file] = (text, label)
         if links:
             self.link_lists.add(file)
-        self._index = None
+        self.compiled = None
         return res
 
     def index(self) -> _core.FilterIndex:
         """The compiled index of every list (built on first use after a change)."""
-        if self._index is None:
-            self._index = _core.FilterIndex([(file, text, label, file in self.link_lists)
-                                             for file, (text, label) in self._texts.items()])
-        return self._index
+        if self.compiled is None:
+            self.compiled = _core.FilterIndex([(file, text, label, file in self.link_lists)
+                                               for file, (text, label) in self._texts.items()])
+        return self.compiled
 
     def __len__(self) -> int:
         return sum(len(r.loaded) for r in self.lists.values())

@@ -151,7 +151,7 @@ class Rules:
         self._spacer_src: list[str] = []
         self.files: list[str] = []
         self.filters = FilterSet()
-        self._list_vendors: dict[tuple[str, str], Vendor] = {}
+        self._list_vendors: dict[tuple[str, str], Vendor] = {}   # by (domain, file) and by (host, file)
         self._judge: _core.Judge | None = None
         self._judge_filters: _core.FilterIndex | None = None
         self._vendor_list: list[Vendor] = []
@@ -247,7 +247,7 @@ class Rules:
     def judge(self) -> _core.Judge:
         """The compiled rule set in the Rust core, built once (again only after a file is added)."""
         judge = self._judge
-        if judge is None or self._judge_filters is not self.filters.index():
+        if judge is None or self._judge_filters is not self.filters.compiled:
             judge = self._build_judge()
         return judge
 
@@ -292,14 +292,18 @@ class Rules:
 
     def _list_vendor(self, host: str, f: Filter) -> Vendor:
         """The vendor a filter-list hit on a host no vendor owns is shown as: the host's domain."""
+        v = self._list_vendors.get((host, f.file))
+        if v is not None:
+            return v
         domain = _core.registrable_domain(host)
         key = (domain, f.file)
         v = self._list_vendors.get(key)
         if v is None:
-            v = self._list_vendors[key] = Vendor(
+            v = self._list_vendors[key] = self._list_vendors[(host, f.file)] = Vendor(
                 id=f"list-{f.list_id}", name=domain, company=domain, category="other", uses=("open",),
                 domains=(), open=None, click=None, content=None, tracking_hosts=(),
                 provenance=({"source": f.list_id, "upstream_name": f.text},), file=f.file)
+        self._list_vendors[(host, f.file)] = v
         return v
 
     def match_redirect(self, host: str, target: str, url: str) -> tuple[str, str, str] | None:

@@ -6,8 +6,9 @@
 //! a person can read. Matching never loops over the filters: pure host filters sit in a map
 //! looked up once per host suffix; every other filter is filed under its rarest literal token
 //! and a URL only verifies the filters filed under its own tokens.
-use std::collections::HashMap;
 use std::sync::OnceLock;
+
+use rustc_hash::FxHashMap as HashMap;
 
 use regex::Regex;
 
@@ -64,14 +65,17 @@ pub struct Filter {
     pub index: usize,
     /// Where it sits in the whole index.
     pub pos: usize,
+    /// The longest literal piece every matching URL contains: checked before the regex runs.
+    needle: String,
     regex: OnceLock<Option<Regex>>,
 }
 
 impl Filter {
     fn new(text: &str, list_id: &str, file: &str, kinds: u16, exception: bool, host: Option<String>,
            pattern: &str, match_case: bool) -> Filter {
+        let needle = required_literal(&if match_case { pattern.to_string() } else { pattern.to_lowercase() });
         Filter { text: text.to_string(), list_id: list_id.to_string(), file: file.to_string(), kinds, exception,
-                 host, pattern: pattern.to_string(), match_case, index: 0, pos: 0, regex: OnceLock::new() }
+                 host, pattern: pattern.to_string(), match_case, index: 0, pos: 0, needle, regex: OnceLock::new() }
     }
 
     /// "list:<list>/<filter as written>": what a verdict cites.
@@ -89,8 +93,16 @@ impl Filter {
     }
 
     fn matches(&self, url: &str, low: &str) -> bool {
-        self.regex().is_some_and(|rx| rx.is_match(if self.match_case { url } else { low }))
+        let hay = if self.match_case { url } else { low };
+        hay.contains(self.needle.as_str()) && self.regex().is_some_and(|rx| rx.is_match(hay))
     }
+}
+
+/// The longest run of literal characters in an ABP pattern (anchors, ``*`` and ``^`` cut runs).
+fn required_literal(pattern: &str) -> String {
+    let body = pattern.trim_start_matches('|');
+    let body = body.strip_suffix('|').unwrap_or(body);
+    body.split(['*', '^']).max_by_key(|p| p.len()).unwrap_or("").to_string()
 }
 
 /// The regex for an ABP URL pattern (``||``, ``|``, ``^``, ``*``).
@@ -325,8 +337,8 @@ struct Bucketed {
 impl Bucketed {
     fn build(all: &[Filter], members: &[usize]) -> Bucketed {
         let mut b = Bucketed { size: members.len(), ..Default::default() };
-        let mut counts: HashMap<String, usize> = HashMap::new();
-        let mut toks: HashMap<usize, Vec<String>> = HashMap::new();
+        let mut counts: HashMap<String, usize> = HashMap::default();
+        let mut toks: HashMap<usize, Vec<String>> = HashMap::default();
         for &i in members {
             if all[i].host.is_none() {
                 let t = tokens_of(&all[i].pattern.to_lowercase());

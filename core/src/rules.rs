@@ -6,7 +6,7 @@
 //! label (``a.b.list-manage.com`` -> ``b.list-manage.com`` -> ``list-manage.com``) in a map of
 //! vendor domains, and only those vendors' few patterns run. Regexes compile on first use, so
 //! start-up pays only for the vendors a message touches.
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::sync::{Arc, OnceLock};
 
 use regex::{Regex, RegexBuilder};
@@ -172,9 +172,9 @@ enum ParamVerdict<'a> {
 impl Judge {
     pub fn build(input: JudgeInput, filters: Arc<FilterIndex>, psl: Arc<Psl>) -> Judge {
         let mut j = Judge {
-            vendors: Vec::new(), by_domain: HashMap::new(), tracking_host: HashMap::new(), redirects: Vec::new(),
-            redirect_by_domain: HashMap::new(), params: Vec::new(), param_exact: HashMap::new(),
-            param_patterns: Vec::new(), param_scoped: HashMap::new(),
+            vendors: Vec::new(), by_domain: HashMap::default(), tracking_host: HashMap::default(), redirects: Vec::new(),
+            redirect_by_domain: HashMap::default(), params: Vec::new(), param_exact: HashMap::default(),
+            param_patterns: Vec::new(), param_scoped: HashMap::default(),
             exempt: input.exempt_hosts.iter().map(|h| h.to_lowercase()).collect(),
             generic_open: union(&input.generic_open), spacer: union(&input.spacer), filters, psl,
         };
