@@ -579,12 +579,10 @@ def _without_path(text: str, path: str | None) -> str:
 
 def clear_caches() -> None:
     """Forget every per-URL and per-style cache (benchmarks use this to time mail as never seen)."""
-    from . import detect, heuristics, urls
-    for module in (detect, heuristics, html, urls, visibility):
+    from . import heuristics, urls
+    for module in (heuristics, html, urls, visibility):
         for value in vars(module).values():
-            if hasattr(value, "cache_clear") and value is not detect._extractor:
+            if hasattr(value, "cache_clear"):
                 value.cache_clear()
     _identity.cache_clear()
     _plan_link.cache_clear()
-    for method in (Rules.candidates, Rules._host_params, Rules._redirects_for, Rules._param_verdict):
-        method.cache_clear()   # one cache per method, shared by every rule set

@@ -1,21 +1,23 @@
 """The curated rule set: loaded from TOML once, indexed by host suffix, asked a few cheap questions.
 
-The engine never tries every regex on every URL: a URL's host is looked up label by label
-(``a.b.list-manage.com`` -> ``b.list-manage.com`` -> ``list-manage.com``) in a dict of vendor
-domains, and only those vendors' few patterns run. See ``rules/README.md`` for the file format.
+This module loads and validates the rule files (TOML and Adblock Plus lists; see
+``rules/README.md`` for the format) and hands them once to the Rust core's judge
+(``core/src/rules.rs``), which answers every per-URL question: a URL's host is looked up label by
+label (``a.b.list-manage.com`` -> ``b.list-manage.com`` -> ``list-manage.com``) in a map of vendor
+domains, and only those vendors' few patterns run.
 """
 from __future__ import annotations
 
 import functools
-import re
+import pkgutil
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Iterable, Iterator
-from urllib.parse import parse_qsl
 
-from .filterlist import Filter, FilterSet, FilterSyntaxError, suffixes
+from . import _core
+from .filterlist import Filter, FilterSet, FilterSyntaxError
 
 BUNDLED = ("trackers.toml", "params.toml", "brave.toml", "clearurls.toml")
 FILTER_MANIFEST = "filterlists.toml"   # the bundled Adblock Plus lists (rules/README.md)
@@ -33,9 +35,9 @@ class Vendor:
     category: str
     uses: tuple[str, ...]
     domains: tuple[str, ...]
-    open: re.Pattern[str] | None
-    click: re.Pattern[str] | None
-    content: re.Pattern[str] | None
+    open: Pattern | None
+    click: Pattern | None
+    content: Pattern | None
     tracking_hosts: tuple[str, ...]
     provenance: tuple[dict, ...]
     examples: dict[str, list[str]] = field(default_factory=dict)
@@ -47,9 +49,9 @@ class Redirect:
     id: str
     name: str
     domains: tuple[str, ...]
-    match: re.Pattern[str]
+    match: Pattern
     param: str
-    extract: re.Pattern[str] | None
+    extract: Pattern | None
     decode: str
     examples: list[list[str]]
     provenance: tuple[dict, ...]
@@ -59,9 +61,9 @@ class Redirect:
 @dataclass
 class Param:
     name: str | None
-    pattern: re.Pattern[str] | None
+    pattern: Pattern | None
     hosts: tuple[str, ...]
-    keep_if_url: re.Pattern[str] | None
+    keep_if_url: Pattern | None
     provenance: tuple[dict, ...]
     file: str = ""
 
@@ -79,177 +81,80 @@ class Verdict(tuple):
     use = property(lambda self: self[2])
 
 
-class LazyPattern:
-    """A regex compiled on first use: start-up pays only for the vendors a message touches.
+class Pattern:
+    """A rule regex as written in the data; the Rust judge compiles and runs it."""
 
-    Bundled rules are compiled lazily (their tests and ``rules validate`` compile all of them);
-    user rule files are compiled eagerly so a typo is reported at once. After the first use,
-    ``search``/``match``/``fullmatch`` are the compiled pattern's own (C) methods.
-    """
+    __slots__ = ("pattern",)
 
-    __slots__ = ("pattern", "flags", "where", "_rx", "_anchored", "search", "match", "fullmatch")
+    def __init__(self, pattern: str) -> None:
+        self.pattern = pattern
 
-    def __init__(self, pattern: str, flags: int, where: str, anchored: bool = False) -> None:
-        self.pattern, self.flags, self.where, self._rx, self._anchored = pattern, flags, where, None, anchored
-        self.search = lambda text: self._bind().search(text)
-        self.match = lambda text: self._bind().match(text)
-        self.fullmatch = lambda text: self._bind().fullmatch(text)
-
-    @property
-    def rx(self) -> re.Pattern[str]:
-        if self._rx is None:
-            try:
-                self._rx = re.compile(self.pattern, self.flags)
-            except re.error as exc:
-                raise RuleError(f"{self.where}: bad regex: {exc}") from None
-        return self._rx
-
-    def _bind(self) -> re.Pattern[str]:
-        rx = self.rx
-        # Every alternative anchored with "^": search equals match, which does not retry at every position.
-        self.search, self.match, self.fullmatch = (rx.match if self._anchored else rx.search), rx.match, rx.fullmatch
-        return rx
+    def __repr__(self) -> str:
+        return f"Pattern({self.pattern!r})"
 
 
-_LAZY = False   # set while loading bundled files
+_LAZY = False   # set while loading bundled files: their patterns are checked by their tests and `rules validate`
 
 
-def _union(patterns: Iterable[str], where: str) -> re.Pattern[str] | None:
+def _check(pattern: str, where: str) -> None:
+    """User rule files are checked at once, so a typo is reported when the file is loaded."""
+    if not _LAZY:
+        problem = _core.regex_problem(pattern)
+        if problem is not None:
+            raise RuleError(f"{where}: bad regex {pattern!r}: {problem}")
+
+
+def _union(patterns: Iterable[str], where: str) -> Pattern | None:
     patterns = list(patterns)
-    if not patterns:
-        return None
-    if _LAZY:
-        return LazyPattern("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE, where)  # type: ignore[return-value]
-    try:
-        for p in patterns:
-            re.compile(p)
-        return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
-    except re.error as exc:
-        raise RuleError(f"{where}: bad regex: {exc}") from None
+    for p in patterns:
+        _check(p, where)
+    return Pattern("|".join(f"(?:{p})" for p in patterns)) if patterns else None
 
 
-def _sre():
-    try:
-        from re import _parser as sre  # type: ignore[attr-defined]
-    except ImportError:  # pragma: no cover - older layouts
-        import sre_parse as sre  # type: ignore[no-redef]
-    return sre
+def _compile(pattern: str, where: str) -> Pattern:
+    _check(pattern, where)
+    return Pattern(pattern)
 
 
-@functools.lru_cache(maxsize=64)
-def _anchored(pattern: str) -> bool:
-    """Does every alternative start with ``^``? Then ``search`` equals ``match``, which does not
-    retry at every position (ClearURLs' long exception lists are all anchored)."""
-    try:
-        items = list(_sre().parse(pattern))
-    except Exception:  # noqa: BLE001 - unparseable here: keep search
-        return False
-    if not items:
-        return False
-    op, arg = items[0]
-    if str(op) == "BRANCH" and len(items) == 1:
-        return all(branch and str(branch[0][0]) == "AT" and str(branch[0][1]) == "AT_BEGINNING"
-                   for branch in arg[1])
-    return str(op) == "AT" and str(arg) == "AT_BEGINNING"
+class RulePatterns:
+    """Patterns of one kind (generic open paths, spacer names): their sources, asked through the judge."""
 
-
-def _required_literal(pattern: str) -> str:
-    """The longest literal run every match of ``pattern`` must contain ("" when there is none)."""
-    try:
-        items = list(_sre().parse(pattern))
-    except Exception:  # noqa: BLE001 - any parse trouble: no prefilter for this pattern
-        return ""
-    best, run = "", ""
-    for op, arg in items:
-        if str(op) == "LITERAL":
-            run += chr(arg)
-            continue
-        best, run = max(best, run, key=len), ""
-    return max(best, run, key=len).lower()
-
-
-class AnyOf:
-    """Search many regexes fast: each runs only when the literal it requires is in the text.
-
-    Most required literals are path pieces starting with "/": they are bucketed by their first
-    three characters and only the buckets of the text's own "/xy" pieces are tried, instead of
-    testing ~90 literals one by one on every image URL.
-    """
-
-    def __init__(self, patterns: list[str], where: str) -> None:
-        self.gated: list[tuple[str, re.Pattern[str]]] = []
-        self._by_slash: dict[str, list[tuple[str, re.Pattern[str]]]] = {}
-        self._other: list[tuple[str, re.Pattern[str]]] = []
-        ungated = []
-        for p in patterns:
-            lit = _required_literal(p)
-            if len(lit) >= 3:
-                entry = (lit, _compile(p, where))
-                self.gated.append(entry)
-                if lit[0] == "/":
-                    self._by_slash.setdefault(lit[:3], []).append(entry)
-                else:
-                    self._other.append(entry)
-            else:
-                ungated.append(p)
-        self.rest = _union(ungated, where)
-        self.pattern = "|".join(patterns)   # for display only
+    def __init__(self, rules: "Rules", sources: list[str], question: str) -> None:
+        self._rules, self._question = rules, question
+        self.pattern = "|".join(sources)   # for display only
 
     def search(self, text: str) -> bool:
-        low = text.lower()
-        for lit, rx in self._other:
-            if lit in low and rx.search(text):
-                return True
-        buckets = self._by_slash
-        i = low.find("/")
-        while i >= 0:
-            bucket = buckets.get(low[i:i + 3])
-            if bucket is not None:
-                for lit, rx in bucket:
-                    if low.startswith(lit, i) and rx.search(text):
-                        return True
-            i = low.find("/", i + 1)
-        return self.rest is not None and self.rest.search(text) is not None
+        return getattr(self._rules.judge, self._question)(text)
 
 
-def _compile(pattern: str, where: str, flags: int = re.IGNORECASE, anchored: bool = False) -> re.Pattern[str]:
-    """``anchored``: every alternative starts with ``^``, so a lazy pattern may search with ``match``."""
-    if _LAZY:
-        return LazyPattern(pattern, flags, where, anchored)  # type: ignore[return-value]
-    try:
-        return re.compile(pattern, flags)
-    except re.error as exc:
-        raise RuleError(f"{where}: bad regex {pattern!r}: {exc}") from None
-
-
-@functools.lru_cache(maxsize=256)
-def _param_union(plain: tuple[str, ...]) -> re.Pattern[str] | None:
-    """One regex for a set of parameter-name patterns (most hosts share the unscoped set)."""
-    return re.compile("|".join(f"(?:{x})" for x in plain), re.IGNORECASE) if plain else None
+@functools.lru_cache(maxsize=1)
+def ensure_public_suffixes() -> None:
+    """Give the core the public-suffix snapshot tldextract bundles (offline by design: never a fetch)."""
+    data = pkgutil.get_data("tldextract", ".tld_set_snapshot")
+    if data is None:   # pragma: no cover - tldextract always ships it
+        raise RuleError("tldextract's public-suffix snapshot is missing")
+    _core.load_public_suffixes(data.decode("utf-8"))
 
 
 class Rules:
-    """Compiled, indexed rule set."""
+    """The loaded rule set (validated data); its judge in the core answers the per-URL questions."""
 
     def __init__(self) -> None:
         self.vendors: dict[str, Vendor] = {}
         self.redirects: list[Redirect] = []
         self.params: list[Param] = []
         self.sources: dict[str, dict] = {}
-        self._by_domain: dict[str, list[Vendor]] = {}
-        self._tracking_host: dict[str, Vendor] = {}
-        self._redirect_by_domain: dict[str, list[Redirect]] = {}
-        self._param_exact: dict[str, list[Param]] = {}
-        self._param_patterns: list[Param] = []          # unscoped name patterns (few)
-        self._param_scoped: dict[str, list[Param]] = {}  # host suffix -> scoped name patterns
         self._exempt_hosts: set[str] = set()
-        self.generic_open: AnyOf | None = None
-        self.spacer: re.Pattern[str] | None = None
+        self.generic_open: RulePatterns | None = None
+        self.spacer: RulePatterns | None = None
         self._generic_open_src: list[str] = []
         self._spacer_src: list[str] = []
         self.files: list[str] = []
         self.filters = FilterSet()
-        self._list_vendors: dict[tuple[str, str], Vendor] = {}
+        self._list_vendors: dict[tuple[str, str], Vendor] = {}   # by (domain, file) and by (host, file)
+        self._judge: _core.Judge | None = None
+        self._judge_filters: _core.FilterIndex | None = None
+        self._vendor_list: list[Vendor] = []
 
     # ------------------------------------------------------------ loading
     def add_filter_list(self, name: str, text: str, label: str, links: bool = False) -> None:
@@ -259,6 +164,7 @@ class Rules:
         except FilterSyntaxError as exc:
             raise RuleError(f"{name}: {exc}") from None
         self.files.append(name)
+        self._judge = None
 
     def add_file(self, name: str, text: str) -> None:
         try:
@@ -278,10 +184,11 @@ class Rules:
         generic = data.get("generic", {})
         self._generic_open_src += list(generic.get("open_paths", []))
         self._spacer_src += list(generic.get("spacer_allowlist", []))
-        if not _LAZY:
-            _union(self._generic_open_src, f"{name}: generic.open_paths")   # validates every pattern
-        self.generic_open = AnyOf(self._generic_open_src, f"{name}: generic.open_paths") if self._generic_open_src else None
-        self.spacer = _union(self._spacer_src, f"{name}: generic.spacer_allowlist")
+        _union(self._generic_open_src, f"{name}: generic.open_paths")       # validates every pattern
+        _union(self._spacer_src, f"{name}: generic.spacer_allowlist")
+        self.generic_open = RulePatterns(self, self._generic_open_src, "generic_open") if self._generic_open_src else None
+        self.spacer = RulePatterns(self, self._spacer_src, "spacer") if self._spacer_src else None
+        self._judge = None
 
     def _add_vendor(self, file: str, i: int, v: dict) -> None:
         where = f"{file}: vendor #{i} ({v.get('id', '?')})"
@@ -303,10 +210,6 @@ class Rules:
             file=file,
         )
         self.vendors[vid] = vendor
-        for d in set(domains) | set(vendor.tracking_hosts):
-            self._by_domain.setdefault(d, []).append(vendor)
-        for h in vendor.tracking_hosts:
-            self._tracking_host[h] = vendor
 
     def _add_redirect(self, file: str, i: int, r: dict) -> None:
         where = f"{file}: redirect #{i} ({r.get('id', '?')})"
@@ -323,8 +226,6 @@ class Rules:
         if not red.param and not red.extract:
             raise RuleError(f"{where}: needs 'param' or 'extract'")
         self.redirects.append(red)
-        for d in red.domains:
-            self._redirect_by_domain.setdefault(d, []).append(red)
 
     def _add_param(self, file: str, i: int, p: dict) -> None:
         where = f"{file}: param #{i} ({p.get('name') or p.get('pattern')})"
@@ -333,158 +234,89 @@ class Rules:
         if not name and not pattern:
             raise RuleError(f"{where}: needs 'name' or 'pattern'")
         keep = p.get("keep_if_url")
-        keep_rx = _compile(keep, where, anchored=_anchored(keep)) if keep else None
+        keep_rx = _compile(keep, where) if keep else None
         param = Param(
             name=name.lower() if name else None, pattern=pattern,
             hosts=tuple(h.lower() for h in p.get("hosts", ())),
             keep_if_url=keep_rx, provenance=tuple(p.get("provenance", ())), file=file,
         )
         self.params.append(param)
-        if param.name:
-            self._param_exact.setdefault(param.name, []).append(param)
-        elif param.hosts:
-            for h in param.hosts:
-                self._param_scoped.setdefault(h, []).append(param)
-        else:
-            self._param_patterns.append(param)
 
-    # ------------------------------------------------------------ questions
-    @functools.lru_cache(maxsize=4096)
+    # ------------------------------------------------------------ questions (answered by the core)
+    @property
+    def judge(self) -> _core.Judge:
+        """The compiled rule set in the Rust core, built once (again only after a file is added)."""
+        judge = self._judge
+        if judge is None or self._judge_filters is not self.filters.compiled:
+            judge = self._build_judge()
+        return judge
+
+    def _build_judge(self) -> _core.Judge:
+        ensure_public_suffixes()
+        src = lambda p: [p.pattern] if p is not None else []   # noqa: E731
+        self._vendor_list = list(self.vendors.values())
+        self._judge_filters = self.filters.index()
+        self._judge = _core.Judge(
+            [(v.id, v.name, v.category, src(v.open), src(v.click), src(v.content), list(v.domains),
+              list(v.tracking_hosts)) for v in self._vendor_list],
+            [(r.id, list(r.domains), r.match.pattern, r.param, r.extract.pattern if r.extract else None, r.decode)
+             for r in self.redirects],
+            [(p.name, p.pattern.pattern if p.pattern else None, list(p.hosts),
+              p.keep_if_url.pattern if p.keep_if_url else None) for p in self.params],
+            sorted(self._exempt_hosts), list(self._generic_open_src), list(self._spacer_src), self._judge_filters)
+        return self._judge
+
     def candidates(self, host: str) -> tuple[Vendor, ...]:
-        out: list[Vendor] = []
-        for s in suffixes(host):
-            vs = self._by_domain.get(s)
-            if vs:
-                out.extend(vs)
-        return tuple(out)
+        """Vendors whose domains cover ``host``, most specific suffix first."""
+        judge = self.judge
+        return tuple(self._vendor_list[i] for i in judge.candidates(host))
+
+    def _verdict(self, host: str, hit: tuple | None) -> Verdict | None:
+        if hit is None:
+            return None
+        vendor_index, file, filter_index, rule_id, use = hit
+        if vendor_index >= 0:
+            return Verdict(self._vendor_list[vendor_index], rule_id, use)
+        return Verdict(self._list_vendor(host, self.filters.lists[file].loaded[filter_index]), rule_id, use)
 
     def match_load(self, host: str, target: str, kind: str = "image") -> Verdict | None:
         """Is a remote load (image, CSS url, …) a known tracker, or known content of a tracker vendor?
 
         ``kind`` is the filter-list load type (``filterlist.KINDS``): images unless told otherwise.
         """
-        for vendor in self.candidates(host):
-            if vendor.content is not None and vendor.content.search(target):
-                return Verdict(vendor, f"rule:{vendor.id}/content", "content")
-            if vendor.open is not None and vendor.open.search(target):
-                return Verdict(vendor, f"rule:{vendor.id}/open", "open")
-            for s in suffixes(host):
-                if self._tracking_host.get(s) is vendor:
-                    return Verdict(vendor, f"rule:{vendor.id}/host", "open")
-        return self._match_list(host, target, kind, "open")
+        return self._verdict(host, self.judge.match_load(host, target, kind))
 
     def match_click(self, host: str, target: str) -> Verdict | None:
         """Is a link a known click-tracking URL?"""
-        for vendor in self.candidates(host):
-            if vendor.click is not None and vendor.click.search(target):
-                return Verdict(vendor, f"rule:{vendor.id}/click", "click")
-        return self._match_list(host, target, "link", "click")
-
-    def _match_list(self, host: str, target: str, kind: str, use: str) -> Verdict | None:
-        """A filter-list hit, named after the vendor owning the host when there is one."""
-        f = self.filters.match("https://" + target, host, kind)
-        return None if f is None else Verdict(self._list_vendor(host, f), f.reason, use)
+        return self._verdict(host, self.judge.match_click(host, target))
 
     def _list_vendor(self, host: str, f: Filter) -> Vendor:
-        owner = self.vendor_for_host(host)
-        if owner is not None:
-            return owner
-        from .detect import registrable_domain   # detect imports this module
-        domain = registrable_domain(host)
+        """The vendor a filter-list hit on a host no vendor owns is shown as: the host's domain."""
+        v = self._list_vendors.get((host, f.file))
+        if v is not None:
+            return v
+        domain = _core.registrable_domain(host)
         key = (domain, f.file)
         v = self._list_vendors.get(key)
         if v is None:
-            v = self._list_vendors[key] = Vendor(
+            v = self._list_vendors[key] = self._list_vendors[(host, f.file)] = Vendor(
                 id=f"list-{f.list_id}", name=domain, company=domain, category="other", uses=("open",),
                 domains=(), open=None, click=None, content=None, tracking_hosts=(),
                 provenance=({"source": f.list_id, "upstream_name": f.text},), file=f.file)
+        self._list_vendors[(host, f.file)] = v
         return v
-
-    @functools.lru_cache(maxsize=4096)
-    def _redirects_for(self, host: str) -> tuple[Redirect, ...]:
-        """Redirect rules whose domains cover ``host``, most specific suffix first."""
-        own = tuple(red for s in suffixes(host) for red in self._redirect_by_domain.get(s, ()))
-        # "*": the wrapper also runs on senders' own tracking domains (its match regex is strict)
-        return own + tuple(red for red in self._redirect_by_domain.get("*", ()) if red not in own)
 
     def match_redirect(self, host: str, target: str, url: str) -> tuple[str, str, str] | None:
         """(rule id, raw destination, decoder) for a redirect wrapper whose destination is in the URL."""
-        for red in self._redirects_for(host):
-            if not red.match.search(target):
-                continue
-            if red.extract is not None:
-                m = red.extract.search(target)
-                if m and m.group(1):
-                    raw = "".join(g for g in m.groups() if g) if red.decode == "https-join" else m.group(1)
-                    return red.id, raw, red.decode
-            elif red.param:
-                q = url.split("?", 1)[1].split("#", 1)[0] if "?" in url else ""
-                for k, val in parse_qsl(q, keep_blank_values=False):
-                    if k == red.param and val:
-                        return red.id, val, red.decode
-        return None
+        return self.judge.match_redirect(host, target, url)
 
-    @functools.lru_cache(maxsize=2048)
-    def _host_params(self, host: str) -> tuple[bool, re.Pattern[str] | None, tuple[Param, ...]]:
-        """(exempt, one regex for the unconditional name patterns, conditional patterns) per host."""
-        hosts = tuple(suffixes(host))
-        exempt = any(s in self._exempt_hosts for s in hosts)
-        patterns = list(self._param_patterns) + [p for s in hosts for p in self._param_scoped.get(s, ())]
-        return exempt, _param_union(tuple(p.pattern.pattern for p in patterns if p.keep_if_url is None)), tuple(
-            p for p in patterns if p.keep_if_url is not None)
-
-    def is_tracking_param(self, name: str, host: str, url: str, memo: dict | None = None) -> bool:
-        """Is parameter ``name`` of ``url`` (on ``host``) a tracking parameter?
-
-        ``memo`` (one per URL) keeps the answers of URL-wide exceptions: ClearURLs scopes a dozen
-        parameter rules (utm_*, mc_*, …) with the same long exception list.
-        """
-        verdict = self._param_verdict(name.lower(), host)
-        if verdict is True or verdict is False:
-            return verdict
-        for keep in verdict:   # tracking unless every candidate rule's exception covers the URL
-            kept = memo.get(keep.pattern) if memo is not None else None
-            if kept is None:
-                kept = keep.search(url) is not None
-                if memo is not None:
-                    memo[keep.pattern] = kept
-            if not kept:
-                return True
-        return False
-
-    @functools.lru_cache(maxsize=16384)
-    def _param_verdict(self, low: str, host: str) -> "bool | tuple[re.Pattern[str], ...]":
-        """True/False when the verdict does not depend on the rest of the URL, else the candidate
-        rules' ``keep_if_url`` exceptions."""
-        exempt, union, conditional = self._host_params(host)
-        if exempt:
-            return False
-        if union is not None and union.fullmatch(low):
-            return True
-        cands = [p for p in self._param_exact.get(low, ()) if not p.hosts or any(s in p.hosts for s in suffixes(host))]
-        cands += [p for p in conditional if p.pattern.fullmatch(low)]
-        if not cands:
-            return False
-        if any(p.keep_if_url is None for p in cands):
-            return True
-        return tuple(p.keep_if_url for p in cands)
+    def is_tracking_param(self, name: str, host: str, url: str) -> bool:
+        """Is parameter ``name`` of ``url`` (on ``host``) a tracking parameter?"""
+        return self.judge.is_tracking_param(name, host, url)
 
     def compile_all(self) -> list[str]:
-        """Compile every lazily loaded pattern; the problems found (empty when all compile)."""
-        problems = []
-        pats = [p for v in self.vendors.values() for p in (v.open, v.click, v.content)]
-        pats += [p for r in self.redirects for p in (r.match, r.extract)]
-        pats += [p for q in self.params for p in (q.pattern, q.keep_if_url)]
-        if self.generic_open is not None:
-            pats += [rx for _, rx in self.generic_open.gated] + [self.generic_open.rest]
-        pats.append(self.spacer)
-        for p in pats:
-            if isinstance(p, LazyPattern):
-                try:
-                    p.rx
-                except RuleError as exc:
-                    problems.append(str(exc))
-        return problems
+        """Compile every pattern (in the core); the problems found (empty when all compile)."""
+        return self.judge.problems()
 
     def vendor_for_host(self, host: str) -> Vendor | None:
         """The vendor owning a host, if any (for attributing heuristic findings)."""

@@ -3,15 +3,24 @@ use pyo3::prelude::*;
 
 pub mod css;
 pub mod dataurl;
+pub mod detect;
+pub mod filterlist;
+pub mod heuristics;
 pub mod html;
+pub mod psl;
+pub mod pycompat;
+pub mod rules;
+pub mod stylesheet;
+pub mod urls;
 mod py_css;
 mod py_html;
-pub mod stylesheet;
+mod py_judge;
 
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("VERSION", env!("CARGO_PKG_VERSION"))?;
     py_css::register(m)?;
     py_html::register(m)?;
+    py_judge::register(m)?;
     Ok(())
 }

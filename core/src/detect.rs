@@ -1,0 +1,194 @@
+//! Verdicts: is this remote URL a tracker, a tracking link, or content? Rules first, then heuristics.
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use crate::filterlist::kind_bit;
+use crate::heuristics::{self as h, Identity};
+use crate::rules::{Judge, RuleHit, Use};
+use crate::urls::{absolute, parts};
+
+/// One verdict on one URL: what a report shows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Verdict {
+    pub tracker: bool,
+    /// "rule:<vendor>/<use>", "list:<list>/<filter>" or "heuristic:<signal>+<signal>"
+    pub reason: String,
+    /// "rule" | "list" | "heuristic"
+    pub certainty: &'static str,
+    /// who put it there, when known
+    pub company: Option<String>,
+    /// open | click | content
+    pub use_: &'static str,
+}
+
+/// Vendors whose hosts exist to track or to serve ads: a full-size image from them is an ad
+/// creative or an impression, never the sender's own content, so association does not excuse it.
+const TRACKING_ONLY_CATEGORIES: [&str; 4] = ["advertising", "analytics", "personal-tracker", "sales-tracker"];
+
+/// The rule names the whole host, not a path: the URL itself must still be judged.
+fn names_whole_host(rule: &RuleHit) -> bool {
+    rule.rule_id.ends_with("/host")
+}
+
+/// What a load's URL alone says: the rule verdict, the recipient's identity, URL-only signals.
+struct LoadFacts<'a> {
+    host: String,
+    target: String,
+    rule: Option<RuleHit>,
+    who: Option<&'a str>,
+    signals: Vec<&'static str>,
+}
+
+/// Judges URLs for one message: knows the rules, the recipient and how images are used.
+pub struct Detector {
+    pub judge: Arc<Judge>,
+    pub identity: Arc<Identity>,
+    /// The From address's registrable domain: its click./email./t. subdomains are a signal.
+    pub sender_domain: Option<String>,
+    /// How often each image URL (absolute) is used in the document, and which are shown at a real size.
+    pub count: HashMap<String, u32>,
+    pub visible: HashSet<String>,
+}
+
+impl Detector {
+    pub fn new(judge: Arc<Judge>, identity: Arc<Identity>, sender_domain: Option<&str>) -> Detector {
+        let sender_domain = sender_domain.map(|s| judge.psl.registrable_domain(s));
+        Detector { judge, identity, sender_domain, count: HashMap::new(), visible: HashSet::new() }
+    }
+
+    fn rule_verdict(&self, rule: &RuleHit, host: &str, use_: &'static str) -> Verdict {
+        let (id, name, _) = self.judge.owner_name(rule.owner, host);
+        let certainty = if id.starts_with("list-") { "list" } else { "rule" };
+        Verdict { tracker: true, reason: rule.rule_id.clone(), certainty, company: Some(name), use_ }
+    }
+
+    fn company(&self, host: &str) -> String {
+        match self.judge.vendor_for_host(host) {
+            Some(v) => self.judge.vendors[v].name.clone(),
+            None => self.judge.psl.registrable_domain(host),
+        }
+    }
+
+    fn load_facts(&self, url: &str) -> LoadFacts<'_> {
+        let p = parts(url);
+        let rule = self.judge.match_load(&p.host, &p.target, kind_bit("image").unwrap_or(1));
+        let who = self.identity.find(url);
+        let mut signals = Vec::new();
+        if who.is_none() && !rule.as_ref().is_some_and(|r| !names_whole_host(r)) {
+            signals = h::path_signals(&p.target);
+            if self.judge.generic_open(&p.target) {
+                signals.insert(0, "generic-rule");
+            }
+        }
+        LoadFacts { host: p.host, target: p.target, rule, who, signals }
+    }
+
+    /// Verdict for something fetched automatically; None means content (or unknown: fail open).
+    pub fn load(&self, url: &str, width: Option<f64>, height: Option<f64>, hidden: bool) -> Option<Verdict> {
+        let LoadFacts { host, target, rule, who, signals } = self.load_facts(url);
+        if let Some(r) = rule.as_ref().filter(|r| r.use_ == Use::Open) {
+            if who.is_none() && signals.is_empty() && names_whole_host(r) {
+                let (_, _, category) = self.judge.owner_name(r.owner, &host);
+                if !TRACKING_ONLY_CATEGORIES.contains(&category.as_str())
+                    && same_for_everyone(&target, width, height, hidden)
+                {
+                    return None; // not guilty by association: this URL tells the host nothing per reader
+                }
+            }
+            return Some(self.rule_verdict(r, &host, "open"));
+        }
+        if let Some(who) = who {
+            let company = match &rule {
+                Some(r) => self.judge.owner_name(r.owner, &host).1,
+                None => self.company(&host),
+            };
+            return Some(Verdict { tracker: true, reason: format!("heuristic:recipient-id-{who}"),
+                                  certainty: "heuristic", company: Some(company), use_: "open" });
+        }
+        if let Some(r) = &rule {
+            if r.use_ == Use::Content {
+                return None;
+            }
+            return Some(self.rule_verdict(r, &host, "open"));
+        }
+        let mut signals = signals;
+        if let Some(sender) = self.sender_domain.as_deref() {
+            if h::tracking_subdomain(&host, Some(sender), &self.judge.psl.registrable_domain(&host)) {
+                signals.push("tracking-subdomain");
+            }
+        }
+        let key = absolute(url);
+        let seen_visible = self.visible.contains(&key);
+        let size = h::size_signal(width, height);
+        if let Some(size) = size.filter(|_| !seen_visible) {
+            let spacer = self.count.get(&key).copied().unwrap_or(0) >= 3 || h::is_spacer_name(&target)
+                || self.judge.spacer(&target);
+            if !spacer {
+                signals.push(size);
+            }
+        }
+        if hidden && !seen_visible {
+            signals.push("hidden-image");
+        }
+        if h::score(signals.iter().copied()) >= h::BLOCK_SCORE {
+            return Some(Verdict { tracker: true, reason: format!("heuristic:{}", signals.join("+")),
+                                  certainty: "heuristic", company: Some(self.company(&host)), use_: "open" });
+        }
+        None
+    }
+
+    /// Is this load's verdict fixed by its URL alone (a path rule, the recipient's identity, or URL
+    /// signals that block on their own), so that how the image is drawn cannot change it?
+    pub fn settled(&self, url: &str) -> bool {
+        let f = self.load_facts(url);
+        f.who.is_some() || f.rule.as_ref().is_some_and(|r| !names_whole_host(r))
+            || h::score(f.signals.iter().copied()) >= h::BLOCK_SCORE
+    }
+
+    /// Verdict for a link: click tracking by rule, or the recipient's identity in it.
+    pub fn link(&self, url: &str) -> Option<Verdict> {
+        link_verdict(&self.judge, &self.identity, url)
+    }
+}
+
+/// Verdict for a link (no per-message state needed).
+pub fn link_verdict(judge: &Judge, identity: &Identity, url: &str) -> Option<Verdict> {
+    let p = parts(url);
+    let who = identity.find(url);
+    let rule = judge.match_click(&p.host, &p.target);
+    if let Some(who) = who {
+        let company = match &rule {
+            Some(r) => judge.owner_name(r.owner, &p.host).1,
+            None => match judge.vendor_for_host(&p.host) {
+                Some(v) => judge.vendors[v].name.clone(),
+                None => judge.psl.registrable_domain(&p.host),
+            },
+        };
+        return Some(Verdict { tracker: true, reason: format!("heuristic:recipient-id-{who}"), certainty: "heuristic",
+                              company: Some(company), use_: "click" });
+    }
+    let r = rule?;
+    let (id, name, _) = judge.owner_name(r.owner, &p.host);
+    let certainty = if id.starts_with("list-") { "list" } else { "rule" };
+    Some(Verdict { tracker: true, reason: r.rule_id, certainty, company: Some(name), use_: "click" })
+}
+
+/// A shown, real-size image file with no query: every recipient fetches the same URL, so a host
+/// named as a whole (``tracking_hosts``, ``||host^``) does not make it a tracker.
+fn same_for_everyone(target: &str, width: Option<f64>, height: Option<f64>, hidden: bool) -> bool {
+    if target.contains('?') || hidden || h::size_signal(width, height) == Some("tiny-image") {
+        return false;
+    }
+    content_file(target)
+}
+
+/// ``/[^/]+\.(?:png|jpe?g|gif|webp|avif|svg)$`` (case-insensitive) on the path.
+fn content_file(path: &str) -> bool {
+    let Some(slash) = path.rfind('/') else { return false };
+    let name = &path[slash + 1..];
+    let Some(dot) = name.rfind('.') else { return false };
+    if dot == 0 {
+        return false; // "/.png": the name before the extension is empty
+    }
+    matches!(name[dot + 1..].to_ascii_lowercase().as_str(), "png" | "jpg" | "jpeg" | "gif" | "webp" | "avif" | "svg")
+}

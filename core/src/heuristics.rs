@@ -1,0 +1,264 @@
+//! Signals that catch trackers no list knows. Each signal has a name that appears in the report.
+//!
+//! A remote image is judged a tracker when its signals add up to ``BLOCK_SCORE``; the recipient's
+//! own identity in a URL blocks on its own. Unknown images that trip nothing stay (fail open).
+use std::sync::LazyLock;
+
+use aho_corasick::{AhoCorasick, MatchKind};
+use regex::Regex;
+
+use crate::pycompat::unquote;
+
+pub const BLOCK_SCORE: i32 = 3;
+
+fn rx(src: &str) -> Regex {
+    Regex::new(src).expect("static regex")
+}
+
+// Paths that, in the wild, belong to open-tracking endpoints. Strong: almost never content.
+static STRONG_PATH: LazyLock<Regex> = LazyLock::new(|| rx(concat!(
+    r"(?i)/(?:wf/open|track/open|tracking/open|e/o/|emimp/|open\.aspx|open\.php|openpixel|",
+    r"beacon|pixel(?:\.gif|\.png|\.php)?(?:[/?]|$)|trk(?:[/?.]|$)|imp(?:ression)?s?(?:[/?.]|$)|",
+    r"I0/|mo/|tr/op/|o\.gif|t\.gif|track\.gif|__ptq\.gif|spacer\.gif\?|1x1\.(?:gif|png)\?|",
+    r"e/eo|ss/o/|tracking/|track(?:ing)?-pixel|email/open|mail/open|open/\w)")));
+// Weak: common in tracking, but also seen on content hosts (e.g. storage buckets use /o/).
+static WEAK_PATH: LazyLock<Regex> = LazyLock::new(|| rx(r"(?i)/(?:o|q|open|t|r|v|wf|ot|op|read|view|log|hit)(?:/|\?|$)"));
+static IMAGE_EXT: LazyLock<Regex> = LazyLock::new(|| rx(r"(?i)\.(?:png|jpe?g|gif|webp|avif|svg|bmp|ico|tiff?)(?:$|[?#;])"));
+// A long opaque per-recipient token: 20+ chars of url-safe alphabet mixing letters and digits.
+static TOKEN: LazyLock<Regex> = LazyLock::new(|| rx(r"[A-Za-z0-9_\-=%.~]{20,}"));
+static SPACER_NAME: LazyLock<Regex> = LazyLock::new(|| rx(
+    r"(?i)/(?:spacer|blank|clear|transparent|space|s|1x1|dot|pixel_?transparent|trans)\.(?:gif|png)$"));
+// Pixel file names (last path segment). Spacer names only count when a query follows ("?" appended).
+static TRACKING_FILENAME: LazyLock<Regex> = LazyLock::new(|| rx(concat!(
+    r"/(?:open(?:ed)?|o|p|t|r|px|pixel|beacon|track(?:ing)?|trk|read|view|imp|ping|counter|stat)",
+    r"\.(?:gif|png|jpe?g|php|aspx?)(?:$|\?)|/(?:1x1|blank|spacer|clear|dot|transparent|trans)\.(?:gif|png)\?")));
+// Analytics and ad-impression endpoints (Matomo/Piwik, Google measurement protocol, Adobe, ad servers).
+static IMPRESSION: LazyLock<Regex> = LazyLock::new(|| rx(concat!(
+    r"(?:piwik|matomo)\.php\?|[?&]rec=1(?:&|$)|/g\.gif\?|/collect\?(?:[^#]*&)?(?:tid|cid)=|/b/ss/|",
+    r"/w/1\.0/a[ir]\b|/ad(?:server|serve|view)?/(?:imp|view|display)|/imp(?:ression)?s?(?:[/?.]|$)|",
+    r"/(?:ad|ads)\?(?:[^#]*&)?(?:z|zone|zoneid|auid|placement)=")));
+static ALL_DIGITS3: LazyLock<Regex> = LazyLock::new(|| rx(r"^\d{3,}$"));
+
+// Query parameters that resize or version an image: never a per-recipient id.
+const LAYOUT_PARAMS: &[&str] = &["v", "ver", "version", "w", "h", "width", "height", "q", "quality", "fit", "format",
+    "fm", "auto", "s", "sz", "size", "dpr", "crop", "rect", "ixlib", "cs", "alt", "zoom", "center", "scale", "m", "type",
+    "lang", "locale", "theme", "color"];
+// First labels of a sender's tracking subdomain (click.brand.com, email.brand.com, t.brand.com …).
+pub const TRACKING_LABELS: &[&str] = &["email", "emails", "click", "clicks", "track", "tracking", "trk", "t", "e",
+    "em", "links", "link", "l", "mail", "mailing", "go", "ablink", "open", "opens", "o", "r", "news", "newsletter",
+    "info", "marketing", "mkt", "engage", "url", "ct", "px", "pixel", "analytics", "stats", "metrics", "beacon", "ea",
+    "ee", "el"];
+
+fn is_opaque(token: &str) -> bool {
+    let has_digit = token.chars().any(|c| c.is_ascii_digit());
+    let has_alpha = token.chars().any(|c| c.is_ascii_alphabetic());
+    let tail: String = {
+        let n = token.chars().count();
+        token.chars().skip(n.saturating_sub(6)).collect()
+    };
+    has_digit && has_alpha && !tail.contains('.')
+}
+
+fn rest_of(target: &str) -> &str {
+    target.find('/').map(|i| &target[i..]).unwrap_or("/")
+}
+
+/// Path shape, opaque-token and image-extension signals of "host/path?query".
+fn base_path_signals(target: &str) -> Vec<&'static str> {
+    let rest = rest_of(target);
+    let mut out = Vec::new();
+    if STRONG_PATH.is_match(rest) {
+        out.push("tracking-path");
+    } else if WEAK_PATH.is_match(rest) {
+        out.push("tracking-path-weak");
+    }
+    if TOKEN.find_iter(rest).any(|m| is_opaque(m.as_str())) {
+        out.push("opaque-token");
+        let path = rest.split('?').next().unwrap_or("");
+        if !IMAGE_EXT.is_match(path) {
+            out.push("no-image-extension");
+        }
+    }
+    out
+}
+
+fn id_value(v: &str) -> bool {
+    v.len() >= 4
+        && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.~%+".contains(&b))
+        && v.bytes().any(|b| b.is_ascii_digit())
+}
+
+/// File-name, impression, query-id and account/message-id signals of "host/path?query".
+pub fn extra_path_signals(target: &str) -> Vec<&'static str> {
+    let rest = rest_of(target);
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let mut out = Vec::new();
+    let mut probe = path.to_lowercase();
+    if rest.contains('?') && !query.is_empty() {
+        probe.push('?');
+    }
+    if TRACKING_FILENAME.is_match(&probe) {
+        out.push("tracking-filename");
+    }
+    if IMPRESSION.is_match(&rest.to_lowercase()) {
+        out.push("impression-endpoint");
+    }
+    if !query.is_empty() {
+        for pair in query.split('&') {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let lname = name.to_lowercase();
+            if !value.is_empty() && !LAYOUT_PARAMS.contains(&lname.as_str())
+                && id_value(value)
+            {
+                out.push("query-id");
+                break;
+            }
+        }
+    }
+    // account and message ids as path segments (/open/1/5521/88017/…): two numeric segments or more
+    let with_slash = format!("{path}/");
+    let segs: Vec<&str> = with_slash.split('/').collect();
+    let numeric = segs[1..segs.len() - 1].iter().filter(|s| ALL_DIGITS3.is_match(s)).count();
+    if numeric >= 2 {
+        out.push("account-message-ids");
+    }
+    out
+}
+
+/// Every URL-only signal for "host/path?query": path shapes, tokens, file names, endpoints, ids.
+pub fn path_signals(target: &str) -> Vec<&'static str> {
+    let mut out = base_path_signals(target);
+    let opaque = out.contains(&"opaque-token");
+    for extra in extra_path_signals(target) {
+        if extra != "query-id" || !opaque {
+            out.push(extra); // one token is one signal
+        }
+    }
+    out
+}
+
+/// Is ``host`` a tracking-named subdomain (click., email., t. …) of the sender's own domain?
+pub fn tracking_subdomain(host: &str, sender_domain: Option<&str>, registrable: &str) -> bool {
+    match sender_domain {
+        Some(s) if !s.is_empty() && registrable == s && host != registrable => {
+            TRACKING_LABELS.contains(&host.split('.').next().unwrap_or(""))
+        }
+        _ => false,
+    }
+}
+
+pub fn signal_score(signal: &str) -> i32 {
+    match signal {
+        "tracking-path" | "tracking-filename" | "impression-endpoint" => 2,
+        "tiny-image" | "hidden-image" | "generic-rule" => 3,
+        "tracking-path-weak" | "opaque-token" | "no-image-extension" | "thin-image" | "query-id"
+        | "account-message-ids" | "tracking-subdomain" => 1,
+        _ => 0,
+    }
+}
+
+pub fn score<'a>(signals: impl IntoIterator<Item = &'a str>) -> i32 {
+    signals.into_iter().map(signal_score).sum()
+}
+
+pub fn is_spacer_name(target: &str) -> bool {
+    let path = target.split('?').next().unwrap_or("");
+    !target.contains('?') && SPACER_NAME.is_match(path)
+}
+
+/// "tiny-image" (pixel-sized), "thin-image" (one side a pixel) or None.
+pub fn size_signal(width: Option<f64>, height: Option<f64>) -> Option<&'static str> {
+    if let (Some(w), Some(h)) = (width, height) {
+        if (w <= 2.0 && h <= 2.0) || w * h <= 4.0 {
+            return Some("tiny-image");
+        }
+    }
+    if width.is_some_and(|w| w <= 1.0) || height.is_some_and(|h| h <= 1.0) {
+        // Python: (width or 0) <= 1 and (height or 0) <= 1 (0.0 and None are both falsy)
+        let w = width.unwrap_or(0.0);
+        let h = height.unwrap_or(0.0);
+        return Some(if w <= 1.0 && h <= 1.0 { "tiny-image" } else { "thin-image" });
+    }
+    None
+}
+
+/// The recipient's addresses in every form a sender may put them in a URL (the forms are built by
+/// Python once per recipient set); one automaton per case rule, needles in priority order.
+pub struct Identity {
+    folded: Option<(AhoCorasick, Vec<String>)>,
+    exact: Option<(AhoCorasick, Vec<String>)>,
+}
+
+fn automaton(needles: &[(String, String)]) -> Option<(AhoCorasick, Vec<String>)> {
+    if needles.is_empty() {
+        return None;
+    }
+    let ac = AhoCorasick::builder().match_kind(MatchKind::Standard)
+        .build(needles.iter().map(|(n, _)| n.as_str())).ok()?;
+    Some((ac, needles.iter().map(|(_, k)| k.clone()).collect()))
+}
+
+fn first_needle<'a>(auto: &'a Option<(AhoCorasick, Vec<String>)>, text: &str) -> Option<&'a str> {
+    let (ac, kinds) = auto.as_ref()?;
+    let best = ac.find_overlapping_iter(text).map(|m| m.pattern().as_usize()).min()?;
+    Some(kinds[best].as_str())
+}
+
+impl Identity {
+    /// ``folded``: compared with the lowercased URL; ``exact``: case-sensitive (base64). Each is
+    /// (needle, kind) with the needle that wins first (longest first).
+    pub fn new(folded: Vec<(String, String)>, exact: Vec<(String, String)>) -> Identity {
+        Identity { folded: automaton(&folded), exact: automaton(&exact) }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.folded.is_none() && self.exact.is_none()
+    }
+
+    /// How the recipient appears in the URL ("plain", "md5", "base64", …), or None.
+    pub fn find(&self, url: &str) -> Option<&str> {
+        if self.is_empty() {
+            return None;
+        }
+        let decoded;
+        let texts: &[&str] = if url.contains('%') {
+            decoded = unquote(url);
+            &[url, decoded.as_str()]
+        } else {
+            &[url]
+        };
+        for text in texts {
+            if let Some(k) = first_needle(&self.folded, &text.to_lowercase()) {
+                return Some(k);
+            }
+            if let Some(k) = first_needle(&self.exact, text) {
+                return Some(k);
+            }
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signals() {
+        assert_eq!(path_signals("h/wf/open?upn=aB1cD2eF3gH4iJ5kL6mN7oP8qR9"),
+                   vec!["tracking-path", "opaque-token", "no-image-extension"]);
+        assert_eq!(path_signals("h/img/p.gif?cid=8812&r=77"), vec!["tracking-filename", "query-id"]);
+        assert_eq!(extra_path_signals("h/open/1/5521/88017/x"), vec!["account-message-ids"]);
+        assert_eq!(size_signal(Some(600.0), Some(1.0)), Some("thin-image"));
+        assert_eq!(size_signal(Some(0.0), None), Some("tiny-image"));
+        assert!(is_spacer_name("h/img/spacer.gif") && !is_spacer_name("h/img/spacer.gif?x"));
+    }
+
+    #[test]
+    fn identity_prefers_the_first_needle() {
+        let id = Identity::new(vec![("abcdef".into(), "long".into()), ("abc".into(), "short".into())], vec![]);
+        assert_eq!(id.find("https://x/?q=ABCDEF"), Some("long"));
+        assert_eq!(id.find("https://x/?q=%61bc"), Some("short"));
+        assert_eq!(id.find("https://x/"), None);
+    }
+}

@@ -1,0 +1,361 @@
+//! The thin Python layer over the judge: rule data in once, plain tuples out per question.
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, OnceLock, RwLock};
+
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::PyTuple;
+
+use crate::detect::{self, Verdict};
+use crate::filterlist::{self, kind_bit, FilterIndex, ListInput};
+use crate::heuristics::{self as h, Identity};
+use crate::psl::Psl;
+use crate::rules::{self, Judge, JudgeInput, Owner, RuleHit};
+use crate::urls;
+
+static PSL: RwLock<Option<Arc<Psl>>> = RwLock::new(None);
+static EMPTY_PSL: OnceLock<Arc<Psl>> = OnceLock::new();
+
+fn psl() -> Arc<Psl> {
+    if let Ok(g) = PSL.read() {
+        if let Some(p) = g.as_ref() {
+            return p.clone();
+        }
+    }
+    EMPTY_PSL.get_or_init(|| Arc::new(Psl::default())).clone()
+}
+
+/// Load the public-suffix list text (tldextract's bundled snapshot), once per process.
+#[pyfunction]
+fn load_public_suffixes(text: &str) -> PyResult<()> {
+    let mut g = PSL.write().map_err(|_| PyValueError::new_err("public-suffix list lock poisoned"))?;
+    *g = Some(Arc::new(Psl::from_text(text)));
+    Ok(())
+}
+
+#[pyfunction]
+fn registrable_domain(host: &str) -> String {
+    psl().registrable_domain(host)
+}
+
+fn kind(k: &str) -> PyResult<u16> {
+    kind_bit(k).ok_or_else(|| PyValueError::new_err(format!("unknown load kind {k:?}")))
+}
+
+/// Every loaded filter list compiled into one index.
+#[pyclass(frozen, module = "tracker_block._core", name = "FilterIndex")]
+struct PyFilterIndex {
+    inner: Arc<FilterIndex>,
+}
+
+#[pymethods]
+impl PyFilterIndex {
+    /// ``lists``: (file, text, label, links) in load order.
+    #[new]
+    fn new(lists: Vec<(String, String, String, bool)>) -> Self {
+        let inputs: Vec<ListInput> = lists.into_iter()
+            .map(|(file, text, label, links)| ListInput { file, text, label, links })
+            .collect();
+        PyFilterIndex { inner: Arc::new(FilterIndex::build(&inputs)) }
+    }
+
+    /// (file, index among that list's loaded filters) of the filter that blocks ``url``, or None.
+    #[pyo3(signature = (url, host, kind="image"))]
+    fn find(&self, url: &str, host: &str, kind: &str) -> PyResult<Option<(String, usize)>> {
+        let k = self::kind(kind)?;
+        Ok(self.inner.find(url, host, k).map(|f| (f.file.clone(), f.index)))
+    }
+
+    fn __len__(&self) -> usize {
+        self.inner.len()
+    }
+}
+
+type LoadedFilter = (String, Vec<&'static str>, bool, Option<String>, String, bool);
+
+/// Parse one list: (loaded filters as (text, kinds, exception, host, pattern, match_case),
+/// dropped (text, reason), comment lines).
+#[pyfunction]
+fn parse_filter_list(text: &str, list_id: &str, file: &str) -> (Vec<LoadedFilter>, Vec<(String, String)>, usize) {
+    let res = filterlist::parse(text, list_id, file);
+    let loaded = res.loaded.into_iter()
+        .map(|f| (f.text, filterlist::kind_names(f.kinds), f.exception, f.host, f.pattern, f.match_case))
+        .collect();
+    (loaded, res.dropped, res.comments)
+}
+
+/// Why a rule regex does not compile in the judge (None when it does): checked when a user file loads.
+#[pyfunction]
+fn regex_problem(pattern: &str) -> Option<String> {
+    let rx = rules::LazyRegex::new(pattern.to_string());
+    let problem = rx.get().err().map(|e| e.split_whitespace().collect::<Vec<_>>().join(" "));
+    problem
+}
+
+#[pyfunction]
+fn pattern_regex(pattern: &str) -> String {
+    filterlist::pattern_regex(pattern)
+}
+
+/// The compiled rule set.
+#[pyclass(frozen, module = "tracker_block._core", name = "Judge")]
+struct PyJudge {
+    inner: Arc<Judge>,
+}
+
+type VendorTuple = (String, String, String, Vec<String>, Vec<String>, Vec<String>, Vec<String>, Vec<String>);
+type RedirectTuple = (String, Vec<String>, String, String, Option<String>, String);
+type ParamTuple = (Option<String>, Option<String>, Vec<String>, Option<String>);
+/// (vendor index or -1, list file, index in that list or -1, rule id, use)
+type HitTuple = (i64, Option<String>, i64, String, &'static str);
+
+fn verdict_tuple(py: Python<'_>, v: Option<Verdict>) -> PyResult<PyObject> {
+    Ok(match v {
+        None => py.None(),
+        Some(v) => PyTuple::new(py, [v.tracker.into_pyobject(py)?.to_owned().into_any().unbind(),
+            v.reason.into_pyobject(py)?.into_any().unbind(), v.certainty.into_pyobject(py)?.into_any().unbind(),
+            v.company.into_pyobject(py)?.into_any().unbind(), v.use_.into_pyobject(py)?.into_any().unbind()])?
+            .into_any().unbind(),
+    })
+}
+
+impl PyJudge {
+    fn hit(&self, r: Option<RuleHit>) -> Option<HitTuple> {
+        let r = r?;
+        Some(match r.owner {
+            Owner::Vendor(i) => (i as i64, None, -1, r.rule_id, r.use_.as_str()),
+            Owner::List(f) => {
+                let f = self.inner.list_filter(f)?;
+                (-1, Some(f.file.clone()), f.index as i64, r.rule_id, r.use_.as_str())
+            }
+        })
+    }
+}
+
+#[pymethods]
+impl PyJudge {
+    /// vendors: (id, name, category, open, click, content, domains, tracking_hosts);
+    /// redirects: (id, domains, match, param, extract, decode); params: (name, pattern, hosts, keep_if_url).
+    #[new]
+    #[allow(clippy::too_many_arguments)]
+    fn new(vendors: Vec<VendorTuple>, redirects: Vec<RedirectTuple>, params: Vec<ParamTuple>, exempt_hosts: Vec<String>,
+           generic_open: Vec<String>, spacer: Vec<String>, filters: PyRef<'_, PyFilterIndex>) -> Self {
+        let input = JudgeInput {
+            vendors: vendors.into_iter().map(|(id, name, category, open, click, content, domains, tracking_hosts)| {
+                rules::VendorInput { id, name, category, open, click, content, domains, tracking_hosts }
+            }).collect(),
+            redirects: redirects.into_iter().map(|(id, domains, matcher, param, extract, decode)| {
+                rules::RedirectInput { id, domains, matcher, param, extract, decode }
+            }).collect(),
+            params: params.into_iter().map(|(name, pattern, hosts, keep_if_url)| {
+                rules::ParamInput { name, pattern, hosts, keep_if_url }
+            }).collect(),
+            exempt_hosts, generic_open, spacer,
+        };
+        PyJudge { inner: Arc::new(Judge::build(input, filters.inner.clone(), psl())) }
+    }
+
+    /// Compile every pattern now: the problems found (empty when all compile).
+    fn problems(&self) -> Vec<String> {
+        self.inner.problems()
+    }
+
+    fn candidates(&self, host: &str) -> Vec<usize> {
+        self.inner.candidates(host).collect()
+    }
+
+    #[pyo3(signature = (host, target, kind="image"))]
+    fn match_load(&self, host: &str, target: &str, kind: &str) -> PyResult<Option<HitTuple>> {
+        Ok(self.hit(self.inner.match_load(host, target, self::kind(kind)?)))
+    }
+
+    fn match_click(&self, host: &str, target: &str) -> Option<HitTuple> {
+        self.hit(self.inner.match_click(host, target))
+    }
+
+    fn match_redirect(&self, host: &str, target: &str, url: &str) -> Option<(String, String, String)> {
+        self.inner.match_redirect(host, target, url).map(|(a, b, c)| (a.to_string(), b, c.to_string()))
+    }
+
+    fn is_tracking_param(&self, name: &str, host: &str, url: &str) -> bool {
+        self.inner.is_tracking_param(name, host, url)
+    }
+
+    fn generic_open(&self, target: &str) -> bool {
+        self.inner.generic_open(target)
+    }
+
+    fn spacer(&self, target: &str) -> bool {
+        self.inner.spacer(target)
+    }
+
+    fn unwrap_and_strip(&self, url: &str) -> (String, Option<String>, String, Vec<String>) {
+        urls::unwrap_and_strip(url, &self.inner)
+    }
+
+    /// (url, redirect rule id, stripped names); ``conservative`` is a bool or a predicate on the destination.
+    fn clean_link(&self, url: &str, conservative: &Bound<'_, PyAny>) -> PyResult<(String, Option<String>, Vec<String>)> {
+        let mut err: Option<PyErr> = None;
+        let res = if conservative.is_callable() {
+            urls::clean_link(url, &self.inner, |dest| match conservative.call1((dest,)).and_then(|r| r.is_truthy()) {
+                Ok(b) => b,
+                Err(e) => {
+                    err = Some(e);
+                    false
+                }
+            })
+        } else {
+            let flag = conservative.is_truthy()?;
+            urls::clean_link(url, &self.inner, |_| flag)
+        };
+        if let Some(e) = err {
+            return Err(e);
+        }
+        Ok((res.url, res.unwrapped_by, res.stripped))
+    }
+
+    fn link(&self, py: Python<'_>, identity: PyRef<'_, PyIdentity>, url: &str) -> PyResult<PyObject> {
+        verdict_tuple(py, detect::link_verdict(&self.inner, &identity.inner, url))
+    }
+}
+
+/// The recipient's addresses in every form (built by Python), matched with one automaton per case rule.
+#[pyclass(frozen, module = "tracker_block._core", name = "Identity")]
+struct PyIdentity {
+    inner: Arc<Identity>,
+}
+
+#[pymethods]
+impl PyIdentity {
+    #[new]
+    fn new(folded: Vec<(String, String)>, exact: Vec<(String, String)>) -> Self {
+        PyIdentity { inner: Arc::new(Identity::new(folded, exact)) }
+    }
+
+    fn find(&self, url: &str) -> Option<String> {
+        self.inner.find(url).map(str::to_string)
+    }
+}
+
+/// Judges URLs for one message.
+#[pyclass(module = "tracker_block._core", name = "Detector")]
+struct PyDetector {
+    inner: detect::Detector,
+}
+
+#[pymethods]
+impl PyDetector {
+    #[new]
+    #[pyo3(signature = (judge, identity, sender_domain=None))]
+    fn new(judge: PyRef<'_, PyJudge>, identity: PyRef<'_, PyIdentity>, sender_domain: Option<&str>) -> Self {
+        PyDetector { inner: detect::Detector::new(judge.inner.clone(), identity.inner.clone(), sender_domain) }
+    }
+
+    #[getter]
+    fn sender_domain(&self) -> Option<String> {
+        self.inner.sender_domain.clone()
+    }
+
+    /// How each image URL is used across the document (count per URL, the ones shown at a real size).
+    fn set_stats(&mut self, count: HashMap<String, u32>, visible: HashSet<String>) {
+        self.inner.count = count;
+        self.inner.visible = visible;
+    }
+
+    #[pyo3(signature = (url, width=None, height=None, hidden=false))]
+    fn load(&self, py: Python<'_>, url: &str, width: Option<f64>, height: Option<f64>, hidden: bool) -> PyResult<PyObject> {
+        verdict_tuple(py, self.inner.load(url, width, height, hidden))
+    }
+
+    fn settled(&self, url: &str) -> bool {
+        self.inner.settled(url)
+    }
+
+    fn link(&self, py: Python<'_>, url: &str) -> PyResult<PyObject> {
+        verdict_tuple(py, self.inner.link(url))
+    }
+}
+
+#[pyfunction]
+fn normalise(url: &str) -> String {
+    urls::normalise(url)
+}
+
+#[pyfunction]
+fn scheme_of(url: &str) -> String {
+    urls::scheme_of(url)
+}
+
+#[pyfunction]
+fn is_remote(url: &str) -> bool {
+    urls::is_remote(url)
+}
+
+#[pyfunction]
+fn absolute(url: &str) -> String {
+    urls::absolute(url)
+}
+
+#[pyfunction]
+fn parts(url: &str) -> (String, String) {
+    let p = urls::parts(url);
+    (p.host, p.target)
+}
+
+#[pyfunction]
+fn canonical(url: &str) -> PyResult<String> {
+    urls::canonical(url).map_err(PyValueError::new_err)
+}
+
+#[pyfunction]
+fn path_signals(target: &str) -> Vec<&'static str> {
+    h::path_signals(target)
+}
+
+#[pyfunction]
+fn extra_path_signals(target: &str) -> Vec<&'static str> {
+    h::extra_path_signals(target)
+}
+
+#[pyfunction]
+#[pyo3(signature = (width, height))]
+fn size_signal(width: Option<f64>, height: Option<f64>) -> Option<&'static str> {
+    h::size_signal(width, height)
+}
+
+#[pyfunction]
+fn is_spacer_name(target: &str) -> bool {
+    h::is_spacer_name(target)
+}
+
+#[pyfunction]
+#[pyo3(signature = (host, sender_domain, registrable))]
+fn tracking_subdomain(host: &str, sender_domain: Option<&str>, registrable: &str) -> bool {
+    h::tracking_subdomain(host, sender_domain, registrable)
+}
+
+/// Each signal's weight (the report's signal names) and the score that blocks.
+#[pyfunction]
+fn signal_scores() -> (Vec<(&'static str, i32)>, i32) {
+    let names = ["tracking-path", "tracking-path-weak", "opaque-token", "no-image-extension", "tiny-image", "thin-image",
+                 "hidden-image", "generic-rule", "tracking-filename", "impression-endpoint", "query-id",
+                 "account-message-ids", "tracking-subdomain"];
+    (names.iter().map(|n| (*n, h::signal_score(n))).collect(), h::BLOCK_SCORE)
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyFilterIndex>()?;
+    m.add_class::<PyJudge>()?;
+    m.add_class::<PyIdentity>()?;
+    m.add_class::<PyDetector>()?;
+    for f in [wrap_pyfunction!(load_public_suffixes, m)?, wrap_pyfunction!(registrable_domain, m)?,
+              wrap_pyfunction!(parse_filter_list, m)?, wrap_pyfunction!(regex_problem, m)?, wrap_pyfunction!(pattern_regex, m)?,
+              wrap_pyfunction!(normalise, m)?, wrap_pyfunction!(scheme_of, m)?, wrap_pyfunction!(is_remote, m)?,
+              wrap_pyfunction!(absolute, m)?, wrap_pyfunction!(parts, m)?, wrap_pyfunction!(canonical, m)?,
+              wrap_pyfunction!(path_signals, m)?, wrap_pyfunction!(extra_path_signals, m)?,
+              wrap_pyfunction!(size_signal, m)?, wrap_pyfunction!(is_spacer_name, m)?,
+              wrap_pyfunction!(tracking_subdomain, m)?, wrap_pyfunction!(signal_scores, m)?] {
+        m.add_function(f)?;
+    }
+    Ok(())
+}
