@@ -4,6 +4,7 @@ use pyo3::prelude::*;
 pub mod css;
 pub mod dataurl;
 pub mod detect;
+pub mod engine;
 pub mod filterlist;
 pub mod heuristics;
 pub mod html;

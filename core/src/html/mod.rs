@@ -15,3 +15,5 @@ pub use parse::parse;
 pub use rewrite::{apply, apply_all, Op};
 pub use serialize::serialize;
 pub use style::parse_px as style_px;
+pub use style::{parse_px, style_size};
+pub use unescape::unescape;

@@ -1,0 +1,620 @@
+//! One document's pass, the port of `engine.py`'s `_Cleaner`: every site found by `html::collect`
+//! is decided (judge, policy) and rewritten; findings say what was done. No Python object is made
+//! per site or per URL: Python receives the cleaned text and the findings.
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use super::finding::Finding;
+use super::markup;
+use super::policy::{css_is_visible_image, is_visible_image, load_action, LoadAction, Mode, COMMENT_NON_IMAGE_TAGS};
+use super::signing::KeyRing;
+use crate::css::{self, Judged, ValueOutcome};
+use crate::dataurl;
+use crate::detect::{Detector, Verdict};
+use crate::html::{self, Document, Op, Site};
+use crate::urls::{absolute, canonical, clean_link, is_remote, normalise, scheme_of, NETWORK_SCHEMES, SCRIPT_SCHEMES};
+
+/// Words that mark an unsubscribe / preferences link (cleaned conservatively), in several languages.
+const UNSUBSCRIBE_HINTS: &[&str] = &[
+    "unsub", "opt-out", "optout", "opt out", "opt_out", "preferences", "subscription", "abmelden", "abbestellen",
+    "désabonner", "desabonner", "desinscri", "darse de baja", "afmelden", "avregistrera", "disiscriv",
+    "cancelar suscripci",
+];
+
+pub fn is_unsubscribe(text: &str) -> bool {
+    let low = text.to_lowercase();
+    UNSUBSCRIBE_HINTS.iter().any(|h| low.contains(h))
+}
+
+/// The proxy a `Mode::Proxy` run rewrites images through.
+pub struct Proxy {
+    pub base: String,
+    pub keys: KeyRing,
+    pub ttl: Option<u64>,
+    pub now: u64,
+}
+
+/// How to clean (the part of Python's `Options` the document pass needs).
+pub struct Settings<'a> {
+    pub mode: Mode,
+    pub clean_links: bool,
+    pub proxy: Option<&'a Proxy>,
+    pub unsubscribe: &'a [String],
+}
+
+/// One link's decision, independent of where it is (cached per distinct link in a document).
+#[derive(Clone)]
+struct LinkPlan {
+    new: Option<String>,
+    findings: Vec<PlannedFinding>,
+    asks_text: bool,
+}
+
+#[derive(Clone)]
+struct PlannedFinding {
+    kind: &'static str,
+    url: Option<String>, // None: the link as written
+    action: &'static str,
+    reason: String,
+    tracker: Option<String>,
+    certainty: String,
+    detail: Option<String>,
+}
+
+pub struct Cleaner<'a> {
+    s: &'a Settings<'a>,
+    det: Detector<'a>,
+    pub findings: Vec<Finding>,
+    plans: HashMap<(String, bool), LinkPlan>,
+}
+
+const FILE_SCHEMES: &[&str] = &["file", "smb", "afp", "nfs", "webdav"];
+
+fn truncated(raw: &str) -> String {
+    if raw.chars().count() <= 300 {
+        raw.to_owned()
+    } else {
+        let mut s: String = raw.chars().take(300).collect();
+        s.push('…');
+        s
+    }
+}
+
+impl<'a> Cleaner<'a> {
+    pub fn new(s: &'a Settings<'a>, det: Detector<'a>) -> Cleaner<'a> {
+        Cleaner { s, det, findings: Vec::new(), plans: HashMap::new() }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn find(&mut self, kind: &str, url: Option<&str>, where_: &str, action: &'static str, reason: &str,
+            tracker: Option<&str>, certainty: &str, detail: Option<String>) {
+        self.findings.push(Finding {
+            kind: kind.to_owned(),
+            url: url.map(str::to_owned),
+            where_: where_.to_owned(),
+            action,
+            reason: reason.to_owned(),
+            tracker: tracker.map(str::to_owned),
+            certainty: certainty.to_owned(),
+            detail,
+        });
+    }
+
+    fn verdict_finding(&mut self, kind: &str, url: Option<&str>, where_: &str, action: &'static str,
+                       v: Option<&Verdict>, policy_reason: Option<&str>) {
+        match v {
+            Some(v) if v.tracker => {
+                let kind = if kind == "image" && v.use_ == "open" { "pixel" } else { kind };
+                self.find(kind, url, where_, action, &v.reason, v.company.as_deref(), &v.certainty, None);
+            }
+            _ => self.find(kind, url, where_, action, policy_reason.unwrap_or("policy"), None, "policy", None),
+        }
+    }
+
+    /// (action, new URL) for one URL that loads automatically. `image`: it loads a visible image.
+    #[allow(clippy::too_many_arguments)]
+    pub fn judge_load(&mut self, raw: &str, kind: &str, where_: &str, width: Option<f64>, height: Option<f64>,
+                      hidden: bool, placeholder_ok: bool, image: bool) -> (LoadAction, Option<String>) {
+        let url = normalise(raw);
+        let scheme = scheme_of(&url);
+        if SCRIPT_SCHEMES.contains(&scheme.as_ref()) {
+            self.find("script", Some(raw), where_, "removed", "policy:script-url", None, "policy", None);
+            return (LoadAction::Remove, None);
+        }
+        if scheme == "data" {
+            return match dataurl::unsafe_reason(&url) {
+                None => (LoadAction::Keep, None),
+                Some(why) => {
+                    self.find("script", Some(&truncated(raw)), where_, "removed", why, None, "policy", None);
+                    (LoadAction::Remove, None)
+                }
+            };
+        }
+        if FILE_SCHEMES.contains(&scheme.as_ref()) {
+            // file://host/share makes Windows clients open an SMB connection (and send credentials).
+            self.find(kind, Some(raw), where_, "removed", "policy:no-network-file-url", None, "policy", None);
+            return (LoadAction::Remove, None);
+        }
+        if !NETWORK_SCHEMES.contains(&scheme.as_ref()) {
+            return (LoadAction::Keep, None);
+        }
+        if let (Mode::Proxy, Some(p)) = (self.s.mode, self.s.proxy) {
+            if p.keys.target_of(&url, &p.base, p.now).is_some() {
+                return (LoadAction::Keep, None); // already ours (a re-parse round, a forwarded cleaned message)
+            }
+        }
+        let v = self.det.load(&url, width, height, hidden);
+        let tracker = v.as_ref().is_some_and(|v| v.tracker);
+        let (action, why) = load_action(kind, tracker, self.s.mode, placeholder_ok, image);
+        match action {
+            LoadAction::Keep => (LoadAction::Keep, None),
+            LoadAction::Proxy => {
+                let p = self.s.proxy.expect("mode proxy has a proxy");
+                match canonical(&url) {
+                    Err(_) => {
+                        // a URL no proxy could fetch (bad port, broken IPv6 literal): it goes
+                        self.find(kind, Some(raw), where_, "removed", "policy:unparseable-url", None, "policy", None);
+                        (LoadAction::Remove, None)
+                    }
+                    Ok(target) => {
+                        let new = p.keys.sign(&target, &p.base, p.ttl, p.now);
+                        self.find(kind, Some(raw), where_, "proxied", why.unwrap_or("policy:proxy"), None, "policy",
+                                  Some(new.clone()));
+                        (LoadAction::Proxy, Some(new))
+                    }
+                }
+            }
+            _ => {
+                let done = if action == LoadAction::Placeholder { "replaced" } else { "removed" };
+                self.verdict_finding(kind, Some(raw), where_, done, v.as_ref(), why);
+                (action, None)
+            }
+        }
+    }
+
+    /// The judge handed to the CSS cleaner for one site.
+    fn css_judge(&mut self, url: &str, kind: &str, where_: &str, base_kind: &str, prefix: &str) -> Judged {
+        let at = format!("{prefix}{where_}");
+        if kind == "script" {
+            // expression(), behavior, -moz-binding: `url` is the declaration's value
+            self.find("script", None, &at, "removed", "policy:css-script", None, "policy", Some(url.to_owned()));
+            return Judged::Remove;
+        }
+        let image = kind == "css" && css_is_visible_image(where_);
+        let k = if kind != "css" { kind } else if image { base_kind } else { "css" };
+        match self.judge_load(url, k, &at, None, None, false, false, image) {
+            (LoadAction::Keep, _) => Judged::Keep,
+            (LoadAction::Proxy, Some(new)) => Judged::Replace(new),
+            _ => Judged::Remove,
+        }
+    }
+
+    // ------------------------------------------------------------------ links
+    fn plan_link(&self, url: &str, text_unsubscribes: bool) -> LinkPlan {
+        let scheme = scheme_of(url);
+        if SCRIPT_SCHEMES.contains(&scheme.as_ref()) || scheme == "data" {
+            return LinkPlan {
+                new: Some(String::new()),
+                findings: vec![PlannedFinding {
+                    kind: "script", url: None, action: "removed", reason: "policy:script-url".into(),
+                    tracker: None, certainty: "policy".into(), detail: None,
+                }],
+                asks_text: false,
+            };
+        }
+        if !NETWORK_SCHEMES.contains(&scheme.as_ref()) {
+            return LinkPlan { new: None, findings: vec![], asks_text: false };
+        }
+        let mut new = url.to_owned();
+        let mut cleaned = false;
+        let mut asked = false;
+        let mut unwrapped_by = None;
+        let mut stripped: Vec<String> = vec![];
+        if self.s.clean_links {
+            let explicit = absolute(url);
+            let unsub = self.s.unsubscribe;
+            let mut conservative = |dest: &str| -> bool {
+                if unsub.iter().any(|u| u == url || u == dest) || is_unsubscribe(dest) {
+                    return true;
+                }
+                asked = true; // the answer depends on the link's text
+                text_unsubscribes
+            };
+            let res = clean_link(self.det.rules(), if scheme == "//" { &explicit } else { url }, &mut conservative);
+            if res.url != url && res.url != explicit {
+                new = res.url;
+                cleaned = true;
+                unwrapped_by = res.unwrapped_by;
+                stripped = res.stripped;
+            }
+        }
+        let mut findings = vec![];
+        let mut v = self.det.link(url); // judged as written: that is what tells the sender
+        if cleaned {
+            let company = v.as_ref().and_then(|v| v.company.clone());
+            if let Some(by) = unwrapped_by {
+                findings.push(PlannedFinding {
+                    kind: "link", url: None, action: "unwrapped", reason: format!("rule:{by}"), tracker: company,
+                    certainty: "rule".into(), detail: Some(new.clone()),
+                });
+            } else {
+                findings.push(PlannedFinding {
+                    kind: "link", url: None, action: "cleaned", reason: "rule:tracking-params".into(),
+                    tracker: company, certainty: "rule".into(),
+                    detail: Some(format!("{new}  (removed: {})", stripped.join(", "))),
+                });
+            }
+            if v.is_some() {
+                v = self.det.link(&new); // what is left after cleaning
+            }
+        }
+        if let Some(v) = v {
+            let detail = if v.reason.starts_with("heuristic:recipient") {
+                "this link tells the sender it was you"
+            } else {
+                "click tracking: the destination cannot be recovered without following it"
+            };
+            findings.push(PlannedFinding {
+                kind: "link", url: if cleaned { Some(new.clone()) } else { None }, action: "left-marked",
+                reason: v.reason, tracker: v.company, certainty: v.certainty, detail: Some(detail.into()),
+            });
+        }
+        LinkPlan { new: if new == url { None } else { Some(new) }, findings, asks_text: asked }
+    }
+
+    /// The cleaned link, or None to keep it as written; records findings. `text` gives the link's
+    /// text, read only when parameters would be stripped (to tell an unsubscribe link).
+    pub fn clean_link(&mut self, raw: &str, where_: &str, text: &mut dyn FnMut() -> String) -> Option<String> {
+        let url = normalise(raw).into_owned();
+        let mut plan = self.cached_plan(&url, false);
+        if plan.asks_text && is_unsubscribe(&text()) {
+            plan = self.cached_plan(&url, true);
+        }
+        for f in &plan.findings {
+            self.findings.push(Finding {
+                kind: f.kind.to_owned(),
+                url: Some(f.url.clone().unwrap_or_else(|| raw.to_owned())),
+                where_: where_.to_owned(),
+                action: f.action,
+                reason: f.reason.clone(),
+                tracker: f.tracker.clone(),
+                certainty: f.certainty.clone(),
+                detail: f.detail.clone(),
+            });
+        }
+        plan.new
+    }
+
+    fn cached_plan(&mut self, url: &str, text_unsubscribes: bool) -> LinkPlan {
+        let key = (url.to_owned(), text_unsubscribes);
+        if let Some(p) = self.plans.get(&key) {
+            return p.clone();
+        }
+        let p = self.plan_link(url, text_unsubscribes);
+        self.plans.insert(key, p.clone());
+        p
+    }
+}
+
+/// The tag of a site's element as the collector names it ("" for comments and text).
+fn tag_of(doc: &Document, s: &Site) -> String {
+    doc.element(s.node).map(|e| e.name.local.to_string()).unwrap_or_default()
+}
+
+/// Does this attribute site load an image the reader sees? (A `<source>` only inside `<picture>`.)
+fn site_is_image(doc: &Document, s: &Site) -> bool {
+    let tag = tag_of(doc, s);
+    is_visible_image(&tag, s.attr.as_deref().unwrap_or("")) && (tag != "source" || s.kind == "image")
+}
+
+/// The visible text of a link (read only when it matters: is this an unsubscribe link?).
+fn link_text(doc: &Document, s: &Site) -> String {
+    let tag = tag_of(doc, s);
+    if tag != "a" && tag != "area" {
+        return String::new();
+    }
+    doc.text_content(s.node, " ").chars().take(200).collect()
+}
+
+static TAG_NAME: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^<\s*([\w:-]+)").unwrap());
+static HREF_BEFORE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r#"href\s*=\s*["']?$"#).unwrap());
+static SIZE_ATTR: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?i)\b(width|height|style)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))"#).unwrap()
+});
+const LINK_TAGS: &[&str] = &["a", "area"];
+const VML_LINK_SHAPES: &[&str] =
+    &["v:shape", "v:rect", "v:roundrect", "v:oval", "v:line", "v:polyline", "v:arc", "v:curve", "v:group"];
+
+/// Size of the image tag starting at `start` in comment markup (VML `v:image`, `<img>` for Outlook).
+fn markup_size(text: &str, start: usize) -> (Option<f64>, Option<f64>) {
+    let end = text[start..].find('>').map_or(text.len(), |e| start + e);
+    let mut attrs: Vec<(String, String)> = vec![];
+    for c in SIZE_ATTR.captures_iter(&text[start..end]) {
+        let name = c[1].to_lowercase();
+        let value = c.get(2).or(c.get(3)).or(c.get(4)).map_or("", |m| m.as_str()).to_owned();
+        if let Some(slot) = attrs.iter_mut().find(|(n, _)| *n == name) {
+            slot.1 = value; // the last one wins, as in a dict
+        } else {
+            attrs.push((name, value));
+        }
+    }
+    let get = |n: &str| attrs.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str());
+    markup::element_size(get("width"), get("height"), get("style"))
+}
+
+impl<'a> Cleaner<'a> {
+    /// Decide one site; the rewrite goes to `later`. Returns true when the document changes.
+    fn site(&mut self, doc: &Document, i: usize, s: &Site, later: &mut Vec<(usize, Op)>) -> bool {
+        if let Some(always) = s.always.as_deref() {
+            if always == "policy:unwrap-noscript" {
+                later.push((i, Op::Unwrap));
+                return true;
+            }
+            if always == "policy:xmp-as-pre" {
+                later.push((i, Op::XmpToPre));
+                return true;
+            }
+            let mut v = None;
+            if let Some(url) = s.url.as_deref() {
+                let n = normalise(url);
+                if is_remote(&n) {
+                    v = self.det.load(&n, None, None, false);
+                }
+            }
+            self.verdict_finding(s.kind, s.url.as_deref(), &s.where_, "removed", v.as_ref(), Some(always));
+            later.push((i, Op::Remove));
+            return true;
+        }
+        if s.css_mode == "comment" {
+            return self.comment(i, s, later);
+        }
+        if let Some(text) = s.css.as_deref() {
+            let prefix = format!("{}:", s.where_);
+            let new = {
+                let mut judge = |url: &str, kind: &str, where_: &str| self.css_judge(url, kind, where_, "image", &prefix);
+                match s.css_mode {
+                    "sheet" => css::clean_stylesheet(text, &mut judge),
+                    "block" => css::clean_declarations(text, &mut judge),
+                    _ => match css::clean_value(text, &mut judge, &s.where_) {
+                        ValueOutcome::Removed => {
+                            later.push((i, Op::Remove));
+                            return true;
+                        }
+                        ValueOutcome::Unchanged => None,
+                        ValueOutcome::Rewritten(t) => Some(t),
+                    },
+                }
+            };
+            return match new {
+                None => false,
+                Some(t) => {
+                    later.push((i, Op::SetCss(t)));
+                    true
+                }
+            };
+        }
+        if let Some(srcset) = &s.srcset {
+            let image = site_is_image(doc, s);
+            let mut kept: Vec<String> = vec![];
+            let mut changed = false;
+            for (url, desc) in srcset {
+                // each candidate judged on the element's evidence, like its src
+                match self.judge_load(url, s.kind, &s.where_, s.width, s.height, s.hidden, false, image) {
+                    (LoadAction::Keep, _) => kept.push(format!("{url} {desc}").trim().to_owned()),
+                    (LoadAction::Proxy, Some(new)) => {
+                        kept.push(format!("{new} {desc}").trim().to_owned());
+                        changed = true;
+                    }
+                    _ => changed = true,
+                }
+            }
+            if !changed {
+                return false;
+            }
+            let value = kept.join(", ");
+            later.push((i, if value.is_empty() { Op::Remove } else { Op::SetAttr(value) }));
+            return true;
+        }
+        if !s.load {
+            let new = self.clean_link(s.url.as_deref().unwrap_or(""), &s.where_, &mut || link_text(doc, s));
+            return match new {
+                None => false,
+                Some(v) => {
+                    later.push((i, if v.is_empty() { Op::Remove } else { Op::SetAttr(v) }));
+                    true
+                }
+            };
+        }
+        let tag = tag_of(doc, s);
+        let is_img = s.where_.ends_with("@src") && (tag == "img" || tag == "image");
+        let image = site_is_image(doc, s);
+        let url = s.url.clone().unwrap_or_default();
+        let (action, new) =
+            self.judge_load(&url, s.kind, &s.where_, s.width, s.height, s.hidden, is_img, image);
+        let op = match action {
+            LoadAction::Keep => return false,
+            LoadAction::Proxy => Op::SetAttr(new.unwrap_or_default()),
+            LoadAction::Placeholder => Op::Placeholder(url),
+            // a pixel goes whole, not as a broken image
+            LoadAction::Remove if is_img || s.where_ == "input@src" => Op::RemoveElement,
+            LoadAction::Remove => Op::Remove,
+        };
+        later.push((i, op));
+        true
+    }
+
+    /// Outlook conditional comments carry markup (VML) with its own URLs: judge each one in place.
+    /// Inside them an `href` is a link only on `<a>`/`<area>` and VML shapes; elsewhere it loads.
+    fn comment(&mut self, i: usize, s: &Site, later: &mut Vec<(usize, Op)>) -> bool {
+        let text = s.css.as_deref().unwrap_or("");
+        let mut changed = false;
+        let mut out = String::with_capacity(text.len());
+        let mut last = 0;
+        for m in html::collect::URL_IN_COMMENT.find_iter(text) {
+            let written = m.as_str();
+            let url = html::unescape(written).into_owned();
+            let head = &text[..m.start()];
+            let from = head.char_indices().rev().nth(11).map_or(0, |(k, _)| k); // the 12 characters before
+            let before = head[from..].to_lowercase();
+            let lt = text[..m.start()].rfind('<');
+            let tag = lt
+                .and_then(|lt| TAG_NAME.captures(&text[lt..]).map(|c| c[1].to_lowercase()))
+                .unwrap_or_default();
+            let new: Option<String> = if HREF_BEFORE.is_match(&before)
+                && (LINK_TAGS.contains(&tag.as_str()) || VML_LINK_SHAPES.contains(&tag.as_str()))
+            {
+                self.clean_link(&url, &format!("comment:{tag}@href"), &mut String::new)
+            } else if let Some(kind) = html::collect::drop_kind(&tag).or(match tag.as_str() {
+                "link" => Some("stylesheet"),
+                "meta" => Some("meta"),
+                _ => None,
+            }) {
+                self.find(kind, Some(&url), &format!("comment:{tag}"), "removed", &format!("policy:no-{tag}"), None,
+                          "policy", None);
+                Some(String::new())
+            } else {
+                let (w, h) = if tag == "img" || tag == "v:image" { markup_size(text, lt.unwrap_or(0)) } else { (None, None) };
+                let label = format!("comment:{}", if tag.is_empty() { "?" } else { &tag });
+                let image = !COMMENT_NON_IMAGE_TAGS.contains(&tag.as_str());
+                match self.judge_load(&url, "image", &label, w, h, false, false, image) {
+                    (LoadAction::Keep, _) => None,
+                    (LoadAction::Proxy, new) => new,
+                    _ => Some(String::new()),
+                }
+            };
+            out.push_str(&text[last..m.start()]);
+            match new {
+                None => out.push_str(written),
+                Some(n) => {
+                    changed = true;
+                    out.push_str(&markup::escape(&n));
+                }
+            }
+            last = m.end();
+        }
+        out.push_str(&text[last..]);
+        let mut new_text = out;
+        if html::collect::comment_hides_url(&new_text) {
+            // a URL only character references reveal: the comment goes
+            self.find("image", None, "comment", "removed", "policy:hidden-url-in-comment", None, "policy", None);
+            new_text.clear();
+            changed = true;
+        }
+        if html::collect::comment_runs_script(&new_text) {
+            // Renamed so nothing reads it as script or a base URL (x-expression(, x-javascript:, <x-base);
+            // if escapes still hide some, the comment goes whole.
+            new_text = markup::rename_script_hooks(&new_text);
+            if html::collect::comment_runs_script(&new_text) {
+                new_text.clear();
+            }
+            self.find("script", None, "comment", "removed", "policy:script-in-comment", None, "policy", None);
+            changed = true;
+        }
+        if !changed {
+            return false;
+        }
+        later.push((i, Op::SetComment(new_text)));
+        true
+    }
+}
+
+impl<'a> Cleaner<'a> {
+    /// Clean one document: (html, whether it holds mutation-prone markup). A mutation-prone document
+    /// (or any, with `normalize`) is written back from the parsed tree even when no site changed,
+    /// so markup other parsers might read differently reaches the client exactly as we read it.
+    pub fn run(&mut self, text: &str, normalize: bool) -> (Option<String>, bool) {
+        let mut doc = html::parse(text);
+        let (mut sites, prone) = html::collect(&doc);
+        crate::visibility::resolve(&doc, &mut sites, &|url: &str| self.det.settled(url));
+        self.det.set_image_stats(sites.iter().filter(|s| s.load && s.where_.ends_with("@src")).filter_map(|s| {
+            s.url.as_deref().map(|u| (absolute(&normalise(u)).into_owned(), s.width, s.height, s.hidden))
+        }));
+        let mut later: Vec<(usize, Op)> = vec![];
+        let mut changed = false;
+        for (i, s) in sites.iter().enumerate() {
+            changed |= self.site(&doc, i, s, &mut later);
+        }
+        if !changed {
+            return (if normalize || prone { Some(html::serialize(&doc)) } else { None }, prone);
+        }
+        // Element removals last, and placeholders after style rewrites of the same element.
+        let ops: Vec<(&Site, Op)> = later.into_iter().map(|(i, op)| (&sites[i], op)).collect();
+        html::apply_all(&mut doc, &ops);
+        (Some(html::serialize(&doc)), prone)
+    }
+}
+
+/// `clean_html`'s document pass: the cleaned HTML and the findings. A mutation-prone document is
+/// re-parsed and cleaned until the output is a fixed point (a browser re-parsing it must see no
+/// more than we did); if it never settles, the document is shown as text.
+pub fn clean_document<'a>(text: &str, settings: &'a Settings<'a>, detector: &dyn Fn() -> Detector<'a>)
+    -> (String, Vec<Finding>) {
+    let mut cleaner = Cleaner::new(settings, detector());
+    let (out, prone) = cleaner.run(text, false);
+    let mut out = out.unwrap_or_else(|| text.to_owned());
+    if prone {
+        let mut settled = false;
+        for _ in 0..3 {
+            let mut again = Cleaner::new(settings, detector());
+            let (out2, _) = again.run(&out, true);
+            let out2 = out2.unwrap_or_else(|| out.clone());
+            if out2 == out {
+                settled = true;
+                break;
+            }
+            cleaner.findings.extend(again.findings.into_iter().filter(|f| f.action != "left-marked"));
+            out = out2;
+        }
+        if !settled {
+            cleaner.find("object", None, "document", "removed", "policy:unstable-markup", None, "policy", None);
+            out = format!("<pre>{}</pre>", markup::escape(text));
+        }
+    }
+    (out, cleaner.findings)
+}
+
+static TEXT_URL: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#"(?i)(?:https?://|www\.)[^\s<>"'`]+"#).unwrap());
+
+/// Clean the links of a text/plain part (nothing in plain text loads by itself).
+pub fn clean_text(text: &str, settings: &Settings<'_>, detector: Detector<'_>) -> (String, Vec<Finding>) {
+    if !text.contains("http") && !text.contains("HTTP") {
+        return (text.to_owned(), vec![]);
+    }
+    let mut cleaner = Cleaner::new(settings, detector);
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    for m in TEXT_URL.find_iter(text) {
+        out.push_str(&text[last..m.start()]);
+        last = m.end();
+        let mut url = m.as_str();
+        let mut trail_start = url.len();
+        while let Some(c) = url.chars().last() {
+            if !".,;:!?)]}>'\"".contains(c) {
+                break;
+            }
+            if c == ')' && url.matches('(').count() >= url.matches(')').count() {
+                break;
+            }
+            trail_start -= c.len_utf8();
+            url = &url[..trail_start];
+        }
+        let trail = &m.as_str()[trail_start..];
+        if url.len() >= 4 && url[..4].eq_ignore_ascii_case("www.") {
+            out.push_str(m.as_str());
+            continue;
+        }
+        let line_start = text[..m.start()].rfind('\n').map_or(0, |k| k + 1);
+        let line = text[line_start..m.start()].to_owned();
+        let new = cleaner.clean_link(url, "text", &mut || line.clone());
+        out.push_str(match new.as_deref() {
+            Some(n) if !n.is_empty() => n,
+            _ => url,
+        });
+        out.push_str(trail);
+    }
+    out.push_str(&text[last..]);
+    (out, cleaner.findings)
+}
