@@ -14,6 +14,7 @@ pub mod rules;
 pub mod stylesheet;
 pub mod urls;
 mod py_css;
+mod py_engine;
 mod py_html;
 mod py_judge;
 
@@ -23,5 +24,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     py_css::register(m)?;
     py_html::register(m)?;
     py_judge::register(m)?;
+    py_engine::register(m)?;
     Ok(())
 }

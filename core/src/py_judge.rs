@@ -99,8 +99,8 @@ fn pattern_regex(pattern: &str) -> String {
 
 /// The compiled rule set.
 #[pyclass(frozen, module = "tracker_block._core", name = "Judge")]
-struct PyJudge {
-    inner: Arc<Judge>,
+pub(crate) struct PyJudge {
+    pub(crate) inner: Arc<Judge>,
 }
 
 type VendorTuple = (String, String, String, Vec<String>, Vec<String>, Vec<String>, Vec<String>, Vec<String>);
@@ -221,8 +221,8 @@ impl PyJudge {
 
 /// The recipient's addresses in every form (built by Python), matched with one automaton per case rule.
 #[pyclass(frozen, module = "tracker_block._core", name = "Identity")]
-struct PyIdentity {
-    inner: Arc<Identity>,
+pub(crate) struct PyIdentity {
+    pub(crate) inner: Arc<Identity>,
 }
 
 #[pymethods]

@@ -14,7 +14,18 @@ use crate::css::{self, Judged, ValueOutcome};
 use crate::dataurl;
 use crate::detect::{Detector, Verdict};
 use crate::html::{self, Document, Op, Site};
-use crate::urls::{absolute, canonical, clean_link, is_remote, normalise, scheme_of, NETWORK_SCHEMES, SCRIPT_SCHEMES};
+use crate::heuristics::size_signal;
+use crate::urls::{absolute, canonical, clean_link, is_remote, normalise, scheme_of, REMOTE_SCHEMES};
+
+/// Schemes that fetch over the network (`//host` is protocol-relative).
+pub fn is_network(scheme: &str) -> bool {
+    scheme == "//" || REMOTE_SCHEMES.contains(&scheme)
+}
+
+/// Schemes that run script.
+fn is_script(scheme: &str) -> bool {
+    matches!(scheme, "javascript" | "vbscript" | "livescript" | "mocha" | "jscript")
+}
 
 /// Words that mark an unsubscribe / preferences link (cleaned conservatively), in several languages.
 const UNSUBSCRIBE_HINTS: &[&str] = &[
@@ -65,7 +76,7 @@ struct PlannedFinding {
 
 pub struct Cleaner<'a> {
     s: &'a Settings<'a>,
-    det: Detector<'a>,
+    det: Detector,
     pub findings: Vec<Finding>,
     plans: HashMap<(String, bool), LinkPlan>,
 }
@@ -83,7 +94,7 @@ fn truncated(raw: &str) -> String {
 }
 
 impl<'a> Cleaner<'a> {
-    pub fn new(s: &'a Settings<'a>, det: Detector<'a>) -> Cleaner<'a> {
+    pub fn new(s: &'a Settings<'a>, det: Detector) -> Cleaner<'a> {
         Cleaner { s, det, findings: Vec::new(), plans: HashMap::new() }
     }
 
@@ -107,7 +118,7 @@ impl<'a> Cleaner<'a> {
         match v {
             Some(v) if v.tracker => {
                 let kind = if kind == "image" && v.use_ == "open" { "pixel" } else { kind };
-                self.find(kind, url, where_, action, &v.reason, v.company.as_deref(), &v.certainty, None);
+                self.find(kind, url, where_, action, &v.reason, v.company.as_deref(), v.certainty, None);
             }
             _ => self.find(kind, url, where_, action, policy_reason.unwrap_or("policy"), None, "policy", None),
         }
@@ -119,7 +130,7 @@ impl<'a> Cleaner<'a> {
                       hidden: bool, placeholder_ok: bool, image: bool) -> (LoadAction, Option<String>) {
         let url = normalise(raw);
         let scheme = scheme_of(&url);
-        if SCRIPT_SCHEMES.contains(&scheme.as_ref()) {
+        if is_script(&scheme) {
             self.find("script", Some(raw), where_, "removed", "policy:script-url", None, "policy", None);
             return (LoadAction::Remove, None);
         }
@@ -132,12 +143,12 @@ impl<'a> Cleaner<'a> {
                 }
             };
         }
-        if FILE_SCHEMES.contains(&scheme.as_ref()) {
+        if FILE_SCHEMES.contains(&scheme.as_str()) {
             // file://host/share makes Windows clients open an SMB connection (and send credentials).
             self.find(kind, Some(raw), where_, "removed", "policy:no-network-file-url", None, "policy", None);
             return (LoadAction::Remove, None);
         }
-        if !NETWORK_SCHEMES.contains(&scheme.as_ref()) {
+        if !is_network(&scheme) {
             return (LoadAction::Keep, None);
         }
         if let (Mode::Proxy, Some(p)) = (self.s.mode, self.s.proxy) {
@@ -194,7 +205,7 @@ impl<'a> Cleaner<'a> {
     // ------------------------------------------------------------------ links
     fn plan_link(&self, url: &str, text_unsubscribes: bool) -> LinkPlan {
         let scheme = scheme_of(url);
-        if SCRIPT_SCHEMES.contains(&scheme.as_ref()) || scheme == "data" {
+        if is_script(&scheme) || scheme == "data" {
             return LinkPlan {
                 new: Some(String::new()),
                 findings: vec![PlannedFinding {
@@ -204,7 +215,7 @@ impl<'a> Cleaner<'a> {
                 asks_text: false,
             };
         }
-        if !NETWORK_SCHEMES.contains(&scheme.as_ref()) {
+        if !is_network(&scheme) {
             return LinkPlan { new: None, findings: vec![], asks_text: false };
         }
         let mut new = url.to_owned();
@@ -215,14 +226,14 @@ impl<'a> Cleaner<'a> {
         if self.s.clean_links {
             let explicit = absolute(url);
             let unsub = self.s.unsubscribe;
-            let mut conservative = |dest: &str| -> bool {
+            let conservative = |dest: &str| -> bool {
                 if unsub.iter().any(|u| u == url || u == dest) || is_unsubscribe(dest) {
                     return true;
                 }
                 asked = true; // the answer depends on the link's text
                 text_unsubscribes
             };
-            let res = clean_link(self.det.rules(), if scheme == "//" { &explicit } else { url }, &mut conservative);
+            let res = clean_link(if scheme == "//" { &explicit } else { url }, &self.det.judge, conservative);
             if res.url != url && res.url != explicit {
                 new = res.url;
                 cleaned = true;
@@ -258,7 +269,7 @@ impl<'a> Cleaner<'a> {
             };
             findings.push(PlannedFinding {
                 kind: "link", url: if cleaned { Some(new.clone()) } else { None }, action: "left-marked",
-                reason: v.reason, tracker: v.company, certainty: v.certainty, detail: Some(detail.into()),
+                reason: v.reason, tracker: v.company, certainty: v.certainty.to_owned(), detail: Some(detail.into()),
             });
         }
         LinkPlan { new: if new == url { None } else { Some(new) }, findings, asks_text: asked }
@@ -267,7 +278,7 @@ impl<'a> Cleaner<'a> {
     /// The cleaned link, or None to keep it as written; records findings. `text` gives the link's
     /// text, read only when parameters would be stripped (to tell an unsubscribe link).
     pub fn clean_link(&mut self, raw: &str, where_: &str, text: &mut dyn FnMut() -> String) -> Option<String> {
-        let url = normalise(raw).into_owned();
+        let url = normalise(raw);
         let mut plan = self.cached_plan(&url, false);
         if plan.asks_text && is_unsubscribe(&text()) {
             plan = self.cached_plan(&url, true);
@@ -527,10 +538,18 @@ impl<'a> Cleaner<'a> {
     pub fn run(&mut self, text: &str, normalize: bool) -> (Option<String>, bool) {
         let mut doc = html::parse(text);
         let (mut sites, prone) = html::collect(&doc);
-        crate::visibility::resolve(&doc, &mut sites, &|url: &str| self.det.settled(url));
-        self.det.set_image_stats(sites.iter().filter(|s| s.load && s.where_.ends_with("@src")).filter_map(|s| {
-            s.url.as_deref().map(|u| (absolute(&normalise(u)).into_owned(), s.width, s.height, s.hidden))
-        }));
+        super::visibility::resolve(&doc, &mut sites, &self.det);
+        // How each image URL is used across the document: spacers and visible images are not pixels.
+        self.det.count.clear();
+        self.det.visible.clear();
+        for s in sites.iter().filter(|s| s.load && s.where_.ends_with("@src")) {
+            let Some(u) = s.url.as_deref().filter(|u| !u.is_empty()) else { continue };
+            let key = absolute(&normalise(u));
+            if !s.hidden && size_signal(s.width, s.height).is_none() {
+                self.det.visible.insert(key.clone());
+            }
+            *self.det.count.entry(key).or_insert(0) += 1;
+        }
         let mut later: Vec<(usize, Op)> = vec![];
         let mut changed = false;
         for (i, s) in sites.iter().enumerate() {
@@ -549,7 +568,7 @@ impl<'a> Cleaner<'a> {
 /// `clean_html`'s document pass: the cleaned HTML and the findings. A mutation-prone document is
 /// re-parsed and cleaned until the output is a fixed point (a browser re-parsing it must see no
 /// more than we did); if it never settles, the document is shown as text.
-pub fn clean_document<'a>(text: &str, settings: &'a Settings<'a>, detector: &dyn Fn() -> Detector<'a>)
+pub fn clean_document<'a>(text: &str, settings: &'a Settings<'a>, detector: &dyn Fn() -> Detector)
     -> (String, Vec<Finding>) {
     let mut cleaner = Cleaner::new(settings, detector());
     let (out, prone) = cleaner.run(text, false);
@@ -579,7 +598,7 @@ static TEXT_URL: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r#"(?i)(?:https?://|www\.)[^\s<>"'`]+"#).unwrap());
 
 /// Clean the links of a text/plain part (nothing in plain text loads by itself).
-pub fn clean_text(text: &str, settings: &Settings<'_>, detector: Detector<'_>) -> (String, Vec<Finding>) {
+pub fn clean_text(text: &str, settings: &Settings<'_>, detector: Detector) -> (String, Vec<Finding>) {
     if !text.contains("http") && !text.contains("HTTP") {
         return (text.to_owned(), vec![]);
     }

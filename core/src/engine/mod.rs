@@ -5,3 +5,4 @@ pub mod finding;
 pub mod markup;
 pub mod policy;
 pub mod signing;
+pub mod visibility;

@@ -1,0 +1,78 @@
+//! Python bindings of the document pass: `clean_html` and `clean_text` take the compiled rules
+//! (`Judge`), the recipient identity and the options, and give back the cleaned text with the
+//! findings as tuples. The work runs without the GIL: nothing Python is touched per site or URL.
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+
+use crate::detect::Detector;
+use crate::engine::clean::{clean_document, clean_text as clean_text_core, Proxy, Settings};
+use crate::engine::finding::Finding;
+use crate::engine::policy::Mode;
+use crate::engine::signing::KeyRing;
+use crate::py_judge::{PyIdentity, PyJudge};
+
+/// (kind, url, where, action, reason, tracker, certainty, detail)
+type FindingTuple = (String, Option<String>, String, &'static str, String, Option<String>, String, Option<String>);
+/// (base, [(key id, secret)], ttl seconds or None, now in unix seconds)
+type ProxyTuple = (String, Vec<(String, Vec<u8>)>, Option<u64>, u64);
+
+fn tuples(findings: Vec<Finding>) -> Vec<FindingTuple> {
+    findings
+        .into_iter()
+        .map(|f| (f.kind, f.url, f.where_, f.action, f.reason, f.tracker, f.certainty, f.detail))
+        .collect()
+}
+
+fn mode_of(mode: &str) -> PyResult<Mode> {
+    match mode {
+        "trackers" => Ok(Mode::Trackers),
+        "all" => Ok(Mode::All),
+        "proxy" => Ok(Mode::Proxy),
+        _ => Err(PyValueError::new_err(format!("unknown mode {mode:?}"))),
+    }
+}
+
+fn proxy_of(proxy: Option<ProxyTuple>) -> PyResult<Option<Proxy>> {
+    Ok(match proxy {
+        None => None,
+        Some((_, keys, _, _)) if keys.is_empty() => return Err(PyValueError::new_err("a key ring needs a key")),
+        Some((base, keys, ttl, now)) => Some(Proxy { base, keys: KeyRing { keys }, ttl, now }),
+    })
+}
+
+/// Clean one HTML document: (html, findings). `unsubscribe`: the List-Unsubscribe URLs.
+#[pyfunction]
+#[pyo3(signature = (text, judge, identity, sender_domain, mode, clean_links, unsubscribe, proxy=None))]
+#[allow(clippy::too_many_arguments)]
+fn clean_html(py: Python<'_>, text: &str, judge: PyRef<'_, PyJudge>, identity: PyRef<'_, PyIdentity>,
+              sender_domain: Option<&str>, mode: &str, clean_links: bool, unsubscribe: Vec<String>,
+              proxy: Option<ProxyTuple>) -> PyResult<(String, Vec<FindingTuple>)> {
+    let (judge, identity) = (judge.inner.clone(), identity.inner.clone());
+    let mode = mode_of(mode)?;
+    let proxy = proxy_of(proxy)?;
+    let (out, findings) = py.allow_threads(|| {
+        let settings = Settings { mode, clean_links, proxy: proxy.as_ref(), unsubscribe: &unsubscribe };
+        let detector = || Detector::new(judge.clone(), identity.clone(), sender_domain);
+        clean_document(text, &settings, &detector)
+    });
+    Ok((out, tuples(findings)))
+}
+
+/// Clean the links of a text/plain part: (text, findings).
+#[pyfunction]
+#[pyo3(signature = (text, judge, identity, clean_links, unsubscribe))]
+fn clean_text(py: Python<'_>, text: &str, judge: PyRef<'_, PyJudge>, identity: PyRef<'_, PyIdentity>,
+              clean_links: bool, unsubscribe: Vec<String>) -> (String, Vec<FindingTuple>) {
+    let (judge, identity) = (judge.inner.clone(), identity.inner.clone());
+    let (out, findings) = py.allow_threads(|| {
+        let settings = Settings { mode: Mode::Trackers, clean_links, proxy: None, unsubscribe: &unsubscribe };
+        clean_text_core(text, &settings, Detector::new(judge, identity, None))
+    });
+    (out, tuples(findings))
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(clean_html, m)?)?;
+    m.add_function(wrap_pyfunction!(clean_text, m)?)?;
+    Ok(())
+}
