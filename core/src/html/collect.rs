@@ -267,8 +267,13 @@ fn first_value<'a>(attrs: &'a [Attribute], names: &[&str]) -> Option<&'a str> {
 
 /// An image element's size from its width/height attributes and inline style (the smaller).
 pub fn element_size(attrs: &[Attribute]) -> (Option<f64>, Option<f64>) {
-    let (sw, sh) = style_size(get(attrs, "style"));
-    let (w, h) = (parse_px(get(attrs, "width")), parse_px(get(attrs, "height")));
+    size_from(get(attrs, "style"), get(attrs, "width"), get(attrs, "height"))
+}
+
+/// `element_size` from the three values themselves (the engine reads them from comment markup too).
+pub fn size_from(style: Option<&str>, width: Option<&str>, height: Option<&str>) -> (Option<f64>, Option<f64>) {
+    let (sw, sh) = style_size(style);
+    let (w, h) = (parse_px(width), parse_px(height));
     let pick = |a: Option<f64>, s: Option<f64>| match (a, s) {
         (None, s) => s,
         (a, None) => a,

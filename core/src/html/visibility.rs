@@ -422,6 +422,9 @@ pub fn size_signal(width: Option<f64>, height: Option<f64>) -> Option<&'static s
     None
 }
 
+/// An element's own deciding properties in one context, (name, value), shared by the memo.
+type Props = std::rc::Rc<Vec<(String, String)>>;
+
 /// Answers "is this element hidden / how big is it" for one document, rules matched once.
 pub struct Resolver<'d> {
     doc: &'d Document,
@@ -430,7 +433,7 @@ pub struct Resolver<'d> {
     hiders: FnvSet<NodeId>,
     showers: FnvSet<NodeId>,
     conditions: FnvMap<NodeId, BTreeSet<u32>>,
-    memo: FnvMap<(NodeId, u32), std::rc::Rc<Vec<(String, String)>>>,
+    memo: FnvMap<(NodeId, u32), Props>,
     hidden: FnvMap<(NodeId, u32), bool>,
 }
 
@@ -507,7 +510,7 @@ impl<'d> Resolver<'d> {
     }
 
     /// The element's own deciding properties in `context` (no inheritance).
-    fn computed(&mut self, node: NodeId, context: u32) -> std::rc::Rc<Vec<(String, String)>> {
+    fn computed(&mut self, node: NodeId, context: u32) -> Props {
         if let Some(got) = self.memo.get(&(node, context)) {
             return got.clone();
         }
