@@ -60,3 +60,17 @@ def test_every_question_the_engine_asked_gets_the_saved_answer(compared, questio
     diffs = [f"{question} {want[0]!r}: got {got!r}, saved {want!r}"
              for want, got in zip(saved[question], now[question]) if got != want]
     assert not diffs, f"{len(diffs)} answers differ:\n" + "\n".join(diffs[:40])
+
+
+def test_a_str_with_lone_surrogates_is_judged_not_refused():
+    # The Python judge accepted any str; the core reads lone surrogates (only reachable through the
+    # Python API: decoded messages never hold them) as U+FFFD instead of raising.
+    from tracker_block import clean_text
+    from tracker_block.detect import Detector
+    from tracker_block.heuristics import Identity
+    from tracker_block.rules import load_rules
+    out, findings = clean_text("see https://b.example/?utm_source=x\udcff&a=1")
+    assert out == "see https://b.example/?a=1" and findings[0].action == "cleaned"
+    det = Detector(load_rules(), Identity(["a@b.example"]))
+    assert det.load("https://t.example/\udcff/o.gif", 1, 1).reason == "heuristic:tiny-image"
+    assert det.link("https://t.example/?e=a@b.example&x=\udcff").reason == "heuristic:recipient-id-plain"
