@@ -72,5 +72,5 @@ def test_a_str_with_lone_surrogates_is_judged_not_refused():
     out, findings = clean_text("see https://b.example/?utm_source=x\udcff&a=1")
     assert out == "see https://b.example/?a=1" and findings[0].action == "cleaned"
     det = Detector(load_rules(), Identity(["a@b.example"]))
-    assert det.load("https://t.example/\udcff/o.gif", 1, 1).reason == "heuristic:tiny-image"
+    assert det.load("https://t.example/\udcff/logo.gif", 1, 1).reason == "heuristic:tiny-image"
     assert det.link("https://t.example/?e=a@b.example&x=\udcff").reason == "heuristic:recipient-id-plain"
