@@ -161,7 +161,15 @@ def answers(urls: list[str], recorded: dict[str, Any]) -> dict[str, Any]:
     from tracker_block.urls import absolute, canonical, clean_link, is_remote, normalise, parts, scheme_of
 
     rules = load_rules()
-    ident = H.Identity([RECIPIENT])
+    identities: dict[tuple[str, ...], H.Identity] = {}
+
+    def identity(addrs) -> H.Identity:   # immutable: one per recipient set
+        key = tuple(addrs)
+        if key not in identities:
+            identities[key] = H.Identity(key)
+        return identities[key]
+
+    ident = identity([RECIPIENT])
     det = Detector(rules, ident)
     seen: list[str] = []
 
@@ -183,9 +191,9 @@ def answers(urls: list[str], recorded: dict[str, Any]) -> dict[str, Any]:
                 "match_load": _rule(rules.match_load(host, target)), "match_click": _rule(rules.match_click(host, target)),
                 "load": [_verdict(det.load(u, w, h, hid)) for w, h, hid in SIZES],
                 "load_sender": _verdict(with_sender.load(u, 1.0, 1.0)),
-                "load_nobody": _verdict(Detector(rules, H.Identity([])).load(u)),
+                "load_nobody": _verdict(Detector(rules, identity([])).load(u)),
                 "settled": det.settled(u), "link": _verdict(det.link(u)),
-                "link_nobody": _verdict(link_verdict(rules, H.Identity([]), u)),
+                "link_nobody": _verdict(link_verdict(rules, identity([]), u)),
             })
             seen.clear()
             row["clean"] = [list(clean_link(u, rules, False)), list(clean_link(u, rules, True)),
@@ -193,12 +201,12 @@ def answers(urls: list[str], recorded: dict[str, Any]) -> dict[str, Any]:
         per_url.append(row)
     loads = []
     for url, w, h, hidden, sender_domain, count, visible, addrs in recorded["loads"]:
-        d = Detector(rules, H.Identity(addrs), sender_domain=sender_domain)
+        d = Detector(rules, identity(addrs), sender_domain=sender_domain)
         key = absolute(url)
         d.stats = ImageStats({key: count} if count else {}, {key} if visible else set())
         loads.append([url, w, h, hidden, sender_domain, str(count), visible, list(addrs), _verdict(d.load(url, w, h, hidden)),
                       d.settled(url)])
-    links = [[url, list(addrs), _verdict(link_verdict(rules, H.Identity(addrs), url))] for url, addrs in recorded["links"]]
+    links = [[url, list(addrs), _verdict(link_verdict(rules, identity(addrs), url))] for url, addrs in recorded["links"]]
     cleans = [[url, list(clean_link(url, rules, False))] for url in recorded["cleans"]]
     canon = [[url, _try(canonical, url)] for url in recorded["canonical"]]
     return {"recipient": RECIPIENT, "sizes": SIZES, "urls": per_url, "loads": loads, "links": links,

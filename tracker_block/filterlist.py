@@ -17,13 +17,15 @@ coverage`` and ``rules validate`` show) and refuses texts that are not filter li
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator
+from typing import Iterable
 
 from . import _core
 
 # Load kinds a message can cause. "image" covers <img>, srcset, CSS url() and VML images;
 # "link" is a click (a top-level navigation: ABP's "document"/"popup").
 KINDS = ("image", "stylesheet", "font", "media", "object", "subdocument", "other", "link")
+
+
 class FilterSyntaxError(ValueError):
     """A filter list that is not Adblock Plus syntax (an HTML error page, a binary, …)."""
 
@@ -82,16 +84,6 @@ def parse(text: str, list_id: str, file: str = "", check: bool = True) -> ParseR
     loaded, dropped, comments = _core.parse_filter_list(text, list_id, file)
     return ParseResult([Filter(t, list_id, frozenset(kinds), exc, host, pattern=pattern, match_case=mc, file=file)
                         for t, kinds, exc, host, pattern, mc in loaded], dropped, comments)
-
-
-def suffixes(host: str) -> Iterator[str]:
-    """``a.b.c`` -> ``a.b.c``, ``b.c``, ``c``: the keys a host is looked up under."""
-    while host:
-        yield host
-        dot = host.find(".")
-        if dot < 0:
-            return
-        host = host[dot + 1:]
 
 
 class FilterSet:

@@ -9,7 +9,7 @@ domains, and only those vendors' few patterns run.
 from __future__ import annotations
 
 import functools
-import pkgutil
+import importlib.util
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
@@ -129,11 +129,15 @@ class RulePatterns:
 
 @functools.lru_cache(maxsize=1)
 def ensure_public_suffixes() -> None:
-    """Give the core the public-suffix snapshot tldextract bundles (offline by design: never a fetch)."""
-    data = pkgutil.get_data("tldextract", ".tld_set_snapshot")
-    if data is None:   # pragma: no cover - tldextract always ships it
-        raise RuleError("tldextract's public-suffix snapshot is missing")
-    _core.load_public_suffixes(data.decode("utf-8"))
+    """Give the core the public-suffix snapshot tldextract bundles (offline by design: never a fetch).
+
+    The file is read where the package lies, without importing tldextract (its imports, requests
+    among them, cost a few hundred ms of start-up and nothing else of it is used)."""
+    spec = importlib.util.find_spec("tldextract")
+    if spec is None or not spec.submodule_search_locations:   # pragma: no cover - a declared dependency
+        raise RuleError("tldextract (its public-suffix snapshot) is not installed")
+    snapshot = Path(next(iter(spec.submodule_search_locations))) / ".tld_set_snapshot"
+    _core.load_public_suffixes(snapshot.read_text(encoding="utf-8"))
 
 
 class Rules:

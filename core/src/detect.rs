@@ -74,7 +74,7 @@ impl Detector {
         let rule = self.judge.match_load(&p.host, &p.target, kind_bit("image").unwrap_or(1));
         let who = self.identity.find(url);
         let mut signals = Vec::new();
-        if who.is_none() && !rule.as_ref().is_some_and(|r| !names_whole_host(r)) {
+        if who.is_none() && rule.as_ref().is_none_or(names_whole_host) {
             signals = h::path_signals(&p.target);
             if self.judge.generic_open(&p.target) {
                 signals.insert(0, "generic-rule");

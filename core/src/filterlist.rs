@@ -71,6 +71,7 @@ pub struct Filter {
 }
 
 impl Filter {
+    #[allow(clippy::too_many_arguments)]
     fn new(text: &str, list_id: &str, file: &str, kinds: u16, exception: bool, host: Option<String>,
            pattern: &str, match_case: bool) -> Filter {
         let needle = required_literal(&if match_case { pattern.to_string() } else { pattern.to_lowercase() });

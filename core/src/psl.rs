@@ -4,11 +4,10 @@
 //! of the list version the engine always used; the lookup is tldextract's own: labels matched
 //! right to left in a trie of the ICANN section (private domains excluded), ``*`` wildcards and
 //! ``!`` exceptions, punycode labels decoded before the look-up.
-use std::collections::HashMap;
 use std::net::Ipv6Addr;
 use std::str::FromStr;
 
-use regex::Regex;
+use rustc_hash::FxHashMap as HashMap;
 
 #[derive(Default)]
 struct Node {
@@ -27,12 +26,10 @@ impl Psl {
     /// Build from the list text (the public section only, as tldextract does by default).
     pub fn from_text(text: &str) -> Psl {
         let public = text.split(PRIVATE_SEPARATOR).next().unwrap_or("");
-        // tldextract: ^(?P<suffix>[.*!]*\w[\S]*) per line
-        let rx = Regex::new(r"^[.*!]*\w\S*").expect("static regex");
         let mut psl = Psl::default();
         for line in public.split('\n') {
-            if let Some(m) = rx.find(line) {
-                psl.add(m.as_str());
+            if let Some(suffix) = rule_of(line) {
+                psl.add(suffix);
             }
         }
         psl
@@ -93,6 +90,17 @@ impl Psl {
             _ => host.to_string(),
         }
     }
+}
+
+/// tldextract's ``^(?P<suffix>[.*!]*\w[\S]*)`` on one line: the rule at its start, if any.
+fn rule_of(line: &str) -> Option<&str> {
+    let rest = line.trim_start_matches(['.', '*', '!']);
+    let first = rest.chars().next()?;
+    if !(first.is_alphanumeric() || first == '_') {
+        return None;
+    }
+    let end = line.len() - rest.len() + rest.find(char::is_whitespace).unwrap_or(rest.len());
+    Some(&line[..end])
 }
 
 fn decode_punycode(label: &str) -> String {

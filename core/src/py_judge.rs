@@ -4,7 +4,7 @@ use std::sync::{Arc, OnceLock, RwLock};
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::PyTuple;
+use pyo3::types::{PyString, PyTuple};
 
 use crate::detect::{self, Verdict};
 use crate::filterlist::{self, kind_bit, FilterIndex, ListInput};
@@ -12,6 +12,21 @@ use crate::heuristics::{self as h, Identity};
 use crate::psl::Psl;
 use crate::rules::{self, Judge, JudgeInput, Owner, RuleHit};
 use crate::urls;
+
+/// A string argument read from Python. A ``str`` holding lone surrogates (not text: only reachable
+/// through the Python API, never from a decoded message) is read with U+FFFD in their place
+/// instead of raising, as the Python judge accepted any ``str``.
+struct Text(String);
+
+impl<'py> FromPyObject<'py> for Text {
+    fn extract_bound(ob: &Bound<'py, PyAny>) -> PyResult<Self> {
+        let s = ob.downcast::<PyString>()?;
+        Ok(Text(match s.to_str() {
+            Ok(t) => t.to_string(),
+            Err(_) => s.to_string_lossy().into_owned(),
+        }))
+    }
+}
 
 static PSL: RwLock<Option<Arc<Psl>>> = RwLock::new(None);
 static EMPTY_PSL: OnceLock<Arc<Psl>> = OnceLock::new();
@@ -34,8 +49,8 @@ fn load_public_suffixes(text: &str) -> PyResult<()> {
 }
 
 #[pyfunction]
-fn registrable_domain(host: &str) -> String {
-    psl().registrable_domain(host)
+fn registrable_domain(host: Text) -> String {
+    psl().registrable_domain(&host.0)
 }
 
 fn kind(k: &str) -> PyResult<u16> {
@@ -61,9 +76,9 @@ impl PyFilterIndex {
 
     /// (file, index among that list's loaded filters) of the filter that blocks ``url``, or None.
     #[pyo3(signature = (url, host, kind="image"))]
-    fn find(&self, url: &str, host: &str, kind: &str) -> PyResult<Option<(String, usize)>> {
+    fn find(&self, url: Text, host: Text, kind: &str) -> PyResult<Option<(String, usize)>> {
         let k = self::kind(kind)?;
-        Ok(self.inner.find(url, host, k).map(|f| (f.file.clone(), f.index)))
+        Ok(self.inner.find(&url.0, &host.0, k).map(|f| (f.file.clone(), f.index)))
     }
 
     fn __len__(&self) -> usize {
@@ -165,39 +180,39 @@ impl PyJudge {
     }
 
     #[pyo3(signature = (host, target, kind="image"))]
-    fn match_load(&self, host: &str, target: &str, kind: &str) -> PyResult<Option<HitTuple>> {
-        Ok(self.hit(self.inner.match_load(host, target, self::kind(kind)?)))
+    fn match_load(&self, host: Text, target: Text, kind: &str) -> PyResult<Option<HitTuple>> {
+        Ok(self.hit(self.inner.match_load(&host.0, &target.0, self::kind(kind)?)))
     }
 
-    fn match_click(&self, host: &str, target: &str) -> Option<HitTuple> {
-        self.hit(self.inner.match_click(host, target))
+    fn match_click(&self, host: Text, target: Text) -> Option<HitTuple> {
+        self.hit(self.inner.match_click(&host.0, &target.0))
     }
 
-    fn match_redirect(&self, host: &str, target: &str, url: &str) -> Option<(String, String, String)> {
-        self.inner.match_redirect(host, target, url).map(|(a, b, c)| (a.to_string(), b, c.to_string()))
+    fn match_redirect(&self, host: Text, target: Text, url: Text) -> Option<(String, String, String)> {
+        self.inner.match_redirect(&host.0, &target.0, &url.0).map(|(a, b, c)| (a.to_string(), b, c.to_string()))
     }
 
-    fn is_tracking_param(&self, name: &str, host: &str, url: &str) -> bool {
-        self.inner.is_tracking_param(name, host, url)
+    fn is_tracking_param(&self, name: Text, host: Text, url: Text) -> bool {
+        self.inner.is_tracking_param(&name.0, &host.0, &url.0)
     }
 
-    fn generic_open(&self, target: &str) -> bool {
-        self.inner.generic_open(target)
+    fn generic_open(&self, target: Text) -> bool {
+        self.inner.generic_open(&target.0)
     }
 
-    fn spacer(&self, target: &str) -> bool {
-        self.inner.spacer(target)
+    fn spacer(&self, target: Text) -> bool {
+        self.inner.spacer(&target.0)
     }
 
-    fn unwrap_and_strip(&self, url: &str) -> (String, Option<String>, String, Vec<String>) {
-        urls::unwrap_and_strip(url, &self.inner)
+    fn unwrap_and_strip(&self, url: Text) -> (String, Option<String>, String, Vec<String>) {
+        urls::unwrap_and_strip(&url.0, &self.inner)
     }
 
     /// (url, redirect rule id, stripped names); ``conservative`` is a bool or a predicate on the destination.
-    fn clean_link(&self, url: &str, conservative: &Bound<'_, PyAny>) -> PyResult<(String, Option<String>, Vec<String>)> {
+    fn clean_link(&self, url: Text, conservative: &Bound<'_, PyAny>) -> PyResult<(String, Option<String>, Vec<String>)> {
         let mut err: Option<PyErr> = None;
         let res = if conservative.is_callable() {
-            urls::clean_link(url, &self.inner, |dest| match conservative.call1((dest,)).and_then(|r| r.is_truthy()) {
+            urls::clean_link(&url.0, &self.inner, |dest| match conservative.call1((dest,)).and_then(|r| r.is_truthy()) {
                 Ok(b) => b,
                 Err(e) => {
                     err = Some(e);
@@ -206,7 +221,7 @@ impl PyJudge {
             })
         } else {
             let flag = conservative.is_truthy()?;
-            urls::clean_link(url, &self.inner, |_| flag)
+            urls::clean_link(&url.0, &self.inner, |_| flag)
         };
         if let Some(e) = err {
             return Err(e);
@@ -214,8 +229,8 @@ impl PyJudge {
         Ok((res.url, res.unwrapped_by, res.stripped))
     }
 
-    fn link(&self, py: Python<'_>, identity: PyRef<'_, PyIdentity>, url: &str) -> PyResult<PyObject> {
-        verdict_tuple(py, detect::link_verdict(&self.inner, &identity.inner, url))
+    fn link(&self, py: Python<'_>, identity: PyRef<'_, PyIdentity>, url: Text) -> PyResult<PyObject> {
+        verdict_tuple(py, detect::link_verdict(&self.inner, &identity.inner, &url.0))
     }
 }
 
@@ -232,8 +247,8 @@ impl PyIdentity {
         PyIdentity { inner: Arc::new(Identity::new(folded, exact)) }
     }
 
-    fn find(&self, url: &str) -> Option<String> {
-        self.inner.find(url).map(str::to_string)
+    fn find(&self, url: Text) -> Option<String> {
+        self.inner.find(&url.0).map(str::to_string)
     }
 }
 
@@ -263,58 +278,58 @@ impl PyDetector {
     }
 
     #[pyo3(signature = (url, width=None, height=None, hidden=false))]
-    fn load(&self, py: Python<'_>, url: &str, width: Option<f64>, height: Option<f64>, hidden: bool) -> PyResult<PyObject> {
-        verdict_tuple(py, self.inner.load(url, width, height, hidden))
+    fn load(&self, py: Python<'_>, url: Text, width: Option<f64>, height: Option<f64>, hidden: bool) -> PyResult<PyObject> {
+        verdict_tuple(py, self.inner.load(&url.0, width, height, hidden))
     }
 
-    fn settled(&self, url: &str) -> bool {
-        self.inner.settled(url)
+    fn settled(&self, url: Text) -> bool {
+        self.inner.settled(&url.0)
     }
 
-    fn link(&self, py: Python<'_>, url: &str) -> PyResult<PyObject> {
-        verdict_tuple(py, self.inner.link(url))
+    fn link(&self, py: Python<'_>, url: Text) -> PyResult<PyObject> {
+        verdict_tuple(py, self.inner.link(&url.0))
     }
 }
 
 #[pyfunction]
-fn normalise(url: &str) -> String {
-    urls::normalise(url)
+fn normalise(url: Text) -> String {
+    urls::normalise(&url.0)
 }
 
 #[pyfunction]
-fn scheme_of(url: &str) -> String {
-    urls::scheme_of(url)
+fn scheme_of(url: Text) -> String {
+    urls::scheme_of(&url.0)
 }
 
 #[pyfunction]
-fn is_remote(url: &str) -> bool {
-    urls::is_remote(url)
+fn is_remote(url: Text) -> bool {
+    urls::is_remote(&url.0)
 }
 
 #[pyfunction]
-fn absolute(url: &str) -> String {
-    urls::absolute(url)
+fn absolute(url: Text) -> String {
+    urls::absolute(&url.0)
 }
 
 #[pyfunction]
-fn parts(url: &str) -> (String, String) {
-    let p = urls::parts(url);
+fn parts(url: Text) -> (String, String) {
+    let p = urls::parts(&url.0);
     (p.host, p.target)
 }
 
 #[pyfunction]
-fn canonical(url: &str) -> PyResult<String> {
-    urls::canonical(url).map_err(PyValueError::new_err)
+fn canonical(url: Text) -> PyResult<String> {
+    urls::canonical(&url.0).map_err(PyValueError::new_err)
 }
 
 #[pyfunction]
-fn path_signals(target: &str) -> Vec<&'static str> {
-    h::path_signals(target)
+fn path_signals(target: Text) -> Vec<&'static str> {
+    h::path_signals(&target.0)
 }
 
 #[pyfunction]
-fn extra_path_signals(target: &str) -> Vec<&'static str> {
-    h::extra_path_signals(target)
+fn extra_path_signals(target: Text) -> Vec<&'static str> {
+    h::extra_path_signals(&target.0)
 }
 
 #[pyfunction]
@@ -324,8 +339,8 @@ fn size_signal(width: Option<f64>, height: Option<f64>) -> Option<&'static str> 
 }
 
 #[pyfunction]
-fn is_spacer_name(target: &str) -> bool {
-    h::is_spacer_name(target)
+fn is_spacer_name(target: Text) -> bool {
+    h::is_spacer_name(&target.0)
 }
 
 #[pyfunction]

@@ -149,7 +149,7 @@ pub fn urlsafe_b64_text(raw: &str) -> Option<String> {
         b'_' => b'/',
         x => x,
     }).collect();
-    bytes.extend(std::iter::repeat(b'=').take(pad));
+    bytes.extend(std::iter::repeat_n(b'=', pad));
     String::from_utf8(b64decode_lenient(&bytes)?).ok()
 }
 
