@@ -1,6 +1,7 @@
 //! Python bindings of the document pass: `clean_html` and `clean_text` take the compiled rules
 //! (`Judge`), the recipient identity and the options, and give back the cleaned text with the
 //! findings as tuples. The work runs without the GIL: nothing Python is touched per site or URL.
+//! A `str` with lone surrogates is read with U+FFFD in their place (as the judge reads one).
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
@@ -9,7 +10,7 @@ use crate::engine::clean::{clean_document, clean_text as clean_text_core, Proxy,
 use crate::engine::finding::Finding;
 use crate::engine::policy::Mode;
 use crate::engine::signing::KeyRing;
-use crate::py_judge::{PyIdentity, PyJudge};
+use crate::py_judge::{PyIdentity, PyJudge, Text};
 
 /// (kind, url, where, action, reason, tracker, certainty, detail)
 type FindingTuple = (String, Option<String>, String, &'static str, String, Option<String>, String, Option<String>);
@@ -44,7 +45,7 @@ fn proxy_of(proxy: Option<ProxyTuple>) -> PyResult<Option<Proxy>> {
 #[pyfunction]
 #[pyo3(signature = (text, judge, identity, sender_domain, mode, clean_links, unsubscribe, proxy=None))]
 #[allow(clippy::too_many_arguments)]
-fn clean_html(py: Python<'_>, text: &str, judge: PyRef<'_, PyJudge>, identity: PyRef<'_, PyIdentity>,
+fn clean_html(py: Python<'_>, text: Text, judge: PyRef<'_, PyJudge>, identity: PyRef<'_, PyIdentity>,
               sender_domain: Option<&str>, mode: &str, clean_links: bool, unsubscribe: Vec<String>,
               proxy: Option<ProxyTuple>) -> PyResult<(String, Vec<FindingTuple>)> {
     let (judge, identity) = (judge.inner.clone(), identity.inner.clone());
@@ -53,7 +54,7 @@ fn clean_html(py: Python<'_>, text: &str, judge: PyRef<'_, PyJudge>, identity: P
     let (out, findings) = py.allow_threads(|| {
         let settings = Settings { mode, clean_links, proxy: proxy.as_ref(), unsubscribe: &unsubscribe };
         let detector = || Detector::new(judge.clone(), identity.clone(), sender_domain);
-        clean_document(text, &settings, &detector)
+        clean_document(&text.0, &settings, &detector)
     });
     Ok((out, tuples(findings)))
 }
@@ -61,12 +62,12 @@ fn clean_html(py: Python<'_>, text: &str, judge: PyRef<'_, PyJudge>, identity: P
 /// Clean the links of a text/plain part: (text, findings).
 #[pyfunction]
 #[pyo3(signature = (text, judge, identity, clean_links, unsubscribe))]
-fn clean_text(py: Python<'_>, text: &str, judge: PyRef<'_, PyJudge>, identity: PyRef<'_, PyIdentity>,
+fn clean_text(py: Python<'_>, text: Text, judge: PyRef<'_, PyJudge>, identity: PyRef<'_, PyIdentity>,
               clean_links: bool, unsubscribe: Vec<String>) -> (String, Vec<FindingTuple>) {
     let (judge, identity) = (judge.inner.clone(), identity.inner.clone());
     let (out, findings) = py.allow_threads(|| {
         let settings = Settings { mode: Mode::Trackers, clean_links, proxy: None, unsubscribe: &unsubscribe };
-        clean_text_core(text, &settings, Detector::new(judge, identity, None))
+        clean_text_core(&text.0, &settings, Detector::new(judge, identity, None))
     });
     (out, tuples(findings))
 }

@@ -16,7 +16,7 @@ use crate::urls;
 /// A string argument read from Python. A ``str`` holding lone surrogates (not text: only reachable
 /// through the Python API, never from a decoded message) is read with U+FFFD in their place
 /// instead of raising, as the Python judge accepted any ``str``.
-struct Text(String);
+pub(crate) struct Text(pub(crate) String);
 
 impl<'py> FromPyObject<'py> for Text {
     fn extract_bound(ob: &Bound<'py, PyAny>) -> PyResult<Self> {
