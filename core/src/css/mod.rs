@@ -32,14 +32,7 @@ pub enum ValueOutcome {
     Rewritten(String),
 }
 
-/// Python's `str.isspace` (and `\s` of its `re`): Unicode White_Space plus U+001C..U+001F.
-pub fn py_space(c: char) -> bool {
-    c.is_whitespace() || ('\x1c'..='\x1f').contains(&c)
-}
-
-pub fn py_strip(s: &str) -> &str {
-    s.trim_matches(py_space)
-}
+pub use crate::pycompat::{is_space as py_space, strip as py_strip};
 
 const EXEC_LITERALS: [&str; 3] = ["ession", "behavior", "binding"];
 const MAYBE_LITERALS: [&str; 8] = ["url", "src", "cross-fade", "\\", "//", "ession", "behavior", "binding"];

@@ -320,15 +320,6 @@ fn site_is_image(doc: &Document, s: &Site) -> bool {
     is_visible_image(&tag, s.attr.as_deref().unwrap_or("")) && (tag != "source" || s.kind == "image")
 }
 
-/// The visible text of a link (read only when it matters: is this an unsubscribe link?).
-fn link_text(doc: &Document, s: &Site) -> String {
-    let tag = tag_of(doc, s);
-    if tag != "a" && tag != "area" {
-        return String::new();
-    }
-    doc.text_content(s.node, " ").chars().take(200).collect()
-}
-
 static TAG_NAME: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^<\s*([\w:-]+)").unwrap());
 static HREF_BEFORE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r#"href\s*=\s*["']?$"#).unwrap());
 static SIZE_ATTR: LazyLock<Regex> = LazyLock::new(|| {
@@ -352,7 +343,7 @@ fn markup_size(text: &str, start: usize) -> (Option<f64>, Option<f64>) {
         }
     }
     let get = |n: &str| attrs.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str());
-    markup::element_size(get("width"), get("height"), get("style"))
+    html::collect::size_from(get("style"), get("width"), get("height"))
 }
 
 impl<'a> Cleaner<'a> {
@@ -429,7 +420,7 @@ impl<'a> Cleaner<'a> {
             return true;
         }
         if !s.load {
-            let new = self.clean_link(s.url.as_deref().unwrap_or(""), &s.where_, &mut || link_text(doc, s));
+            let new = self.clean_link(s.url.as_deref().unwrap_or(""), &s.where_, &mut || html::collect::link_text(doc, s));
             return match new {
                 None => false,
                 Some(v) => {

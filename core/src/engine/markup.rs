@@ -4,8 +4,6 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use crate::html::{parse_px, style_size};
-
 /// Python's `html.escape(text, quote=True)`.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -59,18 +57,6 @@ pub fn rename_script_hooks(text: &str) -> String {
     }
     out.push_str(&text[last..]);
     out
-}
-
-/// An image's size from its width/height attributes and inline style (the smaller of each).
-pub fn element_size(width: Option<&str>, height: Option<&str>, style: Option<&str>) -> (Option<f64>, Option<f64>) {
-    let (sw, sh) = style_size(style);
-    let (w, h) = (parse_px(width), parse_px(height));
-    let pick = |a: Option<f64>, s: Option<f64>| match (a, s) {
-        (None, s) => s,
-        (a, None) => a,
-        (Some(a), Some(s)) => Some(a.min(s)),
-    };
-    (pick(w, sw), pick(h, sh))
 }
 
 #[cfg(test)]

@@ -4,14 +4,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-/// Python's `str.isspace()` / `\s` on str: Unicode White_Space plus the separators U+001C..U+001F.
-pub fn py_space(c: char) -> bool {
-    c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
-}
-
-pub fn py_strip(s: &str) -> &str {
-    s.trim_matches(py_space)
-}
+pub use crate::pycompat::{is_space as py_space, strip as py_strip};
 
 /// An HTML/CSS length in px (`12`, `12px`, ` -3.5 PX `), None when relative or unreadable.
 pub fn parse_px(value: Option<&str>) -> Option<f64> {

@@ -409,18 +409,7 @@ pub fn inline_decls(style: &str) -> Vec<(String, String, bool)> {
 
 // ------------------------------------------------------------------ the resolver
 
-/// heuristics.size_signal: "tiny-image", "thin-image" or None.
-pub fn size_signal(width: Option<f64>, height: Option<f64>) -> Option<&'static str> {
-    if let (Some(w), Some(h)) = (width, height) {
-        if (w <= 2.0 && h <= 2.0) || w * h <= 4.0 {
-            return Some("tiny-image");
-        }
-    }
-    if width.is_some_and(|w| w <= 1.0) || height.is_some_and(|h| h <= 1.0) {
-        return Some(if width.unwrap_or(0.0) <= 1.0 && height.unwrap_or(0.0) <= 1.0 { "tiny-image" } else { "thin-image" });
-    }
-    None
-}
+pub use crate::heuristics::size_signal;
 
 /// An element's own deciding properties in one context, (name, value), shared by the memo.
 type Props = std::rc::Rc<Vec<(String, String)>>;
