@@ -1,6 +1,11 @@
 //! tracker-block's compiled core, exposed to Python as ``tracker_block._core``.
 use pyo3::prelude::*;
 
+/// The document pass allocates many small strings and nodes per document: mimalloc is measurably
+/// faster at that than glibc malloc (benchmarks/README.md, issue 17).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 pub mod css;
 pub mod dataurl;
 pub mod detect;
