@@ -90,12 +90,10 @@ def html_rows() -> list[Row]:
     opts, why = _engine_options()
     if opts:
         from tracker_block import clean_html
-        from tracker_block import html as tb_html
+        from tracker_block import _core
 
-        def walk_only(h: str) -> str:   # the engine's own floor: its parse, site walk and serialise
-            tree = tb_html.parse(h)
-            tb_html.collect(tree)
-            return tb_html.serialize(tree)
+        def walk_only(h: str) -> object:   # the engine's own floor: its parse, site walk and serialise
+            return _core.bench_parse_collect_serialize(h)
 
         rows.append(Row("tracker_block walk only (no judging)", walk_only))
         for mode, o in opts.items():

@@ -44,8 +44,15 @@ def load_reference(ref: str, name: str) -> types.ModuleType:
     """tracker_block/<name>.py as it was at ``ref``, importable beside the current package."""
     source = subprocess.run(["git", "show", f"{ref}:tracker_block/{name}.py"], cwd=ROOT, check=True,
                             capture_output=True, text=True).stdout
-    module = types.ModuleType(f"tracker_block._reference_{name}")
-    module.__package__ = "tracker_block"
+    if "tbcssref" not in sys.modules:   # a private package: relative imports find ``ref``'s modules
+        pkg = types.ModuleType("tbcssref")
+        pkg.__path__ = []
+        sys.modules["tbcssref"] = pkg
+    module = types.ModuleType(f"tbcssref.{name}")
+    module.__package__ = "tbcssref"
+    if name == "visibility" and "tbcssref.heuristics" not in sys.modules:
+        load_reference(ref, "heuristics")   # its parse_px, size_signal, style_hides, as they were
+    sys.modules[module.__name__] = module
     exec(compile(source, f"{ref}:tracker_block/{name}.py", "exec"), module.__dict__)
     return module
 
@@ -165,7 +172,8 @@ def variants(text: str, rng: random.Random) -> list[str]:
 
 def collect_inputs() -> tuple[list[tuple[str, str, str]], list[str]]:
     """(mode, text, where) cases and data: URLs, deduplicated, in a stable order."""
-    from tracker_block import html
+    from html_expectations import load_reference as load_html_reference
+    html = load_html_reference().html   # the Python collector, as it was before the Rust pass replaced it
     seen: set[tuple[str, str, str]] = set()
     cases: list[tuple[str, str, str]] = []
     data_urls: dict[str, None] = {}

@@ -6,7 +6,7 @@ import pytest
 
 from tracker_block import Options, clean_html
 from tracker_block.heuristics import BLOCK_SCORE, SCORES
-from tracker_block.visibility import _full_structure, _light_structure
+from tracker_block._core import css_full_structure as _full_structure, css_light_structure as _light_structure
 
 SENDER = "news@bakery-example.com"
 

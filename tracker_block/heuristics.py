@@ -6,9 +6,7 @@ own identity in a URL blocks on its own. Unknown images that trip nothing stay (
 from __future__ import annotations
 
 import base64
-import functools
 import hashlib
-import re
 from typing import Iterable
 from urllib.parse import quote
 
@@ -43,97 +41,11 @@ def is_spacer_name(target: str) -> bool:
     return _core.is_spacer_name(target)
 
 
-# ---------------------------------------------------------------- sizes and visibility
-
-_LEN = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*(px)?\s*$", re.IGNORECASE)
-
-
-def parse_px(value: str | None) -> float | None:
-    """HTML/CSS length in px, or None when absent, relative (%, em) or unreadable."""
-    if value is None:
-        return None
-    m = _LEN.match(value)
-    return float(m.group(1)) if m else None
-
-
-_STYLE_DIM = re.compile(r"(?:^|;|\s)(max-width|max-height|width|height)\s*:\s*([^;!]+)", re.IGNORECASE)
-
-
-# Inline styles are template text: the same few hundred strings recur on every cell of a message
-# and across messages from one sender, so their readings are cached (bounded): style_size here,
-# style_hides through html._style_flags, its one caller.
-@functools.lru_cache(maxsize=4096)
-def style_size(style: str | None) -> tuple[float | None, float | None]:
-    """Smallest width/height an inline style allows (width vs max-width, height vs max-height)."""
-    w = h = None
-    if not style:
-        return w, h
-    for prop, val in _STYLE_DIM.findall(style):
-        px = parse_px(val)
-        if px is None:
-            continue
-        if prop.lower().endswith("width"):
-            w = px if w is None else min(w, px)
-        else:
-            h = px if h is None else min(h, px)
-    return w, h
-
+# ---------------------------------------------------------------- sizes
 
 def size_signal(width: float | None, height: float | None) -> str | None:
     """"tiny-image" (pixel-sized), "thin-image" (one side a pixel) or None."""
     return _core.size_signal(width, height)
-
-
-_HIDE_PROPS = frozenset({"display", "visibility", "opacity", "clip", "left", "top", "height", "max-height",
-                         "width", "max-width", "overflow", "overflow-y", "overflow-x"})
-
-
-def style_hides(style: str | None) -> bool:
-    """Does an inline style make the element (and what is inside it) invisible?
-
-    display:none, visibility:hidden|collapse, opacity:0, clip:rect(0…), far off-screen left/top,
-    or a zero height/width/max-height/max-width together with overflow:hidden.
-    """
-    if not style:
-        return False
-    low = style.lower()
-    if not (("none" in low and "display" in low) or "hid" in low or "collapse" in low or "opacity" in low
-            or "clip" in low or ":-" in low or ": -" in low):
-        return False   # cheap exit: "border:none" and friends are on nearly every cell of a newsletter
-    zero_box = overflow_hidden = False
-    for decl in low.split(";"):
-        prop, sep, val = decl.partition(":")
-        if not sep:
-            continue
-        prop = prop.strip()
-        if prop not in _HIDE_PROPS:
-            continue
-        val = val.replace("!important", "").strip()
-        if prop == "display":
-            if val == "none":
-                return True
-        elif prop == "visibility":
-            if val in ("hidden", "collapse"):
-                return True
-        elif prop == "opacity":
-            try:
-                if float(val.rstrip("%")) == 0:
-                    return True
-            except ValueError:
-                pass
-        elif prop == "clip":
-            if val.replace(" ", "").startswith(("rect(0,0,0,0", "rect(0px,0px,0px,0px", "rect(00", "rect(0000")):
-                return True
-        elif prop in ("left", "top"):
-            px = parse_px(val)
-            if px is not None and px <= -999:
-                return True
-        elif prop.startswith("overflow"):
-            overflow_hidden = overflow_hidden or val in ("hidden", "clip")
-        else:
-            px = parse_px(val)
-            zero_box = zero_box or (px is not None and px == 0)
-    return zero_box and overflow_hidden
 
 
 # ---------------------------------------------------------------- recipient identity

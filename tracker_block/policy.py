@@ -31,65 +31,9 @@ class Options:
             raise ValueError("mode 'proxy' needs a proxy base URL and a key ring")
 
 
-# What a proxy may carry: images only (the proxy refuses everything else).
-PROXYABLE_KINDS = frozenset({"image", "pixel", "css"})
-# Loads that cannot be inspected without fetching them: they could load anything, so they never load.
-UNINSPECTABLE_KINDS = frozenset({"stylesheet"})
-
-
-# ---------------------------------------------------------------- what may load at all
-# Only an image a reader sees may load (when judged content; proxied in mode proxy). Every other remote
-# load -- audio and video media, fonts, cursors, ``content:``, ``border-image``, masks, shapes, filters,
-# SVG references (``<image>``/``<use>``/``<feImage>`` href, ``fill="url()"``), IE behaviors -- tells the
-# sender the message was opened and shows the reader nothing they need: it goes in every mode, like a
-# script. This table is the one place that says which load is which.
-#
-# Element attributes that load a visible image: ``<img>`` (``src``, ``srcset``, ``lowsrc``), a
-# ``<picture>``'s ``<source srcset>``, ``<input type=image>``, ``background=`` on any element, a video's
-# ``poster`` (a still image shown in the video's place: it is judged like an ``<img>``, while the
-# video's own ``src``/``<source>`` go), and VML image fills in Outlook markup.
-VISIBLE_IMAGE_ATTRS = frozenset({("img", "src"), ("img", "srcset"), ("img", "lowsrc"), ("source", "srcset"),
-                                 ("input", "src"), ("video", "poster")})
-# CSS properties whose URLs are images painted on the element: backgrounds and list markers. A URL in a
-# custom property (``--x: url()``) is not known to be one (``var()`` can put it in ``cursor``), nor is one
-# in a selector (never fetched; judged as before so nothing changes there).
-VISIBLE_IMAGE_CSS = frozenset({"background", "background-image", "list-style", "list-style-image", "selector"})
-# Tags inside Outlook conditional comments whose URLs are not images (the rest is VML, <img>, tables).
-COMMENT_NON_IMAGE_TAGS = frozenset({"video", "audio", "source", "track", "image", "feimage", "use", "script",
-                                    "iframe", "frame", "object", "embed", "applet", "bgsound"})
-NOT_A_VISIBLE_IMAGE = "policy:not-a-visible-image"
-
-
-def is_visible_image(tag: str, attr: str) -> bool:
-    """Does this element attribute load an image the reader sees?"""
-    return attr == "background" or (tag, attr) in VISIBLE_IMAGE_ATTRS or (tag[:2] == "v:" and attr == "src")
-
-
-def css_is_visible_image(prop: str) -> bool:
-    """Does a URL in this CSS property (lowercased name) load an image painted on the element?"""
-    return prop in VISIBLE_IMAGE_CSS
-
-
-def load_action(kind: str, tracker: bool, options: Options, *, placeholder_ok: bool = False,
-                image: bool = True) -> tuple[str, str | None]:
-    """(action, policy reason) for a remote load. Actions: keep, remove, placeholder, proxy.
-
-    ``image``: the load is a visible image (see ``is_visible_image``); any other load goes in every mode.
-    The policy reason is None when the verdict itself (a tracker) is the reason.
-    """
-    if tracker:
-        return "remove", None
-    if kind in UNINSPECTABLE_KINDS:
-        return "remove", "policy:remote-stylesheet"
-    if not image:
-        return "remove", NOT_A_VISIBLE_IMAGE
-    if options.mode == "trackers":
-        return "keep", None
-    if options.mode == "proxy" and kind in PROXYABLE_KINDS:
-        return "proxy", "policy:proxy"
-    if options.mode == "proxy":
-        return "remove", "policy:proxy-images-only"
-    return ("placeholder" if placeholder_ok else "remove"), "policy:remote-all"
+# Which loads may happen at all (only an image the reader sees; every other remote load goes in
+# every mode) and what each mode does with them is decided in the Rust core:
+# core/src/engine/policy.rs (``load_action``, ``is_visible_image``, ``css_is_visible_image``).
 
 
 def sender_allowed(sender: str | None, options: Options) -> bool:
