@@ -54,7 +54,7 @@ def _engine_options() -> tuple[dict[str, Any], str]:
     """Options per engine mode, or ({}, why) if the engine is not importable/working yet."""
     try:
         from tracker_block import Options, clean_html
-        from tracker_block.signing import KeyRing
+        from tracker_block.engine.signing import KeyRing
         clean_html('<p><img src="https://example.com/x.gif" width="1" height="1"></p>')
     except NotImplementedError:
         return {}, "engine not available"
@@ -141,7 +141,7 @@ CLOCKS: dict[str, Callable[[], float]] = {"cpu": time.process_time, "wall": time
 def _cold_caches() -> None:
     """Empty the engine's per-URL caches, so a repeated pass over the same inputs is not flattered."""
     try:
-        from tracker_block.engine import clear_caches
+        from tracker_block.engine.clean import clear_caches
     except ImportError:
         return
     clear_caches()
@@ -219,7 +219,7 @@ def sample_html_parts() -> list[str]:
 def tracker_block_command() -> list[str]:
     """The installed ``tracker-block`` script beside this interpreter, or the CLI through ``-c``."""
     exe = Path(sys.executable).with_name("tracker-block")
-    return [str(exe)] if exe.exists() else [sys.executable, "-c", "import sys; from tracker_block.cli import main; sys.exit(main())"]
+    return [str(exe)] if exe.exists() else [sys.executable, "-c", "import sys; from tracker_block.cli.main import main; sys.exit(main())"]
 
 
 @dataclass
@@ -302,14 +302,14 @@ def profile(html: list[str], passes: int, lines: int) -> str:
     for mod, t in sorted(totals.items(), key=lambda kv: -kv[1])[:25]:
         out.append(f"  {100 * t / whole:6.1f}%  {t:8.3f}s  {mod}")
     share = sum(t for mod, t in totals.items() if mod in DETECTION_MODULES) / whole
-    links = totals.get("tracker_block/urls.py", 0.0) / whole
+    links = totals.get("tracker_block/engine/urls.py", 0.0) / whole
     out += ["", f"Rule matching + heuristics ({', '.join(m.split('/')[1] for m in DETECTION_MODULES)}): "
                 f"{100 * share:.1f}% of engine time (issue 7 target: at most 10%); "
                 f"URL reading and link cleaning (urls.py): {100 * links:.1f}%"]
     return "\n".join(out)
 
 
-DETECTION_MODULES = ("tracker_block/rules.py", "tracker_block/heuristics.py", "tracker_block/detect.py")
+DETECTION_MODULES = ("tracker_block/engine/rules.py", "tracker_block/engine/heuristics.py", "tracker_block/engine/detect.py")
 
 
 def _module_of(path: str | None) -> str:

@@ -34,8 +34,8 @@ def _child(row: str, n: int) -> None:
         fn = lambda h: LexborHTMLParser(h).html  # noqa: E731
     else:
         from tracker_block import Options, clean_html
-        from tracker_block.engine import clear_caches
-        from tracker_block.signing import KeyRing
+        from tracker_block.engine.clean import clear_caches
+        from tracker_block.engine.signing import KeyRing
         opts = (Options(mode=row) if row != "proxy" else
                 Options(mode="proxy", proxy_base="https://img-proxy.example.net/p",
                         keyring=KeyRing((("bench", b"k" * 32),))))

@@ -1,7 +1,7 @@
 """Mailbox throughput (``--jobs 1`` vs ``--jobs 2``) and peak memory (RSS of the whole process tree).
 
 Why: the CLI promises constant memory on any mailbox size and a real speed-up from workers.
-This runs the installed CLI (``python -m tracker_block.cli scan --format jsonl -q``) on
+This runs the installed CLI (``python -m tracker_block.cli.main scan --format jsonl -q``) on
 generated mboxes, samples the RSS of the CLI and its workers from /proc every 20 ms, and
 prints messages/second and peak MB per run.
 
@@ -86,7 +86,7 @@ def tree_rss(pid: int) -> int:
 def run(mbox: Path, jobs: int) -> tuple[float, int, int]:
     """(seconds, peak tree RSS, messages reported)."""
     t = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "tracker_block.cli", "scan", "--format", "jsonl", "-q",
+    proc = subprocess.Popen([sys.executable, "-m", "tracker_block.cli.main", "scan", "--format", "jsonl", "-q",
                              "-j", str(jobs), str(mbox)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     peak = [0]
 

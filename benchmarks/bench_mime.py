@@ -1,4 +1,4 @@
-"""Time tracker_block.mime.parse + rebuild on large messages.
+"""Time tracker_block.engine.mime.parse + rebuild on large messages.
 
 Why: the engine runs on every opened message, and mail with big attachments is
 common; parse/rebuild must stay linear.  The stdlib parse alone is printed as the
@@ -15,7 +15,7 @@ from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
 
-from tracker_block.mime import parse, rebuild
+from tracker_block.engine.mime import parse, rebuild
 
 PIXEL = "<img src='https://t.example.com/o/{}.gif' width=1 height=1>"
 

@@ -23,8 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tracker_block import rules as R  # noqa: E402
-from tracker_block.urls import parts  # noqa: E402
+from tracker_block.engine import rules as R  # noqa: E402
+from tracker_block.engine.urls import parts  # noqa: E402
 
 SAMPLES = ROOT / "samples"
 _URL = re.compile(r"""https?://[^\s"'<>()]+""")

@@ -1,6 +1,6 @@
 """Record what the tinycss2 implementation of the CSS cleaning did, for the Rust core to be held to.
 
-Issue 17 moved ``tracker_block/css.py`` (clean_stylesheet / clean_declarations / clean_value),
+Issue 17 moved ``tracker_block/engine/css.py`` (clean_stylesheet / clean_declarations / clean_value),
 ``dataurl.unsafe_reason`` and the sheet reading of ``visibility.py`` into Rust. This script runs the
 Python implementation they replaced, loaded from git at ``--ref`` (the last commit that has it), over
 every style text of the corpora, and writes what it returned and every judge call, in order, to

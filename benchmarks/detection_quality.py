@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from newsletter_corpus import HONEST, RECALL, RECIPIENT  # noqa: E402
 
 from tracker_block import Options  # noqa: E402
-from tracker_block.engine import clean_message  # noqa: E402
+from tracker_block.engine.clean import clean_message  # noqa: E402
 
 
 def message(sender: str, html: str) -> bytes:

@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 import gen  # noqa: E402
 from tracker_block import Options, clean_html, clean_message  # noqa: E402
-from tracker_block.signing import KeyRing  # noqa: E402
+from tracker_block.engine.signing import KeyRing  # noqa: E402
 
 HEAVY_BODIES = 40
 FUZZ = ROOT / "tests" / "vectors" / "fuzz"

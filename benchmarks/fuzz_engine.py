@@ -44,7 +44,7 @@ import atheris  # noqa: E402
 
 with atheris.instrument_imports(include=["tracker_block", "tinycss2"]):
     from tracker_block import Options, clean_html, clean_message, clean_text  # noqa: E402
-    from tracker_block.mime import MessageError  # noqa: E402
+    from tracker_block.engine.mime import MessageError  # noqa: E402
 
 from browser import _attr_refs, _css_refs, _is_remote_url, css_loads, remote_refs  # noqa: E402
 
@@ -123,7 +123,7 @@ def _html5lib_refs(doc: str) -> list[str]:
 
 
 # Where a remote URL may still be in --remote trackers output: a visible image's place. Written here from
-# the policy's words, not imported from tracker_block.policy, so the oracle does not share the engine's table.
+# the policy's words, not imported from tracker_block.engine.policy, so the oracle does not share the engine's table.
 _IMAGE_ATTR_PLACES = {("img", "src"), ("img", "srcset"), ("img", "lowsrc"), ("source", "srcset"), ("input", "src"),
                       ("video", "poster")}
 _IMAGE_CSS_PLACES = {"background", "background-image", "list-style", "list-style-image", "selector"}

@@ -14,9 +14,13 @@ question on a grid of sizes and link modes.
     python benchmarks/judge_expectations.py            # writes tests/data/judge_expectations.json.gz
 
 The saved file is the Python engine's answers: it was generated at commit 372287b (the last commit
-with the Python judge). To regenerate it from that implementation:
-``git worktree add /tmp/pyjudge 372287b && cp benchmarks/judge_expectations.py /tmp/pyjudge/benchmarks/
-&& cd /tmp/pyjudge && PYTHONPATH=/tmp/pyjudge python benchmarks/judge_expectations.py --out <this repo>/tests/data/judge_expectations.json.gz``.
+with the Python judge). To regenerate it from that implementation, run this script as it was
+before the package was grouped into engine/, cli/ and integrations/ (its imports are the old tree's):
+
+    git worktree add /tmp/pyjudge 372287b
+    git show 1159757:benchmarks/judge_expectations.py > /tmp/pyjudge/benchmarks/judge_expectations.py
+    cd /tmp/pyjudge && PYTHONPATH=/tmp/pyjudge python benchmarks/judge_expectations.py --out <this repo>/tests/data/judge_expectations.json.gz
+
 Run here (with the Rust judge), it rewrites the file from the current engine: only do that for an
 intended change of answers, and say so in the commit.
 """
@@ -93,8 +97,8 @@ EDGE = [
 
 def record_engine(docs: list[tuple[str, str, str | None]]) -> dict[str, Any]:
     """Run the engine over the documents and record every question it asks, as asked."""
-    from tracker_block import detect, engine
-    from tracker_block.urls import absolute
+    from tracker_block.engine import detect, clean as engine
+    from tracker_block.engine.urls import absolute
 
     loads: set = set()
     links: set = set()
@@ -124,7 +128,7 @@ def record_engine(docs: list[tuple[str, str, str | None]]) -> dict[str, Any]:
 
     detect.Detector.load, engine.link_verdict, engine.clean_link, engine.canonical = (load, link_verdict, clean_link,
                                                                                       canonical)
-    from tracker_block.signing import KeyRing
+    from tracker_block.engine.signing import KeyRing
     proxy = engine.Options(mode="proxy", proxy_base="https://proxy.example.net/p", keyring=KeyRing((("k1", b"s" * 32),)))
     try:
         for _, html, sender in docs:
@@ -155,10 +159,10 @@ def _try(fn, *args):
 
 def answers(urls: list[str], recorded: dict[str, Any]) -> dict[str, Any]:
     """Every question for every URL, and the engine's recorded questions, answered by this engine."""
-    from tracker_block import heuristics as H
-    from tracker_block.detect import Detector, ImageStats, link_verdict, registrable_domain
-    from tracker_block.rules import load_rules
-    from tracker_block.urls import absolute, canonical, clean_link, is_remote, normalise, parts, scheme_of
+    from tracker_block.engine import heuristics as H
+    from tracker_block.engine.detect import Detector, ImageStats, link_verdict, registrable_domain
+    from tracker_block.engine.rules import load_rules
+    from tracker_block.engine.urls import absolute, canonical, clean_link, is_remote, normalise, parts, scheme_of
 
     rules = load_rules()
     identities: dict[tuple[str, ...], H.Identity] = {}

@@ -114,8 +114,8 @@ def _rate_target(what: str, rate: float, base: float, measured: str) -> Target:
 
 def filter_target(n: int, rounds: int) -> Target:
     """``delivery.filter_message`` per message, as smtp-filter's workers and ``pipe`` call it."""
-    from tracker_block.delivery import filter_message
-    from tracker_block.orgpolicy import load
+    from tracker_block.integrations.mailfilter.delivery import filter_message
+    from tracker_block.integrations.mailfilter.orgpolicy import load
 
     policy = load(None)
     msgs = list(gen.messages(n))
@@ -218,7 +218,7 @@ def startup_target(runs: int) -> tuple[Target, str]:
 
 def import_offenders(one: Path, top: int = 12) -> str:
     """The modules whose import costs most (cumulative), from ``python -X importtime``."""
-    code = f"import sys; from tracker_block.cli import main; sys.argv = ['tracker-block', 'scan', {str(one)!r}]; main()"
+    code = f"import sys; from tracker_block.cli.main import main; sys.argv = ['tracker-block', 'scan', {str(one)!r}]; main()"
     p = subprocess.run([sys.executable, "-X", "importtime", "-c", code], capture_output=True, text=True)
     rows = []
     for line in p.stderr.splitlines():

@@ -19,7 +19,7 @@ import pytest
 
 from browser import Browser, fired, hosts, remote_refs
 from tracker_block import Options, clean_html
-from tracker_block.report import KINDS
+from tracker_block.engine.report import KINDS
 
 VECTOR_DIR = Path(__file__).parent / "vectors"
 

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from tracker_block import clean_message
-from tracker_block.cli import main
-from tracker_block.report import to_json
+from tracker_block.cli.main import main
+from tracker_block.engine.report import to_json
 
 PY = sys.executable
 PIXEL = "https://example.us1.list-manage.com/track/open.php?u=0123456789abcdef&id=fedcba9876&e={i}"
@@ -68,7 +68,7 @@ def build_tree(root: Path) -> dict[str, object]:
 
 
 def run_cli(*args: str, stdin: bytes | None = None, cwd: Path | None = None, timeout: float = 60):
-    return subprocess.run([PY, "-m", "tracker_block.cli", *args], input=stdin, capture_output=True,
+    return subprocess.run([PY, "-m", "tracker_block.cli.main", *args], input=stdin, capture_output=True,
                           cwd=cwd, timeout=timeout)
 
 
@@ -205,7 +205,7 @@ def test_permission_denied_is_one_line(tmp_path: Path) -> None:
     secret.write_bytes(make_message(2, False))
     secret.chmod(0)
     (tmp_path / "ok.eml").chmod(0o644)
-    cmd = [PY, "-m", "tracker_block.cli", "scan", "-q", "ok.eml", "secret.eml"]
+    cmd = [PY, "-m", "tracker_block.cli.main", "scan", "-q", "ok.eml", "secret.eml"]
     if os.geteuid() == 0:                                     # root reads everything: drop to nobody
         cmd = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *cmd]
     p = subprocess.run(cmd, cwd=tmp_path, capture_output=True, timeout=60, env={**os.environ, "HOME": "/nonexistent"})
@@ -231,12 +231,12 @@ def test_startup_is_fast(tmp_path: Path) -> None:
 def test_other_commands_are_dispatched_lazily(monkeypatch, capsys) -> None:
     import types
     seen = {}
-    fake = types.ModuleType("tracker_block.rules_cli")
+    fake = types.ModuleType("tracker_block.cli.rules_cli")
     fake.main = lambda argv: seen.setdefault("argv", argv) and 7
-    monkeypatch.setitem(sys.modules, "tracker_block.rules_cli", fake)
+    monkeypatch.setitem(sys.modules, "tracker_block.cli.rules_cli", fake)
     assert main(["rules", "check", "https://x.example/o/1", "--json"]) == 7
     assert seen["argv"] == ["check", "https://x.example/o/1", "--json"]
-    monkeypatch.setitem(sys.modules, "tracker_block.thunderbird", None)   # a missing module breaks only itself
+    monkeypatch.setitem(sys.modules, "tracker_block.integrations.thunderbird.install", None)   # a missing module breaks only itself
     assert main(["thunderbird", "install"]) == 2
     assert "'thunderbird' command is not available" in capsys.readouterr().err
 
@@ -336,7 +336,7 @@ def test_killed_in_place_run_loses_nothing(tmp_path: Path) -> None:
         raw = make_message(i, True)
         originals[f"m{i:05d}.eml"] = raw
         (mail / f"m{i:05d}.eml").write_bytes(raw)
-    proc = subprocess.Popen([PY, "-m", "tracker_block.cli", "clean", "mail", "--in-place", "--backup-dir",
+    proc = subprocess.Popen([PY, "-m", "tracker_block.cli.main", "clean", "mail", "--in-place", "--backup-dir",
                              "bak", "-q", "-j", "2", "--format", "jsonl"], cwd=tmp_path,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 60
@@ -358,7 +358,7 @@ def test_killed_in_place_run_loses_nothing(tmp_path: Path) -> None:
             assert (tmp_path / "bak/mail" / name).read_bytes() == raw   # every replaced file has its backup
     assert new >= 1 and old >= 1, (old, new)                # really killed mid-run
     # leftovers can only be our temp files, which are never taken for mail on the next run
-    from tracker_block.mailbox import discover
+    from tracker_block.cli.mailbox import discover
     assert sorted(s.path.name for s in discover([str(mail)])) == sorted(originals)
 
 
@@ -370,7 +370,7 @@ def test_interrupted_mbox_rewrite_keeps_the_old_mbox(tmp_path: Path) -> None:
     mb.flush()
     mb.close()
     before = (tmp_path / "box").read_bytes()
-    proc = subprocess.Popen([PY, "-m", "tracker_block.cli", "clean", "box", "--in-place", "--backup-dir", "bak",
+    proc = subprocess.Popen([PY, "-m", "tracker_block.cli.main", "clean", "box", "--in-place", "--backup-dir", "bak",
                              "-q", "-j", "1", "--format", "jsonl"], cwd=tmp_path,
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     for _ in range(3):                                       # wait until it is into the mbox
@@ -388,7 +388,7 @@ def test_findings_cross_process_boundaries_whole() -> None:
     import dataclasses
     import pickle
 
-    from tracker_block.report import Finding, MessageReport
+    from tracker_block.engine.report import Finding, MessageReport
     fields = [f.name for f in dataclasses.fields(Finding)]
     f = Finding(*[f"value-{name}" for name in fields])
     rep = MessageReport(path="box:1", findings=[f, Finding("pixel", None, "img@src", "removed", "rule:x")])
@@ -578,7 +578,7 @@ def test_identity_leaks_whatever_rule_matched_but_not_unsubscribe_links(tmp_path
 def _on_a_terminal(args: list[str], cwd: Path, env: dict[str, str]) -> str:
     import pty
     main_fd, sub_fd = pty.openpty()
-    proc = subprocess.Popen([PY, "-m", "tracker_block.cli", *args], stdout=sub_fd, stderr=subprocess.DEVNULL,
+    proc = subprocess.Popen([PY, "-m", "tracker_block.cli.main", *args], stdout=sub_fd, stderr=subprocess.DEVNULL,
                             cwd=cwd, env={**os.environ, **env})
     os.close(sub_fd)
     chunks = []
@@ -619,7 +619,7 @@ def test_quiet_quiets_clean(tmp_path: Path) -> None:
 
 
 def _subcommands() -> list[str]:
-    from tracker_block.cli import _DISPATCH
+    from tracker_block.cli.main import _DISPATCH
     return ["scan", "clean", "report", *_DISPATCH]
 
 
@@ -631,7 +631,7 @@ def test_every_subcommand_has_help(cmd: str) -> None:
 
 
 def test_every_option_of_scan_clean_report_says_what_it_does() -> None:
-    from tracker_block.cli import build_parser
+    from tracker_block.cli.main import build_parser
     parser = build_parser()
     sub = next(a for a in parser._actions if isinstance(a, __import__("argparse")._SubParsersAction))
     for name in ("scan", "clean", "report"):
@@ -709,7 +709,7 @@ def test_file_names_that_are_not_utf8_are_shown_not_fatal(tmp_path: Path) -> Non
     env = {**os.environ, "PYTHONIOENCODING": "utf-8:strict"}
     for args in (["scan", "mail"], ["scan", "mail", "--json"], ["scan", "mail", "--format", "csv"],
                  ["report", "mail", "-o", "r.html", "--force", "--json-out", "r.json"]):
-        p = subprocess.run([PY, "-m", "tracker_block.cli", *args], cwd=tmp_path, capture_output=True,
+        p = subprocess.run([PY, "-m", "tracker_block.cli.main", *args], cwd=tmp_path, capture_output=True,
                            timeout=60, env=env)
         assert p.returncode == 0 and b"Traceback" not in p.stderr, (args, p.stderr[-500:])
     assert json.loads((tmp_path / "r.json").read_text())["messages"][0]["path"] == os.path.join("mail", os.fsdecode(b"caf\xe9.eml"))

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from tracker_block import _core, css
+from tracker_block.engine import css
+from tracker_block import _core
 
 STYLES = [
     "background:url('https://cdn.shop.test/hero.jpg') center / cover no-repeat #123c69;background-size:cover",

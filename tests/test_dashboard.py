@@ -51,10 +51,10 @@ def built(tmp_path_factory) -> tuple[Path, dict, str]:
     root = tmp_path_factory.mktemp("dash")
     _mailbox(root)
     (root / "out").mkdir()
-    p = subprocess.run([PY, "-m", "tracker_block.cli", "report", "inbox.mbox", "broken.eml", "-o", "out/report.html"],
+    p = subprocess.run([PY, "-m", "tracker_block.cli.main", "report", "inbox.mbox", "broken.eml", "-o", "out/report.html"],
                        cwd=root, capture_output=True, timeout=120)
     assert p.returncode == 1, p.stderr               # the broken file is reported, the report still written
-    doc = json.loads(subprocess.run([PY, "-m", "tracker_block.cli", "scan", "--json", "-q", "inbox.mbox"],
+    doc = json.loads(subprocess.run([PY, "-m", "tracker_block.cli.main", "scan", "--json", "-q", "inbox.mbox"],
                                     cwd=root, capture_output=True, timeout=120).stdout)
     return root / "out" / "report.html", doc, (root / "out" / "report.html").read_text()
 
@@ -139,7 +139,7 @@ def test_screenshot_renders(built, tmp_path: Path) -> None:
 
 def test_detail_is_capped_with_a_pointer_to_the_json_and_the_counts_cover_everything(tmp_path: Path) -> None:
     from tracker_block import clean_message
-    from tracker_block.dashboard import Collector
+    from tracker_block.cli.dashboard import Collector
     raws = [make_message(i, i % 2 == 0) for i in range(2)]
     reports = [clean_message(r, path=f"m{i}")[1] for i, r in enumerate(raws)]
     small, big = Collector(max_rows=3), Collector(max_rows=3)
@@ -157,8 +157,8 @@ def test_detail_is_capped_with_a_pointer_to_the_json_and_the_counts_cover_everyt
 
 
 def test_allowlisted_and_plurals_in_the_table(tmp_path: Path) -> None:
-    from tracker_block.dashboard import Collector
-    from tracker_block.report import Finding, MessageReport
+    from tracker_block.cli.dashboard import Collector
+    from tracker_block.engine.report import Finding, MessageReport
     c = Collector()
     c.add(MessageReport(path="a", sender="friend@example.org", allowlisted=True))
     one = MessageReport(path="b", sender="shop@example.org")

@@ -15,10 +15,10 @@ from typing import ClassVar
 
 import pytest
 
-from tracker_block import orgpolicy
-from tracker_block.delivery import filter_message
-from tracker_block.orgpolicy import OrgPolicy, PolicyError
-from tracker_block.signing import new_key_line
+from tracker_block.integrations.mailfilter import orgpolicy
+from tracker_block.integrations.mailfilter.delivery import filter_message
+from tracker_block.integrations.mailfilter.orgpolicy import OrgPolicy, PolicyError
+from tracker_block.engine.signing import new_key_line
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 PIXEL = "https://acme.us21.list-manage.com/track/open.php?u=8c1f2b3a4d5e6f7a8b9c&id=3f4e5d6c7b&e=a1b2c3"
@@ -239,7 +239,7 @@ def test_prefetch_fetches_only_the_signed_images_never_the_tracker(tmp_path):
         pol = orgpolicy.load(tmp_path / "org.toml")
         res = filter_message(make_message(), pol, ["bob@example.org"], "")
         assert res.prefetched == 1 and len(_Recorder.seen) == 1
-        from tracker_block.signing import KeyRing
+        from tracker_block.engine.signing import KeyRing
         target = KeyRing.from_file(keys).verify(_Recorder.seen[0][len("/p"):])
         assert target == BANNER
         assert "list-manage" not in html_of(res.data) and base in html_of(res.data)
@@ -251,7 +251,7 @@ def test_prefetch_fetches_only_the_signed_images_never_the_tracker(tmp_path):
 # ---------------------------------------------------------------- pipe mode (procmail, maildrop, fdm, Sieve)
 
 def _pipe(args: list[str], data: bytes, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "tracker_block.pipe_filter", *args], input=data,
+    return subprocess.run([sys.executable, "-m", "tracker_block.integrations.mailfilter.pipe_filter", *args], input=data,
                           capture_output=True, timeout=60, check=False, env={**os.environ, **(env or {})})
 
 

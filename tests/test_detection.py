@@ -5,8 +5,8 @@ import pytest
 
 from detection_corpus import HONEST, RECALL, RECIPIENT
 from tracker_block import Options, clean_html
-from tracker_block.rules import load_rules
-from tracker_block.rules_cli import explain, main as rules_main, validate
+from tracker_block.engine.rules import load_rules
+from tracker_block.cli.rules_cli import explain, main as rules_main, validate
 
 
 def test_every_vendor_example_is_judged_as_declared():
@@ -62,7 +62,7 @@ def test_user_config_extra_rules_apply_to_rules_check(tmp_path, capsys):
 def test_path_signals_ignore_case_on_ascii_and_unicode_paths():
     # ASCII paths are lowercased and matched case-sensitively (fast); the result must equal the
     # case-insensitive reading, including the pattern's own upper-case literal (I0/).
-    from tracker_block.heuristics import path_signals
+    from tracker_block.engine.heuristics import path_signals
     for target in ("t.example/I0/abc", "t.example/i0/ABC", "t.example/WF/OPEN?upn=1", "t.example/Track/Open/x",
                    "t.example/P/Q?x=1", "t.example/é/TRACK/OPEN/x"):
         low = path_signals(target.lower())
@@ -71,7 +71,7 @@ def test_path_signals_ignore_case_on_ascii_and_unicode_paths():
 
 def test_generic_paths_are_found_at_any_slash():
     # Generic open paths are bucketed by their first three characters after a "/".
-    from tracker_block.rules import load_rules
+    from tracker_block.engine.rules import load_rules
     generic = load_rules(()).generic_open
     assert generic.search("mail.shop.example/a/b/E2T/O/xyz")        # "/e2t/o/" deep in the path
     assert generic.search("shop.example/x/y/track/open.php?u=1&id=2")

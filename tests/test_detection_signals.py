@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tracker_block import Options, clean_html
-from tracker_block.heuristics import BLOCK_SCORE, SCORES
+from tracker_block.engine.heuristics import BLOCK_SCORE, SCORES
 from tracker_block._core import css_full_structure as _full_structure, css_light_structure as _light_structure
 
 SENDER = "news@bakery-example.com"
@@ -113,8 +113,8 @@ def test_light_css_reading_matches_tokeniser():
 
 
 def test_rules_check_lists_every_url_signal():
-    from tracker_block.rules import load_rules
-    from tracker_block.rules_cli import explain
+    from tracker_block.engine.rules import load_rules
+    from tracker_block.cli.rules_cli import explain
     info = explain("https://stats.bakery-example.com/imp?idsite=3&uid=5iVY5onwp7", load_rules())
     assert {"impression-endpoint", "query-id"} <= set(info["heuristic_signals"])
     assert info["as_image"]["reason"] == "heuristic:tracking-path+impression-endpoint+query-id"

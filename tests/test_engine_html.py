@@ -7,7 +7,7 @@ import pytest
 
 from leakcheck import remote_loads
 from tracker_block import Options, clean_html
-from tracker_block.signing import KeyRing
+from tracker_block.engine.signing import KeyRing
 
 MC_PIXEL = "https://us1.list-manage.com/track/open.php?u=abc123&id=def456&e=7f8e9d"
 LOGO = "https://images.shop.test/logo.png"

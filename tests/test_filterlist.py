@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from tracker_block.detect import Detector
-from tracker_block.filterlist import FilterSet, parse, parse_line
-from tracker_block.heuristics import Identity
-from tracker_block.rules import bundled_lists, load_rules
-from tracker_block.rules_cli import main as rules_main
-from tracker_block.urls import parts
+from tracker_block.engine.detect import Detector
+from tracker_block.engine.filterlist import FilterSet, parse, parse_line
+from tracker_block.engine.heuristics import Identity
+from tracker_block.engine.rules import bundled_lists, load_rules
+from tracker_block.cli.rules_cli import main as rules_main
+from tracker_block.engine.urls import parts
 
 RULES_DIR = Path(__file__).resolve().parent.parent / "rules"
 
@@ -96,7 +96,7 @@ def test_exception_filters_win():
 
 
 def test_not_a_filter_list_is_refused():
-    from tracker_block.filterlist import FilterSyntaxError
+    from tracker_block.engine.filterlist import FilterSyntaxError
     for text in ("<!DOCTYPE html><html>oops</html>", '{"a": 1}', "x\x00y"):
         with pytest.raises(FilterSyntaxError):
             parse(text, "t")
@@ -192,7 +192,7 @@ def test_user_filter_list_from_config(tmp_path, capsys):
 
 
 def test_config_filter_lists_paths_and_urls(tmp_path, monkeypatch):
-    from tracker_block.config import ConfigError, build_options, filter_list_paths, parse
+    from tracker_block.cli.config import ConfigError, build_options, filter_list_paths, parse
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     cfg = parse({"filter_lists": ["lists/mine.txt", "https://lists.example/easy.txt"]}, tmp_path / "config.toml")
     local, cached = filter_list_paths(cfg)

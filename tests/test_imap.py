@@ -24,7 +24,7 @@ pytestmark = pytest.mark.skipif(not available(), reason="needs /usr/sbin/dovecot
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = sorted((ROOT / "samples").glob("*.eml"))
-CLI = [sys.executable, "-m", "tracker_block.cli"]
+CLI = [sys.executable, "-m", "tracker_block.cli.main"]
 USERS = {name: None for name in ("scan", "clean", "crash", "uv", "big", "watcher", "notmime", "race", "drop")}
 USERS["tight"] = 3
 
@@ -154,7 +154,7 @@ def test_clean_replaces_each_tracked_message_once_keeping_flags_and_date(server,
     after = snapshot(c, "INBOX")
     bodies = [b for _, _, b in after.values()]
     assert message_ids(bodies) == message_ids(raws)             # each message exactly once
-    from tracker_block.engine import clean_message
+    from tracker_block.engine.clean import clean_message
     by_id = {message_ids([b])[0]: (f, d, b) for f, d, b in after.values()}
     for uid, (flags, date, raw) in before.items():
         f, d, body = by_id[message_ids([raw])[0]]
@@ -298,11 +298,11 @@ def test_forged_marker_does_not_exempt_a_message(server, tmp_path):
 
 def test_changes_by_another_client_during_the_transaction(server, tmp_path, monkeypatch):
     """A flag set meanwhile is carried to the copy; an original deleted meanwhile takes its copy with it."""
-    from tracker_block.imap.account import Account
-    from tracker_block.imap.cleaner import Cleaner, Settings
-    from tracker_block.imap.client import Folder
-    from tracker_block.imap.state import Journal
-    from tracker_block.policy import Options
+    from tracker_block.integrations.imap.account import Account
+    from tracker_block.integrations.imap.cleaner import Cleaner, Settings
+    from tracker_block.integrations.imap.client import Folder
+    from tracker_block.integrations.imap.state import Journal
+    from tracker_block.engine.policy import Options
     c = connect(server, "race")
     load(c, "INBOX", [tracked(1, "race"), tracked(2, "race")], flags=())
     other = connect(server, "race")
@@ -337,11 +337,11 @@ def test_changes_by_another_client_during_the_transaction(server, tmp_path, monk
 def test_connection_dropped_during_append_or_move_then_resumed(server, tmp_path, monkeypatch, where):
     """The server drops the connection right after storing the APPEND (before we hear its UID),
     or just before the MOVE: a reconnect settles it, and every message is there exactly once."""
-    from tracker_block.imap.account import Account
-    from tracker_block.imap.cleaner import Cleaner, Settings
-    from tracker_block.imap.client import CONNECTION_ERRORS, Folder
-    from tracker_block.imap.state import Journal
-    from tracker_block.policy import Options
+    from tracker_block.integrations.imap.account import Account
+    from tracker_block.integrations.imap.cleaner import Cleaner, Settings
+    from tracker_block.integrations.imap.client import CONNECTION_ERRORS, Folder
+    from tracker_block.integrations.imap.state import Journal
+    from tracker_block.engine.policy import Options
     c = connect(server, "drop")
     folder = f"Drop-{where}"
     raws = [tracked(i, f"drop{where}") for i in range(3)]
@@ -461,7 +461,7 @@ def test_rate_limit_and_one_process_per_account(server, tmp_path):
     took = time.monotonic() - t
     assert r.returncode == paced.returncode == 0 and r.stdout == paced.stdout
     assert took >= 1.25                          # 6 messages at 4/s: at least 5 gaps of 0.25 s
-    from tracker_block.imap.state import Journal
+    from tracker_block.integrations.imap.state import Journal
     state = tmp_path / "s.sqlite"
     held = Journal(state, f"notmime@127.0.0.1:{server.port}")
     try:

@@ -14,7 +14,7 @@ from dovecot import PASSWORD, Dovecot, available
 pytestmark = pytest.mark.skipif(not available(), reason="needs /usr/sbin/dovecot (apt install dovecot-imapd)")
 
 ROOT = Path(__file__).resolve().parent.parent
-CLI = [sys.executable, "-m", "tracker_block.cli", "imap", "scan", "--rate", "0", "--user", "alice"]
+CLI = [sys.executable, "-m", "tracker_block.cli.main", "imap", "scan", "--rate", "0", "--user", "alice"]
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +89,7 @@ def test_refusals_before_connecting(tmp_path):
 
 
 def test_keyring_missing_says_how_to_install(monkeypatch):
-    from tracker_block.imap.account import Account, AccountError
+    from tracker_block.integrations.imap.account import Account, AccountError
     monkeypatch.setitem(sys.modules, "keyring", None)
     with pytest.raises(AccountError, match="pip install keyring"):
         Account(host="localhost", user="alice", use_keyring=True).secret()

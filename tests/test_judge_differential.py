@@ -66,9 +66,9 @@ def test_a_str_with_lone_surrogates_is_judged_not_refused():
     # The Python judge accepted any str; the core reads lone surrogates (only reachable through the
     # Python API: decoded messages never hold them) as U+FFFD instead of raising.
     from tracker_block import clean_text
-    from tracker_block.detect import Detector
-    from tracker_block.heuristics import Identity
-    from tracker_block.rules import load_rules
+    from tracker_block.engine.detect import Detector
+    from tracker_block.engine.heuristics import Identity
+    from tracker_block.engine.rules import load_rules
     out, findings = clean_text("see https://b.example/?utm_source=x\udcff&a=1")
     assert out == "see https://b.example/?a=1" and findings[0].action == "cleaned"
     det = Detector(load_rules(), Identity(["a@b.example"]))

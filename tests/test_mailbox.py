@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from test_cli import make_message
-from tracker_block.config import ConfigError, build_options, load
-from tracker_block.mailbox import (
+from tracker_block.cli.config import ConfigError, build_options, load
+from tracker_block.cli.mailbox import (
     Item, MboxWriter, Sink, Source, atomic_write, discover, iter_items, mbox_escape,
 )
 
@@ -26,7 +26,7 @@ def _items(paths: list[str], fmt: str = "auto", max_size: int = 50 << 20) -> lis
 # The mbox splitter reads 1 MiB blocks; tiny blocks put every separator across a block boundary.
 @pytest.fixture
 def block_size(request, monkeypatch):
-    import tracker_block.mailbox as mb
+    import tracker_block.cli.mailbox as mb
     monkeypatch.setattr(mb, "_CHUNK", request.param)
     return request.param
 

@@ -1,4 +1,4 @@
-"""MIME walking and byte-preserving rebuild (tracker_block.mime).
+"""MIME walking and byte-preserving rebuild (tracker_block.engine.mime).
 
 The corpus is hand-written raw MIME (so every byte is under our control: folding,
 preamble, odd boundaries, line endings) plus messages built with the stdlib.
@@ -18,7 +18,7 @@ from email.message import EmailMessage
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from tracker_block.mime import MessageError, ParsedMessage, parse, rebuild
+from tracker_block.engine.mime import MessageError, ParsedMessage, parse, rebuild
 
 RNG = random.Random(1234)
 BINARY = bytes(RNG.randrange(256) for _ in range(3000))

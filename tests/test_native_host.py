@@ -15,7 +15,7 @@ from typing import ClassVar
 
 import pytest
 
-from tracker_block import native_host as nh
+from tracker_block.integrations.thunderbird import native_host as nh
 
 LEN = nh._LEN
 
@@ -49,7 +49,7 @@ def join_chunks(replies: list[dict]) -> list[dict]:
 
 
 def start_host(tmp_path: Path, *code: str, env: dict | None = None) -> subprocess.Popen:
-    args = [sys.executable, "-m", "tracker_block.native_host"] if not code else [sys.executable, "-c", "\n".join(code)]
+    args = [sys.executable, "-m", "tracker_block.integrations.thunderbird.native_host"] if not code else [sys.executable, "-c", "\n".join(code)]
     return subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             env={**os.environ, "TRACKER_BLOCK_LOG": str(tmp_path / "host.log"), **(env or {})})
 
@@ -104,7 +104,7 @@ def test_stray_prints_never_reach_stdout(tmp_path: Path) -> None:
     proc = start_host(
         tmp_path,
         "import sys",
-        "from tracker_block import native_host as h",
+        "from tracker_block.integrations.thunderbird import native_host as h",
         "orig = h.Host.do_ping",
         "h.Host.do_ping = lambda self, m: (print('stray print from a library'), orig(self, m))[1]",
         "sys.exit(h.main())",
@@ -387,7 +387,7 @@ def test_prefetch_skips_trusted_senders_and_logs_each_failure(origin: str, tmp_p
                                      "options": {"allow_senders": ["@friend.example"]}}), host)
     assert reply["skipped"] == "allowlisted" and _Origin.seen == []
     dead = _newsletter("http://127.0.0.1:9")
-    with caplog.at_level(logging.INFO, logger="tracker_block.native_host"):
+    with caplog.at_level(logging.INFO, logger="tracker_block.integrations.thunderbird.native_host"):
         _, (reply,) = serve_bytes(frame({"id": 2, "type": "prefetch", "raw": base64.b64encode(dead).decode()}), host)
     assert reply["images"] == {} and "cannot connect to 127.0.0.1" in reply["errors"]["http://127.0.0.1:9/img.png"]
     assert any("image 127.0.0.1 not fetched" in r.getMessage() for r in caplog.records), caplog.text
@@ -396,7 +396,7 @@ def test_prefetch_skips_trusted_senders_and_logs_each_failure(origin: str, tmp_p
 def test_image_cache_evicts_least_recently_used(tmp_path: Path) -> None:
     import time as _time
 
-    from tracker_block.image_cache import ImageCache
+    from tracker_block.integrations.thunderbird.image_cache import ImageCache
 
     cache = ImageCache(tmp_path / "c", max_bytes=len(PNG) * 2)
     for i in range(3):

@@ -1,4 +1,4 @@
-"""Address policy and connect-time checking of tracker_block.netguard (loopback only)."""
+"""Address policy and connect-time checking of tracker_block.integrations.proxy.netguard (loopback only)."""
 from __future__ import annotations
 
 import asyncio
@@ -9,7 +9,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from tracker_block.netguard import BlockedAddress, Guard, check_upstream, is_public, refusal_reason
+from tracker_block.integrations.proxy.netguard import BlockedAddress, Guard, check_upstream, is_public, refusal_reason
 
 
 @pytest.mark.parametrize("ip", [

@@ -18,10 +18,10 @@ def test_wheel_runs_from_anywhere_with_its_own_data(tmp_path):
     names = {p.relative_to(site).as_posix() for p in site.rglob("*") if p.is_file()}
     for needed in ("tracker_block/ruledata/trackers.toml", "tracker_block/ruledata/NOTICE",
                    "tracker_block/ruledata/LICENSE.LGPL-3.0.txt", "tracker_block/ruledata/clearurls.toml",
-                   "tracker_block/thunderbird_bridge/manifest.json"):
+                   "tracker_block/integrations/thunderbird/bridge/manifest.json"):
         assert needed in names, needed
     # run from an unrelated directory with only the wheel's contents on the path (no source tree)
-    code = ("import tracker_block, tracker_block.rules as r; "
+    code = ("import tracker_block, tracker_block.engine.rules as r; "
             "assert 'site' in tracker_block.__file__; rules = r.load_rules(); "
             "assert len(rules.vendors) >= 300, len(rules.vendors); "
             "from tracker_block import clean_html; "
@@ -55,7 +55,7 @@ def test_pip_install_in_a_fresh_venv_prints_no_deprecation_warning(tmp_path):
              if "eprecat" in ln or "absent from" in ln or "_Warning" in ln or "SetuptoolsWarning" in ln]
     assert noisy == [], "\n".join(noisy)
     site = next((venv / "lib").glob("python3*/site-packages"))
-    assert (site / "tracker_block/thunderbird_bridge/icons/icon.svg").is_file()
+    assert (site / "tracker_block/integrations/thunderbird/bridge/icons/icon.svg").is_file()
     assert list(site.glob("tracker_block/_core*.so")), "the compiled core is missing"
     meta = next(site.glob("tracker_block-*.dist-info")) / "METADATA"
     assert "License-Expression: MIT" in meta.read_text()
@@ -84,7 +84,7 @@ def test_sdist_carries_what_a_build_needs_and_builds_offline_into_an_importable_
                  if p.is_file() and "__pycache__" not in p.parts}
     assert rule_data <= names, rule_data - names
     for needed in ("pyproject.toml", "core/Cargo.toml", "core/Cargo.lock", "LICENSE", "README.md",
-                   "tracker_block/__init__.py", "tracker_block/thunderbird_bridge/manifest.json"):
+                   "tracker_block/__init__.py", "tracker_block/integrations/thunderbird/bridge/manifest.json"):
         assert needed in names, needed
     assert not any(n.startswith(("core/target/", "tests/", ".venv/")) or n.endswith(".so") for n in names)
 

@@ -10,8 +10,8 @@ import base64
 import pytest
 
 from tracker_block import Options, clean_html
-from tracker_block.dataurl import unsafe_reason
-from tracker_block.signing import KeyRing
+from tracker_block.engine.dataurl import unsafe_reason
+from tracker_block.engine.signing import KeyRing
 
 LOGO = "https://images.shop.test/logo.png"
 CLIP = "https://media.shop.test/clip.mp4"

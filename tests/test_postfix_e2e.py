@@ -221,12 +221,12 @@ def message_id(raw: bytes) -> str | None:
 
 
 class FilterProcess:
-    """The real command line, ``python -m tracker_block.smtp_filter``, on the instance's ports."""
+    """The real command line, ``python -m tracker_block.integrations.mailfilter.smtp_filter``, on the instance's ports."""
 
     def __init__(self, pf: PostfixInstance, *extra: str, log_name: str = "filter.log") -> None:
         self.log = pf.dir / log_name
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tracker_block.smtp_filter", "--listen", f"127.0.0.1:{pf.filter_port}",
+            [sys.executable, "-m", "tracker_block.integrations.mailfilter.smtp_filter", "--listen", f"127.0.0.1:{pf.filter_port}",
              "--next-hop", f"127.0.0.1:{pf.reinject_port}", "--log-file", str(self.log), *extra],
             start_new_session=True)
         PostfixInstance._wait_port(pf.filter_port, 30)

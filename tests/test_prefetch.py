@@ -6,7 +6,7 @@ import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from tracker_block.signing import KeyRing
+from tracker_block.engine.signing import KeyRing
 
 MSG = (b"From: Shop <news@shop.example.com>\r\nTo: ana@example.org\r\nSubject: Sale\r\n"
        b"Message-ID: <p1@shop.example.com>\r\nMIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
@@ -37,7 +37,7 @@ def test_prefetch_warms_only_proxied_images(tmp_path):
         keyfile.write_text("k1 " + "ab" * 32 + "\n")
         (tmp_path / "m.eml").write_bytes(MSG)
         base = f"http://127.0.0.1:{server.server_address[1]}/p"
-        p = subprocess.run([sys.executable, "-m", "tracker_block.cli", "scan", "m.eml", "--remote", "proxy",
+        p = subprocess.run([sys.executable, "-m", "tracker_block.cli.main", "scan", "m.eml", "--remote", "proxy",
                             "--proxy-url", base, "--proxy-key", str(keyfile), "--prefetch", "-q", "--json"],
                            cwd=tmp_path, capture_output=True, timeout=60)
         assert p.returncode == 0, p.stderr.decode()
@@ -45,6 +45,6 @@ def test_prefetch_warms_only_proxied_images(tmp_path):
         server.shutdown()
     ring = KeyRing.from_file(keyfile)
     assert [ring.verify(path[len("/p"):]) for path in seen] == ["https://cdn.shop.example.com/hero.jpg"]
-    p2 = subprocess.run([sys.executable, "-m", "tracker_block.cli", "scan", "m.eml", "--prefetch"],
+    p2 = subprocess.run([sys.executable, "-m", "tracker_block.cli.main", "scan", "m.eml", "--prefetch"],
                         cwd=tmp_path, capture_output=True, timeout=60)
     assert p2.returncode == 2 and b"--remote proxy" in p2.stderr

@@ -26,9 +26,9 @@ import pytest
 import trustme
 from aiohttp import web
 
-from tracker_block import proxy
-from tracker_block.netguard import BlockedAddress, Guard
-from tracker_block.signing import KeyRing, SignatureError
+from tracker_block.integrations.proxy import server as proxy
+from tracker_block.integrations.proxy.netguard import BlockedAddress, Guard
+from tracker_block.engine.signing import KeyRing, SignatureError
 
 PNG = proxy.PLACEHOLDER_PNG[:-12] + b"REALIMAGE!!!"  # distinguishable from the placeholder
 KEY1 = KeyRing.from_text("k1 " + "11" * 32)
@@ -551,9 +551,9 @@ def test_https_through_socks5_verifies_hostname(net, make_proxy, tls):
 SERVER_SCRIPT = textwrap.dedent("""
     import asyncio, sys
     from pathlib import Path
-    from tracker_block import proxy
-    from tracker_block.netguard import Guard
-    from tracker_block.signing import KeyRing, SignatureError
+    from tracker_block.integrations.proxy import server as proxy
+    from tracker_block.integrations.proxy.netguard import Guard
+    from tracker_block.engine.signing import KeyRing, SignatureError
     cfg = proxy.ProxyConfig(keyring=KeyRing.from_text("k1 " + "11" * 32), cache_dir=Path(sys.argv[1]),
                             cache_size=1 << 30, concurrency=200, timeout=30,
                             guard=Guard(allow=["127.0.0.2/32"]))
@@ -625,7 +625,7 @@ def test_cli_new_key_then_serve(net, tmp_path):
     assert [kid for kid, _ in ring.keys] == ["k2", "k1"]
     assert proxy.cli_main(["--key-file", str(keys), "--upstream", "ftp://x"]) == 2
     proc = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from tracker_block.proxy import cli_main; sys.exit(cli_main(sys.argv[1:]))",
+        [sys.executable, "-c", "import sys; from tracker_block.integrations.proxy.server import cli_main; sys.exit(cli_main(sys.argv[1:]))",
          "--listen", "127.0.0.1:0", "--key-file", str(keys), "--cache-dir", str(tmp_path / "c"),
          "--log-file", str(tmp_path / "log")],
         stdout=subprocess.PIPE, text=True)

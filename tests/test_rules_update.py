@@ -11,8 +11,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from tracker_block.rules import load_rules
-from tracker_block.rules_cli import main as rules_main
+from tracker_block.engine.rules import load_rules
+from tracker_block.cli.rules_cli import main as rules_main
 
 GOOD = "! Title: test list\n||tracker.update.example^\n/beacon-upd.gif\n"
 NEWER = "! Title: test list v2\n||tracker.update.example^\n||second.update.example^\n"
@@ -86,7 +86,7 @@ def test_download_then_304_then_newer(server, user, capsys):
     Handler.routes["/list.txt"] = (200, NEWER.encode())
     Handler.seen.clear()
     import os
-    from tracker_block.listupdate import cache_dir, cache_name
+    from tracker_block.cli.listupdate import cache_dir, cache_name
     os.utime(cache_dir() / cache_name(url), (0, 0))   # our copy is old: the server sends the new one
     assert rules_main(["--config", cfg, "update", url]) == 0
     assert "updated (2 filters)" in capsys.readouterr().out
@@ -114,7 +114,7 @@ def test_bad_download_keeps_the_old_list(server, user, capsys, route, body, why)
         Handler.routes.pop(route)
     else:
         Handler.routes[route] = (200, body)
-    from tracker_block.listupdate import cache_dir, cache_name
+    from tracker_block.cli.listupdate import cache_dir, cache_name
     import os
     os.utime(cache_dir() / cache_name(url), (0, 0))
     assert rules_main(["--config", cfg, "update", "--max-bytes", "20000", url]) == 1
@@ -132,7 +132,7 @@ def test_network_error_keeps_old_list(user, capsys):
     s.close()                                   # nothing listens there now
     url = f"http://127.0.0.1:{port}/list.txt"
     cfg = config(user, url)
-    from tracker_block.listupdate import cache_dir, cache_name
+    from tracker_block.cli.listupdate import cache_dir, cache_name
     cache_dir().mkdir(parents=True)
     (cache_dir() / cache_name(url)).write_text(GOOD)
     assert rules_main(["--config", cfg, "update", url]) == 1
@@ -148,13 +148,13 @@ def test_update_unknown_list_is_a_usage_error(user, capsys):
 
 def test_updated_bundled_list_replaces_the_snapshot(server, user, capsys, monkeypatch):
     """A bundled list's fetched copy is what the engine uses afterwards; the snapshot is the fallback."""
-    import tracker_block.listupdate as U
+    import tracker_block.cli.listupdate as U
     real = U.targets
     monkeypatch.setattr(U, "targets", lambda lists: [
         (n, server + "/list.txt" if n == "tracker-block-filters.txt" else u, d) for n, u, d in real(lists)
         if n == "tracker-block-filters.txt"] or [])
-    from tracker_block.rules import bundled_lists
-    monkeypatch.setattr("tracker_block.rules.bundled_lists", lambda: [
+    from tracker_block.engine.rules import bundled_lists
+    monkeypatch.setattr("tracker_block.engine.rules.bundled_lists", lambda: [
         dict(e, update_url=server + "/list.txt") if e["file"] == "tracker-block-filters.txt" else e
         for e in bundled_lists()])
     assert rules_main(["update", "tracker-block-filters.txt"]) == 0

@@ -64,13 +64,13 @@ def next_hop():
 
 
 class Filter:
-    """``python -m tracker_block.smtp_filter`` as a subprocess, stopped (and reaped) on exit."""
+    """``python -m tracker_block.integrations.mailfilter.smtp_filter`` as a subprocess, stopped (and reaped) on exit."""
 
     def __init__(self, next_port: int, log: Path, *extra: str) -> None:
         self.port = free_port()
         self.log = log
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tracker_block.smtp_filter", "--listen", f"127.0.0.1:{self.port}",
+            [sys.executable, "-m", "tracker_block.integrations.mailfilter.smtp_filter", "--listen", f"127.0.0.1:{self.port}",
              "--next-hop", f"127.0.0.1:{next_port}", "--log-file", str(log), "--timeout", "10", *extra],
             start_new_session=True)
         deadline = time.monotonic() + 20
@@ -196,7 +196,7 @@ def test_org_policy_opt_out_recipient_is_untouched(tmp_path, start_filter, next_
 def test_bad_config_refuses_to_start(tmp_path):
     cfg = tmp_path / "org.toml"
     cfg.write_text('mode = "sometimes"\n', encoding="utf-8")
-    p = subprocess.run([sys.executable, "-m", "tracker_block.smtp_filter", "--config", str(cfg),
+    p = subprocess.run([sys.executable, "-m", "tracker_block.integrations.mailfilter.smtp_filter", "--config", str(cfg),
                         "--listen", f"127.0.0.1:{free_port()}"], capture_output=True, text=True, timeout=60, check=False)
     assert p.returncode == 2 and "mode must be one of" in p.stderr
 

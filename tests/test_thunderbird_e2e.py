@@ -26,8 +26,8 @@ from pathlib import Path
 
 import pytest
 
-from tracker_block import thunderbird
-from tracker_block.native_host import EXTENSION_ID
+from tracker_block.integrations.thunderbird import install as thunderbird
+from tracker_block.integrations.thunderbird.native_host import EXTENSION_ID
 
 LAUNCH_TIMEOUT = 45.0
 
@@ -299,7 +299,7 @@ SPOOF_HTML = ('<div id="tracker-block-banner" style="background:#e7f6e7;padding:
 def engine_summary(eml: bytes) -> dict:
     """What the engine says about the message (read receipts kept for Thunderbird to decide)."""
     from tracker_block import clean_message
-    from tracker_block.policy import Options
+    from tracker_block.engine.policy import Options
 
     _, report = clean_message(eml, Options(keep_read_receipts=True))
     return report.summary()

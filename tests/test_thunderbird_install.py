@@ -8,15 +8,15 @@ import sys
 import zipfile
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
-from tracker_block import thunderbird as tb
-from tracker_block.native_host import EXTENSION_ID, HOST_NAME
+from tracker_block.integrations.thunderbird import install as tb
+from tracker_block.integrations.thunderbird.native_host import EXTENSION_ID, HOST_NAME
 
 
 def test_linux_user_and_system_paths() -> None:
     p = tb.plan("linux", home="/home/ann", env={}, python="/opt/py/bin/python3")
     assert p.manifest_path == PurePosixPath("/home/ann/.mozilla/native-messaging-hosts/tracker_block.json")
     assert p.launcher_path == PurePosixPath("/home/ann/.local/share/tracker-block/native-host")
-    assert p.launcher_text == '#!/bin/sh\nexec /opt/py/bin/python3 -m tracker_block.native_host "$@"\n'
+    assert p.launcher_text == '#!/bin/sh\nexec /opt/py/bin/python3 -m tracker_block.integrations.thunderbird.native_host "$@"\n'
     assert p.registry is None
     xdg = tb.plan("linux", home="/home/ann", env={"XDG_DATA_HOME": "/data/ann"})
     assert xdg.launcher_path == PurePosixPath("/data/ann/tracker-block/native-host")
@@ -49,7 +49,7 @@ def test_windows_registry_points_to_the_json() -> None:
     assert p.registry == ("HKEY_CURRENT_USER", r"Software\Mozilla\NativeMessagingHosts\tracker_block",
                           r"C:\Users\ann\AppData\Local\tracker-block\tracker_block.json")
     assert p.launcher_path == PureWindowsPath(r"C:\Users\ann\AppData\Local\tracker-block\native-host.bat")
-    assert p.launcher_text == '@echo off\r\n"C:\\Python312\\python.exe" -m tracker_block.native_host %*\r\n'
+    assert p.launcher_text == '@echo off\r\n"C:\\Python312\\python.exe" -m tracker_block.integrations.thunderbird.native_host %*\r\n'
     assert tb._launcher_python(p.launcher_text) == r"C:\Python312\python.exe"
     assert p.manifest()["path"] == r"C:\Users\ann\AppData\Local\tracker-block\native-host.bat"
     system = tb.plan("win32", system=True, home=r"C:\Users\ann", env=env)

@@ -14,9 +14,9 @@ from urllib.parse import quote
 import pytest
 
 from tracker_block import Options, clean_html
-from tracker_block.rules import load_rules
-from tracker_block.rules_cli import main as rules_main
-from tracker_block.urls import clean_link
+from tracker_block.engine.rules import load_rules
+from tracker_block.cli.rules_cli import main as rules_main
+from tracker_block.engine.urls import clean_link
 
 
 def b64(s: str) -> str:

@@ -17,16 +17,17 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "clean_message": "engine", "clean_html": "engine", "clean_text": "engine", "HtmlResult": "engine",
-    "MessageError": "engine", "Options": "policy", "Finding": "report", "MessageReport": "report",
-    "to_json": "report", "to_table": "report",
+    "clean_message": "engine.clean", "clean_html": "engine.clean", "clean_text": "engine.clean",
+    "HtmlResult": "engine.clean", "MessageError": "engine.clean", "Options": "engine.policy",
+    "Finding": "engine.report", "MessageReport": "engine.report", "to_json": "engine.report",
+    "to_table": "engine.report",
 }
 __all__ = list(_EXPORTS)
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .engine import HtmlResult, MessageError, clean_html, clean_message, clean_text
-    from .policy import Options
-    from .report import Finding, MessageReport, to_json, to_table
+    from tracker_block.engine.clean import HtmlResult, MessageError, clean_html, clean_message, clean_text
+    from tracker_block.engine.policy import Options
+    from tracker_block.engine.report import Finding, MessageReport, to_json, to_table
 
 
 def __getattr__(name: str) -> Any:

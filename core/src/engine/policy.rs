@@ -1,5 +1,5 @@
 //! What to do with each verdict, per mode: the one place modes are interpreted (port of
-//! `tracker_block/policy.py`, whose `Options` stays the Python-facing configuration).
+//! `tracker_block/engine/policy.py`, whose `Options` stays the Python-facing configuration).
 
 /// How the reader wants remote content handled.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

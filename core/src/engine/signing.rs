@@ -1,4 +1,4 @@
-//! Signed privacy-proxy URLs, as `tracker_block/signing.py` defines them:
+//! Signed privacy-proxy URLs, as `tracker_block/engine/signing.py` defines them:
 //! `BASE/<kid>/<expiry>/<sig>/<b64url(url)>`, sig = base64url(HMAC-SHA256(kid \n expiry \n url)).
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;

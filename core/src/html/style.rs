@@ -1,4 +1,4 @@
-//! Reading an inline `style` the way `tracker_block/heuristics.py` does (parse_px, style_size,
+//! Reading an inline `style` the way `tracker_block/engine/heuristics.py` does (parse_px, style_size,
 //! style_hides) and `html._style_flags`: same rules, same edge cases, so sites match exactly.
 use std::sync::LazyLock;
 

@@ -1,0 +1,206 @@
+"""Orchestration: message -> parts -> sites -> verdicts -> actions -> rewritten message + report.
+
+``clean_html`` is the per-document pipeline; ``clean_message`` runs it over every part of a MIME
+message and rebuilds the message, touching nothing it did not need to change.
+"""
+from __future__ import annotations
+
+import functools
+import re
+import time
+from email.utils import getaddresses
+from typing import Callable, NamedTuple
+
+from tracker_block.engine import mime
+from tracker_block import _core
+from tracker_block.engine.heuristics import Identity
+from tracker_block.engine.mime import MessageError
+from tracker_block.engine.policy import Options, sender_allowed
+from tracker_block.engine.report import Finding, MessageReport
+from tracker_block.engine.rules import Rules, ensure_public_suffixes, load_rules
+
+__all__ = ["HtmlResult", "MessageError", "clean_html", "clean_text", "clean_message", "clean_for_report",
+           "read_receipt_findings",
+           "READ_RECEIPT_HEADERS", "RECIPIENT_HEADERS"]
+
+READ_RECEIPT_HEADERS = ("Disposition-Notification-To", "Return-Receipt-To", "X-Confirm-Reading-To",
+                        "Generate-Delivery-Report", "Read-Receipt-To")
+RECIPIENT_HEADERS = ("To", "Cc", "Delivered-To", "X-Original-To", "Envelope-To", "X-Envelope-To")
+
+
+class HtmlResult(NamedTuple):
+    html: str
+    findings: list[Finding]
+    changed: bool
+
+
+def _domain_of(address: str | None) -> str | None:
+    """The domain of an e-mail address (None when there is none)."""
+    if not address or "@" not in address:
+        return None
+    return address.rsplit("@", 1)[1].strip().strip(">").lower() or None
+
+
+def _default_rules(options: Options) -> Rules:
+    return load_rules(tuple(options.extra_rules))
+
+
+@functools.lru_cache(maxsize=32)
+def _identity(addresses: tuple[str, ...]) -> Identity:
+    """One Identity per recipient set: it is immutable, and the per-URL verdict caches in
+    ``detect`` are keyed by it, so the parts of a message (and a mailbox for one person) share them."""
+    return Identity(addresses)
+
+
+def _proxy(opts: Options) -> tuple | None:
+    """What the core needs to sign proxied URLs (mode proxy), with the clock read once per document."""
+    if opts.mode != "proxy":
+        return None
+    return (opts.proxy_base, list(opts.keyring.keys), opts.proxy_ttl, int(time.time()))
+
+
+def _findings(raw: list[tuple], part: str) -> list[Finding]:
+    return [Finding(kind, url, where, action, reason, tracker, certainty, part, detail)
+            for kind, url, where, action, reason, tracker, certainty, detail in raw]
+
+
+def clean_html(html_text: str, options: Options | None = None, *, recipients: tuple[str, ...] = (),
+               unsubscribe: frozenset[str] = frozenset(), part: str = "", sender: str | None = None) -> HtmlResult:
+    """Clean one HTML document; the result keeps everything the policy allows, byte for byte when unchanged.
+
+    The whole document pass (parse, find every site, judge, rewrite, serialise) runs in the Rust
+    core (``core/src/engine``). ``sender`` (the From address) lets tracking subdomains of the
+    sender's own domain count as a signal."""
+    opts = options or Options()
+    rules = _default_rules(opts)
+    identity = _identity(tuple(recipients) + tuple(opts.recipients))
+    ensure_public_suffixes()
+    out, raw = _core.clean_html(html_text, rules.judge, identity.core, _domain_of(sender), opts.mode,
+                                opts.clean_links, sorted(unsubscribe), _proxy(opts))
+    return HtmlResult(out, _findings(raw, part), out != html_text)
+
+
+def clean_text(text: str, options: Options | None = None, *, recipients: tuple[str, ...] = (),
+               unsubscribe: frozenset[str] = frozenset(), part: str = "") -> tuple[str, list[Finding]]:
+    """Clean the links of a text/plain part (nothing in plain text loads by itself)."""
+    opts = options or Options()
+    rules = _default_rules(opts)
+    identity = _identity(tuple(recipients) + tuple(opts.recipients))
+    ensure_public_suffixes()
+    out, raw = _core.clean_text(text, rules.judge, identity.core, opts.clean_links, sorted(unsubscribe))
+    return out, _findings(raw, part)
+
+
+def read_receipt_findings(get_all: Callable[[str], list], keep: bool) -> list[Finding]:
+    """One finding per read-receipt request; ``get_all(name)`` gives a header's values (any case)."""
+    return [Finding("header", str(value), f"header:{name}", "left-marked" if keep else "removed",
+                    "rule:read-receipt-request", None, "rule", "")
+            for name in READ_RECEIPT_HEADERS for value in get_all(name)]
+
+
+def _raw_values(msg, name: str) -> list[str]:
+    """A header's values as written (unfolded), without the stdlib's structured parsing, which can
+    raise on malformed address headers (found by fuzzing)."""
+    low = name.lower()
+    return [" ".join(str(v).split()) for k, v in msg.raw_items() if k.lower() == low]
+
+
+def _addresses(msg, names) -> list[str]:
+    values = [v for n in names for v in _raw_values(msg, n)]
+    try:
+        return [a for _, a in getaddresses(values) if a and "@" in a]
+    except Exception:  # noqa: BLE001 - a hostile header must not stop cleaning
+        return []
+
+
+def _header(msg, name: str) -> str | None:
+    try:
+        v = msg.get(name)
+    except Exception:  # malformed header values must not stop cleaning
+        return None
+    return None if v is None else str(v)
+
+
+def clean_message(raw: bytes, options: Options | None = None, *, path: str | None = None
+                  ) -> tuple[bytes, MessageReport]:
+    """Clean a whole MIME message. Raises MessageError if ``raw`` is not a mail message at all."""
+    opts = options or Options()
+    _default_rules(opts)   # a broken rule file is a configuration error, not a per-part one
+    parsed = mime.parse(raw)
+    msg = parsed.msg
+    report = MessageReport(path=path, message_id=_header(msg, "Message-ID"), sender=_header(msg, "From"),
+                           subject=_header(msg, "Subject"), date=_header(msg, "Date"))
+    report.errors.extend(parsed.errors)
+    sender = (_addresses(msg, ("From",)) or [None])[0]
+    if sender_allowed(sender, opts):
+        report.allowlisted = True   # "allowlisted, not checked": never shown as "no trackers found"
+        return raw, report
+    recipients = tuple(_addresses(msg, RECIPIENT_HEADERS))
+    unsub = frozenset(re.findall(r"<(https?://[^>]+)>", _header(msg, "List-Unsubscribe") or ""))
+    receipts = read_receipt_findings(lambda name: _raw_values(msg, name), opts.keep_read_receipts)
+    report.findings.extend(receipts)
+    drop = [] if opts.keep_read_receipts else sorted({f.where.split(":", 1)[1] for f in receipts})
+    new_texts: dict[str, str] = {}
+    for part in parsed.parts:
+        if part.is_attachment:
+            continue
+        try:
+            if part.subtype == "html":
+                res = clean_html(part.text, opts, recipients=recipients, unsubscribe=unsub, part=part.path,
+                                 sender=sender)
+                new, findings, changed = res.html, res.findings, res.changed
+            else:
+                new, findings = clean_text(part.text, opts, recipients=recipients, unsubscribe=unsub,
+                                           part=part.path)
+                changed = new != part.text
+        except Exception as exc:  # a bug on one part must not lose the message
+            report.errors.append(f"part {part.path}: could not be cleaned ({type(exc).__name__}: {exc})")
+            continue
+        report.findings.extend(findings)
+        if changed:
+            new_texts[part.path] = new
+    if not new_texts and not drop:
+        return raw, report
+    try:
+        return mime.rebuild(parsed, new_texts, drop), report
+    except MessageError as exc:
+        # Cleaning found things but the message cannot be written back: say so, change nothing.
+        report.errors.append(f"could not write the cleaned message ({exc}); left unchanged")
+        return raw, report
+
+
+def clean_for_report(raw: bytes, options: Options | None = None, *, path: str | None = None
+                     ) -> tuple[bytes | None, MessageReport]:
+    """``clean_message`` for callers that work through whole mailboxes (the CLI's workers, IMAP): it
+    never raises. A message that cannot be read gives an ``unreadable`` report with its ``error``; a
+    readable one also gets its identity leaks. The bytes are None when nothing changed."""
+    from tracker_block.engine.report import find_leaks, recipients_of   # the report module imports this one lazily too
+    try:
+        cleaned, report = clean_message(raw, options, path=path)
+    except MessageError as exc:
+        error = "not a mail message: " + _without_path(str(exc), path)
+    except RecursionError:
+        error = "message too deeply nested to process"
+    except Exception as exc:  # noqa: BLE001 - a bug must not end a 100,000-message run
+        error = f"internal error ({type(exc).__name__}: {_without_path(str(exc), path)})"
+    else:
+        report.path = path
+        if report.findings:
+            report.leaks = find_leaks(report, recipients_of(raw, options))
+        return (cleaned if cleaned != raw else None), report
+    return None, MessageReport(path=path, unreadable=True, error=error)
+
+
+def _without_path(text: str, path: str | None) -> str:
+    """An error's text without the ``path: `` its caller will show anyway."""
+    return text[len(path) + 2:] if path and text.startswith(path + ": ") else text or "unreadable"
+
+
+def clear_caches() -> None:
+    """Forget every per-URL and per-rule-set cache (benchmarks use this to time mail as never seen)."""
+    from tracker_block.engine import heuristics, urls
+    for module in (heuristics, urls):
+        for value in vars(module).values():
+            if hasattr(value, "cache_clear"):
+                value.cache_clear()
+    _identity.cache_clear()

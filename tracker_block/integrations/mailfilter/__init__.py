@@ -1,0 +1,1 @@
+"""Mail-server filtering: the SMTP (Postfix content filter) and pipe filters, delivery, organisation policy."""

@@ -1,0 +1,1 @@
+"""The signed, SSRF-safe image proxy."""

@@ -1,0 +1,1 @@
+"""Thunderbird: the add-on (bridge/), its native host, its installer and image cache."""
