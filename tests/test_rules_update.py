@@ -168,7 +168,7 @@ def test_update_runs_only_when_asked():
     """Nothing but the `rules update` command imports the fetching code's network calls."""
     import pathlib
     src = pathlib.Path(__file__).resolve().parent.parent / "tracker_block"
-    users = [p.name for p in src.glob("*.py") if "fetch(" in p.read_text() and "listupdate" in p.read_text()]
+    users = [p.name for p in src.rglob("*.py") if "fetch(" in p.read_text() and "listupdate" in p.read_text()]
     assert users == ["rules_cli.py"], users
     assert "urlopen" not in "".join(p.read_text() for p in src.glob("*.py") if p.name != "listupdate.py"
                                     and p.name not in ("netguard.py", "proxy.py", "native_host.py"))

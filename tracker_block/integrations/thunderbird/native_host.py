@@ -197,13 +197,15 @@ def verdict(findings: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def remote_images(html: str) -> list[str]:
-    """http(s) <img> sources left in cleaned HTML: the only URLs safe-image fetching may touch."""
-    from selectolax.lexbor import LexborHTMLParser
+    """http(s) <img> sources left in cleaned HTML: the only URLs safe-image fetching may touch (read
+    by the engine's own parser, as it judged them)."""
+    from tracker_block import _core
 
     urls: dict[str, None] = {}
-    for node in LexborHTMLParser(html).css("img[src]"):
-        src = (node.attributes.get("src") or "").strip()
-        if src.lower().startswith(("http://", "https://")):
+    sites, _ = _core.collect_sites(html)
+    for (_kind, where, _attr, url, *_), _rest in sites:
+        src = (url or "").strip()
+        if where == "img@src" and src.lower().startswith(("http://", "https://")):
             urls.setdefault(src)
     return list(urls)
 
