@@ -37,21 +37,21 @@ enum List {
     Rules,
 }
 
+/// Whitespace and comments between rules or declarations, kept unless skipped.
+fn trivia<'a>(t: &Node<'a>, skip_ws: bool, skip_comments: bool, out: &mut Vec<Item<'a>>) {
+    match t {
+        Node::Ws(v) if !skip_ws => out.push(Item::Ws(v.clone())),
+        Node::Comment(v) if !skip_comments => out.push(Item::Comment(v.clone())),
+        _ => {}
+    }
+}
+
 fn rule_list<'a>(nodes: &[Node<'a>], kind: List, skip_ws: bool, skip_comments: bool) -> Vec<Item<'a>> {
     let mut c = Cursor { nodes, pos: 0 };
     let mut out = Vec::new();
     while let Some(t) = c.next() {
         match t {
-            Node::Ws(v) => {
-                if !skip_ws {
-                    out.push(Item::Ws(v.clone()))
-                }
-            }
-            Node::Comment(v) => {
-                if !skip_comments {
-                    out.push(Item::Comment(v.clone()))
-                }
-            }
+            Node::Ws(_) | Node::Comment(_) => trivia(t, skip_ws, skip_comments, &mut out),
             Node::Literal(v) if kind == List::Stylesheet && (v == "<!--" || v == "-->") => {}
             Node::AtKeyword(name) => out.push(at_rule(name, &mut c)),
             _ => out.push(qualified_rule(t, &mut c, false)),
@@ -76,16 +76,7 @@ pub fn parse_blocks_contents<'a>(nodes: &[Node<'a>], skip_ws: bool, skip_comment
     let mut out = Vec::new();
     while let Some(t) = c.next() {
         match t {
-            Node::Ws(v) => {
-                if !skip_ws {
-                    out.push(Item::Ws(v.clone()))
-                }
-            }
-            Node::Comment(v) => {
-                if !skip_comments {
-                    out.push(Item::Comment(v.clone()))
-                }
-            }
+            Node::Ws(_) | Node::Comment(_) => trivia(t, skip_ws, skip_comments, &mut out),
             Node::AtKeyword(name) => out.push(at_rule(name, &mut c)),
             _ if t.is_literal(";") => {}
             _ => out.push(blocks_content(t, &mut c)),
