@@ -1,8 +1,6 @@
 //! Small text operations on markup the engine rewrites inside comments (Outlook conditional
 //! comments are markup to the clients that read them).
-use std::sync::LazyLock;
-
-use regex::Regex;
+use crate::html::collect::next_script_hook;
 
 /// Python's `html.escape(text, quote=True)`.
 pub fn escape(text: &str) -> String {
@@ -20,40 +18,24 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-/// A script hook (`javascript:`, `expression(`, `behavior:`, `-moz-binding:`) or `<base`.
-static SCRIPT_HOOK: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(?:(?:java|vb|live)script\s*:|expression\s*\(|(?:-ms-)?behavior\s*:|-moz-binding\s*:)|<\s*base\b")
-        .expect("valid regex")
-});
-
 /// Rename every script hook so nothing reads it as script or a base URL (`x-expression(`,
-/// `x-javascript:`, `<x-base`). A hook right after a word character or `-` is not one (the
-/// look-behind of Python's COMMENT_SCRIPT, checked by hand: the regex crate has none).
+/// `x-javascript:`, `<x-base`), the hooks as `html::collect` finds them.
 pub fn rename_script_hooks(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 8);
     let mut last = 0;
-    let mut at = 0;
-    while let Some(m) = SCRIPT_HOOK.find_at(text, at) {
-        let hook = m.as_str();
-        let blocked = !hook.starts_with('<')
-            && text[..m.start()].chars().next_back().is_some_and(|c| c == '-' || c == '_' || c.is_alphanumeric());
-        if blocked {
-            at = m.start() + hook.chars().next().map_or(1, char::len_utf8);
-            continue;
-        }
-        out.push_str(&text[last..m.start()]);
-        match hook.strip_prefix('<') {
+    while let Some(hook) = next_script_hook(text, last) {
+        out.push_str(&text[last..hook.start]);
+        match text[hook.clone()].strip_prefix('<') {
             Some(rest) => {
                 out.push_str("<x-");
                 out.push_str(rest);
             }
             None => {
                 out.push_str("x-");
-                out.push_str(hook);
+                out.push_str(&text[hook.clone()]);
             }
         }
-        last = m.end();
-        at = m.end();
+        last = hook.end;
     }
     out.push_str(&text[last..]);
     out

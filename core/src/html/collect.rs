@@ -158,32 +158,35 @@ static REFRESH_URL: LazyLock<Regex> = LazyLock::new(|| re(r#"(?i)url\s*=\s*['"]?
 pub static URL_IN_COMMENT: LazyLock<Regex> = LazyLock::new(|| {
     re(r#"(?i)((?:https?:)?[\\/]{2}[^\s"'<>()]+|https?:[\\/]?[^\s"'<>()\\/][^\s"'<>()]*)"#)
 });
-/// COMMENT_SCRIPT without its look-behind `(?<![\w-])`, checked by hand (the regex crate has none).
-static COMMENT_SCRIPT_HOOK: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"(?i)(?:(?:java|vb|live)script\s*:|expression\s*\(|(?:-ms-)?behavior\s*:|-moz-binding\s*:)")
+/// Python's COMMENT_SCRIPT without its look-behind `(?<![\w-])`, which `next_script_hook` checks by
+/// hand (the regex crate has none): script hooks, or `<base`.
+static COMMENT_SCRIPT: LazyLock<Regex> = LazyLock::new(|| {
+    re(r"(?i)(?:(?:java|vb|live)script\s*:|expression\s*\(|(?:-ms-)?behavior\s*:|-moz-binding\s*:)|<\s*base\b")
 });
-static COMMENT_BASE: LazyLock<Regex> = LazyLock::new(|| re(r"(?i)<\s*base\b"));
 static CSS_ESCAPE: LazyLock<Regex> = LazyLock::new(|| re(r"(?s)\\(?:([0-9a-fA-F]{1,6})[ \t\r\n\x0c]?|(.))"));
 static CSS_COMMENT: LazyLock<Regex> = LazyLock::new(|| re(r"(?s)/\*.*?(?:\*/|\z)"));
 static WORD: LazyLock<Regex> = LazyLock::new(|| re(r"^\w$"));
 
 const COMMENT_SCRIPT_HINTS: [&str; 8] = ["script", "ession", "behavior", "binding", "&#", "\\", "/*", "base"];
 
-/// COMMENT_SCRIPT.search: a script hook not preceded by a word character or '-', or `<base`.
-pub fn comment_script_match(low: &str) -> bool {
-    if COMMENT_BASE.is_match(low) {
-        return true;
-    }
-    let mut at = 0;
-    while let Some(m) = COMMENT_SCRIPT_HOOK.find_at(low, at) {
-        let before = low[..m.start()].chars().next_back();
-        let blocked = before.is_some_and(|c| c == '-' || WORD.is_match(c.encode_utf8(&mut [0; 4])));
+/// The first COMMENT_SCRIPT match at or after `at`: a script hook not preceded by a word character
+/// or '-', or `<base`.
+pub fn next_script_hook(text: &str, mut at: usize) -> Option<std::ops::Range<usize>> {
+    while let Some(m) = COMMENT_SCRIPT.find_at(text, at) {
+        let before = text[..m.start()].chars().next_back();
+        let blocked = !m.as_str().starts_with('<')
+            && before.is_some_and(|c| c == '-' || WORD.is_match(c.encode_utf8(&mut [0; 4])));
         if !blocked {
-            return true;
+            return Some(m.range());
         }
-        at = m.start() + low[m.start()..].chars().next().map_or(1, char::len_utf8);
+        at = m.start() + text[m.start()..].chars().next().map_or(1, char::len_utf8);
     }
-    false
+    None
+}
+
+/// COMMENT_SCRIPT.search.
+pub fn comment_script_match(low: &str) -> bool {
+    next_script_hook(low, 0).is_some()
 }
 
 /// Could this comment run script in a client that reads it as markup (IE, Outlook)? Entities,
