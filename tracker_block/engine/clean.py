@@ -47,9 +47,16 @@ def _default_rules(options: Options) -> Rules:
 
 @functools.lru_cache(maxsize=32)
 def _identity(addresses: tuple[str, ...]) -> Identity:
-    """One Identity per recipient set: it is immutable, and the per-URL verdict caches in
-    ``detect`` are keyed by it, so the parts of a message (and a mailbox for one person) share them."""
+    """One Identity per recipient set: its encoded forms and the core's automaton over them are built
+    once, and shared by the parts of a message (and a mailbox for one person)."""
     return Identity(addresses)
+
+
+def _judging(options: Options | None, recipients: tuple[str, ...]) -> tuple[Options, Rules, Identity]:
+    """What a part is judged with: the options, the compiled rule set and the recipient identity."""
+    opts = options or Options()
+    ensure_public_suffixes()
+    return opts, _default_rules(opts), _identity(tuple(recipients) + tuple(opts.recipients))
 
 
 def _proxy(opts: Options) -> tuple | None:
@@ -71,10 +78,7 @@ def clean_html(html_text: str, options: Options | None = None, *, recipients: tu
     The whole document pass (parse, find every site, judge, rewrite, serialise) runs in the Rust
     core (``core/src/engine``). ``sender`` (the From address) lets tracking subdomains of the
     sender's own domain count as a signal."""
-    opts = options or Options()
-    rules = _default_rules(opts)
-    identity = _identity(tuple(recipients) + tuple(opts.recipients))
-    ensure_public_suffixes()
+    opts, rules, identity = _judging(options, recipients)
     out, raw = _core.clean_html(html_text, rules.judge, identity.core, _domain_of(sender), opts.mode,
                                 opts.clean_links, sorted(unsubscribe), _proxy(opts))
     return HtmlResult(out, _findings(raw, part), out != html_text)
@@ -83,10 +87,7 @@ def clean_html(html_text: str, options: Options | None = None, *, recipients: tu
 def clean_text(text: str, options: Options | None = None, *, recipients: tuple[str, ...] = (),
                unsubscribe: frozenset[str] = frozenset(), part: str = "") -> tuple[str, list[Finding]]:
     """Clean the links of a text/plain part (nothing in plain text loads by itself)."""
-    opts = options or Options()
-    rules = _default_rules(opts)
-    identity = _identity(tuple(recipients) + tuple(opts.recipients))
-    ensure_public_suffixes()
+    opts, rules, identity = _judging(options, recipients)
     out, raw = _core.clean_text(text, rules.judge, identity.core, opts.clean_links, sorted(unsubscribe))
     return out, _findings(raw, part)
 
