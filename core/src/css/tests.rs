@@ -80,39 +80,3 @@ fn deep_nesting_is_dropped_not_overflowed() {
     let deep = format!("a{{b:url(x) {}}}", "(".repeat(100_000));
     assert_eq!(clean_stylesheet(&deep, |_: &str, _: &str, _: &str| Judged::Keep).as_deref(), Some(""));
 }
-
-#[test]
-#[ignore]
-fn timing_heavy_sheet() {
-    let Ok(s) = std::fs::read_to_string("/tmp/heavy.css") else { return };
-    let t = std::time::Instant::now();
-    for _ in 0..20 {
-        let _ = tokens::tokenize(&s, false);
-    }
-    eprintln!("tokenize {:?}", t.elapsed() / 20);
-    let mut input = cssparser::ParserInput::new(&s);
-    let t = std::time::Instant::now();
-    for _ in 0..20 {
-        let mut input = cssparser::ParserInput::new(&s);
-        let mut p = cssparser::Parser::new(&mut input);
-        while p.next_including_whitespace_and_comments().is_ok() {}
-    }
-    let _ = &mut input;
-    eprintln!("cssparser flat {:?}", t.elapsed() / 20);
-    let nodes = tokens::tokenize(&s, false).unwrap();
-    let t = std::time::Instant::now();
-    for _ in 0..20 {
-        let _ = parse_stylesheet(&nodes, false, false);
-    }
-    eprintln!("parse {:?}", t.elapsed() / 20);
-    let t = std::time::Instant::now();
-    for _ in 0..20 {
-        let _ = to_css(&nodes);
-    }
-    eprintln!("serialize {:?}", t.elapsed() / 20);
-    let t = std::time::Instant::now();
-    for _ in 0..20 {
-        let _ = clean_stylesheet(&s, |_: &str, _: &str, _: &str| Judged::Keep);
-    }
-    eprintln!("clean {:?}", t.elapsed() / 20);
-}
