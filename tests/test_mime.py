@@ -646,6 +646,64 @@ def test_stdlib_fallback_when_spans_disagree() -> None:
     assert q.msg["Subject"] == "odd"
 
 
+def assert_readings_agree(raw: bytes) -> None:
+    """The span-first reading and the stdlib's full parse give the same parts, problems, header
+    fields, spans and rebuilt bytes (or the span-first reading leaves the message to the stdlib)."""
+    try:
+        slow = parse(raw, fast=False)
+    except MessageError:
+        with pytest.raises(MessageError):
+            parse(raw)
+        return
+    fast = parse(raw)
+    assert fast.parts == slow.parts
+    assert fast.errors == slow.errors
+    assert list(fast.msg.raw_items()) == list(slow.msg.raw_items())
+    assert fast.msg.get_unixfrom() == slow.msg.get_unixfrom()
+    if slow._root is None:   # the stdlib read a shape the spans cannot express: so must the fast path
+        assert fast._root is None
+    spans = {k: (v.node.start, v.node.hdr_end, v.node.body_start, v.node.end) if v.node else None
+             for k, v in slow._leaves.items()}
+    assert {k: (v.node.start, v.node.hdr_end, v.node.body_start, v.node.end) if v.node else None
+            for k, v in fast._leaves.items()} == spans
+    new = {t.path: t.text + "\u2603 changed" for t in slow.parts}
+    assert rebuild(fast, new, ["Disposition-Notification-To"]) == rebuild(slow, new, ["Disposition-Notification-To"])
+    assert rebuild(fast, {}) == rebuild(slow, {}) == raw
+
+
+def _every_test_message() -> dict[str, bytes]:
+    import pathlib
+    import sys
+    root = pathlib.Path(__file__).resolve().parent.parent
+    sys.path.insert(0, str(root / "benchmarks"))
+    import gen
+    out = {f"corpus:{k}": v for k, v in CORPUS.items()}
+    out.update((f"sample:{p.name}", p.read_bytes()) for p in sorted((root / "samples").glob("*.eml")))
+    out.update((f"gen:{i}", m) for i, m in enumerate(gen.messages(30)))
+    out.update((f"gen-heavy:{i}", m) for i, m in enumerate(gen.messages(10, style="heavy")))
+    return out
+
+
+EVERY_MESSAGE = _every_test_message()
+
+
+@pytest.mark.parametrize("name", sorted(EVERY_MESSAGE))
+def test_span_first_reading_agrees_with_the_stdlib_parse(name: str) -> None:
+    assert_readings_agree(EVERY_MESSAGE[name])
+
+
+def test_span_first_reading_takes_ordinary_messages_and_leaves_odd_ones() -> None:
+    """The fast reading must actually run on ordinary mail (or it would cost nothing and prove
+    nothing), and hand the shapes it does not take on to the stdlib."""
+    from tracker_block.engine import mime
+    ordinary = [k for k, v in EVERY_MESSAGE.items() if mime._parse_spans(v, b"\n") is not None]
+    assert all(k in ordinary for k in EVERY_MESSAGE if k.startswith("gen"))
+    for odd in (CORPUS["digest_report"], CORPUS["forwarded_crlf"],
+                b"Subject: odd\nX-A: 1\nFrom nobody\n\n<p>x</p>\n",
+                b"Subject: x\nContent-Type: multipart/mixed; boundary=zz\n\n--zz\n\nno close\n"):
+        assert mime._parse_spans(odd, b"\n") is None
+
+
 def test_unknown_path_is_a_programming_error() -> None:
     with pytest.raises(KeyError):
         rebuild(parse(CORPUS["plain_lf"]), {"9.9": "x"})
@@ -663,6 +721,7 @@ def _mutations(raw: bytes) -> st.SearchStrategy[bytes]:
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.sampled_from(sorted(CORPUS)).flatmap(lambda k: _mutations(CORPUS[k])))
 def test_damaged_messages_never_crash(raw: bytes) -> None:
+    assert_readings_agree(raw)
     try:
         p = parse(raw)
     except MessageError:
