@@ -24,7 +24,7 @@ from email.parser import BytesParser
 from typing import Iterable
 
 
-__all__ = ["MessageError", "TextPart", "ParsedMessage", "parse", "rebuild"]
+__all__ = ["MessageError", "TextPart", "ParsedMessage", "parse", "rebuild", "header_fields"]
 
 
 class MessageError(Exception):
@@ -130,6 +130,15 @@ def parse(raw: bytes, *, fast: bool = True) -> ParsedMessage:
     if not msg.is_multipart() and root is not None and root.body_start >= len(raw):
         errors.append("message has no body (header block only)")
     return ParsedMessage(msg, parts, errors, raw, leaves, root, linesep)
+
+
+def header_fields(raw: bytes, limit: int = 1 << 20) -> Message:
+    """The top header block as the stdlib's compat32 header parser reads it (what callers that only
+    look up a From or a To need). Only the block, up to ``limit`` bytes, is handed over: given the
+    whole message, the parser would also split the body into lines."""
+    from email.parser import BytesHeaderParser
+    blank = _BLANK_LINE.search(raw, 0, limit)
+    return BytesHeaderParser(policy=_email_policy.compat32).parsebytes(raw[:blank.end()] if blank else raw[:limit])
 
 
 def _check_readable(raw: bytes) -> bytes:

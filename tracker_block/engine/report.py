@@ -315,12 +315,11 @@ def to_table(reports: Iterable[MessageReport], *, width: int | None = None, colo
 
 def recipients_of(raw: bytes, options: Any) -> list[str]:
     """The reader's addresses: the message's recipient headers and --recipient."""
-    from email.parser import BytesHeaderParser
-    from email.policy import compat32
     from email.utils import getaddresses
     from tracker_block.engine.clean import RECIPIENT_HEADERS   # the engine imports this module
+    from tracker_block.engine.mime import header_fields
     try:
-        head = BytesHeaderParser(policy=compat32).parsebytes(raw[:65536])
+        head = header_fields(raw, 65536)
         values = [str(v) for name in RECIPIENT_HEADERS for v in (head.get_all(name) or [])]
         found = [a for _n, a in getaddresses(values) if "@" in a]
     except Exception:  # noqa: BLE001 - a hostile header must not stop the report

@@ -107,11 +107,10 @@ def summary(report: MessageReport) -> str:
 
 
 def _from_address(raw: bytes) -> str | None:
-    from email.parser import BytesHeaderParser
-    from email.policy import compat32
     from email.utils import getaddresses
+    from tracker_block.engine.mime import header_fields
     try:
-        msg = BytesHeaderParser(policy=compat32).parsebytes(raw[_head_start(raw):])
+        msg = header_fields(raw[_head_start(raw):])
         found = [a for _, a in getaddresses([str(v) for v in msg.get_all("From", [])]) if a]
     except Exception:  # noqa: BLE001 - a header we cannot parse is no allowlist match
         return None

@@ -228,10 +228,9 @@ def message_html_parts(raw: bytes) -> list[str]:
 
 def raw_headers(raw: bytes) -> dict[str, list[str]]:
     """A raw message's header block as name -> values (what messages.getFull gives)."""
-    import email.parser
-    import email.policy
+    from tracker_block.engine.mime import header_fields
 
-    msg = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(raw)
+    msg = header_fields(raw, len(raw))
     out: dict[str, list[str]] = {}
     for name, value in msg.items():
         out.setdefault(name.lower(), []).append(" ".join(str(value).split()))
