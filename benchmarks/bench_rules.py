@@ -52,7 +52,7 @@ def base_rules() -> R.Rules:
     R._LAZY = True
     try:
         for name, text in R._bundled_texts():
-            rules.add_file(name, text)
+            rules.add_data(name, R.read_bundled_toml(text))
     finally:
         R._LAZY = False
     return rules

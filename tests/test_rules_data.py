@@ -6,6 +6,7 @@ the rule it documents, and the index domains cover what the regexes can match.
 """
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 from pathlib import Path
@@ -89,6 +90,25 @@ def test_files_parse_and_have_sources():
     for data in (TRACKERS, PARAMS, BRAVE, CLEARURLS):
         assert data["sources"], "every rule file declares its sources"
     assert BRAVE["exempt_hosts"] == ["urldefense.com"]
+
+
+def test_the_core_reads_every_bundled_rule_file_as_tomllib_does():
+    """Start-up reads the bundled files with the core's TOML parser: it must give tomllib's values, in
+    tomllib's order; a date (tomllib's datetime) or a syntax error is left to tomllib."""
+    import tomllib
+
+    from tracker_block import _core
+    from tracker_block.engine.rules import read_bundled_toml
+    for path in sorted(RULES.glob("*.toml")):
+        text = path.read_text(encoding="utf-8")
+        mine, theirs = _core.parse_toml(text), tomllib.loads(text)
+        assert mine == theirs and list(mine) == list(theirs), path.name
+        assert json.dumps(mine) == json.dumps(theirs), path.name      # nested key order too
+    assert _core.parse_toml("when = 1979-05-27T07:32:00Z") is None
+    assert read_bundled_toml("when = 1979-05-27")["when"].year == 1979
+    assert _core.parse_toml("a = ") is None
+    with pytest.raises(tomllib.TOMLDecodeError):
+        read_bundled_toml("a = ")
 
 
 def test_copyleft_files_are_labelled():

@@ -22,6 +22,7 @@ mod py_css;
 mod py_engine;
 mod py_html;
 mod py_judge;
+mod py_toml;
 
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -30,5 +31,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     py_html::register(m)?;
     py_judge::register(m)?;
     py_engine::register(m)?;
+    py_toml::register(m)?;
     Ok(())
 }

@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import codecs
+import functools
 import io
 import re
 from dataclasses import dataclass, field
@@ -616,11 +617,21 @@ def _decode_text(data: bytes, declared: str | None, subtype: str, where: str,
     return text, used, meta
 
 
-_PLAUSIBLE = {_codec(n) for n in (
+_PLAUSIBLE_LABELS = (
     "utf-8", "cp1252", "latin-1", "iso-8859-2", "iso-8859-5", "iso-8859-7", "iso-8859-15", "cp1250",
     "cp1251", "cp1253", "cp1254", "cp1255", "cp1256", "cp1257", "koi8-r", "koi8-u", "shift_jis", "cp932",
-    "euc-jp", "iso-2022-jp", "gb2312", "gbk", "gb18030", "big5", "euc-kr", "cp949", "tis-620", "cp874")}
+    "euc-jp", "iso-2022-jp", "gb2312", "gbk", "gb18030", "big5", "euc-kr", "cp949", "tis-620", "cp874")
+
+
+@functools.cache
+def _plausible() -> frozenset[str | None]:
+    """Codecs a statistical guess may pick; built on first need (looking up the CJK codecs at import
+    cost every start-up 12 ms)."""
+    return frozenset(_codec(n) for n in _PLAUSIBLE_LABELS)
+
+
 _HIGH = bytes(range(128, 256))
+
 
 def _guess(data: bytes, is_html: bool, exclude: list[str]) -> tuple[str, str]:
     if "utf-8" not in exclude:
@@ -636,7 +647,7 @@ def _guess(data: bytes, is_html: bool, exclude: list[str]) -> tuple[str, str]:
         from bs4.dammit import EncodingDetector
         for enc in EncodingDetector(sample, is_html=is_html, exclude_encodings=exclude).encodings:
             codec = _codec(enc)
-            if codec in _PLAUSIBLE and codec not in exclude:
+            if codec in _plausible() and codec not in exclude:
                 try:
                     return data.decode(codec), enc
                 except UnicodeError:
