@@ -13,8 +13,6 @@ import hashlib
 import os
 import re
 import tempfile
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,6 +76,8 @@ def _write_atomic(dest: Path, data: bytes, mtime: float | None) -> None:
 
 def fetch(url: str, dest: Path, max_bytes: int = MAX_BYTES, timeout: float = TIMEOUT) -> Outcome:
     """Fetch one list into ``dest`` unless the copy there is current; never leaves a bad file."""
+    import urllib.error     # here, not at the top: every start-up reads this module, few fetch
+    import urllib.request
     req = urllib.request.Request(url, headers={"User-Agent": f"{APP} rules update"})
     if dest.is_file():
         req.add_header("If-Modified-Since", email.utils.formatdate(dest.stat().st_mtime, usegmt=True))

@@ -75,36 +75,53 @@ def parse_line(line: str, list_id: str, file: str = "") -> Filter | tuple[str, s
     return res.loaded[0] if res.loaded else res.dropped[0]
 
 
+def check_list(text: str) -> None:
+    """Raise FilterSyntaxError when ``text`` is plainly not a filter list (a web page, JSON, binary)."""
+    head = text.lstrip()[:200].lower()
+    if head.startswith(("<!doctype", "<html", "{", "<?xml")) or "\x00" in text:
+        raise FilterSyntaxError(f"not an Adblock Plus filter list (starts {head[:20]!r})")
+
+
 def parse(text: str, list_id: str, file: str = "", check: bool = True) -> ParseResult:
     """Parse a whole list. Raises FilterSyntaxError when it is not a filter list at all."""
     if check:
-        head = text.lstrip()[:200].lower()
-        if head.startswith(("<!doctype", "<html", "{", "<?xml")) or "\x00" in text:
-            raise FilterSyntaxError(f"not an Adblock Plus filter list (starts {head[:20]!r})")
+        check_list(text)
     loaded, dropped, comments = _core.parse_filter_list(text, list_id, file)
     return ParseResult([Filter(t, list_id, frozenset(kinds), exc, host, pattern=pattern, match_case=mc, file=file)
                         for t, kinds, exc, host, pattern, mc in loaded], dropped, comments)
 
 
 class FilterSet:
-    """Every loaded list, compiled into one index (in the Rust core); ``match`` answers in a few look-ups."""
+    """Every loaded list, compiled into one index (in the Rust core); ``match`` answers in a few look-ups.
+
+    The per-filter Python view (``lists``: what ``rules coverage`` shows, what a verdict cites) is
+    built on first use: cleaning mail needs only the core's index, and building the view cost every
+    process ~10 ms at start."""
 
     def __init__(self) -> None:
-        self.lists: dict[str, ParseResult] = {}
+        self._lists: dict[str, ParseResult] = {}
         self.link_lists: set[str] = set()
         self._texts: dict[str, tuple[str, str]] = {}   # file -> (text, label)
         self.compiled: _core.FilterIndex | None = None   # None after a change, until index() rebuilds it
 
-    def add(self, file: str, text: str, label: str, links: bool = False) -> ParseResult:
+    def add(self, file: str, text: str, label: str, links: bool = False) -> None:
         """Add one list file under ``label`` (the name reasons cite). ``links``: its filters
-        without a load type also mark links (click tracking)."""
-        res = parse(text, label, file)
-        self.lists[file] = res
+        without a load type also mark links (click tracking). Raises FilterSyntaxError when the
+        text is not a filter list at all."""
+        check_list(text)
+        self._lists.pop(file, None)
         self._texts[file] = (text, label)
         if links:
             self.link_lists.add(file)
         self.compiled = None
-        return res
+
+    @property
+    def lists(self) -> dict[str, ParseResult]:
+        """Each list's filters as parsed (file -> ParseResult), in the order the lists were added."""
+        if len(self._lists) != len(self._texts):
+            self._lists = {file: self._lists.get(file) or parse(text, label, file, check=False)
+                           for file, (text, label) in self._texts.items()}
+        return self._lists
 
     def index(self) -> _core.FilterIndex:
         """The compiled index of every list (built on first use after a change)."""
