@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import email
+import re
 from email import policy
 from pathlib import Path
 
@@ -124,3 +125,36 @@ def test_malformed_address_headers_do_not_stop_cleaning(header):
     out, report = clean_message(raw)
     assert b"list-manage" not in out
     assert any(f.kind == "pixel" for f in report.findings)
+
+
+@pytest.mark.parametrize("mode", ["trackers", "all", "proxy"])
+def test_parts_sharing_link_decisions_report_what_each_part_alone_would(mode: str) -> None:
+    """clean_message lets a message's parts share link decisions (the text alternative repeats the
+    HTML's links); the findings and bodies must be exactly those of cleaning each part on its own."""
+    import sys
+
+    from tracker_block.engine import mime
+    from tracker_block.engine.clean import RECIPIENT_HEADERS, _addresses, clean_html, clean_text
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    import gen
+    from tracker_block.engine.signing import KeyRing
+    opts = Options(mode=mode) if mode != "proxy" else Options(
+        mode=mode, proxy_base="https://proxy.example.net/p", keyring=KeyRing((("k1", b"s" * 32),)))
+    raws = [p.read_bytes() for p in sorted(SAMPLES.glob("*.eml"))] + list(gen.messages(8))
+    for raw in raws:
+        cleaned, report = clean_message(raw, opts)
+        parsed = mime.parse(raw)
+        recipients = tuple(_addresses(parsed.msg, RECIPIENT_HEADERS))
+        sender = (_addresses(parsed.msg, ("From",)) or [None])[0]
+        unsub = frozenset(re.findall(r"<(https?://[^>]+)>", str(parsed.msg.get("List-Unsubscribe") or "")))
+        alone = []
+        for part in parsed.parts:
+            if part.is_attachment:
+                continue
+            if part.subtype == "html":
+                alone += clean_html(part.text, opts, recipients=recipients, unsubscribe=unsub, part=part.path,
+                                    sender=sender).findings
+            else:
+                alone += clean_text(part.text, opts, recipients=recipients, unsubscribe=unsub, part=part.path)[1]
+        shared = [f for f in report.findings if f.kind != "header"]
+        assert [f.to_dict() for f in shared] == [f.to_dict() for f in alone]

@@ -72,23 +72,26 @@ def _findings(raw: list[tuple], part: str) -> list[Finding]:
 
 
 def clean_html(html_text: str, options: Options | None = None, *, recipients: tuple[str, ...] = (),
-               unsubscribe: frozenset[str] = frozenset(), part: str = "", sender: str | None = None) -> HtmlResult:
+               unsubscribe: frozenset[str] = frozenset(), part: str = "", sender: str | None = None,
+               link_plans: _core.LinkPlans | None = None) -> HtmlResult:
     """Clean one HTML document; the result keeps everything the policy allows, byte for byte when unchanged.
 
     The whole document pass (parse, find every site, judge, rewrite, serialise) runs in the Rust
     core (``core/src/engine``). ``sender`` (the From address) lets tracking subdomains of the
-    sender's own domain count as a signal."""
+    sender's own domain count as a signal. ``link_plans``: link decisions shared with the other
+    parts of the same message (same options, recipients and unsubscribe URLs)."""
     opts, rules, identity = _judging(options, recipients)
     out, raw = _core.clean_html(html_text, rules.judge, identity.core, _domain_of(sender), opts.mode,
-                                opts.clean_links, sorted(unsubscribe), _proxy(opts))
+                                opts.clean_links, sorted(unsubscribe), _proxy(opts), link_plans)
     return HtmlResult(out, _findings(raw, part), out != html_text)
 
 
 def clean_text(text: str, options: Options | None = None, *, recipients: tuple[str, ...] = (),
-               unsubscribe: frozenset[str] = frozenset(), part: str = "") -> tuple[str, list[Finding]]:
+               unsubscribe: frozenset[str] = frozenset(), part: str = "",
+               link_plans: _core.LinkPlans | None = None) -> tuple[str, list[Finding]]:
     """Clean the links of a text/plain part (nothing in plain text loads by itself)."""
     opts, rules, identity = _judging(options, recipients)
-    out, raw = _core.clean_text(text, rules.judge, identity.core, opts.clean_links, sorted(unsubscribe))
+    out, raw = _core.clean_text(text, rules.judge, identity.core, opts.clean_links, sorted(unsubscribe), link_plans)
     return out, _findings(raw, part)
 
 
@@ -142,17 +145,18 @@ def clean_message(raw: bytes, options: Options | None = None, *, path: str | Non
     report.findings.extend(receipts)
     drop = [] if opts.keep_read_receipts else sorted({f.where.split(":", 1)[1] for f in receipts})
     new_texts: dict[str, str] = {}
+    plans = _core.LinkPlans()      # the text and HTML alternatives carry the same links: judge each once
     for part in parsed.parts:
         if part.is_attachment:
             continue
         try:
             if part.subtype == "html":
                 res = clean_html(part.text, opts, recipients=recipients, unsubscribe=unsub, part=part.path,
-                                 sender=sender)
+                                 sender=sender, link_plans=plans)
                 new, findings, changed = res.html, res.findings, res.changed
             else:
                 new, findings = clean_text(part.text, opts, recipients=recipients, unsubscribe=unsub,
-                                           part=part.path)
+                                           part=part.path, link_plans=plans)
                 changed = new != part.text
         except Exception as exc:  # a bug on one part must not lose the message
             report.errors.append(f"part {part.path}: could not be cleaned ({type(exc).__name__}: {exc})")

@@ -1,6 +1,7 @@
 //! One document's pass, the port of `engine.py`'s `_Cleaner`: every site found by `html::collect`
 //! is decided (judge, policy) and rewritten; findings say what was done. No Python object is made
 //! per site or per URL: Python receives the cleaned text and the findings.
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
@@ -53,11 +54,17 @@ pub struct Settings<'a> {
     pub clean_links: bool,
     pub proxy: Option<&'a Proxy>,
     pub unsubscribe: &'a [String],
+    /// Decisions on links already seen with these settings: the parts of one message (the text and
+    /// the HTML alternative carry the same links) and the re-parse rounds of one document share them.
+    pub plans: &'a RefCell<LinkPlans>,
 }
 
-/// One link's decision, independent of where it is (cached per distinct link in a document).
+/// One link's decision, independent of where it is, by (link, whether its text reads as unsubscribe).
+pub type LinkPlans = HashMap<(String, bool), LinkPlan>;
+
+/// One link's decision, independent of where it is (cached per distinct link, see `LinkPlans`).
 #[derive(Clone)]
-struct LinkPlan {
+pub struct LinkPlan {
     new: Option<String>,
     findings: Vec<PlannedFinding>,
     asks_text: bool,
@@ -78,7 +85,6 @@ pub struct Cleaner<'a> {
     s: &'a Settings<'a>,
     det: Detector,
     pub findings: Vec<Finding>,
-    plans: HashMap<(String, bool), LinkPlan>,
 }
 
 const FILE_SCHEMES: &[&str] = &["file", "smb", "afp", "nfs", "webdav"];
@@ -95,7 +101,7 @@ fn truncated(raw: &str) -> String {
 
 impl<'a> Cleaner<'a> {
     pub fn new(s: &'a Settings<'a>, det: Detector) -> Cleaner<'a> {
-        Cleaner { s, det, findings: Vec::new(), plans: HashMap::new() }
+        Cleaner { s, det, findings: Vec::new() }
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -300,11 +306,11 @@ impl<'a> Cleaner<'a> {
 
     fn cached_plan(&mut self, url: &str, text_unsubscribes: bool) -> LinkPlan {
         let key = (url.to_owned(), text_unsubscribes);
-        if let Some(p) = self.plans.get(&key) {
+        if let Some(p) = self.s.plans.borrow().get(&key) {
             return p.clone();
         }
         let p = self.plan_link(url, text_unsubscribes);
-        self.plans.insert(key, p.clone());
+        self.s.plans.borrow_mut().insert(key, p.clone());
         p
     }
 }
