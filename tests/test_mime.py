@@ -759,3 +759,47 @@ def test_large_message_is_linear_and_fast() -> None:
     att = raw.index(b'filename="a.zip"')
     assert out[-(len(raw) - att):] == raw[att:]
     assert elapsed < 3.0, f"parse+rebuild of {len(raw) / 1e6:.1f} MB took {elapsed:.2f}s"
+
+
+def _mime_answers(m) -> tuple:
+    """Every MIME question the readers ask of an entity's fields."""
+    def ask(f):
+        try:
+            return f()
+        except Exception as exc:  # noqa: BLE001 - both readings must fail alike
+            return type(exc).__name__
+    return (ask(m.get_content_type), ask(m.get_params), ask(m.get_boundary), ask(m.get_content_charset),
+            ask(m.get_content_disposition), ask(m.get_filename), ask(lambda: str(m.get("content-transfer-encoding"))),
+            ask(lambda: m.get_param("charset")))
+
+
+def test_plain_mime_fields_are_answered_as_the_stdlib_parser_answers() -> None:
+    """The span-first reading skips policy.default's parser for MIME fields of the plainest shape;
+    on such values (and near misses, which take the parser) every answer must be the parser's."""
+    from tracker_block.engine import mime
+    rng = random.Random(99)
+    tok = "abcXYZ019!#$%&'*+.^_`|~-"
+    quoted = tok + " ;=/:,@<>?[]()'\t"
+
+    def pick(chars: str, lo: int, hi: int) -> str:
+        return "".join(rng.choice(chars) for _ in range(rng.randint(lo, hi)))
+
+    def ws() -> str:
+        return rng.choice(["", "", " ", "\t", " \r\n ", "\r\n\t", "  "])
+
+    plain = 0
+    for _ in range(4000):
+        kind = rng.choice(["Content-Type", "Content-Disposition", "Content-Transfer-Encoding"])
+        value = pick(tok, 1, 8) + ("/" + pick(tok, 1, 8) if kind == "Content-Type" and rng.random() < 0.95 else "")
+        if kind != "Content-Transfer-Encoding" or rng.random() < 0.1:
+            for _ in range(rng.randint(0, 3)):
+                name = rng.choice(["charset", "boundary", "name", "filename", "format", pick(tok, 1, 6)])
+                val = pick(tok, 1, 10) if rng.random() < 0.5 else '"' + pick(quoted, 0, 12) + '"'
+                value += ws() + ";" + ws() + name + "=" + rng.choice(["", "", " "]) + val
+        value = value.rstrip() + rng.choice(["", "", "", " ", ";", "\t"])
+        fast, std = mime._Headers(), EmailMessage(policy=policy.default)
+        for m in (fast, std):
+            m.set_raw(kind, value)
+        plain += bool(mime._PLAIN_FIELDS[kind.lower()].match(value.replace("\r", "").replace("\n", "")))
+        assert _mime_answers(fast) == _mime_answers(std), (kind, value)
+    assert plain > 1000       # the shortcut was exercised, not only the parser

@@ -306,9 +306,32 @@ _TEXT_LINES = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
 _MAX_FAST_DEPTH = 32
 
 
+_TOKEN = r"[A-Za-z0-9!#$%&'*+.^_`|~-]+"
+_PARAMS = r"(?:[ \t]*;[ \t]*[A-Za-z][A-Za-z0-9-]*=(?:[A-Za-z0-9._+-]+|\"[!#-\[\]-~](?:[ !#-\[\]-~]*[!#-\[\]-~])?\"))*[ \t]*\Z"
+# Field values of the plainest shape (RFC 2045 tokens; parameters named without RFC 2231 '*', their
+# values tokens or quoted printable ASCII without escapes, neither empty nor blank at either end), on
+# which the stdlib's plain reading of the unfolded text answers every MIME question as policy.default's
+# parser does (tests/test_mime.py checks that on generated values): for them the parser need not run.
+_PLAIN_FIELDS = {
+    "content-type": re.compile(r"[ \t]*" + _TOKEN + "/" + _TOKEN + _PARAMS),
+    "content-disposition": re.compile(r"[ \t]*" + _TOKEN + _PARAMS),
+    "content-transfer-encoding": re.compile(r"[ \t]*" + _TOKEN + r"[ \t]*\Z"),
+}
+
+
+_PARAM_NAME = re.compile(r";[ \t]*([A-Za-z][A-Za-z0-9-]*)=")
+
+
+def _distinct_names(flat: str) -> bool:
+    """No parameter named twice (the parser keeps only the first of a repeated one)."""
+    names = [n.lower() for n in _PARAM_NAME.findall(flat)]
+    return len(names) == len(set(names))
+
+
 class _Headers(EmailMessage):
-    """One entity's header fields (no body), read exactly as ``policy.default`` reads them, each
-    field parsed once: the stdlib parses Content-Type anew on every ``get``. Read only."""
+    """One entity's header fields (no body), read as ``policy.default`` reads them, each field parsed
+    once (the stdlib parses Content-Type anew on every ``get``), and a plain MIME field not parsed
+    at all (see ``_PLAIN_FIELDS``). Read only."""
 
     def __init__(self) -> None:
         super().__init__(policy=_POLICY)
@@ -318,8 +341,19 @@ class _Headers(EmailMessage):
         key = name.lower()
         value = self._memo.get(key, _ABSENT)
         if value is _ABSENT:
-            value = self._memo[key] = super().get(name, _ABSENT)
+            value = self._memo[key] = self._read(key)
         return failobj if value is _ABSENT else value
+
+    def _read(self, key: str) -> object:
+        shape = _PLAIN_FIELDS.get(key)
+        if shape is not None:
+            for k, v in self._headers:
+                if k.lower() == key:
+                    flat = v.replace("\r", "").replace("\n", "")      # as header_fetch_parse unfolds
+                    if shape.match(flat) and _distinct_names(flat):
+                        return flat
+                    break
+        return super().get(key, _ABSENT)
 
 
 def _read_fields(raw: bytes, start: int, hdr_end: int, top: bool) -> _Headers:
