@@ -803,3 +803,19 @@ def test_plain_mime_fields_are_answered_as_the_stdlib_parser_answers() -> None:
         plain += bool(mime._PLAIN_FIELDS[kind.lower()].match(value.replace("\r", "").replace("\n", "")))
         assert _mime_answers(fast) == _mime_answers(std), (kind, value)
     assert plain > 1000       # the shortcut was exercised, not only the parser
+
+
+def test_quoted_printable_is_written_as_binascii_writes_it() -> None:
+    """Changed parts are re-encoded by the core's quoted-printable encoder: byte for byte what
+    binascii.b2a_qp (quotetabs off, text mode) writes, line lengths and trailing blanks included."""
+    import binascii
+
+    from tracker_block import _core
+    rng = random.Random(3)
+    pieces = [b" ", b"\t", b"\n", b"\r\n", b"\r", b".", b"=", b"\xc3\xa9", b"\x00", b"~", b"_"]
+    for _ in range(20000):
+        if rng.random() < 0.5:
+            data = bytes(rng.randrange(256) for _ in range(rng.choice([0, 1, 2, 75, 76, 77, 160])))
+        else:
+            data = b"".join(rng.choice(pieces + [b"a" * rng.randint(0, 90)]) for _ in range(rng.randint(0, 14)))
+        assert _core.qp_encode(data) == binascii.b2a_qp(data, quotetabs=False, istext=True, header=False), data

@@ -15,6 +15,7 @@ pub mod heuristics;
 pub mod html;
 pub mod psl;
 pub mod pycompat;
+pub mod qp;
 pub mod rules;
 pub mod stylesheet;
 pub mod urls;
@@ -22,6 +23,7 @@ mod py_css;
 mod py_engine;
 mod py_html;
 mod py_judge;
+mod py_mime;
 mod py_toml;
 
 #[pymodule]
@@ -32,5 +34,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     py_judge::register(m)?;
     py_engine::register(m)?;
     py_toml::register(m)?;
+    py_mime::register(m)?;
     Ok(())
 }

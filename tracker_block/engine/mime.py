@@ -24,6 +24,8 @@ from email.message import EmailMessage, Message
 from email.parser import BytesParser
 from typing import Iterable
 
+from tracker_block import _core
+
 
 __all__ = ["MessageError", "TextPart", "ParsedMessage", "parse", "rebuild", "header_fields"]
 
@@ -861,10 +863,9 @@ def _defuse_delimiters(data: bytes, starts: list[int]) -> bytes:
 def _qp(data: bytes) -> bytes:
     """Quoted-printable with '\n' line breaks; bare CRs are encoded, not taken as breaks."""
     if b"\r" not in data:
-        return binascii.b2a_qp(data, quotetabs=False, istext=True, header=False)
-    # b2a_qp switches to CRLF mode when it sees '\r\n'; encode line by line instead
-    return b"\n".join(binascii.b2a_qp(line, quotetabs=False, istext=True, header=False).replace(b"\r", b"=0D")
-                      for line in data.split(b"\n"))
+        return _core.qp_encode(data)       # binascii.b2a_qp's bytes (quotetabs off, istext), ~5x faster
+    # the encoder switches to CRLF mode when it sees '\r\n'; encode line by line instead
+    return b"\n".join(_core.qp_encode(line).replace(b"\r", b"=0D") for line in data.split(b"\n"))
 
 
 _FWS = rb"(?:[ \t\x0b\x0c\x1c-\x1f]|\r?\n[ \t])*"              # folding white space: never ends the field
@@ -920,9 +921,16 @@ def _rewrite_headers(block: bytes, drop: set[bytes], cte: str | None, charset: s
 
 
 def _read_content_type(field_bytes: bytes, linesep: bytes) -> tuple[str, str | None]:
-    """How the stdlib (and so most readers) understands one Content-Type field."""
+    """How the stdlib (and so most readers) understands one Content-Type field (read as the span-first
+    reading reads header blocks when it can, by the stdlib's parser otherwise)."""
+    data = field_bytes.rstrip(b"\r\n") + linesep
     try:
-        m = BytesParser(policy=_POLICY).parsebytes(field_bytes.rstrip(b"\r\n") + linesep + linesep)
+        try:
+            if _split_header(data, 0, len(data))[0] != len(data):
+                raise _Unusual("not a header field")
+            m: Message = _read_fields(data, 0, len(data), False)
+        except _Unusual:
+            m = BytesParser(policy=_POLICY).parsebytes(data + linesep)
         return m.get_content_type(), m.get_content_charset()
     except Exception:
         return "", None
