@@ -805,9 +805,10 @@ def test_plain_mime_fields_are_answered_as_the_stdlib_parser_answers() -> None:
     assert plain > 1000       # the shortcut was exercised, not only the parser
 
 
-def test_quoted_printable_is_written_as_binascii_writes_it() -> None:
-    """Changed parts are re-encoded by the core's quoted-printable encoder: byte for byte what
-    binascii.b2a_qp (quotetabs off, text mode) writes, line lengths and trailing blanks included."""
+def test_parts_are_encoded_as_the_stdlib_encodes_them() -> None:
+    """Changed parts are re-encoded by the core: quoted-printable byte for byte as binascii.b2a_qp
+    (quotetabs off, text mode) writes it, line lengths and trailing blanks included; base64 as
+    base64.encodebytes writes it."""
     import binascii
 
     from tracker_block import _core
@@ -819,3 +820,6 @@ def test_quoted_printable_is_written_as_binascii_writes_it() -> None:
         else:
             data = b"".join(rng.choice(pieces + [b"a" * rng.randint(0, 90)]) for _ in range(rng.randint(0, 14)))
         assert _core.qp_encode(data) == binascii.b2a_qp(data, quotetabs=False, istext=True, header=False), data
+    for n in [*range(0, 240), 57 * 1000, 57 * 1000 + 1, 100_003]:
+        data = bytes(rng.randrange(256) for _ in range(n))
+        assert _core.base64_lines(data) == base64.encodebytes(data), n

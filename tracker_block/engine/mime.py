@@ -11,7 +11,6 @@ generator and say so in ``errors``.
 """
 from __future__ import annotations
 
-import base64
 import binascii
 import codecs
 import functools
@@ -808,7 +807,7 @@ def _encode_body(leaf: _Leaf, text: str) -> tuple[bytes, str | None, str | None]
         new_charset = "utf-8"
     cte = leaf.cte
     if cte == "base64" or "\n".encode(codec) != b"\n":    # UTF-16/32 only travel safely as base64
-        out = base64.encodebytes(data).rstrip(b"\n")
+        out = _core.base64_lines(data).rstrip(b"\n")     # base64.encodebytes's bytes, faster
         if linesep != b"\n":
             out = out.replace(b"\n", linesep)
         if leaf.body_ends_eol and out:
