@@ -193,10 +193,12 @@ def find_leaks(report: MessageReport, addresses: Iterable[str]) -> list[str]:
     after_cleaning = {f.detail.split("  (removed:")[0] for f in report.findings
                       if f.action in ("cleaned", "unwrapped") and f.detail}
     out: dict[str, None] = {}
+    asked: set[str] = set()      # a link is often in the text and the HTML part: search it once
     for f in report.findings:
         url = f.url
-        if not url or f.kind == "header" or url in out or (f.action == "left-marked" and url in after_cleaning):
+        if not url or f.kind == "header" or url in asked or (f.action == "left-marked" and url in after_cleaning):
             continue
+        asked.add(url)
         if identity.find(url) and not is_unsubscribe_url(url):
             out[url] = None
     return list(out)
@@ -252,6 +254,8 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u206
 def printable(text: str) -> str:
     """Text from mail made safe for a terminal: control characters (escape sequences that could
     recolour, retitle or rewrite the screen, newlines, bidi overrides) shown as ``\\xNN``."""
+    if text.isascii() and text.isprintable():      # nearly every cell: no regex pass (a table has many)
+        return text
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 256
                         else f"\\u{ord(m.group()):04x}", text)
 
