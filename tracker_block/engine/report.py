@@ -296,18 +296,24 @@ def table_rows(r: MessageReport, *, width: int | None = None, color: bool = Fals
     lines = [_paint(f"{STATUS_WORDS[status]:<11}", status, color) + " " + _fit(title, width and max(width - 12, 20))]
     if status in STATUS_NOTE:
         lines.append("    " + _paint(STATUS_NOTE[status], "dim", color))
-    widths = _widths(width)
-    fixed = 4 + sum(w + 1 for w in widths)
+    fixed = 4 + sum(w + 1 for w in _widths(width))
     for f in r.findings:
-        o = f.outcome
-        key = "cleaned-link" if o == "cleaned" else o
-        cells = zip((o, f.kind, f.company, f.reason), widths)
-        text = "".join(_fit(v, w if width else None).ljust(w) + " " for v, w in cells)
         url = f.url if f.url is not None else (f.detail or "")
-        url = _fit(url, max(width - fixed, 10) if width else None)
-        cut = widths[0] + 1
-        lines.append("    " + _paint(text[:cut], key, color) + text[cut:] + url)
+        lines.append(_row_start(f.outcome, f.kind, f.company, f.reason, width, color)
+                     + _fit(url, max(width - fixed, 10) if width else None))
     return "\n".join(lines)
+
+
+@functools.lru_cache(maxsize=4096)
+def _row_start(o: str, kind: str, company: str | None, reason: str, width: int | None, color: bool) -> str:
+    """A finding's line up to its URL. A newsletter repeats a few of these for its ~150 findings, and
+    a mailbox scan's table formats every one of them."""
+    widths = _widths(width)
+    key = "cleaned-link" if o == "cleaned" else o
+    cells = zip((o, kind, company, reason), widths)
+    text = "".join(_fit(v, w if width else None).ljust(w) + " " for v, w in cells)
+    cut = widths[0] + 1
+    return "    " + _paint(text[:cut], key, color) + text[cut:]
 
 
 def to_table(reports: Iterable[MessageReport], *, width: int | None = None, color: bool = False) -> str:
