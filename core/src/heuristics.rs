@@ -4,7 +4,7 @@
 //! own identity in a URL blocks on its own. Unknown images that trip nothing stay (fail open).
 use std::sync::LazyLock;
 
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use regex::Regex;
 
 use crate::pycompat::unquote;
@@ -193,7 +193,9 @@ fn automaton(needles: &[(String, String)]) -> Option<(AhoCorasick, Vec<String>)>
     if needles.is_empty() {
         return None;
     }
-    let ac = AhoCorasick::builder().match_kind(MatchKind::Standard)
+    // A contiguous NFA: built in a fraction of a DFA's time (an identity is built for every new
+    // recipient set, and for every document when caches are cold), searched about as fast on URLs.
+    let ac = AhoCorasick::builder().match_kind(MatchKind::Standard).kind(Some(AhoCorasickKind::ContiguousNFA))
         .build(needles.iter().map(|(n, _)| n.as_str())).ok()?;
     Some((ac, needles.iter().map(|(_, k)| k.clone()).collect()))
 }
