@@ -383,8 +383,8 @@ def test_interrupted_mbox_rewrite_keeps_the_old_mbox(tmp_path: Path) -> None:
 
 
 def test_findings_cross_process_boundaries_whole() -> None:
-    # --jobs workers send reports to the parent by pickle; Finding pickles by position, so a field
-    # added to the dataclass but not to __reduce__ would be lost here.
+    # --jobs workers send reports to the parent by pickle; a report's findings travel as tuples of
+    # their fields (MessageReport.__reduce__), so every field must come back, in its place.
     import dataclasses
     import pickle
 
