@@ -1,6 +1,6 @@
 //! Verdicts: is this remote URL a tracker, a tracking link, or content? Rules first, then heuristics.
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use crate::filterlist::kind_bit;
 use crate::heuristics::{self as h, Identity};
@@ -31,11 +31,11 @@ fn names_whole_host(rule: &RuleHit) -> bool {
 }
 
 /// What a load's URL alone says: the rule verdict, the recipient's identity, URL-only signals.
-struct LoadFacts<'a> {
+struct LoadFacts {
     host: String,
     target: String,
     rule: Option<RuleHit>,
-    who: Option<&'a str>,
+    who: Option<String>,
     signals: Vec<&'static str>,
 }
 
@@ -48,12 +48,16 @@ pub struct Detector {
     /// How often each image URL (absolute) is used in the document, and which are shown at a real size.
     pub count: HashMap<String, u32>,
     pub visible: HashSet<String>,
+    /// What each URL alone says, worked out once: the visibility step asks whether an image's
+    /// verdict is settled before the image is judged, and mail repeats its image URLs.
+    facts: Mutex<HashMap<String, Arc<LoadFacts>>>,
 }
 
 impl Detector {
     pub fn new(judge: Arc<Judge>, identity: Arc<Identity>, sender_domain: Option<&str>) -> Detector {
         let sender_domain = sender_domain.map(|s| judge.psl.registrable_domain(s));
-        Detector { judge, identity, sender_domain, count: HashMap::new(), visible: HashSet::new() }
+        Detector { judge, identity, sender_domain, count: HashMap::new(), visible: HashSet::new(),
+                   facts: Mutex::new(HashMap::new()) }
     }
 
     fn rule_verdict(&self, rule: &RuleHit, host: &str, use_: &'static str) -> Verdict {
@@ -69,10 +73,21 @@ impl Detector {
         }
     }
 
-    fn load_facts(&self, url: &str) -> LoadFacts<'_> {
+    fn load_facts(&self, url: &str) -> Arc<LoadFacts> {
+        if let Some(f) = self.facts.lock().ok().and_then(|m| m.get(url).cloned()) {
+            return f;
+        }
+        let f = Arc::new(self.work_out_facts(url));
+        if let Ok(mut m) = self.facts.lock() {
+            m.insert(url.to_owned(), f.clone());
+        }
+        f
+    }
+
+    fn work_out_facts(&self, url: &str) -> LoadFacts {
         let p = parts(url);
         let rule = self.judge.match_load(&p.host, &p.target, kind_bit("image").unwrap_or(1));
-        let who = self.identity.find(url);
+        let who = self.identity.find(url).map(str::to_owned);
         let mut signals = Vec::new();
         if who.is_none() && rule.as_ref().is_none_or(names_whole_host) {
             signals = h::path_signals(&p.target);
@@ -85,35 +100,36 @@ impl Detector {
 
     /// Verdict for something fetched automatically; None means content (or unknown: fail open).
     pub fn load(&self, url: &str, width: Option<f64>, height: Option<f64>, hidden: bool) -> Option<Verdict> {
-        let LoadFacts { host, target, rule, who, signals } = self.load_facts(url);
+        let facts = self.load_facts(url);
+        let LoadFacts { host, target, rule, who, signals } = &*facts;
         if let Some(r) = rule.as_ref().filter(|r| r.use_ == Use::Open) {
             if who.is_none() && signals.is_empty() && names_whole_host(r) {
-                let (_, _, category) = self.judge.owner_name(r.owner, &host);
+                let (_, _, category) = self.judge.owner_name(r.owner, host);
                 if !TRACKING_ONLY_CATEGORIES.contains(&category.as_str())
-                    && same_for_everyone(&target, width, height, hidden)
+                    && same_for_everyone(target, width, height, hidden)
                 {
                     return None; // not guilty by association: this URL tells the host nothing per reader
                 }
             }
-            return Some(self.rule_verdict(r, &host, "open"));
+            return Some(self.rule_verdict(r, host, "open"));
         }
         if let Some(who) = who {
-            let company = match &rule {
-                Some(r) => self.judge.owner_name(r.owner, &host).1,
-                None => self.company(&host),
+            let company = match rule {
+                Some(r) => self.judge.owner_name(r.owner, host).1,
+                None => self.company(host),
             };
             return Some(Verdict { tracker: true, reason: format!("heuristic:recipient-id-{who}"),
                                   certainty: "heuristic", company: Some(company), use_: "open" });
         }
-        if let Some(r) = &rule {
+        if let Some(r) = rule {
             if r.use_ == Use::Content {
                 return None;
             }
-            return Some(self.rule_verdict(r, &host, "open"));
+            return Some(self.rule_verdict(r, host, "open"));
         }
-        let mut signals = signals;
+        let mut signals = signals.clone();
         if let Some(sender) = self.sender_domain.as_deref() {
-            if h::tracking_subdomain(&host, Some(sender), &self.judge.psl.registrable_domain(&host)) {
+            if h::tracking_subdomain(host, Some(sender), &self.judge.psl.registrable_domain(host)) {
                 signals.push("tracking-subdomain");
             }
         }
@@ -121,8 +137,8 @@ impl Detector {
         let seen_visible = self.visible.contains(&key);
         let size = h::size_signal(width, height);
         if let Some(size) = size.filter(|_| !seen_visible) {
-            let spacer = self.count.get(&key).copied().unwrap_or(0) >= 3 || h::is_spacer_name(&target)
-                || self.judge.spacer(&target);
+            let spacer = self.count.get(&key).copied().unwrap_or(0) >= 3 || h::is_spacer_name(target)
+                || self.judge.spacer(target);
             if !spacer {
                 signals.push(size);
             }
@@ -132,7 +148,7 @@ impl Detector {
         }
         if h::score(signals.iter().copied()) >= h::BLOCK_SCORE {
             return Some(Verdict { tracker: true, reason: format!("heuristic:{}", signals.join("+")),
-                                  certainty: "heuristic", company: Some(self.company(&host)), use_: "open" });
+                                  certainty: "heuristic", company: Some(self.company(host)), use_: "open" });
         }
         None
     }

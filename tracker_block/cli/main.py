@@ -6,6 +6,7 @@ inside the commands that need them, and other subcommands are dispatched lazily.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 import time
@@ -421,7 +422,9 @@ class Summary:
         return "\n".join(lines)
 
 
+@functools.lru_cache(maxsize=4096)
 def _address(sender: str | None) -> str:
+    """A From header's address, lowercased (a mailbox holds many messages from few senders)."""
     from email.utils import parseaddr
     addr = parseaddr(sender or "")[1]
     return (addr or sender or "(unknown)").lower()
