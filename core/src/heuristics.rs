@@ -187,6 +187,54 @@ pub fn size_signal(width: Option<f64>, height: Option<f64>) -> Option<&'static s
 pub struct Identity {
     folded: Option<(AhoCorasick, Vec<String>)>,
     exact: Option<(AhoCorasick, Vec<String>)>,
+    folded_gate: Gate,
+}
+
+/// What a text must hold for any of a needle set to occur in it: one of `marks` (an address has an
+/// `@`, its URL-encoded form `%40`), or a run of hex digits `hex_run` long (a digest). Most URLs
+/// hold neither, and hex-rich tracking URLs made the automaton walk every byte; `always` when a
+/// needle has neither shape.
+#[derive(Default)]
+struct Gate {
+    marks: Vec<&'static str>,
+    hex_run: Option<usize>,
+    always: bool,
+}
+
+impl Gate {
+    fn of(needles: &[(String, String)]) -> Gate {
+        let mut g = Gate::default();
+        for (n, _) in needles {
+            let mark = ["@", "%40"].into_iter().find(|m| n.contains(m));
+            if let Some(m) = mark {
+                if !g.marks.contains(&m) {
+                    g.marks.push(m);
+                }
+            } else if n.len() >= 16 && n.bytes().all(|b| b.is_ascii_hexdigit()) {
+                g.hex_run = Some(g.hex_run.map_or(n.len(), |k| k.min(n.len())));
+            } else {
+                g.always = true;
+            }
+        }
+        g
+    }
+
+    /// Could a needle occur in the lowercased `text`? Asked of the text as written: lowercasing
+    /// makes no `@`, `%40` or hex digit out of anything else, and A-F become a-f.
+    fn may_match(&self, text: &str) -> bool {
+        if self.always || self.marks.iter().any(|m| text.contains(m)) {
+            return true;
+        }
+        let Some(k) = self.hex_run else { return false };
+        let mut run = 0;
+        for b in text.bytes() {
+            run = if b.is_ascii_hexdigit() { run + 1 } else { 0 };
+            if run >= k {
+                return true;
+            }
+        }
+        false
+    }
 }
 
 fn automaton(needles: &[(String, String)]) -> Option<(AhoCorasick, Vec<String>)> {
@@ -210,7 +258,7 @@ impl Identity {
     /// ``folded``: compared with the lowercased URL; ``exact``: case-sensitive (base64). Each is
     /// (needle, kind) with the needle that wins first (longest first).
     pub fn new(folded: Vec<(String, String)>, exact: Vec<(String, String)>) -> Identity {
-        Identity { folded: automaton(&folded), exact: automaton(&exact) }
+        Identity { folded_gate: Gate::of(&folded), folded: automaton(&folded), exact: automaton(&exact) }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -230,8 +278,10 @@ impl Identity {
             &[url]
         };
         for text in texts {
-            if let Some(k) = first_needle(&self.folded, &text.to_lowercase()) {
-                return Some(k);
+            if self.folded_gate.may_match(text) {
+                if let Some(k) = first_needle(&self.folded, &text.to_lowercase()) {
+                    return Some(k);
+                }
             }
             if let Some(k) = first_needle(&self.exact, text) {
                 return Some(k);
@@ -254,6 +304,33 @@ mod tests {
         assert_eq!(size_signal(Some(600.0), Some(1.0)), Some("thin-image"));
         assert_eq!(size_signal(Some(0.0), None), Some("tiny-image"));
         assert!(is_spacer_name("h/img/spacer.gif") && !is_spacer_name("h/img/spacer.gif?x"));
+    }
+
+    #[test]
+    fn the_gate_never_hides_a_needle() {
+        // Needles as Python builds them for an address: plain, URL-encoded, four hex digests.
+        let folded: Vec<(String, String)> = [
+            ("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", "sha512"),
+            ("fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210", "sha256"),
+            ("a1b2c3d4e5f60718293a4b5c6d7e8f9012345678", "sha1"),
+            ("5d41402abc4b2a76b9719d911017c592", "md5"),
+            ("jane.doe%40example.org", "url-encoded"),
+            ("jane.doe@example.org", "plain"),
+        ].iter().map(|(n, k)| (n.to_string(), k.to_string())).collect();
+        let gated = Identity::new(folded.clone(), vec![]);
+        let plain = Identity { folded_gate: Gate { always: true, ..Gate::default() }, ..Identity::new(folded.clone(), vec![]) };
+        let pieces = ["https://t.example/o?u=", "JANE.DOE", "@", "%40", "example.org", "5D41402ABC4B2A76B9719D911017C59",
+                      "2", "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678", "&x=", "%2", "fedcba9876543210", "\u{212a}", "é", "0"];
+        let mut seed = 11u64;
+        for _ in 0..30000 {
+            let mut url = String::new();
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            for k in 0..(seed >> 59) {
+                url.push_str(pieces[((seed >> (k * 3 % 60)) % pieces.len() as u64) as usize]);
+            }
+            assert_eq!(gated.find(&url), plain.find(&url), "{url}");
+        }
+        assert_eq!(gated.find("https://t.example/?h=5D41402ABC4B2A76B9719D911017C592"), Some("md5"));
     }
 
     #[test]
