@@ -4,6 +4,7 @@
     python benchmarks/targets.py --quick         # smoke run: few inputs, a 200-message scan (seconds)
     python benchmarks/targets.py --large         # plus the 100,000-message scan (~12 GB mbox on disk)
     python benchmarks/targets.py --smtp 500      # plus Postfix -> smtp-filter -> Postfix (root, postfix)
+    python benchmarks/targets.py --before DIR    # plus the >= 3x rows against the Python engine in DIR, same run
 
 Each ratio is a median over rounds taken in this one process, rows interleaved within a round
 and the engine's caches emptied before every pass (as in ``bench_engine.py``), CPU time of this
@@ -182,6 +183,92 @@ def smtp_target(n: int) -> Target:
                         f"{r['total_s']:.1f} s wall, filter {r['cpu']:.1f} CPU s, peak PSS {r['pss']:.0f} MB")
 
 
+# --------------------------------------------------------------------------- against the Python engine
+# The VM's speed drifts by +-20 % within an hour, so rates recorded at another time (BEFORE) are a
+# weak base. With ``--before DIR`` (a checkout of the Python engine, commit 372287b, with its own
+# .venv: ``git worktree add --detach DIR 372287b && DIR/.venv/bin/pip install -e DIR``), the >= 3x
+# rows are also measured against it in the same run, the two engines alternating on the same inputs.
+_BEFORE_FILTER = """
+import pickle, sys, time
+try:
+    from tracker_block.integrations.mailfilter.delivery import filter_message
+    from tracker_block.integrations.mailfilter.orgpolicy import load
+except ImportError:                                   # the Python engine's layout
+    from tracker_block.delivery import filter_message
+    from tracker_block.orgpolicy import load
+msgs, recipient = pickle.load(open(sys.argv[1], "rb"))
+policy = load(None)
+filter_message(msgs[0], policy, [recipient], "news@example.com")
+t = time.process_time()
+for raw in msgs:
+    filter_message(raw, policy, [recipient], "news@example.com")
+print(time.process_time() - t)
+"""
+
+
+def same_run_targets(before: Path, n: int, rounds: int, scan_n: int, workdir: str | None) -> list[Target]:
+    """filter, pipe and scan --jobs 2 rates of this engine / the Python engine's, alternating."""
+    import pickle
+    from tracker_block.integrations.mailfilter.delivery import filter_message
+    from tracker_block.integrations.mailfilter.orgpolicy import load
+
+    old_py, old_cli = before / ".venv" / "bin" / "python", before / ".venv" / "bin" / "tracker-block"
+    new_cli = be.tracker_block_command()
+    policy, msgs = load(None), list(gen.messages(n))
+    out = []
+    with tempfile.TemporaryDirectory(prefix="tb-targets-", dir=workdir) as tmp:
+        data = Path(tmp) / "msgs.pickle"
+        data.write_bytes(pickle.dumps((msgs, gen.RECIPIENT)))
+        old_t, new_t = [], []
+        filter_message(msgs[0], policy, [gen.RECIPIENT], "news@example.com")    # rules loaded, as in the child
+        for _ in range(rounds):
+            # -P and cwd: the child must import the engine in DIR, not this checkout's from the current directory
+            p = subprocess.run([str(old_py), "-P", "-c", _BEFORE_FILTER, str(data)], capture_output=True, text=True,
+                               cwd=before)
+            if p.returncode != 0:
+                return [Target("against the Python engine", f"{old_py}: {p.stderr.strip()[-80:]}", None, "x", "", None)]
+            old_t.append(float(p.stdout))
+            t = time.process_time()
+            for raw in msgs:
+                filter_message(raw, policy, [gen.RECIPIENT], "news@example.com")
+            new_t.append(time.process_time() - t)
+        old, new = n / statistics.median(old_t), n / statistics.median(new_t)
+        out.append(_same_run("mail filter (filter_message) / Python engine", old, new, f"{n} msgs, msgs per CPU s"))
+        cpu = {"old": 0.0, "new": 0.0}
+        env = _writing_pyc()
+        for cmd in ([str(old_cli)], new_cli):
+            subprocess.run([*cmd, "pipe", "--quiet"], input=msgs[0], capture_output=True, env=env)
+        piped = msgs[:15]
+        for raw in piped:
+            for side, cmd in (("old", [str(old_cli)]), ("new", new_cli)):
+                c = _children_cpu()
+                p = subprocess.run([*cmd, "pipe", "--quiet", "--recipient", gen.RECIPIENT], input=raw, capture_output=True)
+                cpu[side] += _children_cpu() - c
+                if p.returncode != 0:
+                    return out + [Target("pipe / Python engine", f"{side}: exit {p.returncode}", None, "x", "", None)]
+        k = len(piped)
+        out.append(_same_run("pipe, a process a message / Python engine", k / cpu["old"], k / cpu["new"],
+                             f"{k} msgs, msgs per CPU s of the children"))
+        box = Path(tmp) / "scan.mbox"
+        gen.write_mbox(box, scan_n)
+        walls: dict[str, list[float]] = {"old": [], "new": []}
+        for _ in range(2):
+            for side, cmd in (("old", [str(old_cli)]), ("new", new_cli)):
+                t = time.perf_counter()
+                p = subprocess.run([*cmd, "scan", "--jobs", "2", str(box)], capture_output=True)
+                walls[side].append(time.perf_counter() - t)
+                if p.returncode not in (0, 3):
+                    return out + [Target("scan / Python engine", f"{side}: exit {p.returncode}", None, "x", "", None)]
+        out.append(_same_run(f"scan --jobs 2, {scan_n:,} msgs / Python engine", scan_n / min(walls["old"]),
+                             scan_n / min(walls["new"]), "msg/s, best of 2 each"))
+    return out
+
+
+def _same_run(what: str, old: float, new: float, unit: str) -> Target:
+    ratio = new / old
+    return Target(what, f"{old:.1f} -> {new:.1f} {unit}", ratio, "x", ">= 3x", ratio >= 3)
+
+
 # --------------------------------------------------------------------------- matching
 def matching_target(n: int, rounds: int) -> Target:
     import bench_rules as br
@@ -267,6 +354,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--large", action="store_true", help="also scan 100,000 messages (~12 GB written to disk)")
     ap.add_argument("--mailbox-dir", default=None, help="where to write the temporary mboxes (default: $TMPDIR)")
     ap.add_argument("--smtp", type=int, default=0, metavar="N", help="also run N messages through Postfix + smtp-filter")
+    ap.add_argument("--before", type=Path, default=None, metavar="DIR",
+                    help="a checkout of the Python engine with its own .venv: measure the >= 3x rows against it too")
     ap.add_argument("--only", nargs="+", default=None,
                     choices=("html", "message", "filter", "scan", "matching", "startup"), help="run only these")
     args = ap.parse_args(argv)
@@ -291,6 +380,9 @@ def main(argv: list[str] | None = None) -> int:
         if name in want:
             results += step()
             print(f"  ... {name} done", file=sys.stderr, flush=True)
+    if args.before is not None:
+        results += same_run_targets(args.before, n, rounds, 500 if args.quick else 4000, args.mailbox_dir)
+        print("  ... against the Python engine done", file=sys.stderr, flush=True)
     if args.smtp:
         results.append(smtp_target(args.smtp))
     imports = ""
