@@ -166,3 +166,23 @@ def test_inline_reading_matches_python() -> None:
              if (got := [list(d) for d in _core.css_inline_decls(text)]) != want and got != _fffd(want)]
     assert sum(1 for r in DATA["inline"] if r[1]) > 300
     assert not diffs, f"{len(diffs)} differ; first: {diffs[:3]!r}"
+
+
+def test_sheet_reading_answers_as_the_tokeniser_on_every_sheet_with_strings() -> None:
+    """The visibility resolver reads a sheet with inert strings (font names, quoted url()s: every
+    heavy template) with the brace scan; on every saved sheet and every heavy-style sheet it must
+    give the tokeniser's rules (selectors compared without surrounding blanks, as the resolver parses them)."""
+    import gen   # benchmarks/ is on the path (css_reference above)
+
+    def norm(rules: list) -> list:
+        return [(c, s.strip(), [tuple(d) for d in ds]) for c, s, ds in rules]
+
+    sheets = [text for text, *_ in DATA["structure"]]
+    for i in range(40):
+        sheets += re.findall(r"<style[^>]*>(.*?)</style>", gen.generate_html(i, "heavy"), re.S)
+    read = 0
+    for text in sheets:
+        if _core.css_light_structure(text) is None:
+            read += 1
+            assert norm(_core.css_sheet_structure(text)) == norm(_core.css_full_structure(text)), text[:200]
+    assert read > 500

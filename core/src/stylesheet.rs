@@ -81,12 +81,79 @@ fn strip_comments(text: &str) -> String {
     out
 }
 
+/// Is there an unquoted `url(` whose text up to `)` holds a quote?
+fn unquoted_url_with_quote(b: &[u8]) -> bool {
+    b.windows(4).enumerate().filter(|(_, w)| w.eq_ignore_ascii_case(b"url(")).any(|(i, _)| {
+        let rest = &b[i + 4..];
+        let start = rest.iter().position(|c| !b" \t\n\r\x0c".contains(c)).unwrap_or(rest.len());
+        let arg = &rest[start..];
+        !matches!(arg.first(), Some(b'"' | b'\'')) && arg.iter().take_while(|&&c| c != b')').any(|c| matches!(c, b'"' | b'\''))
+    })
+}
+
+/// Are the sheet's strings ones the brace scan reads as the tokeniser does? Each starts after a
+/// delimiter, is closed on its line and holds none of `{ } ;` or `/*` (which would move a rule,
+/// declaration or comment boundary). A `:` may stay: a string before a declaration's first colon
+/// puts a quote in its name, which no deciding property has. Quotes inside comments do not count:
+/// comments are stripped before the scan; only those between rules are allowed (after a `}`).
+fn strings_are_inert(text: &str) -> bool {
+    let b = text.as_bytes();
+    if unquoted_url_with_quote(b) {
+        return false; // a bad url(): the tokeniser reads it to `)`, past any brace
+    }
+    let (mut i, mut in_block) = (0, false);
+    while i < b.len() {
+        match b[i] {
+            b'{' => (in_block, i) = (true, i + 1),
+            b'}' => (in_block, i) = (false, i + 1),
+            b'/' if b.get(i + 1) == Some(&b'*') && in_block => return false, // the scan reads it as a space
+            b'/' if b.get(i + 1) == Some(&b'*') => match text[i + 2..].find("*/") {
+                Some(end) => i += end + 4,
+                None => return true, // the rest is one comment
+            },
+            q @ (b'"' | b'\'') => {
+                if i > 0 && !b" \t\n\r\x0c(,:=[>+~".contains(&b[i - 1]) {
+                    return false; // `it's`: not a string start the scan can trust
+                }
+                let Some(len) = b[i + 1..].iter().position(|&c| c == q) else { return false };
+                let body = &b[i + 1..i + 1 + len];
+                if body.iter().any(|c| b"{};\n\r\x0c".contains(c)) || body.windows(2).any(|w| w == b"/*") {
+                    return false;
+                }
+                i += len + 2;
+            }
+            _ => i += 1,
+        }
+    }
+    true
+}
+
 /// Every style rule with deciding declarations, read with a brace scan; None for a sheet with strings
-/// or escapes (a quoted `{` could fool it).
+/// or escapes (a quoted `{` could fool it). This is the Python reader's scan, answer for answer.
 pub fn light_structure(text: &str) -> Option<Vec<Rule>> {
     if text.contains(['"', '\'', '\\']) {
         return None;
     }
+    light_rules(text, false)
+}
+
+/// The brace scan over a sheet with strings (font names, quoted url()s: every heavy template), where
+/// they are inert; None when one would reach the answer (the tokeniser writes strings back in its
+/// own quoting) or the sheet has escapes. Its answer is the tokeniser's.
+fn quoted_light_structure(text: &str) -> Option<Vec<Rule>> {
+    if text.contains('\\') || !strings_are_inert(text) {
+        return None;
+    }
+    let rules = light_rules(text, true)?;
+    let quoted = |s: &str| s.contains(['"', '\'']);
+    let leaks = rules.iter().any(|(c, sel, d)| quoted(c) || quoted(sel) || d.iter().any(|(_, v, _)| quoted(v)));
+    (!leaks).then_some(rules)
+}
+
+/// The brace scan of [`light_structure`] over a sheet it can read. `strict`: None when a rule's
+/// block holds a `{` (the tokeniser nests it; the scan would end the block at its `}`) or a `;`
+/// before a `{` does not end an at-rule statement.
+fn light_rules(text: &str, strict: bool) -> Option<Vec<Rule>> {
     let owned;
     let text = if text.contains("/*") {
         owned = strip_comments(text);
@@ -105,6 +172,9 @@ pub fn light_structure(text: &str) -> Option<Vec<Rule>> {
             Some(ob) if ob < cb => {
                 let before = &text[i..ob];
                 let prelude = py_strip(before.rsplit(';').next().unwrap_or(before));
+                if strict && before.rsplit(';').skip(1).any(|p| !py_strip(p).starts_with('@')) {
+                    return None; // a `;` the tokeniser keeps in a selector, not an at-rule's end
+                }
                 if skip > 0 {
                     skip += 1;
                     i = ob + 1;
@@ -118,6 +188,9 @@ pub fn light_structure(text: &str) -> Option<Vec<Rule>> {
                     i = ob + 1;
                 } else {
                     let end = text[ob + 1..].find('}').map(|p| p + ob + 1)?;
+                    if strict && text[ob + 1..end].contains('{') {
+                        return None;
+                    }
                     let decls = light_decls(&text[ob + 1..end]);
                     if !decls.is_empty() {
                         let cond: Vec<&str> = stack.iter().filter(|c| !c.is_empty()).map(String::as_str).collect();
@@ -183,9 +256,10 @@ pub fn full_structure(text: &str) -> Vec<Rule> {
     out
 }
 
-/// The rules of one sheet: the brace scan where it can read the sheet, else the tokeniser.
+/// The rules of one sheet: the brace scan where it can read the sheet (strings and all), else the
+/// tokeniser.
 pub fn structure(text: &str) -> Vec<Rule> {
-    light_structure(text).unwrap_or_else(|| full_structure(text))
+    light_structure(text).or_else(|| quoted_light_structure(text)).unwrap_or_else(|| full_structure(text))
 }
 
 /// The deciding declarations of a `style=""` attribute.
@@ -210,6 +284,18 @@ mod tests {
         assert_eq!(light[0], ("".into(), ".pre".into(), vec![("display".into(), "none".into(), true)]));
         assert_eq!(light[1].0, "(max-width: 600px)");
         assert!(light_structure(".a{content:\"{\"}").is_none());
+        // inert strings (a font name) are read by the scan, each as the tokeniser reads it
+        let sheet = "@font-face{font-family:'Lato';src:url('x.woff')} /* it's */ .f{font-family:\"Lato\",x;display:none}";
+        let full: Vec<Rule> = full_structure(sheet).into_iter().map(|(c, s, d)| (c, s.trim().to_string(), d)).collect();
+        assert_eq!(quoted_light_structure(sheet), Some(full));
+        assert!(quoted_light_structure("[a='b']{width:0}").is_none(), "a string in the answer: tokenised");
+        assert!(quoted_light_structure(".a{content:'x;width:0'} .b{width:1px}").is_none());
+        assert!(quoted_light_structure(".a{background:url('https://t.example/p')} .b{width:1px}").is_some());
+        assert!(quoted_light_structure(".a{background:url(it's)} .b{width:1px}").is_none());
+        assert!(quoted_light_structure(".a{content:'x\n} .b{width:1px}").is_none());
+        assert!(quoted_light_structure(".a{font:'x';display:none;o{content:'y'}width:0}").is_none(), "a nested block");
+        assert!(quoted_light_structure(".a@import 'x';b{width:0}").is_none(), "a `;` in a selector");
+        assert!(quoted_light_structure(".a{font:'x';width:ex/**/pr}").is_none(), "a comment in a block");
     }
 
     #[test]
