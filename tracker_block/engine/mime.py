@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from email import policy as _email_policy
 from email.generator import BytesGenerator
 from email.message import EmailMessage, Message
-from email.parser import BytesParser
+from email.parser import BytesHeaderParser, BytesParser
 from typing import Iterable
 
 from tracker_block import _core
@@ -138,7 +138,6 @@ def header_fields(raw: bytes, limit: int = 1 << 20) -> Message:
     """The top header block as the stdlib's compat32 header parser reads it (what callers that only
     look up a From or a To need). Only the block, up to ``limit`` bytes, is handed over: given the
     whole message, the parser would also split the body into lines."""
-    from email.parser import BytesHeaderParser
     blank = _BLANK_LINE.search(raw, 0, limit)
     return BytesHeaderParser(policy=_email_policy.compat32).parsebytes(raw[:blank.end()] if blank else raw[:limit])
 
@@ -819,7 +818,7 @@ def _encode_body(leaf: _Leaf, text: str) -> tuple[bytes, str | None, str | None]
     needs_qp = cte == "quoted-printable" or bool(_LONG_LINE.search(lines))
     if cte == "7bit" and not lines.isascii():
         needs_qp = True
-    if _delimiter_starts(lines, leaf.boundaries):   # text holding a delimiter line would split the part
+    if not needs_qp and _delimiter_starts(lines, leaf.boundaries):   # a delimiter line would split the part
         needs_qp = True
     if not needs_qp:
         if linesep != b"\n":
