@@ -19,7 +19,7 @@ use selectors::matching::ElementSelectorFlags;
 use selectors::parser::{ParseRelative, SelectorImpl, SelectorList, SelectorParseErrorKind};
 use selectors::{Element, OpaqueElement};
 
-use super::collect::{FnvMap, FnvSet};
+use super::collect::FnvMap;
 use super::dom::{attr_name, Document, NodeData, NodeId, DOCUMENT};
 use super::style::{parse_px, py_strip, style_hides};
 
@@ -414,14 +414,104 @@ pub use crate::heuristics::size_signal;
 /// An element's own deciding properties in one context, (name, value), shared by the memo.
 type Props = std::rc::Rc<Vec<(String, String)>>;
 
-/// Answers "is this element hidden / how big is it" for one document, rules matched once.
+/// The rules' parsed selectors, bucketed by what the rightmost compound of each requires (an id, a
+/// class, a type, or nothing), as browsers' selector maps do: an element is tried only against the
+/// rules that can match it, not against every rule of a 50 KB sheet.
+struct Index {
+    parsed: Vec<Option<(SelectorList<Impl>, Vec<Hint>)>>,
+    by_id: FnvMap<String, Vec<usize>>,
+    by_class: FnvMap<String, Vec<usize>>,
+    by_local: FnvMap<String, Vec<usize>>,
+    universal: Vec<usize>,
+}
+
+impl Index {
+    fn new(rules: &[Rule]) -> Index {
+        let parsed: Vec<Option<(SelectorList<Impl>, Vec<Hint>)>> = rules
+            .iter()
+            .map(|r| parse_selector(&r.selector).map(|l| {
+                let h = Hint::of(&l);
+                (l, h)
+            }))
+            .collect();
+        let mut index =
+            Index { parsed: Vec::new(), by_id: FnvMap::default(), by_class: FnvMap::default(), by_local: FnvMap::default(), universal: Vec::new() };
+        for (i, p) in parsed.iter().enumerate() {
+            let Some((_, hints)) = p else { continue };
+            for h in hints {
+                let bucket = if let Some(id) = h.ids.first() {
+                    index.by_id.entry(id.clone()).or_default()
+                } else if let Some(class) = h.classes.first() {
+                    index.by_class.entry(class.clone()).or_default()
+                } else if let Some((name, lower)) = &h.local {
+                    if name != lower {
+                        index.by_local.entry(name.clone()).or_default().push(i);
+                    }
+                    index.by_local.entry(lower.clone()).or_default()
+                } else {
+                    &mut index.universal
+                };
+                bucket.push(i);
+            }
+        }
+        index.parsed = parsed;
+        index
+    }
+
+    /// The rules whose selectors match the element, in rule order (the cascade's tie-break).
+    fn matching(&self, doc: &Document, id: NodeId, caches: &mut SelectorCaches) -> Vec<usize> {
+        let el = El { doc, id };
+        let local = doc.element(id).map_or("", |e| &*e.name.local);
+        let el_id = el.attr_value("id");
+        let classes: Vec<&str> =
+            el.attr_value("class").map_or_else(Vec::new, |c| c.split(|ch: char| ch.is_ascii_whitespace()).collect());
+        let mut candidates: Vec<usize> = self.universal.clone();
+        let mut add = |b: Option<&Vec<usize>>| candidates.extend(b.into_iter().flatten());
+        add(el_id.and_then(|i| self.by_id.get(i)));
+        for c in classes.iter().filter(|c| !c.is_empty()) {
+            add(self.by_class.get(*c));
+        }
+        add(self.by_local.get(local));
+        candidates.sort_unstable();
+        candidates.dedup();
+        let mut ctx = MatchingContext::new(
+            MatchingMode::Normal,
+            None,
+            caches,
+            QuirksMode::NoQuirks,
+            NeedsSelectorFlags::No,
+            MatchingForInvalidation::No,
+        );
+        candidates
+            .into_iter()
+            .filter(|&i| {
+                let Some((sel, hints)) = &self.parsed[i] else { return false };
+                hints.iter().any(|h| h.admits(local, el_id, &classes))
+                    && selectors::matching::matches_selector_list(sel, &el, &mut ctx)
+            })
+            .collect()
+    }
+}
+
+/// What the sheet's rules say of one element: the rules matching it, in order, and their contexts.
+struct Matched {
+    rules: Vec<usize>,
+    /// A matching rule hides in the base context / can hide or show / the non-base contexts.
+    hider: bool,
+    shower: bool,
+    conditions: BTreeSet<u32>,
+}
+
+/// Answers "is this element hidden / how big is it" for one document. An element's rules are matched
+/// when a question first needs them: only images and their ancestors are ever asked about.
 pub struct Resolver<'d> {
     doc: &'d Document,
     rules: Vec<Rule>,
-    matches: FnvMap<NodeId, Vec<usize>>,
-    hiders: FnvSet<NodeId>,
-    showers: FnvSet<NodeId>,
-    conditions: FnvMap<NodeId, BTreeSet<u32>>,
+    index: Index,
+    caches: SelectorCaches,
+    matched: FnvMap<NodeId, std::rc::Rc<Matched>>,
+    any_hider: bool,
+    any_shower: bool,
     memo: FnvMap<(NodeId, u32), Props>,
     hidden: FnvMap<(NodeId, u32), bool>,
 }
@@ -437,65 +527,36 @@ impl<'d> Resolver<'d> {
     }
 
     pub fn new(doc: &'d Document, rules: Vec<Rule>) -> Resolver<'d> {
-        let parsed: Vec<Option<(SelectorList<Impl>, Vec<Hint>)>> = rules
-            .iter()
-            .map(|r| parse_selector(&r.selector).map(|l| {
-                let h = Hint::of(&l);
-                (l, h)
-            }))
-            .collect();
-        let mut matches: FnvMap<NodeId, Vec<usize>> = FnvMap::default();
-        let mut caches = SelectorCaches::default();
-        let mut ctx = MatchingContext::new(
-            MatchingMode::Normal,
-            None,
-            &mut caches,
-            QuirksMode::NoQuirks,
-            NeedsSelectorFlags::No,
-            MatchingForInvalidation::No,
-        );
-        let mut stack = vec![DOCUMENT];
-        let mut order = Vec::new();
-        while let Some(id) = stack.pop() {
-            if doc.element(id).is_some() {
-                order.push(id);
-            }
-            let mut c = doc.nodes[id].last_child;
-            while let Some(n) = c {
-                stack.push(n);
-                c = doc.nodes[n].prev;
-            }
+        let index = Index::new(&rules);
+        let any_hider = rules.iter().any(|r| r.hides);
+        let any_shower = rules.iter().any(|r| !r.hides && r.hides_or_shows);
+        Resolver {
+            doc,
+            rules,
+            index,
+            caches: SelectorCaches::default(),
+            matched: FnvMap::default(),
+            any_hider,
+            any_shower,
+            memo: FnvMap::default(),
+            hidden: FnvMap::default(),
         }
-        for &id in &order {
-            let el = El { doc, id };
-            let local = doc.element(id).map_or("", |e| &*e.name.local);
-            let el_id = el.attr_value("id");
-            let classes: Vec<&str> =
-                el.attr_value("class").map_or_else(Vec::new, |c| c.split(|ch: char| ch.is_ascii_whitespace()).collect());
-            for (i, sel) in parsed.iter().enumerate() {
-                if let Some((sel, hints)) = sel {
-                    if !hints.iter().any(|h| h.admits(local, el_id, &classes)) {
-                        continue;
-                    }
-                    if selectors::matching::matches_selector_list(sel, &el, &mut ctx) {
-                        matches.entry(id).or_default().push(i);
-                    }
-                }
-            }
+    }
+
+    /// The element's matching rules (matched on first use).
+    fn matched(&mut self, id: NodeId) -> std::rc::Rc<Matched> {
+        if let Some(m) = self.matched.get(&id) {
+            return m.clone();
         }
-        let (mut hiders, mut showers) = (FnvSet::default(), FnvSet::default());
-        let mut conditions: FnvMap<NodeId, BTreeSet<u32>> = FnvMap::default();
-        for (&id, rs) in &matches {
-            for &i in rs {
-                if rules[i].hides {
-                    hiders.insert(id);
-                } else if rules[i].hides_or_shows {
-                    showers.insert(id);
-                }
-            }
-            conditions.insert(id, rs.iter().map(|&i| rules[i].context).filter(|&c| c != 0).collect());
-        }
-        Resolver { doc, rules, matches, hiders, showers, conditions, memo: FnvMap::default(), hidden: FnvMap::default() }
+        let rules = if self.doc.element(id).is_some() { self.index.matching(self.doc, id, &mut self.caches) } else { Vec::new() };
+        let m = std::rc::Rc::new(Matched {
+            hider: rules.iter().any(|&i| self.rules[i].hides),
+            shower: rules.iter().any(|&i| !self.rules[i].hides && self.rules[i].hides_or_shows),
+            conditions: rules.iter().map(|&i| self.rules[i].context).filter(|&c| c != 0).collect(),
+            rules,
+        });
+        self.matched.insert(id, m.clone());
+        m
     }
 
     /// The element's own deciding properties in `context` (no inheritance).
@@ -514,7 +575,8 @@ impl<'d> Resolver<'d> {
             }
             None => props.push((name.to_owned(), value.to_owned(), rank)),
         };
-        for &i in self.matches.get(&node).map(Vec::as_slice).unwrap_or(&[]) {
+        let matched = self.matched(node);
+        for &i in &matched.rules {
             let rule = &self.rules[i];
             if rule.context != 0 && rule.context != context {
                 continue;
@@ -559,7 +621,7 @@ impl<'d> Resolver<'d> {
             cur = self.is_top(self.doc.nodes[id].parent);
         }
         for id in chain.into_iter().rev() {
-            let own = if context != 0 && !self.conditions.get(&id).is_some_and(|c| c.contains(&context)) {
+            let own = if context != 0 && !self.matched(id).conditions.contains(&context) {
                 0
             } else {
                 context
@@ -573,13 +635,11 @@ impl<'d> Resolver<'d> {
     }
 
     /// The conditions of every rule touching the element or an ancestor (0, the base, included).
-    fn contexts(&self, node: NodeId) -> BTreeSet<u32> {
+    fn contexts(&mut self, node: NodeId) -> BTreeSet<u32> {
         let mut out = BTreeSet::from([0]);
         let mut cur = self.is_top(Some(node));
         while let Some(id) = cur {
-            if let Some(c) = self.conditions.get(&id) {
-                out.extend(c);
-            }
+            out.extend(self.matched(id).conditions.iter().copied());
             cur = self.is_top(self.doc.nodes[id].parent);
         }
         out
@@ -587,16 +647,17 @@ impl<'d> Resolver<'d> {
 
     /// Can the sheet change this image's inline reading? A rule on the image itself; for an image
     /// hidden inline, a rule that shows or hides an ancestor; otherwise a base rule that hides one.
-    pub fn touches(&self, node: NodeId, hidden_inline: bool) -> bool {
-        if self.matches.contains_key(&node) {
+    pub fn touches(&mut self, node: NodeId, hidden_inline: bool) -> bool {
+        if !self.matched(node).rules.is_empty() {
             return true;
         }
-        if self.hiders.is_empty() && (!hidden_inline || self.showers.is_empty()) {
-            return false;
+        if !self.any_hider && (!hidden_inline || !self.any_shower) {
+            return false; // no rule could make an ancestor a hider (or a shower)
         }
         let mut cur = self.doc.nodes[node].parent;
         while let Some(id) = cur {
-            if self.hiders.contains(&id) || (hidden_inline && self.showers.contains(&id)) {
+            let m = self.matched(id);
+            if m.hider || (hidden_inline && m.shower) {
                 return true;
             }
             cur = self.doc.nodes[id].parent;
@@ -683,6 +744,42 @@ mod tests {
         assert_eq!(r.resolve(sites[0].node, None, None).0, true);
         assert_eq!(r.resolve(sites[1].node, None, None).0, false);
         assert!(parse_selector("a:hover").is_none() && parse_selector("td > .x, p[align=center] + b").is_some());
+    }
+
+    /// The bucketed index finds exactly the rules a brute-force match of every rule finds, in order.
+    #[test]
+    fn index_matches_as_every_rule_tried() {
+        let doc = parse(concat!(
+            r#"<table id="T" class="wrap  main"><tr><td class="x"><IMG id=Hero class="a b" src=a>"#,
+            r#"<span><img class=b src=b></span></td></tr></table><p><input type=image src=c><svg><image href=d></svg>"#
+        ));
+        let sels = [
+            "img", "IMG", "*", "#Hero", "#hero", ".a", ".b.a", "td .b", "table.main img", ".wrap > tr img", "#T img.b",
+            "span > *", "td:first-child img", ":is(.a, .b)", "input[type=image]", "p > input", "image", "svg image",
+            "img:not(.a)", ".x img + span img", "[src]", "tr td", "nope", ".main",
+        ];
+        let rules: Vec<Rule> = sels.iter().map(|s| rule(s, 0, &[("display", "none", false)], true)).collect();
+        let index = Index::new(&rules);
+        let mut caches = SelectorCaches::default();
+        let mut stack = vec![DOCUMENT];
+        let mut elements = 0;
+        while let Some(id) = stack.pop() {
+            stack.extend(doc.children(id));
+            if doc.element(id).is_none() {
+                continue;
+            }
+            elements += 1;
+            let mut ctx = MatchingContext::new(
+                MatchingMode::Normal, None, &mut caches, QuirksMode::NoQuirks, NeedsSelectorFlags::No,
+                MatchingForInvalidation::No,
+            );
+            let el = El { doc: &doc, id };
+            let brute: Vec<usize> = (0..sels.len())
+                .filter(|&i| parse_selector(sels[i]).is_some_and(|l| selectors::matching::matches_selector_list(&l, &el, &mut ctx)))
+                .collect();
+            assert_eq!(index.matching(&doc, id, &mut caches), brute, "element {id}");
+        }
+        assert!(elements > 10);
     }
 
     #[test]
