@@ -5,6 +5,7 @@ message and rebuilds the message, touching nothing it did not need to change.
 """
 from __future__ import annotations
 
+import email.policy
 import functools
 import re
 import time
@@ -16,7 +17,7 @@ from tracker_block import _core
 from tracker_block.engine.heuristics import Identity
 from tracker_block.engine.mime import MessageError
 from tracker_block.engine.policy import Options, sender_allowed
-from tracker_block.engine.report import Finding, MessageReport
+from tracker_block.engine.report import Finding, Later, MessageReport
 from tracker_block.engine.rules import Rules, ensure_public_suffixes, load_rules
 
 __all__ = ["HtmlResult", "MessageError", "clean_html", "clean_text", "clean_message", "clean_for_report",
@@ -125,6 +126,24 @@ def _header(msg, name: str) -> str | None:
     return None if v is None else str(v)
 
 
+def _header_later(msg, name: str) -> Later:
+    """``_header`` worked out when the report's field is first read. Only the field's raw text is
+    kept, not the message."""
+    low = name.lower()
+    field = next(((k, v) for k, v in msg.raw_items() if k.lower() == low), None)
+    if field is None:
+        return Later(lambda: None)
+    return Later(lambda: _decoded(*field))
+
+
+def _decoded(name: str, value: str) -> str | None:
+    """A header field as ``msg.get(name)`` gives it under ``policy.default``, as text."""
+    try:
+        return str(email.policy.default.header_fetch_parse(name, value))
+    except Exception:  # malformed header values must not stop cleaning
+        return None
+
+
 def clean_message(raw: bytes, options: Options | None = None, *, path: str | None = None
                   ) -> tuple[bytes, MessageReport]:
     """Clean a whole MIME message. Raises MessageError if ``raw`` is not a mail message at all."""
@@ -132,8 +151,8 @@ def clean_message(raw: bytes, options: Options | None = None, *, path: str | Non
     _default_rules(opts)   # a broken rule file is a configuration error, not a per-part one
     parsed = mime.parse(raw)
     msg = parsed.msg
-    report = MessageReport(path=path, message_id=_header(msg, "Message-ID"), sender=_header(msg, "From"),
-                           subject=_header(msg, "Subject"), date=_header(msg, "Date"))
+    report = MessageReport(path=path, message_id=_header_later(msg, "Message-ID"), sender=_header_later(msg, "From"),
+                           subject=_header_later(msg, "Subject"), date=_header_later(msg, "Date"))
     report.errors.extend(parsed.errors)
     sender = (_addresses(msg, ("From",)) or [None])[0]
     if sender_allowed(sender, opts):
