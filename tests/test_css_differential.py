@@ -38,6 +38,11 @@ DATA = json.loads(gzip.decompress((Path(__file__).parent / "data" / "css_referen
 #    step turns every `<` into `\3c ` (so it cannot close <style>); Python did that to the `<`
 #    alone, leaving `\\3c ` (an escaped backslash, then `3c`: the name split in two). The Rust core
 #    turns `\<` into `\3c `, the same name.
+#
+# A rewritten sheet's rules that cannot load anything and read plainly (no bad string, nothing the
+# cleaner would drop) are passed on as written, as a sheet that cannot load is; Python wrote every
+# rule back through tinycss2's serialiser (`'Arial'` became `"Arial"`). The comparison with Python
+# reads every rule (`splice=False`); ``test_passed_on_rules_…`` holds the passed-on rules to that.
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 _TANGLED = re.compile(r"[uU]\+(?:[0-9a-fA-F]{1,6}\??|\?)")
 
@@ -88,7 +93,7 @@ def _known(mode: str, text: str, want: object, want_calls: list, got: object, ca
     return _tangled(text) and (got is not None or bool(calls))
 
 
-def _run(mode: str, text: str, where: str, decide) -> tuple[object, list[list[str]]]:
+def _run(mode: str, text: str, where: str, decide, splice: bool = False) -> tuple[object, list[list[str]]]:
     calls: list[list[str]] = []
 
     def judge(url: str, kind: str, where_: str):
@@ -96,7 +101,7 @@ def _run(mode: str, text: str, where: str, decide) -> tuple[object, list[list[st
         return decide(url, kind, where_)
 
     if mode == "sheet":
-        return _core.css_clean_stylesheet(text, judge), calls
+        return _core.css_clean_stylesheet(text, judge, splice), calls
     if mode == "block":
         return _core.css_clean_declarations(text, judge), calls
     return _core.css_clean_value(text, judge, where), calls
@@ -120,6 +125,29 @@ def test_clean_matches_python() -> None:
                 diffs.append((mode, text, judge_name, want, got, want_calls, calls))
     assert not diffs, f"{len(diffs)} differ; first: {diffs[:3]!r}"
     assert known < len(DATA["css"]) // 50    # the known differences stay rare
+
+
+def _heavy_sheets() -> list[str]:
+    import gen   # benchmarks/ is on the path (css_reference above)
+    return [m.group(1) for doc in gen.heavy_corpus(12) for m in re.finditer(r"(?s)<style[^>]*>(.*?)</style>", doc)]
+
+
+def test_passed_on_rules_read_as_the_rules_written_back() -> None:
+    """A rewritten sheet passes its plain rules that cannot load on as written: the same judge calls,
+    in order, and the same tokens as when every rule is read and written back (which the test above
+    holds to Python), on every recorded sheet and the heavy-style templates, under every judge."""
+    sheets = [text for mode, text, *_ in DATA["css"] if mode == "sheet"] + _heavy_sheets()
+    spliced = 0
+    for text in sheets:
+        for name, decide in JUDGES.items():
+            got, calls = _run("sheet", text, "", decide, splice=True)
+            want, want_calls = _run("sheet", text, "", decide, splice=False)
+            assert calls == want_calls, (name, text[:200])
+            if got != want:
+                assert isinstance(got, str) and isinstance(want, str), (name, text[:200])
+                assert _core.css_reserialize(got) == _core.css_reserialize(want), (name, text[:200])
+                spliced += 1
+    assert spliced > 10    # the heavy templates (quoted font names) at least
 
 
 def test_may_load_matches_python() -> None:

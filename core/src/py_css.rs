@@ -60,11 +60,21 @@ fn css_may_load(text_: &Bound<'_, PyString>) -> bool {
     css::may_load(&text(text_))
 }
 
+/// `splice=False` reads and writes every rule (tests hold the passed-on rules to it).
 #[pyfunction]
-fn css_clean_stylesheet(text_: &Bound<'_, PyString>, judge: Bound<'_, PyAny>) -> PyResult<Option<String>> {
+#[pyo3(signature = (text_, judge, splice = true))]
+fn css_clean_stylesheet(text_: &Bound<'_, PyString>, judge: Bound<'_, PyAny>, splice: bool) -> PyResult<Option<String>> {
     let mut j = PyJudge::new(judge);
-    let out = css::clean_stylesheet(&text(text_), |u: &str, k: &str, w: &str| j.call(u, k, w));
+    let out = css::clean_stylesheet_with(&text(text_), |u: &str, k: &str, w: &str| j.call(u, k, w), splice);
     j.finish(out)
+}
+
+/// A sheet as the cleaner writes a rule back (tinycss2's serialisation of its tokens): tests compare
+/// a written sheet with a recorded one through it. None when it nests too deep to read.
+#[pyfunction]
+fn css_reserialize(text_: &Bound<'_, PyString>) -> Option<String> {
+    let src = css::tokens::normalise(&text(text_)).into_owned();
+    css::tokens::tokenize(&src, false).ok().map(|nodes| css::tokens::to_css(&nodes))
 }
 
 /// `plain=False` skips the fast path for plain declaration lists (tests compare the two).
@@ -152,6 +162,7 @@ fn css_plain_urls(text_: &Bound<'_, PyString>) -> Option<Vec<(String, Vec<String
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(css_may_load, m)?)?;
     m.add_function(wrap_pyfunction!(css_clean_stylesheet, m)?)?;
+    m.add_function(wrap_pyfunction!(css_reserialize, m)?)?;
     m.add_function(wrap_pyfunction!(css_clean_declarations, m)?)?;
     m.add_function(wrap_pyfunction!(css_clean_value, m)?)?;
     m.add_function(wrap_pyfunction!(css_plain_urls, m)?)?;

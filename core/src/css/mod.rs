@@ -9,6 +9,7 @@
 
 pub mod parse;
 pub mod plain;
+pub mod sheet;
 pub mod tokens;
 
 use parse::{parse_blocks_contents, parse_rule_list, parse_stylesheet, Item};
@@ -151,7 +152,7 @@ fn py_ci_letter(c: char) -> bool {
 }
 
 /// Does a string look like a URL (`scheme:`, `//host`, `\\host`)? A string in a value is judged then.
-fn urlish(s: &str) -> bool {
+pub(crate) fn urlish(s: &str) -> bool {
     let s = s.trim_start_matches(py_space);
     if s.starts_with("//") || s.starts_with("\\\\") {
         return true;
@@ -380,6 +381,12 @@ impl<J: FnMut(&str, &str, &str) -> Judged> Cleaner<'_, J> {
     /// (callers keep the original otherwise): most sheets in mail load nothing that goes, and
     /// writing a 50 KB sheet back was a tenth of such a newsletter's cleaning.
     fn clean_rules(&mut self, items: Vec<Item<'_>>) -> (String, bool) {
+        let (kept, changed) = self.clean_items(items);
+        (if changed { write_items(&kept) } else { String::new() }, changed)
+    }
+
+    /// The items of a rule list cleaned: (those kept, changed).
+    fn clean_items<'a>(&mut self, items: Vec<Item<'a>>) -> (Vec<Item<'a>>, bool) {
         let mut kept = Vec::with_capacity(items.len());
         let mut changed = false;
         for mut item in items {
@@ -399,14 +406,16 @@ impl<J: FnMut(&str, &str, &str) -> Judged> Cleaner<'_, J> {
             }
             kept.push(item);
         }
-        let mut out = String::new();
-        if changed {
-            for item in &kept {
-                write_item(item, &mut out);
-            }
-        }
-        (out, changed)
+        (kept, changed)
     }
+}
+
+fn write_items(items: &[Item<'_>]) -> String {
+    let mut out = String::new();
+    for item in items {
+        write_item(item, &mut out);
+    }
+    out
 }
 
 /// The @import prelude as the Python reader left it: its rewritten list was dropped, but a block it
@@ -538,16 +547,123 @@ fn safe(css: String) -> String {
     out
 }
 
+/// `U+` then a hex digit or `?`: tinycss2 reads a unicode-range there, cssparser another token.
+fn maybe_unicode_range(text: &str) -> bool {
+    let b = text.as_bytes();
+    memchr::memchr_iter(b'+', b).any(|i| {
+        i > 0 && matches!(b[i - 1], b'u' | b'U') && b.get(i + 1).is_some_and(|c| c.is_ascii_hexdigit() || *c == b'?')
+    })
+}
+
 /// Clean a `<style>` sheet. Returns the new text, or None when nothing changed.
-pub fn clean_stylesheet<J: FnMut(&str, &str, &str) -> Judged>(text: &str, mut judge: J) -> Option<String> {
+///
+/// Only the rules that could load something (`may_load` on their own text) or that are not plain
+/// (`sheet::Piece::Rule`) are read in full and judged, as before; the others are rules the cleaner
+/// would pass on unchanged, so they are not read into nodes.
+/// When something changed, the sheet is written back as its pieces: every rule left as it was in
+/// its own text, each changed rule as the cleaner writes it (tinycss2's serialisation), a dropped
+/// rule and a rule the input ends inside of not at all. A 50 KB template sheet whose only change is
+/// a web font's `@font-face` is then neither tokenised into nodes nor written out in full.
+pub fn clean_stylesheet<J: FnMut(&str, &str, &str) -> Judged>(text: &str, judge: J) -> Option<String> {
+    clean_stylesheet_with(text, judge, true)
+}
+
+/// [`clean_stylesheet`]; `splice: false` reads every rule in full and writes every one back (tests
+/// hold the passed-on rules to that: the same judge calls, the same tokens).
+pub fn clean_stylesheet_with<J: FnMut(&str, &str, &str) -> Judged>(text: &str, judge: J, splice: bool) -> Option<String> {
     if !may_load(text) {
         return None;
     }
     let src = normalise(text);
-    let Ok(nodes) = tokenize(&src, false) else { return Some(String::new()) };
-    let mut cleaner = Cleaner { judge: &mut judge };
-    let (new, changed) = cleaner.clean_rules(parse_stylesheet(&nodes, false, false));
-    changed.then(|| safe(new))
+    let mut judge = Replaying { judge, done: std::collections::VecDeque::new() };
+    // Each piece as written (a span of the source) or as the cleaner writes it (its items); the
+    // sheet is written only if something changed.
+    enum Part<'a> {
+        AsIs(std::ops::Range<usize>),
+        Read(Vec<Item<'a>>),
+    }
+    let mut parts = Vec::new();
+    let mut changed = false;
+    for piece in sheet::pieces(&src) {
+        match piece {
+            sheet::Piece::Trivia(r) => parts.push(Part::AsIs(r)),
+            sheet::Piece::Cdo => {} // not written back (the parser ignores it); no change by itself
+            sheet::Piece::Unclosed => changed = true, // unparseable CSS is not passed on
+            sheet::Piece::Rule { span, plain, urls } => {
+                let rule = &src[span.clone()];
+                if splice && plain && !maybe_unicode_range(rule) && !may_load(&outside(&src, &span, &urls)) {
+                    // Judged in the cleaner's order; passed on as written if every URL stays.
+                    let kept = urls.iter().all(|u| judge.first(&u.url, u.kind, &u.property) == Judged::Keep);
+                    if kept {
+                        judge.done.clear();
+                        parts.push(Part::AsIs(span));
+                        continue;
+                    }
+                }
+                let Ok(nodes) = tokenize(rule, false) else { return Some(String::new()) };
+                let mut replay = |u: &str, k: &str, w: &str| judge.again(u, k, w);
+                let mut cleaner = Cleaner { judge: &mut replay };
+                let (kept, ch) = cleaner.clean_items(parse_stylesheet(&nodes, false, false));
+                judge.done.clear();
+                changed |= ch;
+                // written as the cleaner writes it, changed or not (as a whole rewritten sheet was)
+                parts.push(Part::Read(kept));
+            }
+        }
+    }
+    if !changed {
+        return None;
+    }
+    let mut out = String::with_capacity(src.len());
+    for part in &parts {
+        match part {
+            Part::AsIs(r) => out.push_str(&src[r.clone()]),
+            Part::Read(items) => {
+                for item in items {
+                    write_item(item, &mut out);
+                }
+            }
+        }
+    }
+    Some(safe(out))
+}
+
+/// A rule's text with its `url()`s blanked: what else in it could load.
+fn outside(src: &str, span: &std::ops::Range<usize>, urls: &[sheet::PlainUrl]) -> String {
+    let mut out = String::with_capacity(span.len());
+    let mut at = span.start;
+    for u in urls {
+        out.push_str(&src[at..u.span.start]);
+        out.push(' ');
+        at = u.span.end;
+    }
+    out.push_str(&src[at..span.end]);
+    out
+}
+
+/// The caller's judge, each URL asked once: verdicts given on a plain rule's fast reading are
+/// given again, in order, when the rule must be read in full after all (one of them did not keep).
+struct Replaying<J> {
+    judge: J,
+    done: std::collections::VecDeque<(String, &'static str, String, Judged)>,
+}
+
+impl<J: FnMut(&str, &str, &str) -> Judged> Replaying<J> {
+    fn first(&mut self, url: &str, kind: &'static str, where_: &str) -> Judged {
+        let v = (self.judge)(url, kind, where_);
+        self.done.push_back((url.to_owned(), kind, where_.to_owned(), v.clone()));
+        v
+    }
+
+    fn again(&mut self, url: &str, kind: &str, where_: &str) -> Judged {
+        match self.done.pop_front() {
+            Some((u, k, w, v)) if u == url && k == kind && w == where_ => v,
+            _ => {
+                self.done.clear(); // not the same order after all: ask afresh
+                (self.judge)(url, kind, where_)
+            }
+        }
+    }
 }
 
 /// Clean a `style=""` attribute value. Returns the new text, or None when nothing changed.

@@ -259,7 +259,7 @@ fn number_len(b: &[u8]) -> usize {
 }
 
 /// Does this string token's source end with its closing quote (not cut by the end of input)?
-fn string_closed(slice: &[u8]) -> bool {
+pub(crate) fn string_closed(slice: &[u8]) -> bool {
     let Some(&q) = slice.first() else { return false };
     let mut i = 1;
     while i < slice.len() {
