@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use _core::css::{clean_declarations, clean_declarations_with, clean_stylesheet, clean_value, Judged, ValueOutcome};
+use _core::css::{clean_declarations, clean_declarations_with, clean_stylesheet, clean_stylesheet_with, clean_value, tokens, Judged, ValueOutcome};
 use _core::{dataurl, stylesheet};
 
 fn remove_all(_: &str, _: &str, _: &str) -> Judged {
@@ -30,6 +30,23 @@ fuzz_target!(|data: &[u8]| {
     let _ = stylesheet::structure(text);
     let _ = stylesheet::inline_decls(text);
     let _ = dataurl::unsafe_reason(text);
+
+    // Rules passed on as written: the same judge calls as reading every rule, and the same tokens.
+    let (mut spliced, mut read) = (Vec::new(), Vec::new());
+    let a = clean_stylesheet_with(text, |u: &str, k: &str, w: &str| {
+        spliced.push((u.to_string(), k.to_string(), w.to_string()));
+        by_hash(u, k, w)
+    }, true);
+    let b = clean_stylesheet_with(text, |u: &str, k: &str, w: &str| {
+        read.push((u.to_string(), k.to_string(), w.to_string()));
+        by_hash(u, k, w)
+    }, false);
+    assert_eq!(spliced, read, "judge calls differ for {text:?}");
+    let tokens_of = |s: &str| tokens::tokenize(&tokens::normalise(s), false).ok().map(|n| tokens::to_css(&n));
+    assert_eq!(a.is_some(), b.is_some(), "changed differs for {text:?}");
+    if let (Some(a), Some(b)) = (&a, &b) {
+        assert_eq!(tokens_of(a), tokens_of(b), "tokens differ for {text:?}:\n{a:?}\n{b:?}");
+    }
 
     let sheet = clean_stylesheet(text, remove_all).unwrap_or_else(|| text.to_string());
     let mut calls = Vec::new();

@@ -37,6 +37,11 @@ pub use crate::pycompat::{is_space as py_space, strip as py_strip};
 
 const EXEC_LITERALS: [&str; 3] = ["ession", "behavior", "binding"];
 const MAYBE_LITERALS: [&str; 8] = ["url", "src", "cross-fade", "\\", "//", "ession", "behavior", "binding"];
+/// The literals in any ASCII case, in one pass (eight `contains_ci` scans cost three times as much
+/// on a 40 KB template sheet, whose common letters each start a candidate).
+static MAYBE: std::sync::LazyLock<aho_corasick::AhoCorasick> = std::sync::LazyLock::new(|| {
+    aho_corasick::AhoCorasick::builder().ascii_case_insensitive(true).build(MAYBE_LITERALS).expect("fixed literals")
+});
 
 /// Does `hay` hold `needle` (lowercase ASCII) in any ASCII case? (what `needle in text.lower()` is
 /// for these words: no other character lowercases into them)
@@ -94,7 +99,7 @@ fn maybe_import(text: &str) -> bool {
 /// a URL-looking string, the script words). False means it is passed on without reading it.
 pub fn may_load(text: &str) -> bool {
     let b = text.as_bytes();
-    if MAYBE_LITERALS.iter().any(|lit| contains_ci(b, lit.as_bytes())) {
+    if MAYBE.is_match(b) {
         return true;
     }
     (contains_ci(b, b"image") && maybe_image(text)) || (contains_ci(b, b"import") && maybe_import(text))
