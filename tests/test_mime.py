@@ -823,3 +823,18 @@ def test_parts_are_encoded_as_the_stdlib_encodes_them() -> None:
     for n in [*range(0, 240), 57 * 1000, 57 * 1000 + 1, 100_003]:
         data = bytes(rng.randrange(256) for _ in range(n))
         assert _core.base64_lines(data) == base64.encodebytes(data), n
+
+
+@pytest.mark.parametrize("name", ["From", "to", "SUBJECT", "Date", "Message-ID", "Content-Type", "content-disposition",
+                                  "MIME-Version", "X-Mailer", "x-anything", "Received", "List-Unsubscribe"])
+@pytest.mark.parametrize("value", ['"A, B" <a@b.example>', "=?utf-8?q?caf=C3=A9?= x", "Tue, 4 Mar 2024 8:26 -0000",
+                                  "text/html; charset=\"utf-8\"", "<x@y>", "not < a > valid, header", ""])
+def test_header_classes_made_once_read_as_policy_default(name: str, value: str) -> None:
+    # mime.POLICY shares each header class instead of making one per field; it must read every
+    # field as policy.default does (text, class, parameters and defects).
+    from tracker_block.engine import mime
+    ours, std = mime.POLICY.header_fetch_parse(name, value), policy.default.header_fetch_parse(name, value)
+    assert (str(ours), type(ours).__name__, type(ours).__mro__[1:]) == (str(std), type(std).__name__, type(std).__mro__[1:])
+    assert [type(d) for d in ours.defects] == [type(d) for d in std.defects]
+    assert getattr(ours, "params", None) == getattr(std, "params", None)
+    assert mime.POLICY.header_factory[name] is mime.POLICY.header_factory[name.swapcase()]

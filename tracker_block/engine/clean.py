@@ -5,7 +5,6 @@ message and rebuilds the message, touching nothing it did not need to change.
 """
 from __future__ import annotations
 
-import email.policy
 import functools
 import re
 import time
@@ -139,7 +138,7 @@ def _header_later(msg, name: str) -> Later:
 def _decoded(name: str, value: str) -> str | None:
     """A header field as ``msg.get(name)`` gives it under ``policy.default``, as text."""
     try:
-        return str(email.policy.default.header_fetch_parse(name, value))
+        return str(mime.POLICY.header_fetch_parse(name, value))
     except Exception:  # malformed header values must not stop cleaning
         return None
 
