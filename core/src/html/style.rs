@@ -88,7 +88,11 @@ fn py_float(s: &str) -> Option<f64> {
 
 /// Does an inline style make the element (and what is inside it) invisible?
 pub fn style_hides(style: &str) -> bool {
-    let low = lower(style);
+    hides_lowered(&lower(style))
+}
+
+/// [`style_hides`] of a style already lowercased (as Python's `str.lower()`).
+fn hides_lowered(low: &str) -> bool {
     if !((low.contains("none") && low.contains("display"))
         || low.contains("hid")
         || low.contains("collapse")
@@ -158,16 +162,15 @@ pub fn css_in_attr(value: &str) -> bool {
 
 /// What an inline style means here: hides its element (`HIDES`), may load a URL (`MAY_LOAD`).
 pub fn style_flags(style: &str) -> u8 {
-    let mut flags = if style_hides(style) { HIDES } else { 0 };
-    if (style.contains('(') || style.contains('\\') || style.contains("//"))
-        && (style.contains("//") || css_in_attr(style) || lower(style).contains("src"))
-    {
+    let low = lower(style); // once: both questions read the lowercased text
+    let mut flags = if hides_lowered(&low) { HIDES } else { 0 };
+    let may_load = ((style.contains('(') || style.contains('\\') || style.contains("//"))
+        && (style.contains("//") || css_in_attr(style) || low.contains("src")))
+        || low.contains("ession")
+        || low.contains("behavior")
+        || low.contains("binding");
+    if may_load {
         flags |= MAY_LOAD;
-    } else {
-        let low = lower(style);
-        if low.contains("ession") || low.contains("behavior") || low.contains("binding") {
-            flags |= MAY_LOAD;
-        }
     }
     flags
 }
