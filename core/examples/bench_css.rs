@@ -7,6 +7,9 @@ use std::time::Instant;
 
 use _core::{css, stylesheet};
 
+#[path = "common/mod.rs"]
+mod common;
+
 /// The text of every `<style>` element (a literal scan: the generated bodies are well formed).
 fn sheets(doc: &str) -> Vec<String> {
     let mut out = Vec::new();
@@ -25,14 +28,7 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let dir = args.next().unwrap_or_else(|| "bodies".into());
     let rounds: usize = args.next().and_then(|r| r.parse().ok()).unwrap_or(20);
-    let mut docs: Vec<Vec<String>> = std::fs::read_dir(&dir)
-        .expect("a directory of .html bodies")
-        .filter_map(|e| e.ok())
-        .filter(|e| e.path().extension().is_some_and(|x| x == "html"))
-        .filter_map(|e| std::fs::read_to_string(e.path()).ok())
-        .map(|d| sheets(&d))
-        .collect();
-    docs.sort();
+    let docs: Vec<Vec<String>> = common::bodies(&dir).iter().map(|d| sheets(d)).collect();
     // Where the Python reader's scan declines (strings), structure() must answer as the tokeniser.
     let mut light = 0;
     for s in docs.iter().flatten() {
@@ -62,9 +58,6 @@ fn main() {
             read.push((t2 - t1).as_secs_f64());
         }
     }
-    let med = |v: &mut Vec<f64>| {
-        v.sort_by(|a, b| a.total_cmp(b));
-        v[v.len() / 2] * 1e3
-    };
+    let med = |v: &mut Vec<f64>| common::median_ms(v);
     println!("{} docs x {rounds}: clean_stylesheet {:.3} ms, structure {:.3} ms (median per doc) [{n}]", docs.len(), med(&mut clean), med(&mut read));
 }

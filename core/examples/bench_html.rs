@@ -6,17 +6,14 @@ use std::time::Instant;
 
 use _core::html;
 
+#[path = "common/mod.rs"]
+mod common;
+
 fn main() {
     let mut args = std::env::args().skip(1);
     let dir = args.next().unwrap_or_else(|| "bodies".into());
     let rounds: usize = args.next().and_then(|r| r.parse().ok()).unwrap_or(20);
-    let mut docs: Vec<String> = std::fs::read_dir(&dir)
-        .expect("a directory of .html bodies")
-        .filter_map(|e| e.ok())
-        .filter(|e| e.path().extension().is_some_and(|x| x == "html"))
-        .filter_map(|e| std::fs::read_to_string(e.path()).ok())
-        .collect();
-    docs.sort();
+    let docs = common::bodies(&dir);
     let (mut parse, mut collect, mut ser) = (Vec::new(), Vec::new(), Vec::new());
     let mut sites = 0;
     for _ in 0..rounds {
@@ -34,10 +31,7 @@ fn main() {
             ser.push((t3 - t2).as_secs_f64());
         }
     }
-    let med = |v: &mut Vec<f64>| {
-        v.sort_by(|a, b| a.total_cmp(b));
-        v[v.len() / 2] * 1e3
-    };
+    let med = |v: &mut Vec<f64>| common::median_ms(v);
     println!(
         "{} docs x {rounds}: parse {:.3} ms, collect {:.3} ms, serialise {:.3} ms (medians; {sites} sites)",
         docs.len(),

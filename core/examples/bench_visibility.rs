@@ -9,17 +9,14 @@ use _core::engine::visibility::rules_of;
 use _core::html::{self, parse_px, visibility::{style_texts, Resolver}};
 use _core::stylesheet::sheet_matters;
 
+#[path = "common/mod.rs"]
+mod common;
+
 fn main() {
     let mut args = std::env::args().skip(1);
     let dir = args.next().unwrap_or_else(|| "bodies".into());
     let rounds: usize = args.next().and_then(|r| r.parse().ok()).unwrap_or(20);
-    let mut docs: Vec<String> = std::fs::read_dir(&dir)
-        .expect("a directory of .html bodies")
-        .filter_map(|e| e.ok())
-        .filter(|e| e.path().extension().is_some_and(|x| x == "html"))
-        .filter_map(|e| std::fs::read_to_string(e.path()).ok())
-        .collect();
-    docs.sort();
+    let docs = common::bodies(&dir);
     let parsed: Vec<_> = docs.iter().map(|d| html::parse(d)).collect();
     let (mut read, mut resolve) = (Vec::new(), Vec::new());
     let mut hidden = 0;
@@ -42,9 +39,6 @@ fn main() {
             resolve.push((t2 - t1).as_secs_f64());
         }
     }
-    let med = |v: &mut Vec<f64>| {
-        v.sort_by(|a, b| a.total_cmp(b));
-        v[v.len() / 2] * 1e3
-    };
+    let med = |v: &mut Vec<f64>| common::median_ms(v);
     println!("{} docs x {rounds}: rules_of {:.3} ms, resolve {:.3} ms (median per doc; {hidden} hidden)", docs.len(), med(&mut read), med(&mut resolve));
 }
