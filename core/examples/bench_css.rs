@@ -25,9 +25,7 @@ fn sheets(doc: &str) -> Vec<String> {
 }
 
 fn main() {
-    let mut args = std::env::args().skip(1);
-    let dir = args.next().unwrap_or_else(|| "bodies".into());
-    let rounds: usize = args.next().and_then(|r| r.parse().ok()).unwrap_or(20);
+    let (dir, rounds) = common::args();
     let docs: Vec<Vec<String>> = common::bodies(&dir).iter().map(|d| sheets(d)).collect();
     // Where the Python reader's scan declines (strings), structure() must answer as the tokeniser.
     let mut light = 0;

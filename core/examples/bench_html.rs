@@ -10,9 +10,7 @@ use _core::html;
 mod common;
 
 fn main() {
-    let mut args = std::env::args().skip(1);
-    let dir = args.next().unwrap_or_else(|| "bodies".into());
-    let rounds: usize = args.next().and_then(|r| r.parse().ok()).unwrap_or(20);
+    let (dir, rounds) = common::args();
     let docs = common::bodies(&dir);
     let (mut parse, mut collect, mut ser) = (Vec::new(), Vec::new(), Vec::new());
     let mut sites = 0;

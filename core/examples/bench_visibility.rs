@@ -13,9 +13,7 @@ use _core::stylesheet::sheet_matters;
 mod common;
 
 fn main() {
-    let mut args = std::env::args().skip(1);
-    let dir = args.next().unwrap_or_else(|| "bodies".into());
-    let rounds: usize = args.next().and_then(|r| r.parse().ok()).unwrap_or(20);
+    let (dir, rounds) = common::args();
     let docs = common::bodies(&dir);
     let parsed: Vec<_> = docs.iter().map(|d| html::parse(d)).collect();
     let (mut read, mut resolve) = (Vec::new(), Vec::new());
