@@ -838,3 +838,12 @@ def test_header_classes_made_once_read_as_policy_default(name: str, value: str) 
     assert [type(d) for d in ours.defects] == [type(d) for d in std.defects]
     assert getattr(ours, "params", None) == getattr(std, "params", None)
     assert mime.POLICY.header_factory[name] is mime.POLICY.header_factory[name.swapcase()]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.one_of(st.integers(0, 40), st.integers(995, 1002)), st.sampled_from([b"\n", b"\r", b"\r\n", b""])), max_size=4),
+       st.sampled_from([b"x", b"\x0b", b"\xff", b" "]))
+def test_long_line_check_answers_as_the_regex_it_replaced(runs, fill) -> None:
+    from tracker_block.engine import mime
+    data = b"".join(fill * n + end for n, end in runs)
+    assert mime._has_long_line(data) == bool(re.search(rb"[^\r\n]{999}", data))
