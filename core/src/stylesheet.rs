@@ -48,8 +48,9 @@ fn light_decls(block: &str) -> Vec<Decl> {
     let mut out = Vec::new();
     for part in block.split(';') {
         let Some((name, value)) = part.split_once(':') else { continue };
-        let name = py_strip(name).to_lowercase();
-        if PROPS.contains(&name.as_str()) {
+        let name = py_strip(name);
+        // (only ASCII can lowercase into a property name: test before allocating the lowercase)
+        if let Some(name) = PROPS.iter().find(|p| name.eq_ignore_ascii_case(p)).map(|p| p.to_string()) {
             let mut value = py_strip(value).to_lowercase();
             let important = important_at(&value);
             if let Some(at) = important {

@@ -330,10 +330,11 @@ fn light_decls(block: &str) -> Vec<(String, String, bool)> {
     let mut out = Vec::new();
     for part in block.split(';') {
         let Some((name, value)) = part.split_once(':') else { continue };
-        let name = py_strip(name).to_lowercase();
-        if !PROPS.contains(&name.as_str()) {
+        // (only ASCII can lowercase into a property name: test before allocating the lowercase)
+        let name = py_strip(name);
+        let Some(name) = PROPS.iter().find(|p| name.eq_ignore_ascii_case(p)).map(|p| p.to_string()) else {
             continue;
-        }
+        };
         let value = py_strip(value).to_lowercase();
         let trimmed = value.trim_end_matches(py_space_or_nothing);
         let (value, important) = match strip_important(trimmed) {
