@@ -5,6 +5,8 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
+use aho_corasick::{AhoCorasick, MatchKind};
+
 use regex::Regex;
 
 use super::finding::Finding;
@@ -591,8 +593,34 @@ pub fn clean_document<'a>(text: &str, settings: &'a Settings<'a>, detector: &dyn
     (out, cleaner.findings)
 }
 
-static TEXT_URL: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r#"(?i)(?:https?://|www\.)[^\s<>"'`]+"#).unwrap());
+/// Where a link of a text part starts: `http://`, `https://` or `www.` in any case (the long s `ſ`
+/// is an `s` to a case-insensitive regex too).
+static TEXT_URL_START: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .match_kind(MatchKind::LeftmostFirst)
+        .build(["https://", "http://", "httpſ://", "www."])
+        .expect("fixed literals")
+});
+
+/// The links of a text part, as `(?i)(?:https?://|www\.)[^\s<>"'`]+` finds them (leftmost first, each
+/// search going on after the last link), by its literal starts and a scan to the first stop: the
+/// regex's forward-then-reverse search cost a third of cleaning a text part.
+fn text_urls(text: &str) -> impl Iterator<Item = std::ops::Range<usize>> + '_ {
+    let mut at = 0;
+    std::iter::from_fn(move || loop {
+        let m = TEXT_URL_START.find(&text[at..])?;
+        let (start, prefix_end) = (at + m.start(), at + m.end());
+        let run = text[prefix_end..]
+            .find(|c: char| c.is_whitespace() || matches!(c, '<' | '>' | '"' | '\'' | '`'))
+            .unwrap_or(text.len() - prefix_end);
+        if run > 0 {
+            at = prefix_end + run;
+            return Some(start..at);
+        }
+        at = start + text[start..].chars().next().map_or(1, char::len_utf8); // no link here: look on
+    })
+}
 
 /// Clean the links of a text/plain part (nothing in plain text loads by itself).
 pub fn clean_text(text: &str, settings: &Settings<'_>, detector: Detector) -> (String, Vec<Finding>) {
@@ -602,10 +630,11 @@ pub fn clean_text(text: &str, settings: &Settings<'_>, detector: Detector) -> (S
     let mut cleaner = Cleaner::new(settings, detector);
     let mut out = String::with_capacity(text.len());
     let mut last = 0;
-    for m in TEXT_URL.find_iter(text) {
-        out.push_str(&text[last..m.start()]);
-        last = m.end();
-        let mut url = m.as_str();
+    for m in text_urls(text) {
+        out.push_str(&text[last..m.start]);
+        last = m.end;
+        let whole = &text[m.clone()];
+        let mut url = whole;
         let mut trail_start = url.len();
         while let Some(c) = url.chars().last() {
             if !".,;:!?)]}>'\"".contains(c) {
@@ -617,13 +646,13 @@ pub fn clean_text(text: &str, settings: &Settings<'_>, detector: Detector) -> (S
             trail_start -= c.len_utf8();
             url = &url[..trail_start];
         }
-        let trail = &m.as_str()[trail_start..];
+        let trail = &whole[trail_start..];
         if url.len() >= 4 && url[..4].eq_ignore_ascii_case("www.") {
-            out.push_str(m.as_str());
+            out.push_str(whole);
             continue;
         }
-        let line_start = text[..m.start()].rfind('\n').map_or(0, |k| k + 1);
-        let line = text[line_start..m.start()].to_owned();
+        let line_start = text[..m.start].rfind('\n').map_or(0, |k| k + 1);
+        let line = text[line_start..m.start].to_owned();
         let new = cleaner.clean_link(url, "text", &mut || line.clone());
         out.push_str(match new.as_deref() {
             Some(n) if !n.is_empty() => n,
@@ -633,4 +662,36 @@ pub fn clean_text(text: &str, settings: &Settings<'_>, detector: Detector) -> (S
     }
     out.push_str(&text[last..]);
     (out, cleaner.findings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The scan finds the links the regex it replaced finds, on text built from every piece that
+    /// could make a difference (prefixes in any case, the long s, stops, Unicode spaces, trails).
+    #[test]
+    fn text_urls_as_the_regex() {
+        let rx = Regex::new(r#"(?i)(?:https?://|www\.)[^\s<>"'`]+"#).unwrap();
+        let pieces = [
+            "http://", "HTTPS://", "hTtP://", "httpſ://", "HTTPſ://", "www.", "WwW.", "ww.", "http:/", "https:",
+            "a", "é", "x.y/z?q=1", " ", "\n", "\u{a0}", "\u{2003}", "\u{85}", "<", ">", "\"", "'", "`", ")", "(", ".", ",",
+        ];
+        let mut seed = 0x2545_f491_u64;
+        let mut found = 0;
+        for _ in 0..20_000 {
+            let mut text = String::new();
+            for _ in 0..(seed % 12) {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                text.push_str(pieces[(seed % pieces.len() as u64) as usize]);
+            }
+            seed = seed.wrapping_add(1);
+            let want: Vec<_> = rx.find_iter(&text).map(|m| m.range()).collect();
+            found += want.len();
+            assert_eq!(text_urls(&text).collect::<Vec<_>>(), want, "{text:?}");
+        }
+        assert!(found > 5_000);
+    }
 }
