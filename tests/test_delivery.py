@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from tracker_block.integrations.mailfilter import orgpolicy
 from tracker_block.integrations.mailfilter.delivery import filter_message
@@ -291,3 +292,21 @@ def test_pipe_bad_config_exits_75_so_the_tool_keeps_the_original(tmp_path):
     raw = make_message()
     p = _pipe(["--config", str(tmp_path / "missing.toml")], raw)
     assert p.returncode == 75 and p.stdout.endswith(raw) and b"config file not found" in p.stderr
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(st.text(alphabet=st.sampled_from(list(" aZ09,()=?-.")), min_size=55, max_size=70),
+                 st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=0x17f), max_size=90)),
+       st.sampled_from([b"\r\n", b"\n"]))
+def test_summary_field_is_folded_as_the_stdlib_folds_it(value: str, linesep: bytes) -> None:
+    # A printable ASCII summary that fits one line skips email.header.Header; every other value is
+    # folded (and RFC 2047-encoded) by it. Both give the bytes Header gives.
+    from email.header import Header
+    from tracker_block.integrations.mailfilter import delivery
+    try:
+        want = Header(value, header_name=delivery.HEADER, maxlinelen=78).encode(linesep=linesep.decode())
+    except Exception as exc:   # noqa: BLE001 - a value Header refuses is refused the same way
+        with pytest.raises(type(exc)):
+            delivery._field(value, linesep)
+        return
+    assert delivery._field(value, linesep) == f"{delivery.HEADER}: {want}".encode("ascii") + linesep
