@@ -30,7 +30,7 @@ pub enum Piece {
     Cdo,
     /// A qualified rule (through its `{}` block) or an at-rule (through its `;` or `{}` block).
     /// `plain`: every token reads cleanly (no bad or unclosed string, url or comment, no stray
-    /// closer, no string that looks like a URL), every block is a plain `name: value` list (or, for
+    /// closer, no bare `<`, no string that looks like a URL), every block is a plain `name: value` list (or, for
     /// `@media` and the like, a list of such rules), and its only URLs are the `urls`, each a whole
     /// `url(…)` in a declaration's value.
     Rule { span: Range<usize>, plain: bool, urls: Vec<PlainUrl> },
@@ -98,7 +98,11 @@ impl<'s> Walk<'s> {
             | Token::CDO
             | Token::CDC
             | Token::AtKeyword(_)
-            | Token::Delim('\\') => false,
+            | Token::Delim('\\')
+            // a `<` becomes the escape `\3c ` when a changed sheet is written, which can run on into
+            // the name before it (`@media<x` would become the at-rule `media<x`): such a rule is
+            // written by the cleaner, which keeps the two apart
+            | Token::Delim('<') => false,
             _ => true,
         }
     }
@@ -316,6 +320,7 @@ mod tests {
             "a{Background:url( x.png ) no-repeat;b:var(--v, URL('y.png'))} ",
             "@media (max-width:600px){.c{d:e}.f{list-style:url(\"z\")}} ",
             "@font-face{font-family:'F';src:url(f.woff) format('woff')} ",
+            "@media<x{.y{z:0}} ",
             "g{h:'https://t.test/s.gif'} i{j:url(k} l{m:n}"
         );
         let got: Vec<(bool, Vec<(String, &str, String)>)> = pieces(sheet)
@@ -330,6 +335,7 @@ mod tests {
             (true, vec![u("x.png", "css", "background"), u("y.png", "css", "b")]),
             (true, vec![u("z", "css", "list-style")]),
             (true, vec![u("f.woff", "font", "src")]),
+            (false, vec![]), // a bare `<` (escaped when a changed sheet is written) is written by the cleaner
             (false, vec![]), // a string that looks like a URL is judged by the cleaner
             (false, vec![]), // url( cut short swallows the rest
         ]);
