@@ -18,7 +18,11 @@
 //!   loses a copy, the visible copy of a URL goes). Links (`cleaned`, `unwrapped`, `left-marked`)
 //!   are not loads and are not held to this: unwrapping is bounded at five wrappers.
 //!
-//!     cd core/fuzz && cargo +nightly fuzz run engine -- -max_len=8192
+//!     cd core/fuzz && cargo +nightly fuzz run engine corpus/engine seeds/engine ../../tests/vectors -- -max_len=8192
+//!
+//! Seeds: `seeds/engine/message.html` exercises this rule set (pixels, redirects, parameters, the
+//! recipient, a proxied URL, VML); `tests/vectors/` holds the load techniques and earlier findings;
+//! `benchmarks/gen.py html DIR -n 5` gives realistic newsletters (cut them into 8 KB pieces).
 #![no_main]
 use std::cell::RefCell;
 use std::sync::{Arc, OnceLock};
