@@ -312,6 +312,13 @@ impl<J: FnMut(&str, &str, &str) -> Judged> Cleaner<'_, J> {
             Item::AtRule { name, prelude, content } => {
                 let lname = name.to_ascii_lowercase();
                 if lname == "import" {
+                    if content.is_some() {
+                        // An @import carrying a block is invalid: no browser applies it, and its
+                        // block (never read here) could hold url()s a laxer reader fetches; once a
+                        // rewrite escapes a `<` after the name it reads as another at-rule whose
+                        // block is judged (found by fuzzing). It goes whole.
+                        return (false, true);
+                    }
                     return match self.rewrite_values(prelude, "stylesheet", "@import", true) {
                         Err(Blocked) => (false, true),
                         Ok(None) => (true, false),
