@@ -483,7 +483,19 @@ fn write_item(item: &Item<'_>, out: &mut String) {
         Item::AtRule { name, prelude, content } => {
             out.push('@');
             serialize_identifier(name, out);
-            serialize(prelude, out);
+            let mut rest = String::new();
+            serialize(prelude, &mut rest);
+            let joins = match rest.chars().next() {
+                Some('\\') => rest.len() > 1 && !rest[1..].starts_with(['\n', '\r', '\x0c']), // an escape
+                Some(c) => c == '<' || c == '-' || c == '_' || c.is_alphanumeric() || !c.is_ascii(),
+                None => false,
+            };
+            if joins {
+                // A prelude that would run on into the name (a `<` becomes the escape `\3c ` when the
+                // sheet is written): a comment keeps the name as read (found by fuzzing).
+                out.push_str("/**/");
+            }
+            out.push_str(&rest);
             match content {
                 None => out.push(';'),
                 Some(c) => {

@@ -86,6 +86,20 @@ fn an_import_carrying_a_block_goes_whole() {
 }
 
 #[test]
+fn an_at_rule_name_stays_apart_from_its_prelude() {
+    // `@namespace<x` written back as `@namespace\3c x` read as an at-rule named `namespace<x`, whose
+    // URL a second pass judged (found by the engine fuzz target).
+    let sheet = ".a{background:url(https://x.test/a.png)} @namespace<x url(https://t.test/n);";
+    let out = clean_stylesheet(sheet, |_: &str, _: &str, _: &str| Judged::Remove).unwrap();
+    assert_eq!(out, r".a{} @namespace/**/\3c x url(https://t.test/n);");
+    let mut calls = 0;
+    assert_eq!(clean_stylesheet(&out, |_: &str, _: &str, _: &str| { calls += 1; Judged::Remove }), None);
+    assert_eq!(calls, 0);
+    let media = clean_stylesheet("@media screen{.a{background:url(https://t.test/x)}}", |_: &str, _: &str, _: &str| Judged::Remove);
+    assert_eq!(media.as_deref(), Some("@media screen{.a{}}"));
+}
+
+#[test]
 fn values() {
     assert_eq!(clean_value("url(#a)", |_: &str, _: &str, _: &str| Judged::Keep, "fill"), ValueOutcome::Unchanged);
     assert_eq!(clean_value("url(http://x)", |_: &str, _: &str, _: &str| Judged::Remove, "fill"), ValueOutcome::Removed);
