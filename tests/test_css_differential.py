@@ -38,12 +38,16 @@ DATA = json.loads(gzip.decompress((Path(__file__).parent / "data" / "css_referen
 #    step turns every `<` into `\3c ` (so it cannot close <style>); Python did that to the `<`
 #    alone, leaving `\\3c ` (an escaped backslash, then `3c`: the name split in two). The Rust core
 #    turns `\<` into `\3c `, the same name.
+# 5. An `@import` carrying a block (`@import x{…}`): invalid, no browser applies it. Python passed it on
+#    with its block unjudged (a url() in it stayed); the Rust core drops it whole (found by fuzzing:
+#    once a rewrite escaped a `<` after the name, a second pass read another at-rule and judged it).
 #
 # A rewritten sheet's rules that cannot load anything and read plainly (no bad string, nothing the
 # cleaner would drop) are passed on as written, as a sheet that cannot load is; Python wrote every
 # rule back through tinycss2's serialiser (`'Arial'` became `"Arial"`). The comparison with Python
 # reads every rule (`splice=False`); ``test_passed_on_rules_…`` holds the passed-on rules to that.
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
+_IMPORT_BLOCK = re.compile(r"@import[^;{}]*\{", re.IGNORECASE)
 _TANGLED = re.compile(r"[uU]\+(?:[0-9a-fA-F]{1,6}\??|\?)")
 
 
@@ -89,6 +93,9 @@ def _known(mode: str, text: str, want: object, want_calls: list, got: object, ca
         fixed = want.replace("\\\\3c ", "\\3c ")    # 4: `\\3c ` (Python's) is `\3c ` here
         if got == fixed or re.sub(r"\\([^0-9a-fA-F\n])", r"\1", got) in (want, fixed):
             return True    # 3: a declaration name written escaped
+    if calls == want_calls and _IMPORT_BLOCK.search(text) and isinstance(got, str) \
+            and len(got) < len(want if isinstance(want, str) else text):
+        return True    # 5: an @import carrying a block dropped whole
     # 2: the tangle dropped, or inside a url()/src() whose text went to the judge
     return _tangled(text) and (got is not None or bool(calls))
 

@@ -317,6 +317,13 @@ impl<J: FnMut(&str, &str, &str) -> Judged> Cleaner<'_, J> {
             Item::AtRule { name, prelude, content } => {
                 let lname = name.to_ascii_lowercase();
                 if lname == "import" {
+                    if content.is_some() {
+                        // An @import carrying a block is invalid: no browser applies it, and its
+                        // block (never read here) could hold url()s a laxer reader fetches; once a
+                        // rewrite escapes a `<` after the name it reads as another at-rule whose
+                        // block is judged (found by fuzzing). It goes whole.
+                        return (false, true);
+                    }
                     return match self.rewrite_values(prelude, "stylesheet", "@import", true) {
                         Err(Blocked) => (false, true),
                         Ok(None) => (true, false),
@@ -481,7 +488,19 @@ fn write_item(item: &Item<'_>, out: &mut String) {
         Item::AtRule { name, prelude, content } => {
             out.push('@');
             serialize_identifier(name, out);
-            serialize(prelude, out);
+            let mut rest = String::new();
+            serialize(prelude, &mut rest);
+            let joins = match rest.chars().next() {
+                Some('\\') => rest.len() > 1 && !rest[1..].starts_with(['\n', '\r', '\x0c']), // an escape
+                Some(c) => c == '<' || c == '-' || c == '_' || c.is_alphanumeric() || !c.is_ascii(),
+                None => false,
+            };
+            if joins {
+                // A prelude that would run on into the name (a `<` becomes the escape `\3c ` when the
+                // sheet is written): a comment keeps the name as read (found by fuzzing).
+                out.push_str("/**/");
+            }
+            out.push_str(&rest);
             match content {
                 None => out.push(';'),
                 Some(c) => {

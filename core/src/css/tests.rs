@@ -70,6 +70,36 @@ fn a_name_holding_lt_stays_one_name() {
 }
 
 #[test]
+fn an_import_carrying_a_block_goes_whole() {
+    // Fuzzing (engine target): the block's url() passed on unjudged; the rewrite then escaped the
+    // `<` after the name (`@import\3c `), which a second pass read as another at-rule and judged.
+    let sheet = ".a{background:url(https://x.test/a.png)} @import<!x<b>.h{background:url(https://t.test/h.jpg)}";
+    let mut urls = vec![];
+    let out = clean_stylesheet(sheet, |u: &str, _: &str, _: &str| { urls.push(u.to_owned()); Judged::Remove });
+    assert_eq!(out.as_deref(), Some(".a{} "));
+    assert_eq!(urls, ["https://x.test/a.png"]);
+    let kept = clean_stylesheet("@import url(https://t.test/s.css) {x:url(https://t.test/y)} p{color:red}",
+                                |_: &str, _: &str, _: &str| Judged::Keep);
+    assert_eq!(kept.as_deref(), Some(" p{color:red}"));
+    // a statement @import is judged and kept as before
+    assert_eq!(clean_stylesheet("@import url(https://t.test/s.css) screen;", |_: &str, _: &str, _: &str| Judged::Keep), None);
+}
+
+#[test]
+fn an_at_rule_name_stays_apart_from_its_prelude() {
+    // `@namespace<x` written back as `@namespace\3c x` read as an at-rule named `namespace<x`, whose
+    // URL a second pass judged (found by the engine fuzz target).
+    let sheet = ".a{background:url(https://x.test/a.png)} @namespace<x url(https://t.test/n);";
+    let out = clean_stylesheet(sheet, |_: &str, _: &str, _: &str| Judged::Remove).unwrap();
+    assert_eq!(out, r".a{} @namespace/**/\3c x url(https://t.test/n);");
+    let mut calls = 0;
+    assert_eq!(clean_stylesheet(&out, |_: &str, _: &str, _: &str| { calls += 1; Judged::Remove }), None);
+    assert_eq!(calls, 0);
+    let media = clean_stylesheet("@media screen{.a{background:url(https://t.test/x)}}", |_: &str, _: &str, _: &str| Judged::Remove);
+    assert_eq!(media.as_deref(), Some("@media screen{.a{}}"));
+}
+
+#[test]
 fn values() {
     assert_eq!(clean_value("url(#a)", |_: &str, _: &str, _: &str| Judged::Keep, "fill"), ValueOutcome::Unchanged);
     assert_eq!(clean_value("url(http://x)", |_: &str, _: &str, _: &str| Judged::Remove, "fill"), ValueOutcome::Removed);
