@@ -741,3 +741,25 @@ def test_every_output_mode_closes_with_what_was_done(argv: list[str], closing: s
     assert closing in out + err
     lines = out.splitlines() + err.splitlines()
     assert len([ln for ln in lines if ln.startswith(closing.split(" →")[0])]) == 1
+
+
+def test_ctrl_c_swallowed_by_a_finaliser_still_stops_the_run() -> None:
+    # Python raises KeyboardInterrupt wherever the main thread is when it handles the signal; inside a
+    # __del__ it is printed and dropped. The run's loop checks the flag the handler sets as well.
+    import signal
+
+    from tracker_block.cli.main import _CtrlC
+    before = signal.getsignal(signal.SIGINT)
+    ctrl = _CtrlC()
+    try:
+        assert signal.getsignal(signal.SIGINT) == ctrl._handle
+        ctrl.check()                                    # not pressed: nothing happens
+        try:
+            ctrl._handle(signal.SIGINT, None)           # raised where it is lost
+        except KeyboardInterrupt:
+            pass
+        with pytest.raises(KeyboardInterrupt):
+            ctrl.check()
+    finally:
+        ctrl.restore()
+    assert signal.getsignal(signal.SIGINT) == before

@@ -195,6 +195,35 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+class _CtrlC:
+    """Ctrl-C during a run, never lost. Python raises KeyboardInterrupt wherever the main thread is
+    when the signal is handled; raised inside a finaliser (``__del__``, a generator's close), it is
+    printed and dropped, and the run would go on to the end. The flag makes the loop stop at the
+    next message all the same."""
+
+    def __init__(self) -> None:
+        import signal
+        import threading
+        self.pressed = False
+        self._before = None
+        if threading.current_thread() is threading.main_thread():
+            self._before = signal.signal(signal.SIGINT, self._handle)
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self.pressed = True
+        raise KeyboardInterrupt
+
+    def check(self) -> None:
+        if self.pressed:
+            raise KeyboardInterrupt
+
+    def restore(self) -> None:
+        import signal
+        if self._before is not None:
+            signal.signal(signal.SIGINT, self._before)
+            self._before = None
+
+
 # ---------------------------------------------------------------- workers
 
 _OPTIONS: Any = None
@@ -693,8 +722,10 @@ def run(args: argparse.Namespace, command: str) -> int:
         if mode == "inplace" and src.root is not None:
             sink.backup = backup_given or src.root.resolve().parent / f"tracker-block-backup-{stamp}"
 
+    ctrl_c = _CtrlC()
     try:
         for item, (cleaned, rep, error) in process(items(), options, jobs, want_bytes=sink is not None):
+            ctrl_c.check()
             if sink is not None and item.source is not current and item.source.listed:
                 finish_source(current)
                 current = item.source
@@ -741,6 +772,7 @@ def run(args: argparse.Namespace, command: str) -> int:
         finish_source(current)
         current = None
     except KeyboardInterrupt:
+        ctrl_c.restore()
         progress.clear()
         if sink is not None:
             sink.abort()
@@ -753,10 +785,12 @@ def run(args: argparse.Namespace, command: str) -> int:
         err.write(f"{PROG}: interrupted; files already written are complete, the rest are unchanged\n")
         return EXIT_INTERRUPTED
     except BaseException:
+        ctrl_c.restore()
         if sink is not None:
             sink.abort()              # never leave a half-built mbox behind
         _drop(json_file, json_tmp if json_file else None)
         raise
+    ctrl_c.restore()
     progress.clear()
     if emitter is not None:
         emitter.close()
