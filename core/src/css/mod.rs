@@ -394,7 +394,11 @@ impl<J: FnMut(&str, &str, &str) -> Judged> Cleaner<'_, J> {
     /// writing a 50 KB sheet back was a tenth of such a newsletter's cleaning.
     fn clean_rules(&mut self, items: Vec<Item<'_>>) -> (String, bool) {
         let (kept, changed) = self.clean_items(items);
-        (if changed { write_items(&kept) } else { String::new() }, changed)
+        let mut out = String::new();
+        if changed {
+            write_items(&kept, &mut out);
+        }
+        (out, changed)
     }
 
     /// The items of a rule list cleaned: (those kept, changed).
@@ -422,12 +426,10 @@ impl<J: FnMut(&str, &str, &str) -> Judged> Cleaner<'_, J> {
     }
 }
 
-fn write_items(items: &[Item<'_>]) -> String {
-    let mut out = String::new();
+fn write_items(items: &[Item<'_>], out: &mut String) {
     for item in items {
-        write_item(item, &mut out);
+        write_item(item, out);
     }
-    out
 }
 
 /// The @import prelude as the Python reader left it: its rewritten list was dropped, but a block it
@@ -581,13 +583,12 @@ fn maybe_unicode_range(text: &str) -> bool {
 
 /// Clean a `<style>` sheet. Returns the new text, or None when nothing changed.
 ///
-/// Only the rules that could load something (`may_load` on their own text) or that are not plain
-/// (`sheet::Piece::Rule`) are read in full and judged, as before; the others are rules the cleaner
-/// would pass on unchanged, so they are not read into nodes.
-/// When something changed, the sheet is written back as its pieces: every rule left as it was in
-/// its own text, each changed rule as the cleaner writes it (tinycss2's serialisation), a dropped
-/// rule and a rule the input ends inside of not at all. A 50 KB template sheet whose only change is
-/// a web font's `@font-face` is then neither tokenised into nodes nor written out in full.
+/// The sheet is cut into its rules (`sheet::pieces`). A plain rule whose only loads are `url()`s is
+/// judged from the cut; if every URL stays it is passed on in its own text, as the cleaner would
+/// pass it on unchanged. Every other rule is read in full and written as the cleaner writes it
+/// (tinycss2's serialisation), as the whole sheet was before; a dropped rule and a rule the input
+/// ends inside of are not written. A 50 KB template sheet whose only change is a web font's
+/// `@font-face` is then neither read into nodes nor written out in full.
 pub fn clean_stylesheet<J: FnMut(&str, &str, &str) -> Judged>(text: &str, judge: J) -> Option<String> {
     clean_stylesheet_with(text, judge, true)
 }
@@ -642,11 +643,7 @@ pub fn clean_stylesheet_with<J: FnMut(&str, &str, &str) -> Judged>(text: &str, j
     for part in &parts {
         match part {
             Part::AsIs(r) => out.push_str(&src[r.clone()]),
-            Part::Read(items) => {
-                for item in items {
-                    write_item(item, &mut out);
-                }
-            }
+            Part::Read(items) => write_items(items, &mut out),
         }
     }
     Some(safe(out))
