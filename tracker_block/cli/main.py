@@ -772,7 +772,6 @@ def run(args: argparse.Namespace, command: str) -> int:
         finish_source(current)
         current = None
     except KeyboardInterrupt:
-        ctrl_c.restore()
         progress.clear()
         if sink is not None:
             sink.abort()
@@ -785,12 +784,12 @@ def run(args: argparse.Namespace, command: str) -> int:
         err.write(f"{PROG}: interrupted; files already written are complete, the rest are unchanged\n")
         return EXIT_INTERRUPTED
     except BaseException:
-        ctrl_c.restore()
         if sink is not None:
             sink.abort()              # never leave a half-built mbox behind
         _drop(json_file, json_tmp if json_file else None)
         raise
-    ctrl_c.restore()
+    finally:
+        ctrl_c.restore()
     progress.clear()
     if emitter is not None:
         emitter.close()

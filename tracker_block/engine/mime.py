@@ -103,7 +103,6 @@ class _HeaderClasses(_headerregistry.HeaderRegistry):
 
 # policy.default, its header classes made once (the report's header fields are read through it too).
 POLICY = _email_policy.default.clone(header_factory=_HeaderClasses())
-_POLICY = POLICY
 _EOL = re.compile(rb"\r\n|\r|\n")
 _BLANK_LINE = re.compile(rb"\n\r?\n")
 _HEADER_LINE = re.compile(rb"From |[\x21-\x39\x3b-\x7e]*:|[ \t]")   # feedparser.headerRE
@@ -132,7 +131,7 @@ def parse(raw: bytes, *, fast: bool = True) -> ParsedMessage:
         if parsed is not None:
             return parsed
     try:
-        msg = BytesParser(policy=_POLICY).parsebytes(raw)
+        msg = BytesParser(policy=POLICY).parsebytes(raw)
     except Exception as exc:  # stdlib header parser bugs on hostile input
         raise MessageError(f"cannot parse message structure: {type(exc).__name__}: {exc}") from exc
     errors: list[str] = []
@@ -354,7 +353,7 @@ class _Headers(EmailMessage):
     at all (see ``_PLAIN_FIELDS``). Read only."""
 
     def __init__(self) -> None:
-        super().__init__(policy=_POLICY)
+        super().__init__(policy=POLICY)
         self._memo: dict[str, object] = {}
 
     def get(self, name, failobj=None):  # type: ignore[override]
@@ -389,7 +388,7 @@ def _read_fields(raw: bytes, start: int, hdr_end: int, top: bool) -> _Headers:
             field.append(line)
             continue
         if field:
-            head.set_raw(*_POLICY.header_source_parse(field))
+            head.set_raw(*POLICY.header_source_parse(field))
             field = []
         if line.startswith("From "):
             if not (top and lineno == 0):
@@ -400,7 +399,7 @@ def _read_fields(raw: bytes, start: int, hdr_end: int, top: bool) -> _Headers:
             raise _Unusual("header field without a name")
         field = [line]
     if field:
-        head.set_raw(*_POLICY.header_source_parse(field))
+        head.set_raw(*POLICY.header_source_parse(field))
     return head
 
 
@@ -952,7 +951,7 @@ def _read_content_type(field_bytes: bytes, linesep: bytes) -> tuple[str, str | N
                 raise _Unusual("not a header field")
             m: Message = _read_fields(data, 0, len(data), False)
         except _Unusual:
-            m = BytesParser(policy=_POLICY).parsebytes(data + linesep)
+            m = BytesParser(policy=POLICY).parsebytes(data + linesep)
         return m.get_content_type(), m.get_content_charset()
     except Exception:
         return "", None
@@ -981,7 +980,7 @@ def _set_charset(field_bytes: bytes, charset: bytes, linesep: bytes) -> bytes:
 
 def _rebuild_stdlib(parsed: ParsedMessage, changes: dict[str, str], drop: set[bytes]) -> bytes:
     """Fallback when byte spans are unknown: regenerate with the stdlib generator."""
-    msg = BytesParser(policy=_POLICY).parsebytes(parsed._raw)
+    msg = BytesParser(policy=POLICY).parsebytes(parsed._raw)
     leaves: dict[str, _Leaf] = {}
     _Walker(parsed._raw, parsed._linesep, [], leaves, []).entity(msg, None, "1", top=True)
     for path, text in changes.items():
@@ -1001,7 +1000,7 @@ def _rebuild_stdlib(parsed: ParsedMessage, changes: dict[str, str], drop: set[by
     for name in drop:
         del msg[name.decode("ascii", "replace")]
     buf = io.BytesIO()
-    pol = _POLICY.clone(refold_source="none", linesep=parsed._linesep.decode())
+    pol = POLICY.clone(refold_source="none", linesep=parsed._linesep.decode())
     try:
         _Generator(buf, mangle_from_=False, policy=pol).flatten(msg)
     except Exception as exc:
