@@ -7,7 +7,7 @@
 use cssparser::{Parser, ParserInput, Token};
 use std::ops::Range;
 
-use super::tokens::{string_closed, MAX_DEPTH};
+use super::tokens::{string_closed, url_closed, MAX_DEPTH};
 use super::urlish;
 
 /// A `url()` of a plain rule's declaration, as the cleaner would judge it.
@@ -59,10 +59,7 @@ impl<'s> Walk<'s> {
         match t {
             Token::QuotedString(v) => string_closed(&self.src.as_bytes()[start..end]) && !urlish(v),
             Token::Comment(_) => self.src[start..end].ends_with("*/") && end - start >= 4,
-            Token::UnquotedUrl(v) => {
-                let closed = self.src[..end].ends_with(')') && !self.src[..end - 1].ends_with('\\');
-                closed && self.url(v, start..end)
-            }
+            Token::UnquotedUrl(v) => url_closed(&self.src.as_bytes()[start..end]) && self.url(v, start..end),
             Token::Function(name) if name.eq_ignore_ascii_case("url") || name.eq_ignore_ascii_case("src") => {
                 let ok = self.nested(p, depth, |w, p, _| {
                     let mut one = None;

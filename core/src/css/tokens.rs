@@ -276,7 +276,7 @@ pub(crate) fn string_closed(slice: &[u8]) -> bool {
 }
 
 /// Does this unquoted `url(` token's source end with an unescaped `)`?
-fn url_closed(slice: &[u8]) -> bool {
+pub(crate) fn url_closed(slice: &[u8]) -> bool {
     if slice.last() != Some(&b')') {
         return false;
     }
