@@ -9,7 +9,7 @@ parse+serialise (the issue's yardstick):
 - html5ever into our arena DOM + our serialiser (``_core.reserialize``)
 - html5ever + ``collect`` (every URL site, as html.collect) + serialise (``_core.bench_parse_collect_serialize``)
 - one lol_html streaming pass reading every attribute and comment (``_core.bench_lol_html_pass``)
-- the Python engine's own parse+collect+serialise (``html.parse``/``collect``/``serialize``), for scale
+- the whole engine, ``clean_html`` in trackers mode (parse, find, judge, rewrite, serialise), for scale
 
     python benchmarks/bench_parsers.py            # bodies 0..39, 7 rounds
     python benchmarks/bench_parsers.py --quick    # 8 bodies, 3 rounds
@@ -30,12 +30,9 @@ def candidates() -> dict[str, object]:
     import lxml.html
     from selectolax.lexbor import LexborHTMLParser
 
-    from tracker_block import _core, html
+    from tracker_block import Options, _core, clean_html
 
-    def python_collect(h: str) -> object:
-        tree = html.parse(h)
-        html.collect(tree)
-        return html.serialize(tree)
+    opts = Options()
 
     return {
         "lxml parse+serialise": lambda h: lxml.html.tostring(lxml.html.document_fromstring(h), encoding="unicode"),
@@ -43,7 +40,7 @@ def candidates() -> dict[str, object]:
         "html5ever arena parse+serialise": _core.reserialize,
         "html5ever parse+collect+serialise": _core.bench_parse_collect_serialize,
         "lol_html one pass (attrs+comments)": _core.bench_lol_html_pass,
-        "Python html.parse+collect+serialize": python_collect,
+        "clean_html (trackers), whole engine": lambda h: clean_html(h, opts, recipients=(gen.RECIPIENT,)),
     }
 
 
