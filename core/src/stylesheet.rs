@@ -84,8 +84,10 @@ fn strip_comments(text: &str) -> String {
 
 /// Is there an unquoted `url(` whose text up to `)` holds a quote?
 fn unquoted_url_with_quote(b: &[u8]) -> bool {
-    b.windows(4).enumerate().filter(|(_, w)| w.eq_ignore_ascii_case(b"url(")).any(|(i, _)| {
-        let rest = &b[i + 4..];
+    // Each `(` with `url` before it, in any case: the `(`s are few, every byte would start a window.
+    let mut urls = memchr::memchr_iter(b'(', b).filter(|&p| p >= 3 && b[p - 3..p].eq_ignore_ascii_case(b"url"));
+    urls.any(|p| {
+        let rest = &b[p + 1..];
         let start = rest.iter().position(|c| !b" \t\n\r\x0c".contains(c)).unwrap_or(rest.len());
         let arg = &rest[start..];
         !matches!(arg.first(), Some(b'"' | b'\'')) && arg.iter().take_while(|&&c| c != b')').any(|c| matches!(c, b'"' | b'\''))
@@ -102,11 +104,15 @@ fn strings_are_inert(text: &str) -> bool {
     if unquoted_url_with_quote(b) {
         return false; // a bad url(): the tokeniser reads it to `)`, past any brace
     }
+    // Only quotes and comment starts need looking at; whether one is inside a block is the last
+    // brace in the plain text read since the one before (memchr jumps where a byte loop would crawl).
     let (mut i, mut in_block) = (0, false);
-    while i < b.len() {
+    while let Some(at) = memchr::memchr3(b'"', b'\'', b'/', &b[i..]) {
+        if let Some(brace) = memchr::memrchr2(b'{', b'}', &b[i..i + at]) {
+            in_block = b[i + brace] == b'{';
+        }
+        i += at;
         match b[i] {
-            b'{' => (in_block, i) = (true, i + 1),
-            b'}' => (in_block, i) = (false, i + 1),
             b'/' if b.get(i + 1) == Some(&b'*') && in_block => return false, // the scan reads it as a space
             b'/' if b.get(i + 1) == Some(&b'*') => match text[i + 2..].find("*/") {
                 Some(end) => i += end + 4,
@@ -306,5 +312,67 @@ mod tests {
             ("width".into(), "1px".into(), false)
         ]);
         assert_eq!(inline_decls("width:/*x*/2px"), vec![("width".into(), "2px".into(), false)]);
+    }
+
+    /// The byte-at-a-time scans `strings_are_inert` and `unquoted_url_with_quote` replaced.
+    fn inert_by_bytes(text: &str) -> bool {
+        let b = text.as_bytes();
+        let bad_url = b.windows(4).enumerate().filter(|(_, w)| w.eq_ignore_ascii_case(b"url(")).any(|(i, _)| {
+            let rest = &b[i + 4..];
+            let start = rest.iter().position(|c| !b" \t\n\r\x0c".contains(c)).unwrap_or(rest.len());
+            let arg = &rest[start..];
+            !matches!(arg.first(), Some(b'"' | b'\'')) && arg.iter().take_while(|&&c| c != b')').any(|c| matches!(c, b'"' | b'\''))
+        });
+        if bad_url {
+            return false;
+        }
+        let (mut i, mut in_block) = (0, false);
+        while i < b.len() {
+            match b[i] {
+                b'{' => (in_block, i) = (true, i + 1),
+                b'}' => (in_block, i) = (false, i + 1),
+                b'/' if b.get(i + 1) == Some(&b'*') && in_block => return false,
+                b'/' if b.get(i + 1) == Some(&b'*') => match text[i + 2..].find("*/") {
+                    Some(end) => i += end + 4,
+                    None => return true,
+                },
+                q @ (b'"' | b'\'') => {
+                    if i > 0 && !b" \t\n\r\x0c(,:=[>+~".contains(&b[i - 1]) {
+                        return false;
+                    }
+                    let Some(len) = b[i + 1..].iter().position(|&c| c == q) else { return false };
+                    let body = &b[i + 1..i + 1 + len];
+                    if body.iter().any(|c| b"{};\n\r\x0c".contains(c)) || body.windows(2).any(|w| w == b"/*") {
+                        return false;
+                    }
+                    i += len + 2;
+                }
+                _ => i += 1,
+            }
+        }
+        true
+    }
+
+    #[test]
+    fn inertness_jumps_as_the_byte_scan_reads() {
+        // Sheets made of the pieces the scan turns on, 200,000 of them (a fixed xorshift: the same every run).
+        const PIECES: [&str; 16] = ["{", "}", "/*", "*/", "/", "\"", "'", "url(", "URL( ", ")", " ", ";", ":",
+                                    "a", "\n", "it's"];
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let (mut inert, mut total) = (0, 0);
+        for _ in 0..200_000 {
+            let mut sheet = String::new();
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            for k in 0..(x % 24) {
+                sheet.push_str(PIECES[((x >> (k * 2 + 5)) % 16) as usize]);
+            }
+            let want = inert_by_bytes(&sheet);
+            assert_eq!(strings_are_inert(&sheet), want, "{sheet:?}");
+            inert += usize::from(want);
+            total += 1;
+        }
+        assert!(inert > total / 10 && inert < total * 9 / 10, "both answers were tried: {inert} of {total}");
     }
 }
