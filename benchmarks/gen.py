@@ -768,6 +768,32 @@ def _encode(text: str, charset: str, cte: str) -> str:
     return binascii.b2a_qp(data).decode("ascii")
 
 
+def _wrap(text: str, limit: int = 998) -> str:
+    """Lines of at most ``limit`` bytes (RFC 5322), broken at the last space before the limit, as
+    ESPs that send 8bit do; a space and a line break read the same in HTML and in plain text."""
+    out = []
+    for line in text.split("\n"):
+        while len(line.encode("utf-8")) > limit:
+            cut = line.rfind(" ", 0, len(line.encode("utf-8")[:limit].decode("utf-8", "ignore")))
+            if cut <= 0:
+                break   # no space to break at: the caller sends this part quoted-printable
+            out.append(line[:cut])
+            line = line[cut + 1:]
+        out.append(line)
+    return "\n".join(out)
+
+
+def _body(text: str, charset: str, cte: str) -> tuple[str, bytes]:
+    """A part's Content-Transfer-Encoding and its body bytes. ``8bit`` is sent as 7bit when the text
+    is ASCII, and falls back to quoted-printable when a line cannot be kept within 998 bytes."""
+    if cte == "8bit":
+        text = _wrap(text)
+        if all(len(line) <= 998 for line in _crlf(text).encode(charset).split(b"\r\n")):
+            return ("7bit" if text.isascii() else "8bit"), _crlf(text).encode(charset)
+        cte = "quoted-printable"
+    return cte, _encode(text, charset, cte).encode("ascii")
+
+
 def _crlf(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\n", "\r\n")
 
@@ -777,9 +803,17 @@ def _check_style(style: str) -> None:
         raise ValueError(f"style must be one of {STYLES}, not {style!r}")
 
 
-def generate_message(i: int, style: str = "plain") -> bytes:
-    """Message ``i``: a complete multipart/alternative MIME message (CRLF), body = ``generate_html(i, style)``."""
+TRANSFERS = ("encoded", "8bit")
+
+
+def generate_message(i: int, style: str = "plain", transfer: str = "encoded") -> bytes:
+    """Message ``i``: a complete multipart/alternative MIME message (CRLF), body = ``generate_html(i, style)``.
+
+    ``transfer``: ``encoded`` (the published corpus: each part quoted-printable or base64) or ``8bit``
+    (the parts as written, lines kept within 998 bytes: 7bit/8bit, as much real mail is sent)."""
     _check_style(style)
+    if transfer not in TRANSFERS:
+        raise ValueError(f"transfer must be one of {TRANSFERS}, not {transfer!r}")
     page = _Page(i)
     html = page.build() if style == "plain" else _heavy_html(i, page)
     r = random.Random(f"{_SEED}:mime:{i}")
@@ -787,6 +821,8 @@ def generate_message(i: int, style: str = "plain") -> bytes:
     charset = r.choice(["utf-8", "utf-8", "utf-8", "windows-1252"])
     html_cte = r.choice(["quoted-printable", "quoted-printable", "base64"])
     text_cte = r.choice(["quoted-printable", "base64"])
+    if transfer == "8bit":
+        html_cte = text_cte = "8bit"
     if charset != "utf-8":
         html = html.replace('charset=utf-8"', f'charset={charset}"')
     date = _EPOCH + timedelta(minutes=97 * i + r.randint(0, 90))
@@ -808,8 +844,9 @@ def generate_message(i: int, style: str = "plain") -> bytes:
         headers += [f"List-Unsubscribe: <https://{c.domain}/u/{_hex(r, 32)}>, <mailto:unsub-{_hex(r, 12)}@{c.domain}>",
                     "List-Unsubscribe-Post: List-Unsubscribe=One-Click"]
     headers.append(f'Content-Type: multipart/alternative; boundary="{boundary}"')
-    text = _text_version(html)
-    msg = "\n".join(headers) + f"""
+    text_cte, text_body = _body(_text_version(html), charset, text_cte)
+    html_cte, html_body = _body(html, charset, html_cte)
+    head = "\n".join(headers) + f"""
 
 This is a multi-part message in MIME format.
 
@@ -817,15 +854,21 @@ This is a multi-part message in MIME format.
 Content-Type: text/plain; charset={charset}
 Content-Transfer-Encoding: {text_cte}
 
-{_encode(text, charset, text_cte)}
+"""
+    middle = f"""
 --{boundary}
 Content-Type: text/html; charset={charset}
 Content-Transfer-Encoding: {html_cte}
 
-{_encode(html, charset, html_cte)}
+"""
+    tail = f"""
 --{boundary}--
 """
-    return _crlf(msg).encode("ascii")
+    if transfer == "encoded":   # each encoded body ends with its own line break
+        return _crlf(head + text_body.decode("ascii") + middle + html_body.decode("ascii") + tail).encode("ascii")
+    ascii_crlf = lambda t: _crlf(t).encode("ascii")  # noqa: E731
+    return (ascii_crlf(head) + text_body + (b"" if text_body.endswith(b"\r\n") else b"\r\n") + ascii_crlf(middle[1:])
+            + html_body + (b"" if html_body.endswith(b"\r\n") else b"\r\n") + ascii_crlf(tail[1:]))
 
 
 def _subject_header(subject: str) -> str:
@@ -844,42 +887,42 @@ def heavy_corpus(n: int) -> list[str]:
     return corpus(n, "heavy")
 
 
-def messages(n: int, start: int = 0, style: str = "plain") -> Iterator[bytes]:
+def messages(n: int, start: int = 0, style: str = "plain", transfer: str = "encoded") -> Iterator[bytes]:
     """Messages ``start .. start + n - 1``, one at a time (constant memory)."""
     for i in range(start, start + n):
-        yield generate_message(i, style)
+        yield generate_message(i, style, transfer)
 
 
 # --------------------------------------------------------------------------- CLI
 _FROM_LINE = re.compile(rb"^(>*From )", re.M)
 
 
-def write_mbox(path: str | os.PathLike[str], n: int, style: str = "plain") -> None:
+def write_mbox(path: str | os.PathLike[str], n: int, style: str = "plain", transfer: str = "encoded") -> None:
     """mboxrd with LF line endings (what mail clients and Python's ``mailbox`` write)."""
     with open(path, "wb") as out:
-        for i, raw in enumerate(messages(n, style=style)):
+        for i, raw in enumerate(messages(n, style=style, transfer=transfer)):
             body = _FROM_LINE.sub(rb">\1", raw.replace(b"\r\n", b"\n"))
             stamp = (_EPOCH + timedelta(minutes=97 * i)).strftime("%a %b %d %H:%M:%S %Y").encode()
             out.write(b"From MAILER-DAEMON " + stamp + b"\n" + body + (b"" if body.endswith(b"\n") else b"\n") + b"\n")
 
 
-def write_maildir(path: str | os.PathLike[str], n: int, style: str = "plain") -> None:
+def write_maildir(path: str | os.PathLike[str], n: int, style: str = "plain", transfer: str = "encoded") -> None:
     """A Maildir (``cur``/``new``/``tmp``); messages land in ``new`` with LF line endings."""
     root = Path(path)
     for sub in ("cur", "new", "tmp"):
         (root / sub).mkdir(parents=True, exist_ok=True)
-    for i, raw in enumerate(messages(n, style=style)):
+    for i, raw in enumerate(messages(n, style=style, transfer=transfer)):
         (root / "new" / f"{1709539200 + i}.M{i}P0.bench").write_bytes(raw.replace(b"\r\n", b"\n"))
 
 
-def write_files(path: str | os.PathLike[str], n: int, html: bool, style: str = "plain") -> None:
+def write_files(path: str | os.PathLike[str], n: int, html: bool, style: str = "plain", transfer: str = "encoded") -> None:
     root = Path(path)
     root.mkdir(parents=True, exist_ok=True)
     for i in range(n):
         if html:
             (root / f"{i:06d}.html").write_text(generate_html(i, style), encoding="utf-8")
         else:
-            (root / f"{i:06d}.eml").write_bytes(generate_message(i, style))
+            (root / f"{i:06d}.eml").write_bytes(generate_message(i, style, transfer))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -889,13 +932,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("-n", type=int, default=1000, help="number of messages (default 1000)")
     ap.add_argument("--style", choices=STYLES, default="plain",
                     help="heavy: add a 20-60 KB head <style> as ESP templates ship (default plain)")
+    ap.add_argument("--transfer", choices=TRANSFERS, default="encoded",
+                    help="8bit: parts as written (7bit/8bit, lines within 998 bytes) instead of "
+                         "quoted-printable/base64 (default encoded, the published corpus)")
     args = ap.parse_args(argv)
     if args.format == "mbox":
-        write_mbox(args.out, args.n, args.style)
+        write_mbox(args.out, args.n, args.style, args.transfer)
     elif args.format == "maildir":
-        write_maildir(args.out, args.n, args.style)
+        write_maildir(args.out, args.n, args.style, args.transfer)
     else:
-        write_files(args.out, args.n, html=args.format == "html", style=args.style)
+        write_files(args.out, args.n, html=args.format == "html", style=args.style, transfer=args.transfer)
     print(f"wrote {args.n} messages to {args.out}", file=sys.stderr)
     return 0
 

@@ -13,7 +13,8 @@ process unless said otherwise:
 * ``clean_html`` (trackers mode) / lxml parse+serialize of the same HTML, on the ``gen.py`` corpus
   and on the heavy-style corpus (20-60 KB head ``<style>``). Target <= 1.0x.
 * ``clean_message`` (trackers mode) / stdlib ``email`` parse+serialise (``BytesParser`` with
-  ``policy.default``, ``as_bytes``) of the same messages. Target <= 1.5x.
+  ``policy.default``, ``as_bytes``) of the same messages: the published corpus (quoted-printable and
+  base64 parts), the heavy-style one, and the corpus sent 8bit (``gen.py --transfer 8bit``). Target <= 1.5x.
 * the mail filter's per-message work (``delivery.filter_message``, what ``smtp-filter`` and
   ``pipe`` run per message) in messages per CPU second, ``tracker-block pipe`` as a delivery
   agent runs it (a process a message, per CPU second of the children), and ``tracker-block scan --jobs 2`` on
@@ -99,8 +100,9 @@ def message_targets(n: int, rounds: int) -> list[Target]:
 
     opts = Options(mode="trackers")
     out = []
-    for name, style in (("gen.py messages", "plain"), ("heavy-style messages", "heavy")):
-        msgs = list(gen.messages(n, style=style))
+    for name, style, transfer in (("gen.py messages", "plain", "encoded"), ("heavy-style messages", "heavy", "encoded"),
+                                  ("gen.py messages sent 8bit", "plain", "8bit")):
+        msgs = list(gen.messages(n, style=style, transfer=transfer))
         floor = be.Row("stdlib", stdlib_roundtrip)
         row = be.Row("clean_message", lambda r: clean_message(r, opts))
         be.measure([floor, row], msgs, rounds)
