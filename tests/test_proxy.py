@@ -151,10 +151,20 @@ class Loop:
         return self.run(start())
 
     def close(self):
+        """Stop the servers, end every task still running on the loop (a helper server's handlers
+        wait on connections the proxy keeps open), then close the loop: nothing left to warn at exit."""
         for runner in self.runners:
             self.run(runner.cleanup())
+
+        async def drain():
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        self.run(drain())
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(5)
+        self.loop.close()
 
 
 @pytest.fixture(scope="module")
@@ -612,6 +622,7 @@ def test_200_concurrent_requests_bounded_memory(net, tmp_path, capsys):
     finally:
         proc.stdin.close()
         proc.wait(10)
+        proc.stdout.close()
 
 
 # -- command line -----------------------------------------------------------------------------
@@ -644,3 +655,5 @@ def test_cli_new_key_then_serve(net, tmp_path):
     finally:
         if proc.poll() is None:
             proc.kill()
+            proc.wait(10)
+        proc.stdout.close()
