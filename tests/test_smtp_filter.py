@@ -37,6 +37,7 @@ class NextHop:
         self.answer = "250 2.0.0 Ok: queued as NEXT1"
         self.refuse: dict[str, str] = {}
         self.delay = 0.0
+        self.peers: list[tuple[str, int]] = []      # the filter's end of each DATA's connection
         self.port = free_port()
         self.controller = Controller(self, hostname="127.0.0.1", port=self.port, enable_SMTPUTF8=True)
 
@@ -49,6 +50,7 @@ class NextHop:
     async def handle_DATA(self, server, session, envelope):
         import asyncio
         await asyncio.sleep(self.delay)
+        self.peers.append(session.peer)
         if self.answer.startswith("250"):
             self.received.append((envelope.mail_from, list(envelope.rcpt_tos), list(envelope.mail_options),
                                   envelope.content, time.monotonic()))
@@ -135,6 +137,29 @@ def test_smtputf8_envelope_and_8bit_body_are_passed_on(start_filter, next_hop):
     assert (sender, rcpts) == ("zoë@exämple.org", ["jürgen@exämple.org"])
     assert "SMTPUTF8" in options and "BODY=8BITMIME" in options
     assert data.endswith("Schöne Grüße\r\n".encode())
+
+
+def test_next_hop_connection_is_kept_and_opened_anew_once_closed(start_filter, next_hop):
+    f = start_filter("--threads", "1")
+    for i in range(3):
+        send(f.port, make_message().replace(b"<sale-1@", f"<kept-{i}@".encode()))
+    assert len(next_hop.received) == 3 and len(set(next_hop.peers)) == 1     # one connection for all three
+    next_hop.controller.stop()                   # the next hop restarts: the kept connection is gone
+    next_hop.controller = Controller(next_hop, hostname="127.0.0.1", port=next_hop.port, enable_SMTPUTF8=True)
+    next_hop.controller.start()
+    assert send(f.port, make_message().replace(b"<sale-1@", b"<after-restart@")) == {}
+    assert len(next_hop.received) == 4 and next_hop.peers[3] != next_hop.peers[0]
+    assert b"<after-restart@" in next_hop.received[3][3] and "unavailable" not in f.log_text()
+
+
+def test_refused_transaction_is_not_left_on_a_kept_connection(start_filter, next_hop):
+    next_hop.refuse = {"ghost@example.org": "550 5.1.1 No such user"}
+    f = start_filter("--threads", "1")
+    with pytest.raises(smtplib.SMTPDataError):
+        send(f.port, make_message(), rcpts=("ghost@example.org",))
+    send(f.port, make_message(), rcpts=("alice@example.org",))
+    [(_, rcpts, _, _, _)] = next_hop.received
+    assert rcpts == ["alice@example.org"]
 
 
 def test_250_only_after_the_next_hop_accepted(start_filter, next_hop):
