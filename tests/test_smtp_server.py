@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from tracker_block.integrations.mailfilter.smtp_server import Envelope, start_server, unstuff
+from tracker_block.integrations.mailfilter.smtp_server import Envelope, SMTPProtocol, start_server, unstuff
 
 
 class Server:
@@ -256,3 +256,41 @@ def test_idle_client_is_told_and_disconnected():
         assert c.reply().startswith("421 ") and c.reply() == "<closed>"
     finally:
         server.stop()
+
+
+class RecordingTransport(asyncio.Transport):
+    """Records each write: the unit here is the segment a pipelining client receives."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[bytes] = []
+        self.closed = False
+
+    def write(self, data: bytes) -> None:
+        self.writes.append(bytes(data))
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_replies_to_a_pipelined_group_are_one_write():
+    """Written one by one, Postfix waited out a delayed ACK before sending the message (~40 ms)."""
+    async def run() -> list[bytes]:
+        async def handler(envelope: Envelope) -> str:
+            return "250 2.0.0 Ok: queued"
+        proto = SMTPProtocol(handler, "filter.test")
+        transport = RecordingTransport()
+        proto.connection_made(transport)
+        proto.data_received(b"EHLO x\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\n"
+                            b"RCPT TO:<e@d.example>\r\nDATA\r\n")
+        proto.data_received(b"hi\r\n.\r\nRSET\r\nQUIT\r\n")
+        for _ in range(5):
+            await asyncio.sleep(0)
+        return transport.writes
+    greeting, group, rest = asyncio.run(run())
+    assert greeting.startswith(b"220 ")
+    assert [line[:3] for line in group.split(b"\r\n")[:-1]][-4:] == [b"250", b"250", b"250", b"354"]
+    assert rest == b"250 2.0.0 Ok: queued\r\n250 2.0.0 Ok\r\n221 2.0.0 Bye\r\n"   # message, RSET, QUIT

@@ -65,12 +65,14 @@ class SMTPProtocol(asyncio.Protocol):
         self.busy = False               # a message is with the handler; later commands wait
         self.paused = False
         self.timer: asyncio.TimerHandle | None = None
+        self.out: list[bytes] = []      # replies not yet written
 
     # ------------------------------------------------------------------ transport events
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
         self.reply(f"220 {self.hostname} ESMTP tracker-block")
+        self.flush()
         self._arm_timer()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -104,16 +106,31 @@ class SMTPProtocol(asyncio.Protocol):
         self.close()
 
     def reply(self, line: str) -> None:
-        if self.transport and not self.transport.is_closing():
-            self.transport.write(line.encode("utf-8", "replace") + b"\r\n")
+        """Queue a reply; ``flush`` sends the queue as one segment (RFC 2920 section 3.1)."""
+        self.out.append(line.encode("utf-8", "replace") + b"\r\n")
+
+    def flush(self) -> None:
+        if self.out and self.transport and not self.transport.is_closing():
+            self.transport.write(b"".join(self.out))
+        self.out.clear()
 
     def close(self) -> None:
+        self.flush()
         if self.transport:
             self.transport.close()
 
     # ------------------------------------------------------------------ input
     def _process(self) -> None:
-        """Handle everything complete in the buffer, in order, until a message goes to the handler."""
+        """Handle everything complete in the buffer, in order, until a message goes to the handler.
+
+        The replies to a pipelined group go out together: written one by one, a client that reads
+        them all before answering (Postfix) waited out a delayed ACK, ~40 ms a message."""
+        try:
+            self._process_buffer()
+        finally:
+            self.flush()
+
+    def _process_buffer(self) -> None:
         while self.transport and not self.transport.is_closing() and not self.busy:
             if self.in_data:
                 if not self._take_data():
@@ -153,6 +170,7 @@ class SMTPProtocol(asyncio.Protocol):
             return True
         envelope.content = unstuff(body)[2:]
         self.busy = True
+        self.flush()                                    # what came before the message, not after it
         asyncio.get_running_loop().create_task(self._deliver(envelope))
         return True
 
