@@ -154,8 +154,8 @@ class _NoFilter:
         pass
 
 
-def start_filter(pf: PostfixInstance, workers: int, kind: str):
-    args = ("--workers", str(workers), "--log-level", "warning")
+def start_filter(pf: PostfixInstance, workers: int, kind: str, threads: int = 2):
+    args = ("--workers", str(workers), "--threads", str(threads), "--log-level", "warning")
     if kind == "clean":
         return FilterProcess(pf, *args)
     if kind == "relay":
@@ -173,10 +173,11 @@ def start_filter(pf: PostfixInstance, workers: int, kind: str):
     return _NoFilter()
 
 
-def run(workers: int, n: int, kind: str, sessions: int, filter_kind: str = "clean") -> dict:
-    pf = PostfixInstance(maxproc=max(4, 2 * workers))
+def run(workers: int, n: int, kind: str, sessions: int, filter_kind: str = "clean", threads: int = 2) -> dict:
+    # maxproc = workers x threads, as docs/mail-server.md advises (at least 4)
+    pf = PostfixInstance(maxproc=max(4, threads * workers))
     try:
-        f = start_filter(pf, workers, filter_kind)
+        f = start_filter(pf, workers, filter_kind, threads)
         try:
             time.sleep(0.5)
             sampler = PssSampler(f.proc.pid)
@@ -209,6 +210,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", default="1,2", help="filter process counts to compare (default 1,2)")
     ap.add_argument("--sessions", type=int, default=8, help="concurrent SMTP sessions to Postfix (default 8)")
     ap.add_argument("--kind", choices=("newsletter", "samples"), default="newsletter")
+    ap.add_argument("--threads", type=int, default=2, help="--threads of each filter process (default 2); "
+                    "Postfix's maxproc for the filter is workers x threads")
     ap.add_argument("--filter", choices=("clean", "relay", "postfix"), default="clean",
                     help="clean (the real filter), relay (no cleaning) or postfix (no filter at all)")
     args = ap.parse_args(argv)
@@ -217,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'filter procs':>12} {'MB sent':>8} {'queued in':>10} {'delivered in':>13} {'msgs/s':>8} "
           f"{'filter CPU s':>13} {'Postfix CPU s':>14} {'sender CPU s':>13} {'peak RSS MB':>12} {'peak PSS MB':>12}")
     for w in (int(x) for x in args.workers.split(",")):
-        r = run(w, args.n, args.kind, args.sessions, args.filter)
+        r = run(w, args.n, args.kind, args.sessions, args.filter, args.threads)
         print(f"{r['workers']:>12} {r['mb']:>8.1f} {r['accept_s']:>9.1f}s {r['total_s']:>12.1f}s "
               f"{r['rate']:>8.1f} {r['cpu']:>13.1f} {r['postfix_cpu']:>14.1f} {r['sender_cpu']:>13.1f} "
               f"{r['rss']:>12.0f} {r['pss']:>12.0f}", flush=True)
