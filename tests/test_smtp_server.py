@@ -77,6 +77,12 @@ class Raw:
             if line[3:4] != "-":
                 return "".join(lines).rstrip("\r\n")
 
+    def start_data(self) -> None:
+        """EHLO, MAIL, RCPT, DATA: ready for the message."""
+        self.send(b"EHLO x\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\nDATA\r\n")
+        replies = [self.reply() for _ in range(4)]
+        assert [r[:3] for r in replies] == ["250", "250", "250", "354"], replies
+
     def close(self) -> None:
         self.file.close()
         self.sock.close()
@@ -134,9 +140,7 @@ def test_pipelined_commands_wait_for_the_message_reply(server):
 
 def test_data_arriving_a_byte_at_a_time(server):
     c = Raw(server.port)
-    c.send(b"EHLO x\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\nDATA\r\n")
-    for _ in range(4):
-        c.reply()
+    c.start_data()
     data = b"A: b\r\n\r\n..x\r\n.\r\n"
     for i in range(len(data)):
         c.sock.sendall(data[i:i + 1])
@@ -148,9 +152,7 @@ def test_data_arriving_a_byte_at_a_time(server):
 
 def test_bare_lf_dot_is_not_the_end_of_data(server):
     c = Raw(server.port)
-    c.send(b"EHLO x\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\nDATA\r\n")
-    for _ in range(4):
-        c.reply()
+    c.start_data()
     c.send(b"A: b\r\n\r\nx\n.\nstill\r\n.\r\n")
     assert c.reply().startswith("250 ")
     assert server.received[0].content == b"A: b\r\n\r\nx\n.\nstill\r\n"
@@ -238,9 +240,7 @@ def test_handler_failure_is_451(server):
 
 def test_connection_lost_mid_data_hands_nothing_on(server):
     c = Raw(server.port)
-    c.send(b"EHLO x\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\nDATA\r\n")
-    for _ in range(4):
-        c.reply()
+    c.start_data()
     c.send(b"Subject: half\r\n\r\npart of it\r\n")
     c.close()
     time.sleep(0.3)

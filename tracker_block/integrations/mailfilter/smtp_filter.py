@@ -7,6 +7,10 @@ queued and retries. A filter that dies mid-message therefore loses nothing: Post
 its 250. Cleaning failures are not re-injection failures: such a message goes on unchanged,
 flagged ``X-Tracker-Block: error ...`` (see ``delivery.filter_message``).
 
+Receiving is smtp_server.py (what Postfix's smtp client speaks, replies batched per pipelined
+group). Re-injecting keeps each thread's connection to the next hop open across messages and
+pipelines MAIL/RCPT/DATA; a kept connection found closed is opened anew before anything was sent.
+
 Scaling: ``--workers N`` forks N processes sharing one listening socket (the kernel spreads
 Postfix's connections over them); Postfix's ``maxproc`` for the filter transport caps how many
 messages are in flight. Several machines: point the transport at a name with several addresses.
