@@ -20,7 +20,12 @@ from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
+from hypothesis import given
+from hypothesis import strategies as st
 from test_delivery import PDF, attachment_of, html_of, make_message
+
+from tracker_block.integrations.mailfilter.smtp_filter import _stuffed
+from tracker_block.integrations.mailfilter.smtp_server import unstuff
 
 
 def free_port() -> int:
@@ -270,3 +275,17 @@ def test_sigterm_lets_the_message_in_flight_finish(start_filter, next_hop):
     assert f.stop() == 0
     t.join(10)
     assert result == [{}] and len(next_hop.received) == 1
+
+
+@given(st.lists(st.sampled_from([b"", b".", b"..", b".x", b"x.", b"x", b"\r", b". ", b"\xc3\xa9"]), max_size=12))
+def test_stuffed_data_is_what_the_receiver_unstuffs_back(lines):
+    """The re-injected DATA ends at its own CRLF.CRLF only, and unstuffs to the message (CRLF lines)."""
+    data = b"\r\n".join(lines)
+    sent = _stuffed(data)
+    assert (b"\r\n" + sent).find(b"\r\n.\r\n") == len(sent) - 3
+    whole = data if data.endswith(b"\r\n") else data + b"\r\n"
+    assert unstuff(b"\r\n" + sent[:-3])[2:] == whole
+
+
+def test_stuffing_after_a_bare_lf_as_smtplib_does():
+    assert _stuffed(b"a\n.b\r\n") == b"a\n..b\r\n.\r\n"

@@ -243,14 +243,12 @@ _KEEP_IDLE = 60.0     # seconds a kept next-hop connection may idle (Postfix's s
 
 
 def _stuffed(data: bytes) -> bytes:
-    """The DATA as sent: "." doubled at each line start (after any LF, as smtplib does), CRLF.CRLF."""
-    if data[:1] == b".":
-        data = b"." + data
-    if b"\n." in data:
-        data = data.replace(b"\n.", b"\n..")
-    if data[-2:] != b"\r\n":
-        data += b"\r\n"
-    return data + b".\r\n"
+    """The DATA as sent: "." doubled at each line start (after any LF, as smtplib does), CRLF.CRLF.
+
+    One copy of the message (two when a line starts with "."): it is the size of the mail."""
+    body = data.replace(b"\n.", b"\n..") if b"\n." in data else data
+    return b"".join((b"." if data[:1] == b"." else b"", body,
+                     b".\r\n" if data[-2:] == b"\r\n" else b"\r\n.\r\n"))
 
 
 def _text(msg: bytes | str) -> str:
