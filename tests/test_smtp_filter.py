@@ -44,6 +44,7 @@ class NextHop:
         self.delay = 0.0
         self.peers: list[tuple[str, int]] = []      # the filter's end of each DATA's connection
         self.pipelining = False
+        self.quits = 0
         self.port = free_port()
         self.controller = Controller(self, hostname="127.0.0.1", port=self.port, enable_SMTPUTF8=True)
 
@@ -52,6 +53,10 @@ class NextHop:
         if self.pipelining:                  # as Postfix's smtpd: the filter then sends MAIL..DATA at once
             responses.insert(-1, "250-PIPELINING")
         return responses
+
+    async def handle_QUIT(self, server, session, envelope):
+        self.quits += 1
+        return "221 Bye"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.refuse:
@@ -163,6 +168,17 @@ def test_next_hop_connection_is_kept_and_opened_anew_once_closed(start_filter, n
     assert send(f.port, make_message().replace(b"<sale-1@", b"<after-restart@")) == {}
     assert len(next_hop.received) == 4 and next_hop.peers[3] != next_hop.peers[0]
     assert b"<after-restart@" in next_hop.received[3][3] and "unavailable" not in f.log_text()
+
+
+def test_kept_connection_is_quit_when_the_filter_stops(start_filter, next_hop):
+    f = start_filter("--threads", "1")
+    send(f.port, make_message())
+    assert next_hop.quits == 0                   # kept open for the next message
+    assert f.stop() == 0
+    deadline = time.monotonic() + 5
+    while next_hop.quits == 0 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert next_hop.quits == 1
 
 
 def test_refused_transaction_is_not_left_on_a_kept_connection(start_filter, next_hop):

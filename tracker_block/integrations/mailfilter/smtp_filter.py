@@ -84,6 +84,8 @@ class Reinjector:
         self.policy, self.next_hop, self.timeout = policy, next_hop, timeout
         self.hostname, self.delay = hostname, delay
         self.local = threading.local()            # each executor thread's kept next-hop connection
+        self.kept: set[smtplib.SMTP] = set()      # those kept and idle, for close_kept
+        self.kept_lock = threading.Lock()
 
     def __call__(self, content: bytes, sender: str, rcpts: list[str], mail_options: list[str],
                  smtputf8: bool) -> str:
@@ -127,6 +129,8 @@ class Reinjector:
                 return f"451 4.4.1 next hop {host}:{port} unavailable ({type(exc).__name__}); try again later"
             if clean:
                 self.local.smtp, self.local.used = smtp, time.monotonic()
+                with self.kept_lock:
+                    self.kept.add(smtp)
             else:                  # a refused transaction: no half-known state on a kept connection
                 self._drop(smtp)
             return reply
@@ -136,6 +140,11 @@ class Reinjector:
         """This thread's kept connection if it is recent, else a new one (and True)."""
         smtp = getattr(self.local, "smtp", None)
         self.local.smtp = None
+        if smtp is not None:
+            with self.kept_lock:
+                if smtp not in self.kept:         # close_kept has quit it
+                    smtp = None
+                self.kept.discard(smtp)
         if smtp is not None and time.monotonic() - self.local.used < _KEEP_IDLE:
             return smtp, False
         if smtp is not None:
@@ -148,6 +157,13 @@ class Reinjector:
             smtp.close()
             raise
         return smtp, True
+
+    def close_kept(self) -> None:
+        """QUIT the idle kept connections (at shutdown), so the next hop logs no lost connection."""
+        with self.kept_lock:
+            kept, self.kept = self.kept, set()
+        for smtp in kept:
+            self._drop(smtp)
 
     @staticmethod
     def _drop(smtp: smtplib.SMTP | None) -> None:
@@ -301,6 +317,7 @@ async def _serve(sock: socket.socket, work: Reinjector, threads: int, hostname: 
     while handler.inflight and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
     executor.shutdown(wait=False, cancel_futures=True)
+    work.close_kept()
     log.info("pid %d stopped", os.getpid())
 
 
