@@ -336,6 +336,27 @@ def test_malformed_message_passes_through_unchanged_and_flagged(pf, running_filt
     assert b"list-manage.com" in out                          # unreadable, so untouched: flagged, not hidden
 
 
+def test_dot_lines_8bit_body_and_utf8_envelope_arrive_byte_for_byte(pf, running_filter):
+    """What the filter's own SMTP server must get right from Postfix: dot-stuffed lines (a line
+    that is just "." included), an 8-bit body, an SMTPUTF8 sender, several messages per connection."""
+    running_filter()
+    body = "\r\n".join([".", "..", ".leading dot", "...three", "Grüße, Zoë", ".", "last ."]) + "\r\n"
+    sent = {}
+    for i in range(3):
+        mid = f"<e2e-dots-{i}@test>"
+        sent[mid] = (f"From: Zoë <zoë@exämple.org>\r\nTo: alice@test.example\r\nSubject: dots {i}\r\n"
+                     f"Message-ID: {mid}\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                     f"Content-Transfer-Encoding: 8bit\r\n\r\n{body}").encode()
+    with smtplib.SMTP("127.0.0.1", pf.smtp_port, timeout=30) as s:
+        for raw in sent.values():
+            s.sendmail("zoë@exämple.org", ["alice@test.example"], raw, mail_options=["SMTPUTF8", "BODY=8BITMIME"])
+    got = pf.wait_for(set(sent))
+    for mid, [out] in got.items():
+        assert out.startswith("Return-Path: <zoë@exämple.org>\n".encode()), out[:200]
+        assert out.endswith(body.replace("\r\n", "\n").encode())
+        assert b"X-Tracker-Block: 0 trackers removed" in out
+
+
 # ---------------------------------------------------------------- faults: nothing lost, nothing twice
 
 def _wait_log(get_text, needle: str, timeout: float = 20) -> None:

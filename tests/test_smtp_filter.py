@@ -20,7 +20,12 @@ from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
+from hypothesis import given
+from hypothesis import strategies as st
 from test_delivery import PDF, attachment_of, html_of, make_message
+
+from tracker_block.integrations.mailfilter.smtp_filter import _stuffed
+from tracker_block.integrations.mailfilter.smtp_server import unstuff
 
 
 def free_port() -> int:
@@ -37,8 +42,21 @@ class NextHop:
         self.answer = "250 2.0.0 Ok: queued as NEXT1"
         self.refuse: dict[str, str] = {}
         self.delay = 0.0
+        self.peers: list[tuple[str, int]] = []      # the filter's end of each DATA's connection
+        self.pipelining = False
+        self.quits = 0
         self.port = free_port()
         self.controller = Controller(self, hostname="127.0.0.1", port=self.port, enable_SMTPUTF8=True)
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname
+        if self.pipelining:                  # as Postfix's smtpd: the filter then sends MAIL..DATA at once
+            responses.insert(-1, "250-PIPELINING")
+        return responses
+
+    async def handle_QUIT(self, server, session, envelope):
+        self.quits += 1
+        return "221 Bye"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.refuse:
@@ -49,15 +67,17 @@ class NextHop:
     async def handle_DATA(self, server, session, envelope):
         import asyncio
         await asyncio.sleep(self.delay)
+        self.peers.append(session.peer)
         if self.answer.startswith("250"):
             self.received.append((envelope.mail_from, list(envelope.rcpt_tos), list(envelope.mail_options),
                                   envelope.content, time.monotonic()))
         return self.answer
 
 
-@pytest.fixture()
-def next_hop():
+@pytest.fixture(params=["lockstep", "pipelining"])
+def next_hop(request):
     hop = NextHop()
+    hop.pipelining = request.param == "pipelining"
     hop.controller.start()
     yield hop
     hop.controller.stop()
@@ -137,6 +157,40 @@ def test_smtputf8_envelope_and_8bit_body_are_passed_on(start_filter, next_hop):
     assert data.endswith("Schöne Grüße\r\n".encode())
 
 
+def test_next_hop_connection_is_kept_and_opened_anew_once_closed(start_filter, next_hop):
+    f = start_filter("--threads", "1")
+    for i in range(3):
+        send(f.port, make_message().replace(b"<sale-1@", f"<kept-{i}@".encode()))
+    assert len(next_hop.received) == 3 and len(set(next_hop.peers)) == 1     # one connection for all three
+    next_hop.controller.stop()                   # the next hop restarts: the kept connection is gone
+    next_hop.controller = Controller(next_hop, hostname="127.0.0.1", port=next_hop.port, enable_SMTPUTF8=True)
+    next_hop.controller.start()
+    assert send(f.port, make_message().replace(b"<sale-1@", b"<after-restart@")) == {}
+    assert len(next_hop.received) == 4 and next_hop.peers[3] != next_hop.peers[0]
+    assert b"<after-restart@" in next_hop.received[3][3] and "unavailable" not in f.log_text()
+
+
+def test_kept_connection_is_quit_when_the_filter_stops(start_filter, next_hop):
+    f = start_filter("--threads", "1")
+    send(f.port, make_message())
+    assert next_hop.quits == 0                   # kept open for the next message
+    assert f.stop() == 0
+    deadline = time.monotonic() + 5
+    while next_hop.quits == 0 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert next_hop.quits == 1
+
+
+def test_refused_transaction_is_not_left_on_a_kept_connection(start_filter, next_hop):
+    next_hop.refuse = {"ghost@example.org": "550 5.1.1 No such user"}
+    f = start_filter("--threads", "1")
+    with pytest.raises(smtplib.SMTPDataError):
+        send(f.port, make_message(), rcpts=("ghost@example.org",))
+    send(f.port, make_message(), rcpts=("alice@example.org",))
+    [(_, rcpts, _, _, _)] = next_hop.received
+    assert rcpts == ["alice@example.org"]
+
+
 def test_250_only_after_the_next_hop_accepted(start_filter, next_hop):
     next_hop.delay = 0.8
     f = start_filter()
@@ -171,9 +225,12 @@ def test_permanent_refusal_of_all_recipients_is_passed_on(start_filter, next_hop
 def test_partly_refused_recipients_mean_retry_not_a_partial_delivery(start_filter, next_hop):
     next_hop.refuse = {"ghost@example.org": "550 5.1.1 No such user"}
     f = start_filter()
+    t0 = time.monotonic()
     with pytest.raises(smtplib.SMTPDataError) as err:
         send(f.port, make_message(), rcpts=("alice@example.org", "ghost@example.org"))
     assert err.value.smtp_code == 451 and next_hop.received == []
+    # Pipelined, the next hop already said 354: the filter hangs up at once (--timeout is 10 s)
+    assert time.monotonic() - t0 < 5
 
 
 def test_unprocessable_message_is_passed_on_flagged(start_filter, next_hop):
@@ -234,3 +291,17 @@ def test_sigterm_lets_the_message_in_flight_finish(start_filter, next_hop):
     assert f.stop() == 0
     t.join(10)
     assert result == [{}] and len(next_hop.received) == 1
+
+
+@given(st.lists(st.sampled_from([b"", b".", b"..", b".x", b"x.", b"x", b"\r", b". ", b"\xc3\xa9"]), max_size=12))
+def test_stuffed_data_is_what_the_receiver_unstuffs_back(lines):
+    """The re-injected DATA ends at its own CRLF.CRLF only, and unstuffs to the message (CRLF lines)."""
+    data = b"\r\n".join(lines)
+    sent = _stuffed(data)
+    assert (b"\r\n" + sent).find(b"\r\n.\r\n") == len(sent) - 3
+    whole = data if data.endswith(b"\r\n") else data + b"\r\n"
+    assert unstuff(b"\r\n" + sent[:-3])[2:] == whole
+
+
+def test_stuffing_after_a_bare_lf_as_smtplib_does():
+    assert _stuffed(b"a\n.b\r\n") == b"a\n..b\r\n.\r\n"

@@ -7,6 +7,10 @@ queued and retries. A filter that dies mid-message therefore loses nothing: Post
 its 250. Cleaning failures are not re-injection failures: such a message goes on unchanged,
 flagged ``X-Tracker-Block: error ...`` (see ``delivery.filter_message``).
 
+Receiving is smtp_server.py (what Postfix's smtp client speaks, replies batched per pipelined
+group). Re-injecting keeps each thread's connection to the next hop open across messages and
+pipelines MAIL/RCPT/DATA; a kept connection found closed is opened anew before anything was sent.
+
 Scaling: ``--workers N`` forks N processes sharing one listening socket (the kernel spreads
 Postfix's connections over them); Postfix's ``maxproc`` for the filter transport caps how many
 messages are in flight. Several machines: point the transport at a name with several addresses.
@@ -21,6 +25,7 @@ import signal
 import smtplib
 import socket
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -28,6 +33,7 @@ from typing import Any
 
 from tracker_block.integrations.mailfilter.delivery import filter_message
 from tracker_block.integrations.mailfilter.orgpolicy import OrgPolicy, PolicyError, load
+from tracker_block.integrations.mailfilter.smtp_server import Envelope, start_server
 
 log = logging.getLogger("tracker_block.integrations.mailfilter.smtp_filter")
 PROG = "tracker-block smtp-filter"
@@ -77,6 +83,9 @@ class Reinjector:
                  delay: float = 0.0) -> None:
         self.policy, self.next_hop, self.timeout = policy, next_hop, timeout
         self.hostname, self.delay = hostname, delay
+        self.local = threading.local()            # each executor thread's kept next-hop connection
+        self.kept: set[smtplib.SMTP] = set()      # those kept and idle, for close_kept
+        self.kept_lock = threading.Lock()
 
     def __call__(self, content: bytes, sender: str, rcpts: list[str], mail_options: list[str],
                  smtputf8: bool) -> str:
@@ -100,32 +109,162 @@ class Reinjector:
         return reply
 
     def _send(self, data: bytes, sender: str, rcpts: list[str], options: list[str]) -> str:
-        """Re-inject; 250 only when the next hop accepted every recipient and the data."""
+        """Re-inject; 250 only when the next hop accepted every recipient and the data.
+
+        Each thread keeps its connection to the next hop open after a message went through (one
+        connect and EHLO per thread, not per message). A kept connection the next hop has closed
+        in the meantime fails at MAIL, before anything was sent, and is opened anew once."""
         host, port = self.next_hop
+        for attempt in (0, 1):
+            smtp: smtplib.SMTP | None = None
+            try:
+                smtp, fresh = self._connection()
+                reply, clean = self._transaction(smtp, data, sender, rcpts, options, retry=not fresh and not attempt)
+            except _Stale:
+                self._drop(smtp)
+                continue
+            except (OSError, smtplib.SMTPException) as exc:
+                self._drop(smtp)
+                log.warning("next hop %s:%d: %s", host, port, exc)
+                return f"451 4.4.1 next hop {host}:{port} unavailable ({type(exc).__name__}); try again later"
+            if clean:
+                self.local.smtp, self.local.used = smtp, time.monotonic()
+                with self.kept_lock:
+                    self.kept.add(smtp)
+            else:                  # a refused transaction: no half-known state on a kept connection
+                self._drop(smtp)
+            return reply
+        raise AssertionError("unreachable: the second attempt uses a fresh connection")
+
+    def _connection(self) -> tuple[smtplib.SMTP, bool]:
+        """This thread's kept connection if it is recent, else a new one (and True)."""
+        smtp = getattr(self.local, "smtp", None)
+        self.local.smtp = None
+        if smtp is not None:
+            with self.kept_lock:
+                if smtp not in self.kept:         # close_kept has quit it
+                    smtp = None
+                self.kept.discard(smtp)
+        if smtp is not None and time.monotonic() - self.local.used < _KEEP_IDLE:
+            return smtp, False
+        if smtp is not None:
+            self._drop(smtp)
+        smtp = smtplib.SMTP(self.next_hop[0], self.next_hop[1], local_hostname=self.hostname,
+                            timeout=self.timeout)
         try:
-            with smtplib.SMTP(host, port, local_hostname=self.hostname, timeout=self.timeout) as smtp:
-                smtp.ehlo()
-                code, msg = smtp.mail(sender, options)
-                if code != 250:
-                    return _relay_failure("MAIL FROM", code, msg)
-                refused: list[tuple[int, bytes]] = []
-                for r in rcpts:
-                    code, msg = smtp.rcpt(r)
-                    if code not in (250, 251):
-                        refused.append((code, msg))
-                if refused:
-                    smtp.rset()
-                    if len(refused) == len(rcpts) and all(500 <= c < 600 for c, _ in refused):
-                        return _relay_failure("RCPT TO", *refused[0])
-                    # Partly refused: delivering to some would make a retry duplicate them.
-                    return "451 4.3.0 next hop refused some recipients; try again later"
-                code, msg = smtp.data(data)
-                if code != 250:
-                    return _relay_failure("DATA", code, msg)
-                return f"250 2.0.0 Ok: cleaned and re-injected: {_text(msg)}"[:500]
-        except (OSError, smtplib.SMTPException) as exc:
-            log.warning("next hop %s:%d: %s", host, port, exc)
-            return f"451 4.4.1 next hop {host}:{port} unavailable ({type(exc).__name__}); try again later"
+            smtp.ehlo()
+        except BaseException:
+            smtp.close()
+            raise
+        return smtp, True
+
+    def close_kept(self) -> None:
+        """QUIT the idle kept connections (at shutdown), so the next hop logs no lost connection."""
+        with self.kept_lock:
+            kept, self.kept = self.kept, set()
+        for smtp in kept:
+            self._drop(smtp)
+
+    @staticmethod
+    def _drop(smtp: smtplib.SMTP | None) -> None:
+        if smtp is None:
+            return
+        try:
+            smtp.quit()
+        except (OSError, smtplib.SMTPException):
+            smtp.close()
+
+    def _transaction(self, smtp: smtplib.SMTP, data: bytes, sender: str, rcpts: list[str],
+                     options: list[str], retry: bool) -> tuple[str, bool]:
+        """One MAIL..DATA exchange: (reply for Postfix, whether the connection is fit to keep).
+
+        With PIPELINING (Postfix's smtpd has it) MAIL, every RCPT and DATA go in one write: one
+        round trip instead of two plus one per recipient."""
+        envelope = self._pipelined if smtp.has_extn("pipelining") else self._lockstep
+        try:
+            mail, rcpt_replies, data_reply = envelope(smtp, sender, rcpts, options)
+        except _Stale:
+            if retry:
+                raise
+            raise smtplib.SMTPServerDisconnected("next hop closed the connection") from None
+        if mail[0] == 421 and retry:
+            raise _Stale
+        verdict = _envelope_verdict(mail, rcpt_replies, data_reply)
+        if verdict is not None:
+            if data_reply is not None and data_reply[0] == 354:
+                smtp.close()          # the next hop waits for the message: only closing abandons it
+            return verdict, False
+        smtp.send(_stuffed(data))
+        code, msg = smtp.getreply()
+        if code != 250:
+            return _relay_failure("DATA", code, msg), False
+        return f"250 2.0.0 Ok: cleaned and re-injected: {_text(msg)}"[:500], True
+
+    @staticmethod
+    def _pipelined(smtp: smtplib.SMTP, sender: str, rcpts: list[str], options: list[str]) -> _Replies:
+        utf8 = any(o.upper() == "SMTPUTF8" for o in options)
+        if utf8 and not smtp.has_extn("smtputf8"):
+            raise smtplib.SMTPNotSupportedError("SMTPUTF8 not supported by the next hop")
+        params = "".join(f" {o}" for o in options)
+        lines = [f"MAIL FROM:{smtplib.quoteaddr(sender)}{params}\r\n",
+                 *(f"RCPT TO:{smtplib.quoteaddr(r)}\r\n" for r in rcpts), "DATA\r\n"]
+        try:
+            smtp.send("".join(lines).encode("utf-8" if utf8 else "ascii"))
+            mail = smtp.getreply()
+        except (OSError, smtplib.SMTPServerDisconnected):
+            raise _Stale from None
+        if mail[0] == 421:
+            return mail, [], None
+        return mail, [smtp.getreply() for _ in rcpts], smtp.getreply()
+
+    @staticmethod
+    def _lockstep(smtp: smtplib.SMTP, sender: str, rcpts: list[str], options: list[str]) -> _Replies:
+        try:
+            mail = smtp.mail(sender, options)
+        except (OSError, smtplib.SMTPServerDisconnected):
+            raise _Stale from None
+        if mail[0] != 250:
+            return mail, [], None
+        rcpt_replies = [smtp.rcpt(r) for r in rcpts]
+        if any(code not in (250, 251) for code, _ in rcpt_replies):
+            return mail, rcpt_replies, None
+        return mail, rcpt_replies, smtp.docmd("DATA")
+
+
+_Replies = tuple[tuple[int, bytes], list[tuple[int, bytes]], "tuple[int, bytes] | None"]
+
+
+def _envelope_verdict(mail: tuple[int, bytes], rcpt_replies: list[tuple[int, bytes]],
+                      data_reply: tuple[int, bytes] | None) -> str | None:
+    """The reply for Postfix when the next hop did not take MAIL, every RCPT and DATA; else None."""
+    if mail[0] != 250:
+        return _relay_failure("MAIL FROM", *mail)
+    refused = [(code, msg) for code, msg in rcpt_replies if code not in (250, 251)]
+    if refused:
+        if len(refused) == len(rcpt_replies) and all(500 <= c < 600 for c, _ in refused):
+            return _relay_failure("RCPT TO", *refused[0])
+        # Partly refused: delivering to some would make a retry duplicate them.
+        return "451 4.3.0 next hop refused some recipients; try again later"
+    if data_reply is None or data_reply[0] != 354:
+        code, msg = data_reply or (451, b"no reply")
+        return _relay_failure("DATA", code, msg)
+    return None
+
+
+class _Stale(Exception):
+    """A kept next-hop connection turned out closed before this message's MAIL went through."""
+
+
+_KEEP_IDLE = 60.0     # seconds a kept next-hop connection may idle (Postfix's smtpd_timeout is 300)
+
+
+def _stuffed(data: bytes) -> bytes:
+    """The DATA as sent: "." doubled at each line start (after any LF, as smtplib does), CRLF.CRLF.
+
+    One copy of the message (two when a line starts with "."): it is the size of the mail."""
+    body = data.replace(b"\n.", b"\n..") if b"\n." in data else data
+    return b"".join((b"." if data[:1] == b"." else b"", body,
+                     b".\r\n" if data[-2:] == b"\r\n" else b"\r\n.\r\n"))
 
 
 def _text(msg: bytes | str) -> str:
@@ -141,19 +280,19 @@ def _relay_failure(stage: str, code: int, msg: bytes) -> str:
 
 
 class Handler:
-    """aiosmtpd handler: DATA runs the blocking work in a thread, so the event loop stays free."""
+    """Runs each received message's blocking work in a thread, so the event loop stays free."""
 
     def __init__(self, work: Reinjector, executor: ThreadPoolExecutor) -> None:
         self.work, self.executor = work, executor
         self.inflight = 0
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+    async def __call__(self, envelope: Envelope) -> str:
         loop = asyncio.get_running_loop()
         self.inflight += 1
         try:
             return await loop.run_in_executor(
-                self.executor, self.work, envelope.content, envelope.mail_from or "",
-                list(envelope.rcpt_tos), list(envelope.mail_options), bool(envelope.smtp_utf8))
+                self.executor, self.work, envelope.content, envelope.mail_from,
+                envelope.rcpt_tos, envelope.mail_options, envelope.smtp_utf8)
         except Exception as exc:  # whatever it is, Postfix must keep the message
             log.exception("message from=<%s> failed", envelope.mail_from)
             return f"451 4.3.0 filter failure ({type(exc).__name__}); try again later"
@@ -162,15 +301,11 @@ class Handler:
 
 
 async def _serve(sock: socket.socket, work: Reinjector, threads: int, hostname: str) -> None:
-    from aiosmtpd.smtp import SMTP
     loop = asyncio.get_running_loop()
     executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="tb-filter")
     handler = Handler(work, executor)
     # No size limit of our own: Postfix enforces message_size_limit before we see anything.
-    server = await loop.create_server(
-        lambda: SMTP(handler, data_size_limit=None, enable_SMTPUTF8=True, decode_data=False,
-                     hostname=hostname, ident="tracker-block"),
-        sock=sock)
+    server = await start_server(handler, hostname, sock)
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
@@ -182,6 +317,7 @@ async def _serve(sock: socket.socket, work: Reinjector, threads: int, hostname: 
     while handler.inflight and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
     executor.shutdown(wait=False, cancel_futures=True)
+    work.close_kept()
     log.info("pid %d stopped", os.getpid())
 
 
@@ -258,7 +394,6 @@ def _setup_logging(args: argparse.Namespace) -> None:
     root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel(getattr(logging, args.log_level.upper()))
-    logging.getLogger("mail.log").setLevel(logging.WARNING)   # aiosmtpd's per-command chatter
 
 
 def cli_main(argv: list[str] | None = None) -> int:
