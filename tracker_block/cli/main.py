@@ -244,7 +244,7 @@ def _clean_batch(batch: list[tuple[str, bytes | None, str | None]], want_bytes: 
         if err is not None:
             out.append((None, None, err))
             continue
-        cleaned, rep = clean_for_report(data, _OPTIONS, path=key)
+        cleaned, rep = clean_for_report(data, _OPTIONS, path=key, want_bytes=want_bytes)
         if rep.unreadable:
             out.append((None, None, rep.error))
         else:
