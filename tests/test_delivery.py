@@ -294,6 +294,39 @@ def test_pipe_bad_config_exits_75_so_the_tool_keeps_the_original(tmp_path):
     assert p.returncode == 75 and p.stdout.endswith(raw) and b"config file not found" in p.stderr
 
 
+def _console(args: list[str], data: bytes, stdout=subprocess.PIPE) -> subprocess.CompletedProcess:
+    """``tracker-block pipe`` through the console script's own function (``cli.main.console``)."""
+    return subprocess.run([sys.executable, "-m", "tracker_block.cli.main", "pipe", *args], input=data, stdout=stdout,
+                          stderr=subprocess.PIPE, timeout=60, check=False)
+
+
+@pytest.mark.parametrize("case", ["newsletter", "log", "garbage", "bad-config", "stdout-full"])
+def test_pipe_leaving_without_teardown_writes_and_exits_as_before(case, tmp_path):
+    # The console script ends ``pipe`` with os._exit once its streams are flushed (the interpreter's
+    # teardown was a ninth of its CPU time): every byte, report line and exit status must be as with
+    # the ordinary exit, including when stdout cannot be written.
+    raw = {"garbage": b"\x00\x01garbage"}.get(case, make_message())
+    args = {"log": ["--log", str(tmp_path / "tb.log")],
+            "bad-config": ["--config", str(tmp_path / "missing.toml")]}.get(case, [])
+    if case == "stdout-full":
+        with open("/dev/full", "wb") as full:
+            fast, ordinary = _console(args, raw, stdout=full), _pipe_to(args, raw, full)
+        assert fast.returncode == ordinary.returncode != 0 and fast.stderr == ordinary.stderr
+        return
+    ordinary = _pipe(args, raw)
+    log = (tmp_path / "tb.log").read_bytes() if case == "log" else b""
+    fast = _console(args, raw)
+    assert (fast.returncode, fast.stdout, fast.stderr) == (ordinary.returncode, ordinary.stdout, ordinary.stderr)
+    if case == "log":
+        assert (tmp_path / "tb.log").read_bytes() == log * 2 and log.count(b"\n") == 1
+    assert fast.stdout and fast.returncode == (75 if case == "bad-config" else 0)
+
+
+def _pipe_to(args: list[str], data: bytes, stdout) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "tracker_block.integrations.mailfilter.pipe_filter", *args],
+                          input=data, stdout=stdout, stderr=subprocess.PIPE, timeout=60, check=False)
+
+
 @settings(max_examples=400, deadline=None)
 @given(st.one_of(st.text(alphabet=st.sampled_from(list(" aZ09,()=?-.")), min_size=55, max_size=70),
                  st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=0x17f), max_size=90)),

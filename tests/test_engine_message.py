@@ -182,3 +182,24 @@ def test_report_shows_header_fields_as_the_stdlib_decodes_them_when_read(raw: by
             want = None
         assert getattr(report, attr) == (None if want is None else str(want)), name
     assert report.to_dict()["from"] == report.sender
+
+
+def test_a_cached_sender_reads_as_the_field_itself() -> None:
+    # From fields are decoded once per distinct value (clean._decoded_sender): each message's report
+    # must still give exactly what policy.default makes of its own field, odd ones included.
+    from tracker_block.engine import clean, mime
+    froms = ['"Northfold Outdoor" <news@northfold.example.com>', "=?utf-8?q?J=C3=BCrgen?= <j@example.com>",
+             "undisclosed-recipients:;", "<>", "a@b, c@d", "\udcc3\udca4 <x@y>", "Bad <unclosed@x",
+             "=?utf-8?b?broken?= <q@r>", "(comment) x@y (more)"]
+    clean.clear_caches()
+    for round_ in range(2):                      # the second round is answered from the cache
+        for value in froms:
+            raw = f"From: {value}\nSubject: s\n\n<p>x</p>\n".encode("utf-8", "surrogateescape")
+            _, rep = clean.clean_message(raw)
+            field = next(v for k, v in mime.parse(raw).msg.raw_items() if k == "From")
+            try:
+                want = str(mime.POLICY.header_fetch_parse("From", field))
+            except Exception:  # noqa: BLE001
+                want = None
+            assert rep.sender == want, (round_, value)
+    assert clean._decoded_sender.cache_info().hits >= len(froms)

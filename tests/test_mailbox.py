@@ -177,3 +177,14 @@ def test_config_builds_options(tmp_path: Path) -> None:
             load(cfg_file)
     with pytest.raises(ConfigError):
         load(tmp_path / "missing.toml")
+
+
+@pytest.mark.parametrize("body", [b"", b"\n", b" \t\r\n\x0b\x0c\n", b"\xa0\n", b"\x85\n", b"x\n", b"\x1c\n"])
+def test_an_mbox_entry_of_whitespace_only_is_an_empty_message(tmp_path: Path, body: bytes) -> None:
+    # "empty message" is said of an entry holding nothing but ASCII whitespace (bytes.strip's set),
+    # and of nothing else: a no-break space or a control byte is content.
+    box = tmp_path / "box"
+    box.write_bytes(b"From a@b Mon Jan  1 00:00:00 2024\n" + body + b"\nFrom a@b Mon Jan  1 00:00:00 2024\nX: 1\n\nok\n")
+    first = next(iter_items(Source("mbox", box, box, str(box))))
+    assert (first.error == "empty message") == (not body.strip())
+    assert (first.data is None) == (not body.strip())

@@ -293,7 +293,7 @@ def _iter_mbox(f: BinaryIO, src: Source, shown: str, max_size: int) -> Iterator[
                 data = data[:-2]
             if b">From " in data:
                 data = _UNESCAPE.sub(rb"\1", data)
-            if not data.strip():
+            if not data or data.isspace():    # what strip() asked, without copying the message
                 item.error = "empty message"
             else:
                 item.data = data

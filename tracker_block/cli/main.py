@@ -12,7 +12,7 @@ import sys
 import time
 from collections import Counter, deque
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, TextIO
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, NoReturn, TextIO
 
 if TYPE_CHECKING:
     from tracker_block.cli.mailbox import Item
@@ -244,7 +244,7 @@ def _clean_batch(batch: list[tuple[str, bytes | None, str | None]], want_bytes: 
         if err is not None:
             out.append((None, None, err))
             continue
-        cleaned, rep = clean_for_report(data, _OPTIONS, path=key)
+        cleaned, rep = clean_for_report(data, _OPTIONS, path=key, want_bytes=want_bytes)
         if rep.unreadable:
             out.append((None, None, rep.error))
         else:
@@ -880,5 +880,24 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INTERRUPTED
 
 
+def console() -> NoReturn:
+    """The ``tracker-block`` console script: ``main``, then exit with its status.
+
+    ``pipe`` runs once per delivered message (procmail, maildrop, Sieve), and tearing the
+    interpreter down (freeing the rule set and every module) was a ninth of its CPU time (17 of
+    ~150 ms). It has no thread, child process or atexit hook and has closed its files, so once
+    its streams are flushed it leaves without the teardown. If a flush fails, the ordinary exit
+    runs and reports it as before."""
+    status = main()
+    if sys.argv[1:2] == ["pipe"]:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except BaseException:      # noqa: BLE001 - the ordinary exit below says what went wrong
+            sys.exit(status)
+        os._exit(status)
+    sys.exit(status)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    console()

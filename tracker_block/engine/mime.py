@@ -26,7 +26,7 @@ from typing import Iterable
 from tracker_block import _core
 
 
-__all__ = ["MessageError", "TextPart", "ParsedMessage", "parse", "rebuild", "header_fields"]
+__all__ = ["MessageError", "TextPart", "ParsedMessage", "parse", "rebuild", "rebuilds_in_place", "header_fields"]
 
 
 class MessageError(Exception):
@@ -714,6 +714,14 @@ def _guess(data: bytes, is_html: bool, exclude: list[str]) -> tuple[str, str]:
 
 
 # --------------------------------------------------------------------------- rebuild
+
+def rebuilds_in_place(parsed: ParsedMessage, new_texts: dict[str, str]) -> bool:
+    """Will ``rebuild`` splice these bodies into the original bytes (every part's span known)? That
+    way raises nothing (only the stdlib generator's fallback can fail), so a caller that wants the
+    report but not the bytes may skip it."""
+    leaves = parsed._leaves
+    return parsed._root is not None and all(p in leaves and leaves[p].node is not None for p in new_texts)
+
 
 def rebuild(parsed: ParsedMessage, new_texts: dict[str, str], drop_headers: Iterable[str] = ()) -> bytes:
     """Original bytes with only changed text bodies re-encoded and dropped headers removed."""

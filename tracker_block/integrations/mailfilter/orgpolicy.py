@@ -30,7 +30,6 @@ An address entry is ``user@domain``; a domain entry is ``@domain`` or ``domain``
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -208,6 +207,7 @@ def load(path: str | os.PathLike[str] | None) -> OrgPolicy:
     """Read the organisation policy; no path means the defaults (clean trackers for everyone)."""
     if path is None:
         return OrgPolicy()
+    import tomllib                 # only with a config file: ``pipe`` starts once per message
     p = Path(path).expanduser()
     try:
         data = tomllib.loads(p.read_text(encoding="utf-8"))
