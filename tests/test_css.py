@@ -52,3 +52,23 @@ def test_plain_reader_sees_every_url_or_gives_up() -> None:
     assert _core.css_plain_urls(STYLES[5]) == [("background", ["data:image/png;base64,AAAA"])]
     for style in STYLES[8:]:
         assert _core.css_plain_urls(style) is None, style
+
+
+RANGE_DOC = ("<html><head><style>.t{background:url(https://cdn.example.com/bg.png)}"
+             " @media (width < 5000px){#m{color:rgb(1, 2, 3)}} @media (5000px <= width){#m{color:rgb(9, 9, 9)}}"
+             "</style></head><body><p id=m class=t>x</p><svg><style>.u{fill:red}</style></svg></body></html>")
+
+
+def test_a_rewritten_sheet_keeps_its_media_query_ranges_in_chromium(browser) -> None:
+    """A sheet rewritten because it loads something (here `--remote all` removes its url()) keeps a
+    Media Queries 4 range working: its `<` stays a `<` (before, written `\\3c `, the query was
+    invalid and the rule was lost), and nothing in it can open a tag or end the <style>."""
+    from tracker_block import Options, clean_html
+
+    out = clean_html(RANGE_DOC, Options(mode="all")).html
+    sheet = out[out.index("<style>") + 7:out.index("</style>")]
+    assert "url(" not in sheet and "(width < 5000px)" in sheet and "(5000px <= width)" in sheet
+    colour = "getComputedStyle(document.getElementById('m')).color"
+    assert browser.evaluate(RANGE_DOC, colour) == "rgb(1, 2, 3)"
+    assert browser.evaluate(out, colour) == "rgb(1, 2, 3)"
+    assert browser.render(out) == set()

@@ -10,6 +10,7 @@ import gzip
 import json
 import re
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -41,6 +42,11 @@ DATA = json.loads(gzip.decompress((Path(__file__).parent / "data" / "css_referen
 # 5. An `@import` carrying a block (`@import x{…}`): invalid, no browser applies it. Python passed it on
 #    with its block unjudged (a url() in it stayed); the Rust core drops it whole (found by fuzzing:
 #    once a rewrite escaped a `<` after the name, a second pass read another at-rule and judged it).
+# 6. A `<` that is a delimiter token in a rewritten sheet: Python wrote `\3c ` there too, which is an
+#    identifier escape, so `@<` read back as an at-keyword and `(width < 600px)` as an invalid media
+#    query. The Rust core keeps the delimiter and adds a space where a letter, `!`, `/` or `?`
+#    follows (then it cannot open a tag or end <style>); strings, comments and url()s keep `\3c `.
+#    Checked below: the same judge calls, and the same text once `<` reads `\3c ` and spaces go.
 #
 # A rewritten sheet's rules that cannot load anything and read plainly (no bad string, nothing the
 # cleaner would drop) are passed on as written, as a sheet that cannot load is; Python wrote every
@@ -86,18 +92,25 @@ def _range_end(css: str, pos: int) -> int:
     return pos if pos > start else start
 
 
-def _known(mode: str, text: str, want: object, want_calls: list, got: object, calls: list) -> bool:
+def _known(mode: str, text: str, want: object, want_calls: list, got: object, calls: list) -> int:
+    """Which known difference (1-6, listed above) explains a result, or 0."""
     if calls == _fffd(want_calls) and (got == _fffd(want) or calls != want_calls):
-        return True    # 1: U+FFFD for a surrogate escape (in a judged URL, the verdict may differ)
+        return 1    # 1: U+FFFD for a surrogate escape (in a judged URL, the verdict may differ)
     if calls == want_calls and isinstance(got, str) and isinstance(want, str):
         fixed = want.replace("\\\\3c ", "\\3c ")    # 4: `\\3c ` (Python's) is `\3c ` here
         if got == fixed or re.sub(r"\\([^0-9a-fA-F\n])", r"\1", got) in (want, fixed):
-            return True    # 3: a declaration name written escaped
+            return 3    # 3: a declaration name written escaped
     if calls == want_calls and _IMPORT_BLOCK.search(text) and isinstance(got, str) \
             and len(got) < len(want if isinstance(want, str) else text):
-        return True    # 5: an @import carrying a block dropped whole
+        return 5    # 5: an @import carrying a block dropped whole
+    if calls == want_calls and isinstance(got, str) and isinstance(want, str) and "<" in got \
+            and not re.search(r"<[A-Za-z!/?]", got):
+        squeezed = re.sub(r"\s+", "", got.replace("<", "\\3c "))
+        wants = {w for w0 in (want, _fffd(want)) for w in (w0, w0.replace("\\\\3c ", "\\3c "))}   # with 1 and 4
+        if squeezed in {re.sub(r"\s+", "", w) for w in wants}:
+            return 6    # 6: a delimiter `<` kept as one
     # 2: the tangle dropped, or inside a url()/src() whose text went to the judge
-    return _tangled(text) and (got is not None or bool(calls))
+    return 2 if _tangled(text) and (got is not None or bool(calls)) else 0
 
 
 def _run(mode: str, text: str, where: str, decide, splice: bool = False) -> tuple[object, list[list[str]]]:
@@ -123,15 +136,18 @@ def test_reference_is_broad() -> None:
 
 
 def test_clean_matches_python() -> None:
-    diffs, known = [], 0
+    diffs, known = [], Counter()
     for mode, text, where, judge_name, want, want_calls in DATA["css"]:
         got, calls = _run(mode, text, where, JUDGES[judge_name])
         if (got, calls) != (want, want_calls):
-            known += 1
-            if not _known(mode, text, want, want_calls, got, calls):
+            kind = _known(mode, text, want, want_calls, got, calls)
+            known[kind] += 1
+            if not kind:
                 diffs.append((mode, text, judge_name, want, got, want_calls, calls))
     assert not diffs, f"{len(diffs)} differ; first: {diffs[:3]!r}"
-    assert known < len(DATA["css"]) // 50    # the known differences stay rare
+    # the known differences stay rare: 1-5 (the readers), and 6 (the written sheet's delimiters)
+    assert sum(n for kind, n in known.items() if kind != 6) < len(DATA["css"]) // 50, known
+    assert known[6] < len(DATA["css"]) // 50, known
 
 
 def _heavy_sheets() -> list[str]:
