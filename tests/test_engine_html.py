@@ -330,3 +330,16 @@ def test_vml_href_is_a_link_only_on_shapes():
     res = clean_html(doc, Options(mode="all"))
     assert 'href="https://shop.test/p?id=1"' in res.html          # a button link stays a link
     assert "cdn.content.test" not in res.html                        # anything else with href loads: blocked
+
+
+@pytest.mark.parametrize("value", ["-url(https://cdn.shop.test/shape.png)", "xurl(https://cdn.shop.test/a.png)",
+                                   "5url(https://cdn.shop.test/a.png)"])
+def test_a_function_merely_ending_in_url_is_not_reported_as_a_removed_load(value, render):
+    """`-url(…)` is a function no browser loads from. The inline-style fast path once read its `url(`,
+    judged it and reported it removed, while the style stayed as written (engine fuzz target): the
+    report said something that did not happen. Now it is no load, left as written, not reported."""
+    html = f'<div style="float:left;width:30px;shape-outside:{value}"></div><p>text</p>'
+    for mode in ("trackers", "all"):
+        out = clean_html(html, Options(mode=mode))
+        assert out.html == html and out.findings == [] and not out.changed
+    assert render(html) == set()    # Chromium fetches nothing for it

@@ -37,11 +37,19 @@ fn url_at(s: &str, i: usize) -> Option<(String, usize)> {
     (b.get(j) == Some(&b')')).then(|| (url, j + 1))
 }
 
+/// Can a `url(` token start right after this byte? Only after a separator: after a name character
+/// (`-url(`, `xurl(`, `5url(`), `#` or `@` the tokenizer reads another token, which loads nothing,
+/// and a `url(` read there would be judged (and reported) but never changed (found by the engine
+/// fuzz target). Anything else stops the fast path at its `(`, and the tokenizer reads the list.
+fn url_may_start_after(prev: u8) -> bool {
+    b" \t\n\r\x0c,:/".contains(&prev)
+}
+
 /// Scan a plain value from `i`: its end, and the URLs of its url() tokens.
 fn value(s: &str, mut i: usize, urls: &mut Vec<String>) -> usize {
     let b = s.as_bytes();
     while i < b.len() {
-        if let Some((url, end)) = url_at(s, i) {
+        if let Some((url, end)) = url_may_start_after(b[i - 1]).then(|| url_at(s, i)).flatten() {
             urls.push(url);
             i = end;
             continue;
@@ -95,5 +103,19 @@ pub fn plain_urls(s: &str) -> Option<Vec<(String, Vec<String>)>> {
             return None;
         }
         i += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_url_token_is_read_as_one() {
+        assert_eq!(plain_urls("a:url(x);b: 1px url(y)"), Some(vec![("a".into(), vec!["x".into()]), ("b".into(), vec!["y".into()])]));
+        assert_eq!(plain_urls("a:x,url(x)"), Some(vec![("a".into(), vec!["x".into()])]));
+        for text in ["shape-outside:-url(https://c.test/s.png)", "a:xurl(x)", "a:5url(x)", "a:#url(x)", "a:url(x)url(y)"] {
+            assert_eq!(plain_urls(text), None, "{text}: the tokenizer reads it");
+        }
     }
 }
