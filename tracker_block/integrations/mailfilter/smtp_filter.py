@@ -280,7 +280,8 @@ def _relay_failure(stage: str, code: int, msg: bytes) -> str:
 
 
 class Handler:
-    """Runs each received message's blocking work in a thread, so the event loop stays free."""
+    """Runs each received message's blocking work in a thread, so the event loop stays free. Any
+    exception becomes 451 in the server (``SMTPProtocol._deliver``): Postfix keeps the message."""
 
     def __init__(self, work: Reinjector, executor: ThreadPoolExecutor) -> None:
         self.work, self.executor = work, executor
@@ -293,9 +294,6 @@ class Handler:
             return await loop.run_in_executor(
                 self.executor, self.work, envelope.content, envelope.mail_from,
                 envelope.rcpt_tos, envelope.mail_options, envelope.smtp_utf8)
-        except Exception as exc:  # whatever it is, Postfix must keep the message
-            log.exception("message from=<%s> failed", envelope.mail_from)
-            return f"451 4.3.0 filter failure ({type(exc).__name__}); try again later"
         finally:
             self.inflight -= 1
 
