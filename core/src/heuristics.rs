@@ -4,7 +4,7 @@
 //! own identity in a URL blocks on its own. Unknown images that trip nothing stay (fail open).
 use std::sync::LazyLock;
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use aho_corasick::{packed, AhoCorasick, AhoCorasickKind, MatchKind};
 use regex::Regex;
 
 use crate::pycompat::unquote;
@@ -185,8 +185,8 @@ pub fn size_signal(width: Option<f64>, height: Option<f64>) -> Option<&'static s
 /// The recipient's addresses in every form a sender may put them in a URL (the forms are built by
 /// Python once per recipient set); one automaton per case rule, needles in priority order.
 pub struct Identity {
-    folded: Option<(AhoCorasick, Vec<String>)>,
-    exact: Option<(AhoCorasick, Vec<String>)>,
+    folded: Option<Needles>,
+    exact: Option<Needles>,
     folded_gate: Gate,
 }
 
@@ -237,21 +237,37 @@ impl Gate {
     }
 }
 
-fn automaton(needles: &[(String, String)]) -> Option<(AhoCorasick, Vec<String>)> {
+/// One set of needle forms: `any` answers "is one of them in the text?" (aho-corasick's packed
+/// SIMD searcher, Teddy: most URLs hold none, and it rejects them at memory speed where the
+/// automaton's byte prefilter stopped every few bytes on base64-like click tokens); `which` finds
+/// every occurrence, so the first form in priority order wins. (None: too many forms for the
+/// packed searcher, e.g. a long recipient list; `which` alone answers.)
+struct Needles {
+    any: Option<packed::Searcher>,
+    which: AhoCorasick,
+    kinds: Vec<String>,
+}
+
+fn automaton(needles: &[(String, String)]) -> Option<Needles> {
     if needles.is_empty() {
         return None;
     }
+    let forms = || needles.iter().map(|(n, _)| n.as_str());
+    let any = packed::Config::new().builder().extend(forms()).build();
     // A contiguous NFA: built in a fraction of a DFA's time (an identity is built for every new
-    // recipient set, and for every document when caches are cold), searched about as fast on URLs.
-    let ac = AhoCorasick::builder().match_kind(MatchKind::Standard).kind(Some(AhoCorasickKind::ContiguousNFA))
-        .build(needles.iter().map(|(n, _)| n.as_str())).ok()?;
-    Some((ac, needles.iter().map(|(_, k)| k.clone()).collect()))
+    // recipient set, and for every document when caches are cold); it runs only on a match.
+    let which = AhoCorasick::builder().match_kind(MatchKind::Standard).kind(Some(AhoCorasickKind::ContiguousNFA))
+        .build(forms()).ok()?;
+    Some(Needles { any, which, kinds: needles.iter().map(|(_, k)| k.clone()).collect() })
 }
 
-fn first_needle<'a>(auto: &'a Option<(AhoCorasick, Vec<String>)>, text: &str) -> Option<&'a str> {
-    let (ac, kinds) = auto.as_ref()?;
-    let best = ac.find_overlapping_iter(text).map(|m| m.pattern().as_usize()).min()?;
-    Some(kinds[best].as_str())
+fn first_needle<'a>(auto: &'a Option<Needles>, text: &str) -> Option<&'a str> {
+    let n = auto.as_ref()?;
+    if n.any.as_ref().is_some_and(|a| a.find(text).is_none()) {
+        return None;
+    }
+    let best = n.which.find_overlapping_iter(text).map(|m| m.pattern().as_usize()).min()?;
+    Some(n.kinds[best].as_str())
 }
 
 impl Identity {
@@ -317,10 +333,19 @@ mod tests {
             ("jane.doe%40example.org", "url-encoded"),
             ("jane.doe@example.org", "plain"),
         ].iter().map(|(n, k)| (n.to_string(), k.to_string())).collect();
-        let gated = Identity::new(folded.clone(), vec![]);
-        let plain = Identity { folded_gate: Gate { always: true, ..Gate::default() }, ..Identity::new(folded.clone(), vec![]) };
+        let exact: Vec<(String, String)> = ["amFuZS5kb2VAZXhhbXBsZS5vcm", "phbmUuZG9lQGV4YW1wbGUub3Jn", "qYW5lLmRvZUBleGFtcGxlLm9y"]
+            .iter().map(|n| (n.to_string(), "base64".to_string())).collect();
+        // The gates (the folded text check, the packed searchers) only ever skip a search that finds nothing.
+        let gated = Identity::new(folded.clone(), exact.clone());
+        let ungated = |n: Option<Needles>| n.map(|n| Needles { any: None, ..n });
+        let plain = Identity {
+            folded_gate: Gate { always: true, ..Gate::default() },
+            folded: ungated(automaton(&folded)),
+            exact: ungated(automaton(&exact)),
+        };
         let pieces = ["https://t.example/o?u=", "JANE.DOE", "@", "%40", "example.org", "5D41402ABC4B2A76B9719D911017C59",
-                      "2", "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678", "&x=", "%2", "fedcba9876543210", "\u{212a}", "é", "0"];
+                      "2", "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678", "&x=", "%2", "fedcba9876543210", "\u{212a}", "é", "0",
+                      "amFuZS5kb2VAZXhhbXBsZS5vcm", "amFuZS5kb2VAZXhh", "ZS5vcm", "phbmUuZG9lQGV4YW1wbGUub3Jn", "%3D"];
         let mut seed = 11u64;
         for _ in 0..30000 {
             let mut url = String::new();
@@ -331,6 +356,16 @@ mod tests {
             assert_eq!(gated.find(&url), plain.find(&url), "{url}");
         }
         assert_eq!(gated.find("https://t.example/?h=5D41402ABC4B2A76B9719D911017C592"), Some("md5"));
+        assert_eq!(gated.find("https://t.example/?h=xphbmUuZG9lQGV4YW1wbGUub3Jnx"), Some("base64"));
+    }
+
+    #[test]
+    fn identity_with_more_forms_than_the_packed_searcher_takes() {
+        // A long recipient list: beyond the packed searcher's pattern limit the automaton answers alone.
+        let forms: Vec<(String, String)> = (0..400).map(|i| (format!("person{i}@example.org"), "plain".to_string())).collect();
+        let id = Identity::new(forms, vec![]);
+        assert_eq!(id.find("https://t.example/?e=Person399@example.org"), Some("plain"));
+        assert_eq!(id.find("https://t.example/?e=person400@example.org"), None);
     }
 
     #[test]

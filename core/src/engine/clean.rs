@@ -2,7 +2,7 @@
 //! is decided (judge, policy) and rewritten; findings say what was done. No Python object is made
 //! per site or per URL: Python receives the cleaned text and the findings.
 use std::cell::RefCell;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::sync::LazyLock;
 
 use aho_corasick::{AhoCorasick, MatchKind};
@@ -62,7 +62,7 @@ pub struct Settings<'a> {
 }
 
 /// One link's decision, independent of where it is, by (link, whether its text reads as unsubscribe).
-pub type LinkPlans = HashMap<(String, bool), LinkPlan>;
+pub type LinkPlans = FxHashMap<(String, bool), LinkPlan>;
 
 /// One link's decision, independent of where it is (cached per distinct link, see `LinkPlans`).
 #[derive(Clone)]
