@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use crate::filterlist::kind_bit;
 use crate::heuristics::{self as h, Identity};
 use crate::rules::{Judge, RuleHit, Use};
-use crate::urls::{absolute, parts};
+use crate::urls::{absolute, parts, Parts};
 
 /// One verdict on one URL: what a report shows.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -165,11 +165,19 @@ impl Detector {
     pub fn link(&self, url: &str) -> Option<Verdict> {
         link_verdict(&self.judge, &self.identity, url)
     }
+
+    /// `link`, given the URL's `parts` (the link cleaner has read them already).
+    pub fn link_with(&self, url: &str, p: &Parts) -> Option<Verdict> {
+        link_verdict_from(&self.judge, &self.identity, url, p)
+    }
 }
 
 /// Verdict for a link (no per-message state needed).
 pub fn link_verdict(judge: &Judge, identity: &Identity, url: &str) -> Option<Verdict> {
-    let p = parts(url);
+    link_verdict_from(judge, identity, url, &parts(url))
+}
+
+fn link_verdict_from(judge: &Judge, identity: &Identity, url: &str, p: &Parts) -> Option<Verdict> {
     let who = identity.find(url);
     let rule = judge.match_click(&p.host, &p.target);
     if let Some(who) = who {

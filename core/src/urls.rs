@@ -342,10 +342,21 @@ fn decode_destination(raw: &str, decode: &str) -> Option<String> {
 
 /// Follow redirect wrappers whose destination is inside the URL: (destination, first rule id).
 pub fn unwrap(url: &str, judge: &Judge) -> (String, Option<String>) {
+    unwrap_from(url, &parts(url), judge)
+}
+
+/// `unwrap` given the URL's `parts`, which the caller has already read.
+fn unwrap_from(url: &str, first_parts: &Parts, judge: &Judge) -> (String, Option<String>) {
     let mut url = url.to_string();
     let mut first: Option<String> = None;
-    for _ in 0..5 {
-        let p = parts(&url);
+    for round in 0..5 {
+        let read;
+        let p = if round == 0 {
+            first_parts
+        } else {
+            read = parts(&url);
+            &read
+        };
         let Some((rule_id, raw, decode)) = judge.match_redirect(&p.host, &p.target, &url) else { break };
         let Some(dest) = decode_destination(&raw, decode) else { break };
         if dest.is_empty() || !is_remote(&dest) || dest == url {
@@ -361,16 +372,28 @@ pub fn unwrap(url: &str, judge: &Judge) -> (String, Option<String>) {
 
 /// Remove tracking parameters, keeping every other parameter, its encoding and its order.
 pub fn strip_params(url: &str, judge: &Judge) -> (String, Vec<String>) {
+    strip_params_on(url, None, judge)
+}
+
+/// `strip_params`, given the URL's host when the caller has already read it.
+fn strip_params_on(url: &str, host: Option<&str>, judge: &Judge) -> (String, Vec<String>) {
     let Some(qpos) = url.find('?') else { return (url.to_string(), Vec::new()) };
     let hpos = url[qpos..].find('#').map(|h| h + qpos);
     let query = &url[qpos + 1..hpos.unwrap_or(url.len())];
     let frag = hpos.map(|h| &url[h..]).unwrap_or("");
-    let host = parts(url).host;
+    let read;
+    let host = match host {
+        Some(h) => h,
+        None => {
+            read = parts(url).host;
+            read.as_str()
+        }
+    };
     let (mut kept, mut removed) = (Vec::new(), Vec::new());
     for piece in query.split('&') {
         let raw = piece.split('=').next().unwrap_or("");
         let name = if raw.contains(['%', '+']) { pycompat::unquote(&raw.replace('+', " ")) } else { raw.to_string() };
-        if !name.is_empty() && judge.is_tracking_param(&name, &host, url) {
+        if !name.is_empty() && judge.is_tracking_param(&name, host, url) {
             removed.push(name);
         } else {
             kept.push(piece);
@@ -391,15 +414,26 @@ pub fn strip_params(url: &str, judge: &Judge) -> (String, Vec<String>) {
 
 /// Unwrap then strip: (destination, redirect rule id, destination without tracking parameters, names removed).
 pub fn unwrap_and_strip(url: &str, judge: &Judge) -> (String, Option<String>, String, Vec<String>) {
-    let (dest, rule) = unwrap(url, judge);
-    let (cleaned, removed) = strip_params(&dest, judge);
+    unwrap_and_strip_from(url, &parts(url), judge)
+}
+
+/// `unwrap_and_strip` given the URL's `parts` (read once per link: the judge reads them too).
+fn unwrap_and_strip_from(url: &str, p: &Parts, judge: &Judge) -> (String, Option<String>, String, Vec<String>) {
+    let (dest, rule) = unwrap_from(url, p, judge);
+    // Not unwrapped: the destination is the URL itself, whose host is read.
+    let (cleaned, removed) = strip_params_on(&dest, if rule.is_none() { Some(p.host.as_str()) } else { None }, judge);
     (dest, rule, cleaned, removed)
 }
 
 /// Unwrap then strip. A ``conservative`` link (unsubscribe) is unwrapped but keeps its parameters;
 /// the predicate is asked (with the destination) only when something would be stripped.
 pub fn clean_link(url: &str, judge: &Judge, conservative: impl FnOnce(&str) -> bool) -> LinkResult {
-    let (dest, rule, cleaned, removed) = unwrap_and_strip(url, judge);
+    clean_link_from(url, &parts(url), judge, conservative)
+}
+
+/// `clean_link` given the URL's `parts`.
+pub fn clean_link_from(url: &str, p: &Parts, judge: &Judge, conservative: impl FnOnce(&str) -> bool) -> LinkResult {
+    let (dest, rule, cleaned, removed) = unwrap_and_strip_from(url, p, judge);
     if !removed.is_empty() && conservative(&dest) {
         return LinkResult { url: dest, unwrapped_by: rule, stripped: Vec::new() };
     }
