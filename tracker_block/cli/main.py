@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import gc
 import os
 import sys
 import time
@@ -887,9 +888,16 @@ def console() -> NoReturn:
     interpreter down (freeing the rule set and every module) was a ninth of its CPU time (17 of
     ~150 ms). It has no thread, child process or atexit hook and has closed its files, so once
     its streams are flushed it leaves without the teardown. If a flush fails, the ordinary exit
-    runs and reports it as before."""
+    runs and reports it as before.
+
+    It also runs without the cyclic garbage collector. One message's cycles are freed at exit
+    anyway, and the collector's passes over the rule set and the modules cost about 7 % of its
+    CPU; a 17 MB message peaked at the same memory with and without it."""
+    one_message = sys.argv[1:2] == ["pipe"]
+    if one_message:
+        gc.disable()
     status = main()
-    if sys.argv[1:2] == ["pipe"]:
+    if one_message:
         try:
             sys.stdout.flush()
             sys.stderr.flush()
