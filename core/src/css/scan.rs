@@ -68,13 +68,26 @@ fn read(src: &str, settled: &mut usize) -> Vec<Piece> {
     out
 }
 
+/// The bytes `Rule::tokens` passes over with no more thought: name bytes, whitespace and the
+/// delimiters whose tokens are always plain (not `(`, brackets, quotes, `/`, `\\`, `<`, `>`, `@`).
+const PLAIN: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = is_name(b) || matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b'\x0c' | b'!' | b'#' | b'$' | b'%' | b'&' | b'*' | b'+' | b',' | b'.' | b':' | b'=' | b'?' | b'^' | b'`' | b'|' | b'~');
+        c += 1;
+    }
+    t
+};
+
 /// CSS whitespace (the tokenizer's: normalised input holds no `\r` or form feed, but either is one).
-fn is_space(c: u8) -> bool {
+const fn is_space(c: u8) -> bool {
     matches!(c, b' ' | b'\t' | b'\n' | b'\r' | b'\x0c')
 }
 
 /// A byte of a name (non-ASCII included; a backslash is never read here).
-fn is_name(c: u8) -> bool {
+const fn is_name(c: u8) -> bool {
     c.is_ascii_alphanumeric() || c == b'_' || c == b'-' || c >= 0x80
 }
 
@@ -107,11 +120,14 @@ impl Rule<'_> {
 
     /// Tokens from `i` (a token boundary; `from` is where this run of tokens began) up to the first
     /// of `stops` outside brackets, whose index is returned. `value` is the declaration being read
-    /// (its property and the block's kind), if any: only there may a `url()` stand.
+    /// (its property as written and the block's kind), if any: only there may a `url()` stand.
     fn tokens(&mut self, mut i: usize, from: usize, stops: &[u8], value: Option<(&str, &'static str)>) -> Option<usize> {
         let b = self.b;
         self.open.clear();
         loop {
+            while b.get(i).is_some_and(|&c| PLAIN[c as usize]) {
+                i += 1;
+            }
             let c = *b.get(i)?;
             match c {
                 b'"' | b'\'' => {
@@ -133,7 +149,7 @@ impl Rule<'_> {
                             return None;
                         }
                         let (url, end) = self.url(i + 1)?;
-                        self.urls.push(PlainUrl { url: url.to_owned(), kind, property: property.to_owned(), span: name..end });
+                        self.urls.push(PlainUrl { url: url.to_owned(), kind, property: property.to_ascii_lowercase(), span: name..end });
                         i = end;
                         continue;
                     }
@@ -224,12 +240,12 @@ impl Rule<'_> {
                     while b.get(i).is_some_and(|&c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-') {
                         i += 1;
                     }
-                    let name = self.src[start..i].to_ascii_lowercase();
+                    let name = &self.src[start..i];
                     i = self.skip_space(i);
                     if b.get(i) != Some(&b':') {
                         return None; // a function, a non-ASCII or escaped name, a stray token: the tokenizer's
                     }
-                    let end = self.tokens(i + 1, i + 1, b";}", Some((&name, kind)))?;
+                    let end = self.tokens(i + 1, i + 1, b";}", Some((name, kind)))?;
                     if b[end] == b'}' {
                         return Some(end + 1);
                     }
