@@ -1,11 +1,14 @@
 //! Per-stage cost of the head `<style>` sheets without Python in the way: the cleaner's
-//! `clean_stylesheet` (every URL kept) and the visibility reader's `structure`; and, for scale, one
-//! pass of cssparser's tokenizer over the same text (the floor of any reading that tokenises).
+//! `clean_stylesheet` (every URL kept), its cut into pieces (the byte scan `css::scan::pieces`,
+//! and the tokenizer walk `css::sheet::pieces` it stands for, alternating on each document) and
+//! the visibility reader's `structure`; and, for scale, one pass of cssparser's tokenizer over the
+//! same text (the floor of any reading that tokenises).
 //!
 //!     python benchmarks/gen.py html /tmp/heavy -n 40 --style heavy
 //!     cargo run --release --example bench_css -- /tmp/heavy [rounds]
 use std::time::Instant;
 
+use _core::css::{scan, sheet};
 use _core::{css, stylesheet};
 
 #[path = "common/mod.rs"]
@@ -40,7 +43,11 @@ fn main() {
         }
     }
     println!("{light} sheets with strings or escapes: structure() reads each as the tokeniser does");
+    for s in docs.iter().flatten() {
+        assert_eq!(scan::pieces(s), sheet::pieces(s), "the scan and the walk differ on {s}");
+    }
     let (mut clean, mut read, mut tokens) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut scanned, mut walked) = (Vec::new(), Vec::new());
     let mut n = 0;
     for _ in 0..rounds {
         for d in &docs {
@@ -61,6 +68,16 @@ fn main() {
                 }
             }
             let t3 = Instant::now();
+            for s in d {
+                n += scan::pieces(s).len();
+            }
+            let t4 = Instant::now();
+            for s in d {
+                n += sheet::pieces(s).len();
+            }
+            let t5 = Instant::now();
+            scanned.push((t4 - t3).as_secs_f64());
+            walked.push((t5 - t4).as_secs_f64());
             clean.push((t1 - t0).as_secs_f64());
             read.push((t2 - t1).as_secs_f64());
             tokens.push((t3 - t2).as_secs_f64());
@@ -69,4 +86,5 @@ fn main() {
     let med = |v: &mut Vec<f64>| common::median_ms(v);
     println!("{} docs x {rounds}: clean_stylesheet {:.3} ms, structure {:.3} ms, tokens only {:.3} ms (median per doc) [{n}]",
              docs.len(), med(&mut clean), med(&mut read), med(&mut tokens));
+    println!("pieces: byte scan {:.3} ms, tokenizer walk {:.3} ms (median per doc)", med(&mut scanned), med(&mut walked));
 }

@@ -1,9 +1,10 @@
 //! Fuzz the CSS cleaning: no panic, and what it lets through is what it judged: cleaning its
-//! output again with a judge that removes every URL finds nothing left to judge or drop.
+//! output again with a judge that removes every URL finds nothing left to judge or drop. The
+//! cleaner's byte scan of a sheet (`scan::pieces`) is the tokenizer walk's reading (`sheet::pieces`).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use _core::css::{clean_declarations, clean_declarations_with, clean_stylesheet, clean_stylesheet_with, clean_value, tokens, Judged, ValueOutcome};
+use _core::css::{scan, sheet, clean_declarations, clean_declarations_with, clean_stylesheet, clean_stylesheet_with, clean_value, tokens, Judged, ValueOutcome};
 use _core::{dataurl, stylesheet};
 
 fn remove_all(_: &str, _: &str, _: &str) -> Judged {
@@ -24,6 +25,8 @@ fn no_calls(calls: &[(String, String)], what: &str, input: &str, out: &str) {
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
+    let src = tokens::normalise(text);
+    assert_eq!(scan::pieces(&src), sheet::pieces(&src), "the scan and the walk differ on {src:?}");
     let _ = clean_stylesheet(text, by_hash);
     let _ = clean_declarations(text, by_hash);
     let _ = clean_value(text, by_hash, "fill");

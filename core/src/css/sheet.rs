@@ -39,7 +39,7 @@ pub enum Piece {
 }
 
 /// At-rules whose block holds rules (the cleaner's list, `clean_rule`).
-const RULE_LISTS: [&str; 8] = ["media", "supports", "document", "-moz-document", "layer", "container", "scope", "starting-style"];
+pub(super) const RULE_LISTS: [&str; 8] = ["media", "supports", "document", "-moz-document", "layer", "container", "scope", "starting-style"];
 
 type Reader<'s> = fn(&mut Walk<'s>, &mut Parser<'_, '_>, usize) -> bool;
 
@@ -242,54 +242,90 @@ pub fn pieces(src: &str) -> Vec<Piece> {
     let mut p = Parser::new(&mut input);
     let mut walk = Walk { src, urls: Vec::new(), value_of: None, pending: None };
     let mut out = Vec::new();
-    loop {
-        let start = p.position().byte_index();
-        let Ok(first) = p.next_including_whitespace_and_comments().cloned() else { break };
-        let plain = match first {
-            Token::WhiteSpace(_) | Token::Comment(_) => {
-                out.push(Piece::Trivia(start..p.position().byte_index()));
-                continue;
-            }
-            Token::CDO | Token::CDC => {
-                out.push(Piece::Cdo);
-                continue;
-            }
-            Token::AtKeyword(ref name) => walk.at_rule(&mut p, name, 0),
-            t => match walk.qualified(&mut p, start, t, 0) {
-                Some(plain) => plain,
-                None => {
-                    out.push(Piece::Unclosed);
-                    continue;
-                }
-            },
-        };
-        let urls = std::mem::take(&mut walk.urls);
-        out.push(Piece::Rule { span: start..p.position().byte_index(), plain, urls: if plain { urls } else { Vec::new() } });
+    while let Some(piece) = walk.piece(&mut p) {
+        out.push(piece);
     }
     out
 }
 
+/// The one piece that starts at `start` (a top-level boundary of `src`: where `pieces` starts one),
+/// with its spans in `src`, and where it ends. The top level keeps no state between pieces, so the
+/// piece read from `start` alone is the piece `pieces` reads there (`scan` asks this of the rules
+/// it cannot be sure of).
+pub(super) fn piece_at(src: &str, start: usize) -> Option<(Piece, usize)> {
+    let rest = &src[start..];
+    let mut input = ParserInput::new(rest);
+    let mut p = Parser::new(&mut input);
+    let mut walk = Walk { src: rest, urls: Vec::new(), value_of: None, pending: None };
+    let piece = walk.piece(&mut p)?;
+    let end = start + p.position().byte_index();
+    let shift = |r: Range<usize>| r.start + start..r.end + start;
+    Some((
+        match piece {
+            Piece::Trivia(r) => Piece::Trivia(shift(r)),
+            Piece::Rule { span, plain, mut urls } => {
+                for u in &mut urls {
+                    u.span = shift(u.span.clone());
+                }
+                Piece::Rule { span: shift(span), plain, urls }
+            }
+            other => other,
+        },
+        end,
+    ))
+}
+
+impl Walk<'_> {
+    /// The next top-level piece, or None at the end of the input.
+    fn piece(&mut self, p: &mut Parser<'_, '_>) -> Option<Piece> {
+        let start = p.position().byte_index();
+        let first = p.next_including_whitespace_and_comments().ok()?.clone();
+        let plain = match first {
+            Token::WhiteSpace(_) | Token::Comment(_) => return Some(Piece::Trivia(start..p.position().byte_index())),
+            Token::CDO | Token::CDC => return Some(Piece::Cdo),
+            Token::AtKeyword(ref name) => self.at_rule(p, name, 0),
+            t => match self.qualified(p, start, t, 0) {
+                Some(plain) => plain,
+                None => return Some(Piece::Unclosed),
+            },
+        };
+        let urls = std::mem::take(&mut self.urls);
+        Some(Piece::Rule { span: start..p.position().byte_index(), plain, urls: if plain { urls } else { Vec::new() } })
+    }
+}
+
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::css::parse::{parse_stylesheet, Item};
     use crate::css::tokens::tokenize;
 
+    /// Sheets the walk is held to (the scan is held to the walk on them too).
+    pub(in crate::css) const SHEETS: [&str; 10] = [
+        "a{b:c} /* x */ @media screen{.a{x:url(y)}} <!-- @import 'q'; d e{f:g}-->",
+        "@font-face{src:url(a)}@import url(b) screen;p{}{x:y}",
+        "a{content:'}'} b[title=\"{\"]{c:d} e{x:url({)}",
+        "}a{b:c} ){d:e} @x; @y",
+        "@keyframes k{from{a:b}to{a:c}} @page{margin:0} @mediax{ a:b; {c:url(http://t.test/nest)} } q{r:s}",
+        "h1 { color: red } h2 { unclosed",
+        "a{x:\"unclosed\n} b{c:d}",
+        "",
+        "  ",
+        PLAIN,
+    ];
+
+    const PLAIN: &str = concat!(
+        "a{Background:url( x.png ) no-repeat;b:var(--v, URL('y.png'))} ",
+        "@media (max-width:600px){.c{d:e}.f{list-style:url(\"z\")}} ",
+        "@font-face{font-family:'F';src:url(f.woff) format('woff')} ",
+        "@media<x{.y{z:0}} ",
+        "g{h:'https://t.test/s.gif'} i{j:url(k} l{m:n}"
+    );
+
     /// Each rule piece, read alone, is the one rule tinycss2's algorithm cuts there from the whole.
     #[test]
     fn pieces_are_the_parsers_rules() {
-        let sheets = [
-            "a{b:c} /* x */ @media screen{.a{x:url(y)}} <!-- @import 'q'; d e{f:g}-->",
-            "@font-face{src:url(a)}@import url(b) screen;p{}{x:y}",
-            "a{content:'}'} b[title=\"{\"]{c:d} e{x:url({)}",
-            "}a{b:c} ){d:e} @x; @y",
-            "@keyframes k{from{a:b}to{a:c}} @page{margin:0} @mediax{ a:b; {c:url(http://t.test/nest)} } q{r:s}",
-            "h1 { color: red } h2 { unclosed",
-            "a{x:\"unclosed\n} b{c:d}",
-            "",
-            "  ",
-        ];
-        for sheet in sheets {
+        for sheet in SHEETS {
             let whole = tokenize(sheet, false).unwrap();
             let items: Vec<Item> = parse_stylesheet(&whole, false, false);
             let mut rules = items.iter().filter(|i| matches!(i, Item::QualifiedRule { .. } | Item::AtRule { .. } | Item::Error { .. }));
@@ -313,13 +349,7 @@ mod tests {
     /// A plain rule's URLs are every url() of its declarations, in order, with kind and property.
     #[test]
     fn plain_rules_and_their_urls() {
-        let sheet = concat!(
-            "a{Background:url( x.png ) no-repeat;b:var(--v, URL('y.png'))} ",
-            "@media (max-width:600px){.c{d:e}.f{list-style:url(\"z\")}} ",
-            "@font-face{font-family:'F';src:url(f.woff) format('woff')} ",
-            "@media<x{.y{z:0}} ",
-            "g{h:'https://t.test/s.gif'} i{j:url(k} l{m:n}"
-        );
+        let sheet = PLAIN;
         let got: Vec<(bool, Vec<(String, &str, String)>)> = pieces(sheet)
             .into_iter()
             .filter_map(|p| match p {
