@@ -341,12 +341,8 @@ fn decode_destination(raw: &str, decode: &str) -> Option<String> {
 }
 
 /// Follow redirect wrappers whose destination is inside the URL: (destination, first rule id).
-pub fn unwrap(url: &str, judge: &Judge) -> (String, Option<String>) {
-    unwrap_from(url, &parts(url), judge)
-}
-
-/// `unwrap` given the URL's `parts`, which the caller has already read.
-fn unwrap_from(url: &str, first_parts: &Parts, judge: &Judge) -> (String, Option<String>) {
+/// `first_parts` are the URL's `parts`, which the caller has read already.
+fn unwrap(url: &str, first_parts: &Parts, judge: &Judge) -> (String, Option<String>) {
     let mut url = url.to_string();
     let mut first: Option<String> = None;
     for round in 0..5 {
@@ -370,25 +366,13 @@ fn unwrap_from(url: &str, first_parts: &Parts, judge: &Judge) -> (String, Option
     (url, first)
 }
 
-/// Remove tracking parameters, keeping every other parameter, its encoding and its order.
-pub fn strip_params(url: &str, judge: &Judge) -> (String, Vec<String>) {
-    strip_params_on(url, None, judge)
-}
-
-/// `strip_params`, given the URL's host when the caller has already read it.
-fn strip_params_on(url: &str, host: Option<&str>, judge: &Judge) -> (String, Vec<String>) {
+/// Remove tracking parameters, keeping every other parameter, its encoding and its order
+/// (`host`: the URL's, as `parts` reads it).
+fn strip_params(url: &str, host: &str, judge: &Judge) -> (String, Vec<String>) {
     let Some(qpos) = url.find('?') else { return (url.to_string(), Vec::new()) };
     let hpos = url[qpos..].find('#').map(|h| h + qpos);
     let query = &url[qpos + 1..hpos.unwrap_or(url.len())];
     let frag = hpos.map(|h| &url[h..]).unwrap_or("");
-    let read;
-    let host = match host {
-        Some(h) => h,
-        None => {
-            read = parts(url).host;
-            read.as_str()
-        }
-    };
     let (mut kept, mut removed) = (Vec::new(), Vec::new());
     for piece in query.split('&') {
         let raw = piece.split('=').next().unwrap_or("");
@@ -419,9 +403,15 @@ pub fn unwrap_and_strip(url: &str, judge: &Judge) -> (String, Option<String>, St
 
 /// `unwrap_and_strip` given the URL's `parts` (read once per link: the judge reads them too).
 fn unwrap_and_strip_from(url: &str, p: &Parts, judge: &Judge) -> (String, Option<String>, String, Vec<String>) {
-    let (dest, rule) = unwrap_from(url, p, judge);
-    // Not unwrapped: the destination is the URL itself, whose host is read.
-    let (cleaned, removed) = strip_params_on(&dest, if rule.is_none() { Some(p.host.as_str()) } else { None }, judge);
+    let (dest, rule) = unwrap(url, p, judge);
+    let read;
+    let host = if rule.is_none() {
+        &p.host // not unwrapped: the destination is the URL itself
+    } else {
+        read = parts(&dest).host;
+        &read
+    };
+    let (cleaned, removed) = strip_params(&dest, host, judge);
     (dest, rule, cleaned, removed)
 }
 

@@ -18,7 +18,7 @@ use crate::dataurl;
 use crate::detect::{Detector, Verdict};
 use crate::html::{self, Document, Op, Site};
 use crate::heuristics::size_signal;
-use crate::urls::{absolute, canonical, clean_link, clean_link_from, is_remote, normalise, parts, scheme_of, REMOTE_SCHEMES};
+use crate::urls::{absolute, canonical, clean_link_from, is_remote, normalise, parts, scheme_of, REMOTE_SCHEMES};
 
 /// Schemes that fetch over the network (`//host` is protocol-relative).
 pub fn is_network(scheme: &str) -> bool {
@@ -245,11 +245,8 @@ impl<'a> Cleaner<'a> {
                 asked = true; // the answer depends on the link's text
                 text_unsubscribes
             };
-            let res = if scheme == "//" {
-                clean_link(&explicit, &self.det.judge, conservative)
-            } else {
-                clean_link_from(url, &p, &self.det.judge, conservative)
-            };
+            // `parts` reads a URL made absolute, so `p` are the explicit form's parts too.
+            let res = clean_link_from(if scheme == "//" { &explicit } else { url }, &p, &self.det.judge, conservative);
             if res.url != url && res.url != explicit {
                 new = res.url;
                 cleaned = true;
