@@ -169,6 +169,47 @@ enum ParamVerdict<'a> {
     UnlessAll(Vec<&'a LazyRegex>),
 }
 
+/// The parameter rules of one host: its suffixes, whether it is exempt, the patterns in force.
+pub struct HostParams<'a> {
+    judge: &'a Judge,
+    hosts: Vec<&'a str>,
+    exempt: bool,
+    patterns: Vec<&'a Param>,
+}
+
+impl HostParams<'_> {
+    fn verdict(&self, low: &str) -> ParamVerdict<'_> {
+        if self.exempt {
+            return ParamVerdict::Fixed(false);
+        }
+        let fits = |p: &Param| p.pattern.as_ref().is_some_and(|rx| rx.is_match(low));
+        if self.patterns.iter().any(|p| p.keep_if_url.is_none() && fits(p)) {
+            return ParamVerdict::Fixed(true);
+        }
+        let j = self.judge;
+        let mut cands: Vec<&Param> = j.param_exact.get(low).into_iter().flatten().map(|&i| &j.params[i])
+            .filter(|p| p.hosts.is_empty() || self.hosts.iter().any(|s| p.hosts.iter().any(|h| h == s)))
+            .collect();
+        cands.extend(self.patterns.iter().filter(|p| p.keep_if_url.is_some() && fits(p)));
+        if cands.is_empty() {
+            return ParamVerdict::Fixed(false);
+        }
+        if cands.iter().any(|p| p.keep_if_url.is_none()) {
+            return ParamVerdict::Fixed(true);
+        }
+        ParamVerdict::UnlessAll(cands.iter().filter_map(|p| p.keep_if_url.as_ref()).collect())
+    }
+
+    /// Is parameter ``name`` of ``url`` (on this host) a tracking parameter?
+    pub fn is_tracking(&self, name: &str, url: &str) -> bool {
+        match self.verdict(&name.to_lowercase()) {
+            ParamVerdict::Fixed(b) => b,
+            // tracking unless every candidate rule's exception covers the URL
+            ParamVerdict::UnlessAll(keeps) => keeps.iter().any(|k| !k.is_match(url)),
+        }
+    }
+}
+
 impl Judge {
     pub fn build(input: JudgeInput, filters: Arc<FilterIndex>, psl: Arc<Psl>) -> Judge {
         let mut j = Judge {
@@ -345,38 +386,23 @@ impl Judge {
         None
     }
 
-    fn param_verdict(&self, low: &str, host: &str) -> ParamVerdict<'_> {
+    /// The parameter rules that apply on `host`, gathered once for all of a URL's parameters.
+    pub fn params_on<'a>(&'a self, host: &'a str) -> HostParams<'a> {
         let hosts: Vec<&str> = suffixes(host).collect();
-        if hosts.iter().any(|s| self.exempt.contains(*s)) {
-            return ParamVerdict::Fixed(false);
-        }
-        let patterns: Vec<&Param> = self.param_patterns.iter().map(|&i| &self.params[i])
-            .chain(hosts.iter().flat_map(|s| self.param_scoped.get(*s).into_iter().flatten().map(|&i| &self.params[i])))
-            .collect();
-        let fits = |p: &Param| p.pattern.as_ref().is_some_and(|rx| rx.is_match(low));
-        if patterns.iter().any(|p| p.keep_if_url.is_none() && fits(p)) {
-            return ParamVerdict::Fixed(true);
-        }
-        let mut cands: Vec<&Param> = self.param_exact.get(low).into_iter().flatten().map(|&i| &self.params[i])
-            .filter(|p| p.hosts.is_empty() || hosts.iter().any(|s| p.hosts.iter().any(|h| h == s)))
-            .collect();
-        cands.extend(patterns.iter().filter(|p| p.keep_if_url.is_some() && fits(p)));
-        if cands.is_empty() {
-            return ParamVerdict::Fixed(false);
-        }
-        if cands.iter().any(|p| p.keep_if_url.is_none()) {
-            return ParamVerdict::Fixed(true);
-        }
-        ParamVerdict::UnlessAll(cands.iter().filter_map(|p| p.keep_if_url.as_ref()).collect())
+        let exempt = hosts.iter().any(|s| self.exempt.contains(*s));
+        let patterns = if exempt {
+            Vec::new()
+        } else {
+            self.param_patterns.iter().map(|&i| &self.params[i])
+                .chain(hosts.iter().flat_map(|s| self.param_scoped.get(*s).into_iter().flatten().map(|&i| &self.params[i])))
+                .collect()
+        };
+        HostParams { judge: self, hosts, exempt, patterns }
     }
 
     /// Is parameter ``name`` of ``url`` (on ``host``) a tracking parameter?
     pub fn is_tracking_param(&self, name: &str, host: &str, url: &str) -> bool {
-        match self.param_verdict(&name.to_lowercase(), host) {
-            ParamVerdict::Fixed(b) => b,
-            // tracking unless every candidate rule's exception covers the URL
-            ParamVerdict::UnlessAll(keeps) => keeps.iter().any(|k| !k.is_match(url)),
-        }
+        self.params_on(host).is_tracking(name, url)
     }
 
     /// Does a path match one of the generic open-tracking paths?

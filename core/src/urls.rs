@@ -374,10 +374,11 @@ fn strip_params(url: &str, host: &str, judge: &Judge) -> (String, Vec<String>) {
     let query = &url[qpos + 1..hpos.unwrap_or(url.len())];
     let frag = hpos.map(|h| &url[h..]).unwrap_or("");
     let (mut kept, mut removed) = (Vec::new(), Vec::new());
+    let params = judge.params_on(host);
     for piece in query.split('&') {
         let raw = piece.split('=').next().unwrap_or("");
         let name = if raw.contains(['%', '+']) { pycompat::unquote(&raw.replace('+', " ")) } else { raw.to_string() };
-        if !name.is_empty() && judge.is_tracking_param(&name, host, url) {
+        if !name.is_empty() && params.is_tracking(&name, url) {
             removed.push(name);
         } else {
             kept.push(piece);

@@ -168,25 +168,30 @@ impl Document {
 
     /// Append text, merging with a text node already last (as a parser must).
     pub fn append_text(&mut self, parent: NodeId, text: &str) {
+        self.append_tendril(parent, StrTendril::from_slice(text));
+    }
+
+    /// `append_text` of the parser's own tendril: a new text node shares its buffer, not a copy.
+    pub fn append_tendril(&mut self, parent: NodeId, text: StrTendril) {
         if let Some(last) = self.nodes[parent].last_child {
             if let NodeData::Text(t) = &mut self.nodes[last].data {
-                t.push_slice(text);
+                t.push_tendril(&text);
                 return;
             }
         }
-        let id = self.add(NodeData::Text(StrTendril::from_slice(text)));
+        let id = self.add(NodeData::Text(text));
         self.append(parent, id);
     }
 
     /// Insert text before `sibling`, merging with a text node just before it.
-    pub fn insert_text_before(&mut self, sibling: NodeId, text: &str) {
+    pub fn insert_text_before(&mut self, sibling: NodeId, text: StrTendril) {
         if let Some(prev) = self.nodes[sibling].prev {
             if let NodeData::Text(t) = &mut self.nodes[prev].data {
-                t.push_slice(text);
+                t.push_tendril(&text);
                 return;
             }
         }
-        let id = self.add(NodeData::Text(StrTendril::from_slice(text)));
+        let id = self.add(NodeData::Text(text));
         self.insert_before(sibling, id);
     }
 
