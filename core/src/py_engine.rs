@@ -7,6 +7,7 @@ use std::sync::Mutex;
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
+use pyo3::types::PyString;
 
 use crate::detect::Detector;
 use crate::engine::clean::{clean_document, clean_text as clean_text_core, LinkPlans, Proxy, Settings};
@@ -80,11 +81,19 @@ fn give_back(plans: &Option<PyRef<'_, PyLinkPlans>>, map: LinkPlans) {
 #[pyfunction]
 #[pyo3(signature = (text, judge, identity, sender_domain, mode, clean_links, unsubscribe, proxy=None, plans=None))]
 #[allow(clippy::too_many_arguments)]
-fn clean_html(py: Python<'_>, text: Text, judge: PyRef<'_, PyJudge>, identity: PyRef<'_, PyIdentity>,
+fn clean_html(py: Python<'_>, text: &Bound<'_, PyString>, judge: PyRef<'_, PyJudge>, identity: PyRef<'_, PyIdentity>,
               sender_domain: Option<&str>, mode: &str, clean_links: bool, unsubscribe: Vec<String>,
               proxy: Option<ProxyTuple>, plans: Option<PyRef<'_, PyLinkPlans>>)
               -> PyResult<(String, Vec<FindingTuple>)> {
     let (judge, identity) = (judge.inner.clone(), identity.inner.clone());
+    let owned;
+    let text = match text.to_str() {
+        Ok(t) => t, // borrowed: a 16 MB body is not copied before it is read
+        Err(_) => {
+            owned = text.to_string_lossy().into_owned();
+            owned.as_str()
+        }
+    };
     let mode = mode_of(mode)?;
     let proxy = proxy_of(proxy)?;
     let start = take_plans(&plans);
@@ -92,7 +101,7 @@ fn clean_html(py: Python<'_>, text: Text, judge: PyRef<'_, PyJudge>, identity: P
         let known = RefCell::new(start);
         let settings = Settings { mode, clean_links, proxy: proxy.as_ref(), unsubscribe: &unsubscribe, plans: &known };
         let detector = || Detector::new(judge.clone(), identity.clone(), sender_domain);
-        let (out, findings) = clean_document(&text.0, &settings, &detector);
+        let (out, findings) = clean_document(text, &settings, &detector);
         (out, findings, known.into_inner())
     });
     give_back(&plans, known);

@@ -559,13 +559,18 @@ impl<'a> Cleaner<'a> {
         for (i, s) in sites.iter().enumerate() {
             changed |= self.site(&doc, i, s, &mut later);
         }
+        // (the output is about the input's size: room for a little more than that)
+        let room = text.len() + text.len() / 16;
         if !changed {
-            return (if normalize || prone { Some(html::serialize(&doc)) } else { None }, prone);
+            drop(sites);
+            return (if normalize || prone { Some(html::serialize_sized(&doc, room)) } else { None }, prone);
         }
         // Element removals last, and placeholders after style rewrites of the same element.
         let ops: Vec<(&Site, Op)> = later.into_iter().map(|(i, op)| (&sites[i], op)).collect();
         html::apply_all(&mut doc, &ops);
-        (Some(html::serialize(&doc)), prone)
+        drop(ops);
+        drop(sites); // not needed to write the document: its memory is free for the output
+        (Some(html::serialize_sized(&doc, room)), prone)
     }
 }
 

@@ -19,7 +19,7 @@ pub use collect::{collect, link_text, Site};
 pub use dom::{Document, NodeId};
 pub use parse::parse;
 pub use rewrite::{apply, apply_all, Op};
-pub use serialize::serialize;
+pub use serialize::{serialize, serialize_sized};
 pub use style::parse_px as style_px;
 pub use style::{parse_px, style_size};
 pub use unescape::unescape;
