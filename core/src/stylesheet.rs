@@ -201,8 +201,14 @@ fn light_rules(text: &str, strict: bool) -> Option<Vec<Rule>> {
     let mut skip = 0usize; // depth inside an at-rule whose content is not rules (@font-face …)
     let (mut i, n) = (0usize, text.len());
     while i < n {
-        let ob = find_byte(text, b'{', i);
-        let Some(cb) = find_byte(text, b'}', i) else { break };
+        // the first brace from `i`; after a `{`, the `}` that ends its block (as the scan reads it)
+        let Some(first) = memchr::memchr2(b'{', b'}', &text.as_bytes()[i..]).map(|p| p + i) else { break };
+        let (ob, cb) = if text.as_bytes()[first] == b'{' {
+            let Some(cb) = find_byte(text, b'}', first + 1) else { break };
+            (Some(first), cb)
+        } else {
+            (None, first)
+        };
         match ob {
             Some(ob) if ob < cb => {
                 let before = &text[i..ob];
@@ -225,7 +231,7 @@ fn light_rules(text: &str, strict: bool) -> Option<Vec<Rule>> {
                     }
                     i = ob + 1;
                 } else {
-                    let end = find_byte(text, b'}', ob + 1)?;
+                    let end = cb;
                     if strict && find_byte(&text[..end], b'{', ob + 1).is_some() {
                         return None;
                     }
