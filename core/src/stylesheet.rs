@@ -67,9 +67,18 @@ fn find_str(s: &str, needle: &str, from: usize) -> Option<usize> {
 /// Declarations of a block read by splitting on `;` and `:` (no strings, escapes or comments in it).
 fn light_decls(block: &str) -> Vec<Decl> {
     let mut out = Vec::new();
-    for part in split_byte(block, b';') {
-        let Some(colon) = find_byte(part, b':', 0) else { continue };
-        let (name, value) = (&part[..colon], &part[colon + 1..]);
+    // (the `:`s and `;`s in one memchr2 walk: a declaration is too short for a search per part)
+    let b = block.as_bytes();
+    let (mut start, mut colon) = (0, None);
+    for end in memchr::memchr2_iter(b':', b';', b).chain(std::iter::once(b.len())) {
+        if end < b.len() && b[end] == b':' {
+            colon = colon.or(Some(end));
+            continue;
+        }
+        let part = start;
+        start = end + 1;
+        let Some(colon) = colon.take() else { continue };
+        let (name, value) = (&block[part..colon], &block[colon + 1..end]);
         let name = py_strip(name);
         // (only ASCII can lowercase into a property name: test before allocating the lowercase)
         if let Some(name) = PROPS.iter().find(|p| name.eq_ignore_ascii_case(p)).map(|p| p.to_string()) {
@@ -128,23 +137,35 @@ fn strings_are_inert(text: &str) -> bool {
     }
     // Only quotes and comment starts need looking at; whether one is inside a block is the last
     // brace in the plain text read since the one before (memchr jumps where a byte loop would crawl).
+    // Each kind is looked for again only once passed: a lone `/` (every URL has a few) is no stop.
+    let comments = memchr::memmem::Finder::new(b"/*");
     let (mut i, mut in_block) = (0, false);
-    while let Some(at) = memchr::memchr3(b'"', b'\'', b'/', &b[i..]) {
-        if let Some(brace) = memchr::memrchr2(b'{', b'}', &b[i..i + at]) {
+    let (mut quote, mut comment) = (memchr::memchr2(b'"', b'\'', b), comments.find(b));
+    loop {
+        if quote.is_some_and(|q| q < i) {
+            quote = memchr::memchr2(b'"', b'\'', &b[i..]).map(|p| p + i);
+        }
+        if comment.is_some_and(|c| c < i) {
+            comment = comments.find(&b[i..]).map(|p| p + i);
+        }
+        let Some(at) = [quote, comment].into_iter().flatten().min() else { break };
+        if let Some(brace) = memchr::memrchr2(b'{', b'}', &b[i..at]) {
             in_block = b[i + brace] == b'{';
         }
-        i += at;
-        match b[i] {
-            b'/' if b.get(i + 1) == Some(&b'*') && in_block => return false, // the scan reads it as a space
-            b'/' if b.get(i + 1) == Some(&b'*') => match find_str(text, "*/", i + 2) {
+        i = at;
+        if b[i] == b'/' {
+            if in_block {
+                return false; // the scan reads it as a space
+            }
+            match find_str(text, "*/", i + 2) {
                 Some(end) => i = end + 2,
                 None => return true, // the rest is one comment
-            },
-            b'"' | b'\'' => match inert_string(b, i) {
+            }
+        } else {
+            match inert_string(b, i) {
                 Some(end) => i = end,
                 None => return false,
-            },
-            _ => i += 1,
+            }
         }
     }
     true
