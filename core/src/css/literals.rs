@@ -13,7 +13,7 @@ use std::sync::LazyLock;
 use aho_corasick::{AhoCorasick, Input, MatchKind};
 
 use super::sheet::PlainUrl;
-use super::{py_space, MAYBE_LITERALS};
+use super::py_space;
 
 /// `MAYBE_LITERALS` of three bytes or more, and `image`: searched in the lowercased sheet, where the
 /// searcher may use its SIMD prefilter (a case-insensitive one may not). `\` and `//` are found with memchr.
@@ -126,7 +126,7 @@ impl Outside<'_> {
 mod tests {
     use super::*;
     use crate::css::tokens::normalise;
-    use crate::css::{may_load, outside, scan, sheet::Piece};
+    use crate::css::{may_load, outside, scan, sheet::Piece, MAYBE_LITERALS};
 
     /// The literals looked up answer as the text written out and read again, for every plain rule:
     /// how many rules were asked, and how many of them may load.
