@@ -221,17 +221,9 @@ mod tests {
 
     /// The heavy template sheets of `benchmarks/gen.py` (Python's standard library only).
     #[test]
-    fn heavy_template_sheets() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let out = std::process::Command::new(std::env::var("PYTHON").unwrap_or_else(|_| "python3".into()))
-            .current_dir(root.join("benchmarks"))
-            .args(["-c", "import gen, sys\nfor i in range(40):\n    for s in gen.heavy_style_blocks(i): sys.stdout.write(s + '\\0')"])
-            .output()
-            .expect("python3 runs benchmarks/gen.py");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        let text = String::from_utf8(out.stdout).unwrap();
+    fn the_heavy_templates() {
         let (mut asked, mut loads) = (0, 0);
-        for sheet in text.split('\0').filter(|s| !s.is_empty()) {
+        for sheet in &scan::tests::heavy_template_sheets() {
             let (a, l) = agree(sheet);
             (asked, loads) = (asked + a, loads + l);
         }

@@ -308,7 +308,7 @@ impl Rule<'_> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::css::sheet;
     use crate::css::tokens::normalise;
@@ -382,16 +382,9 @@ mod tests {
             }
         }
         assert!(files > 50 && fast > 10, "{files} files, {fast} rules read from bytes");
-        // the heavy templates (benchmarks/gen.py: Python's standard library only)
-        let out = std::process::Command::new(std::env::var("PYTHON").unwrap_or_else(|_| "python3".into()))
-            .current_dir(root.join("benchmarks"))
-            .args(["-c", "import gen, sys\nfor i in range(40):\n    for s in gen.heavy_style_blocks(i): sys.stdout.write(s + '\\0')"])
-            .output()
-            .expect("python3 runs benchmarks/gen.py");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        let text = String::from_utf8(out.stdout).unwrap();
+        // the heavy templates
         let (mut sheets, mut rules, mut fast) = (0, 0, 0);
-        for sheet in text.split('\0').filter(|s| !s.is_empty()) {
+        for sheet in &heavy_template_sheets() {
             sheets += 1;
             fast += agree(sheet);
             rules += sheet::pieces(sheet).iter().filter(|p| matches!(p, Piece::Rule { .. })).count();
@@ -399,6 +392,19 @@ mod tests {
         assert!(sheets >= 40, "{sheets} heavy sheets");
         // nearly every template rule is settled by its bytes
         assert!(fast * 100 >= rules * 95, "{fast} of {rules} template rules read from bytes");
+    }
+
+    /// The heavy template sheets of `benchmarks/gen.py` (Python's standard library only), 40 bodies' worth.
+    pub(in crate::css) fn heavy_template_sheets() -> Vec<String> {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let out = std::process::Command::new(std::env::var("PYTHON").unwrap_or_else(|_| "python3".into()))
+            .current_dir(root.join("benchmarks"))
+            .args(["-c", "import gen, sys\nfor i in range(40):\n    for s in gen.heavy_style_blocks(i): sys.stdout.write(s + '\\0')"])
+            .output()
+            .expect("python3 runs benchmarks/gen.py");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let text = String::from_utf8(out.stdout).unwrap();
+        text.split('\0').filter(|s| !s.is_empty()).map(str::to_owned).collect()
     }
 
     #[test]
