@@ -78,6 +78,20 @@ impl Literals {
     }
 }
 
+/// A rule's text with its `url()`s blanked: what else in it could load. [`Literals::outside_may_load`]
+/// answers `may_load` of it without writing it; this is the text it is held to (tests, fuzzing).
+pub fn outside(src: &str, span: &Range<usize>, urls: &[PlainUrl]) -> String {
+    let mut out = String::with_capacity(span.len());
+    let mut at = span.start;
+    for u in urls {
+        out.push_str(&src[at..u.span.start]);
+        out.push(' ');
+        at = u.span.end;
+    }
+    out.push_str(&src[at..span.end]);
+    out
+}
+
 /// A rule's text with its `url()`s read as one space each, read in place.
 struct Outside<'a> {
     src: &'a str,
@@ -126,7 +140,7 @@ impl Outside<'_> {
 mod tests {
     use super::*;
     use crate::css::tokens::normalise;
-    use crate::css::{may_load, outside, scan, sheet::Piece, MAYBE_LITERALS};
+    use crate::css::{may_load, scan, sheet::Piece, MAYBE_LITERALS};
 
     /// The literals looked up answer as the text written out and read again, for every plain rule:
     /// how many rules were asked, and how many of them may load.

@@ -671,7 +671,7 @@ pub fn clean_stylesheet_with<J: FnMut(&str, &str, &str) -> Judged>(text: &str, j
                 // every plain rule a test cleans is asked both ways
                 #[cfg(test)]
                 if plain {
-                    let want = may_load(&outside(&src, &span, &urls));
+                    let want = may_load(&literals::outside(&src, &span, &urls));
                     assert_eq!(literals.outside_may_load(&src, &span, &urls), want, "the literals looked up and read differ on {rule:?}");
                 }
                 if splice && plain && !maybe_unicode_range(rule) && !literals.outside_may_load(&src, &span, &urls) {
@@ -705,20 +705,6 @@ pub fn clean_stylesheet_with<J: FnMut(&str, &str, &str) -> Judged>(text: &str, j
         }
     }
     Some(safe(out))
-}
-
-/// A rule's text with its `url()`s blanked: what else in it could load (`literals` answers it in place).
-#[cfg(test)]
-fn outside(src: &str, span: &std::ops::Range<usize>, urls: &[sheet::PlainUrl]) -> String {
-    let mut out = String::with_capacity(span.len());
-    let mut at = span.start;
-    for u in urls {
-        out.push_str(&src[at..u.span.start]);
-        out.push(' ');
-        at = u.span.end;
-    }
-    out.push_str(&src[at..span.end]);
-    out
 }
 
 /// The caller's judge, each URL asked once: verdicts given on a plain rule's fast reading are
