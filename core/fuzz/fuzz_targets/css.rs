@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use _core::css::{scan, sheet, clean_declarations, clean_declarations_with, clean_stylesheet, clean_stylesheet_with, clean_value, tokens, Judged, ValueOutcome};
+use _core::css::{literals, may_load, scan, sheet, clean_declarations, clean_declarations_with, clean_stylesheet, clean_stylesheet_with, clean_value, tokens, Judged, ValueOutcome};
 use _core::{dataurl, stylesheet};
 
 fn remove_all(_: &str, _: &str, _: &str) -> Judged {
@@ -26,7 +26,16 @@ fn no_calls(calls: &[(String, String)], what: &str, input: &str, out: &str) {
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
     let src = tokens::normalise(text);
-    assert_eq!(scan::pieces(&src), sheet::pieces(&src), "the scan and the walk differ on {src:?}");
+    let pieces = scan::pieces(&src);
+    assert_eq!(pieces, sheet::pieces(&src), "the scan and the walk differ on {src:?}");
+    // A plain rule's literals looked up: what reading its text outside its url()s answers.
+    let lits = literals::Literals::of(&src);
+    for piece in &pieces {
+        if let sheet::Piece::Rule { span, plain: true, urls } = piece {
+            let want = may_load(&literals::outside(&src, span, urls));
+            assert_eq!(lits.outside_may_load(&src, span, urls), want, "literals differ on {:?}", &src[span.clone()]);
+        }
+    }
     let _ = clean_stylesheet(text, by_hash);
     let _ = clean_declarations(text, by_hash);
     let _ = clean_value(text, by_hash, "fill");

@@ -94,7 +94,7 @@ impl<'a> Node<'a> {
 
 /// tinycss2's input preprocessing: NUL to U+FFFD, CR LF / CR / FF to LF.
 pub fn normalise(css: &str) -> Cow<'_, str> {
-    if !css.bytes().any(|b| b == b'\r' || b == b'\x0c' || b == 0) {
+    if memchr::memchr3(b'\r', b'\x0c', 0, css.as_bytes()).is_none() {
         return Cow::Borrowed(css);
     }
     let mut out = String::with_capacity(css.len());
