@@ -25,6 +25,8 @@ mod py_html;
 mod py_judge;
 mod py_mime;
 mod py_toml;
+#[cfg(test)]
+mod testrand;
 
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {

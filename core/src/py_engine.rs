@@ -14,7 +14,7 @@ use crate::engine::clean::{clean_document, clean_text as clean_text_core, LinkPl
 use crate::engine::finding::Finding;
 use crate::engine::policy::Mode;
 use crate::engine::signing::KeyRing;
-use crate::py_judge::{PyIdentity, PyJudge, Text};
+use crate::py_judge::{read_str, PyIdentity, PyJudge, Text};
 
 /// (kind, url, where, action, reason, tracker, certainty, detail)
 type FindingTuple = (String, Option<String>, String, &'static str, String, Option<String>, String, Option<String>);
@@ -86,14 +86,7 @@ fn clean_html(py: Python<'_>, text: &Bound<'_, PyString>, judge: PyRef<'_, PyJud
               proxy: Option<ProxyTuple>, plans: Option<PyRef<'_, PyLinkPlans>>)
               -> PyResult<(String, Vec<FindingTuple>)> {
     let (judge, identity) = (judge.inner.clone(), identity.inner.clone());
-    let owned;
-    let text = match text.to_str() {
-        Ok(t) => t, // borrowed: a 16 MB body is not copied before it is read
-        Err(_) => {
-            owned = text.to_string_lossy().into_owned();
-            owned.as_str()
-        }
-    };
+    let text = read_str(text); // borrowed: a 16 MB body is not copied before it is read
     let mode = mode_of(mode)?;
     let proxy = proxy_of(proxy)?;
     let start = take_plans(&plans);
@@ -101,7 +94,7 @@ fn clean_html(py: Python<'_>, text: &Bound<'_, PyString>, judge: PyRef<'_, PyJud
         let known = RefCell::new(start);
         let settings = Settings { mode, clean_links, proxy: proxy.as_ref(), unsubscribe: &unsubscribe, plans: &known };
         let detector = || Detector::new(judge.clone(), identity.clone(), sender_domain);
-        let (out, findings) = clean_document(text, &settings, &detector);
+        let (out, findings) = clean_document(&text, &settings, &detector);
         (out, findings, known.into_inner())
     });
     give_back(&plans, known);

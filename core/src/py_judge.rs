@@ -20,11 +20,16 @@ pub(crate) struct Text(pub(crate) String);
 
 impl<'py> FromPyObject<'py> for Text {
     fn extract_bound(ob: &Bound<'py, PyAny>) -> PyResult<Self> {
-        let s = ob.downcast::<PyString>()?;
-        Ok(Text(match s.to_str() {
-            Ok(t) => t.to_string(),
-            Err(_) => s.to_string_lossy().into_owned(),
-        }))
+        Ok(Text(read_str(ob.downcast::<PyString>()?).into_owned()))
+    }
+}
+
+/// A Python `str` as Rust reads it: borrowed when it is valid UTF-8, else with U+FFFD in place of
+/// its lone surrogates.
+pub(crate) fn read_str<'a>(s: &'a Bound<'_, PyString>) -> std::borrow::Cow<'a, str> {
+    match s.to_str() {
+        Ok(t) => std::borrow::Cow::Borrowed(t),
+        Err(_) => s.to_string_lossy(),
     }
 }
 

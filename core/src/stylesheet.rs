@@ -507,19 +507,14 @@ mod tests {
                                     "@media screen and (max-width:600px){", "@font-face{", "@supports (x){", "@import 'x';",
                                     "display:none", "DISPLAY : None", "width:1px", "max-width:100% !important", "color:red",
                                     "!important", " ! Important ", "\u{2003}", "é", "opacity:0;"];
-        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut rng = crate::testrand::XorShift(0x9e37_79b9_7f4a_7c15);
         let (mut some, mut rules) = (0, 0);
         for _ in 0..200_000 {
             let mut sheet = String::new();
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            let mut y = x;
+            let x = rng.step();
+            let mut y = crate::testrand::XorShift(x);
             for _ in 0..(x % 40) {
-                y ^= y << 13;
-                y ^= y >> 7;
-                y ^= y << 17;
-                sheet.push_str(PIECES[(y % PIECES.len() as u64) as usize]);
+                sheet.push_str(PIECES[(y.step() % PIECES.len() as u64) as usize]);
             }
             for strict in [false, true] {
                 let want = light_rules_by_str(&sheet, strict);
@@ -539,13 +534,11 @@ mod tests {
         // Sheets made of the pieces the scan turns on, 200,000 of them (a fixed xorshift: the same every run).
         const PIECES: [&str; 16] = ["{", "}", "/*", "*/", "/", "\"", "'", "url(", "URL( ", ")", " ", ";", ":",
                                     "a", "\n", "it's"];
-        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut rng = crate::testrand::XorShift(0x9e37_79b9_7f4a_7c15);
         let (mut inert, mut total) = (0, 0);
         for _ in 0..200_000 {
             let mut sheet = String::new();
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
+            let x = rng.step();
             for k in 0..(x % 24) {
                 sheet.push_str(PIECES[((x >> (k * 2 + 5)) % 16) as usize]);
             }

@@ -211,19 +211,14 @@ mod tests {
             "(", ")", "@", "@import", "import", "IMPORT", "src", "cross-fade", "ession", "BeHaViOr", "binding",
             "/", "\\", "e", "@media x{", "\n", ",",
         ];
-        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut rng = crate::testrand::XorShift(0x2545_f491_4f6c_dd1d);
         let (mut asked, mut loads, mut sheets) = (0, 0, 0);
         for _ in 0..100_000 {
             let mut sheet = String::from("a{b:");
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            let mut y = x;
+            let x = rng.step();
+            let mut y = crate::testrand::XorShift(x);
             for _ in 0..(x % 20) {
-                y ^= y << 13;
-                y ^= y >> 7;
-                y ^= y << 17;
-                sheet.push_str(PIECES[(y % PIECES.len() as u64) as usize]);
+                sheet.push_str(PIECES[(y.step() % PIECES.len() as u64) as usize]);
             }
             sheet.push_str("} c{d:e}");
             let (a, l) = agree(&sheet);

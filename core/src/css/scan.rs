@@ -423,13 +423,8 @@ pub(super) mod tests {
             "\\", "\\75 rl(", "#", ".", "5", "-", "--x:", " ", "\n", "\r\n", "\x0c", "\0", "é", "a", "x.png", ",",
             "*", "!",
         ];
-        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
-        let mut next = |n: usize| -> usize {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 11) as usize % n
-        };
+        let mut rng = crate::testrand::XorShift(0x2545_f491_4f6c_dd1d);
+        let mut next = |n: usize| rng.below(n);
         let (mut fast, mut deferred) = (0, 0);
         for _ in 0..200_000 {
             let mut sheet = String::new();

@@ -140,12 +140,10 @@ fn the_written_sheet_reads_as_the_sheet_judged() {
         }).collect()
     }
     let tokens = |t: &str| -> Option<String> { Some(format!("{:?}", no_space(tokenize(t, true).ok()?))) };
-    let mut x: u64 = 0x1234_5678_9abc_def1;
+    let mut rng = crate::testrand::XorShift(0x1234_5678_9abc_def1);
     let mut delims = 0;
     for _ in 0..100_000 {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
+        let x = rng.step();
         let mut sheet = String::new();
         for k in 0..(x % 12) {
             sheet.push_str(PIECES[((x >> (k * 5 + 4)) % 22) as usize]);

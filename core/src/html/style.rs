@@ -289,13 +289,8 @@ mod tests {
             "visibility", "hidden", "collapse", "opacity", "clip", "rect(0,0,0,0)", ": -", ":-", "url(", "\\", "//",
             "src", "expression(", "behavior", "-moz-binding",
         ];
-        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-        let mut next = |n: usize| -> usize {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 11) as usize % n
-        };
+        let mut rng = crate::testrand::XorShift(0x9e37_79b9_7f4a_7c15);
+        let mut next = |n: usize| rng.below(n);
         let mut sized = 0;
         for _ in 0..300_000 {
             let style: String = (0..next(12)).map(|_| PIECES[next(PIECES.len())]).collect();
