@@ -189,8 +189,9 @@ smtp-filter unix - - n - {self.maxproc} smtp
         raise RuntimeError(f"nothing listening on 127.0.0.1:{port}")
 
     # ---------------------------------------------------------------- mail
-    def send(self, raw: bytes, rcpts=("alice@test.example",), sender="news@shop.example") -> None:
-        with smtplib.SMTP("127.0.0.1", self.smtp_port, timeout=30) as s:
+    def send(self, raw: bytes, rcpts=("alice@test.example",), sender="news@shop.example",
+             helo: str | None = None) -> None:
+        with smtplib.SMTP("127.0.0.1", self.smtp_port, timeout=30, local_hostname=helo) as s:
             s.sendmail(sender, list(rcpts), raw)
 
     def delivered(self) -> list[bytes]:
@@ -281,6 +282,24 @@ def _leaves(raw: bytes):
 
 
 # ---------------------------------------------------------------- the happy path
+
+def test_postfix_log_ties_the_reinjected_message_to_the_original_client(pf, running_filter):
+    """master.cf asks for XFORWARD on both sides: the re-injection listener must log the client and
+    queue id the message first came in with, not only the filter's connection; so does the filter."""
+    f = running_filter()
+    pf.send(_with_id(make_message(to="alice@test.example"), "<e2e-xforward@test>"), helo="mx.sender.example")
+    [out] = pf.wait_for({"<e2e-xforward@test>"})["<e2e-xforward@test>"]
+    received = email.message_from_bytes(out, policy=email_policy.compat32).get_all("Received")
+    first_hop = " ".join(received[-1].split())              # the oldest: Postfix's smtpd on the way in
+    assert first_hop.startswith("from mx.sender.example (localhost [127.0.0.1])"), received
+    first_id = re.search(r"with ESMTP id (\w+)", first_hop).group(1)
+    logged = re.findall(r"smtpd\[\d+\]: (\w+): client=localhost\[127\.0\.0\.1\], orig_queue_id=(\w+), "
+                        r"orig_client=localhost\[127\.0\.0\.1\]", pf.log())
+    assert [orig for _, orig in logged] == [first_id], pf.log()[-3000:]
+    assert f"with ESMTP id {logged[0][0]}" in " ".join(received[0].split())   # the re-injection's own id
+    assert f"orig_queue_id={first_id} " in f.text()         # the filter's own log line joins them too
+
+
 
 def test_postfix_delivers_cleaned_mail_with_attachments_and_headers_intact(pf, running_filter):
     running_filter()

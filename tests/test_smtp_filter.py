@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP
 from hypothesis import given
 from hypothesis import strategies as st
 from test_delivery import PDF, attachment_of, html_of, make_message
@@ -45,13 +46,16 @@ class NextHop:
         self.peers: list[tuple[str, int]] = []      # the filter's end of each DATA's connection
         self.pipelining = False
         self.quits = 0
+        self.xforwards: list[str] = []       # the XFORWARD commands' arguments, as received
+        self.xforward_answer = "250 2.0.0 Ok"
         self.port = free_port()
-        self.controller = Controller(self, hostname="127.0.0.1", port=self.port, enable_SMTPUTF8=True)
+        self.controller = _XforwardController(self, hostname="127.0.0.1", port=self.port, enable_SMTPUTF8=True)
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
         session.host_name = hostname
         if self.pipelining:                  # as Postfix's smtpd: the filter then sends MAIL..DATA at once
             responses.insert(-1, "250-PIPELINING")
+        responses.insert(-1, "250-XFORWARD NAME ADDR HELO")   # a subset: the others must not be sent
         return responses
 
     async def handle_QUIT(self, server, session, envelope):
@@ -72,6 +76,19 @@ class NextHop:
             self.received.append((envelope.mail_from, list(envelope.rcpt_tos), list(envelope.mail_options),
                                   envelope.content, time.monotonic()))
         return self.answer
+
+
+class _XforwardSMTP(SMTP):
+    """aiosmtpd's server plus the XFORWARD command, as Postfix's smtpd offers it to a filter."""
+
+    async def smtp_XFORWARD(self, arg: str) -> None:
+        self.event_handler.xforwards.append(arg)
+        await self.push(self.event_handler.xforward_answer)
+
+
+class _XforwardController(Controller):
+    def factory(self):
+        return _XforwardSMTP(self.handler, **self.SMTP_kwargs)
 
 
 @pytest.fixture(params=["lockstep", "pipelining"])
@@ -142,6 +159,35 @@ def test_cleaned_message_reaches_next_hop_with_same_envelope(start_filter, next_
     assert data.startswith(b"X-Tracker-Block: 1 tracker removed (Mailchimp)\r\n")
     assert "list-manage" not in html_of(data) and attachment_of(data) == PDF
     assert "trackers=1" in f.log_text()
+
+
+ORIGINAL_CLIENT = ("NAME=mx.sender.example ADDR=192.0.2.7 PORT=4711 PROTO=ESMTP HELO=mx+2Bsender.example "
+                   "IDENT=4XyZ1 SOURCE=REMOTE")
+
+
+def test_original_client_is_handed_on_with_xforward_for_that_message_only(start_filter, next_hop):
+    """Postfix tells the filter who really sent the mail; the next hop must hear it too (only the
+    attributes it announces, values as received), and only for the message they describe."""
+    f = start_filter()
+    with smtplib.SMTP("127.0.0.1", f.port, timeout=30) as s:
+        s.ehlo()
+        assert "NAME ADDR PORT PROTO HELO IDENT SOURCE" in s.esmtp_features["xforward"]
+        assert s.docmd("XFORWARD", ORIGINAL_CLIENT)[0] == 250
+        s.sendmail("bounce@shop.example", ["alice@example.org"], make_message())
+        s.sendmail("bounce@shop.example", ["bob@example.org"], make_message())
+    assert len(next_hop.received) == 2
+    assert next_hop.xforwards == ["NAME=mx.sender.example ADDR=192.0.2.7 HELO=mx+2Bsender.example"]
+
+
+def test_refused_xforward_still_delivers_and_says_so(start_filter, next_hop):
+    next_hop.xforward_answer = "550 5.7.0 Error: insufficient authorization"
+    f = start_filter()
+    with smtplib.SMTP("127.0.0.1", f.port, timeout=30) as s:
+        s.ehlo()
+        s.docmd("XFORWARD", ORIGINAL_CLIENT)
+        s.sendmail("bounce@shop.example", ["alice@example.org"], make_message())
+    assert len(next_hop.received) == 1 and len(next_hop.xforwards) == 1
+    assert "next hop refused XFORWARD (550" in f.log_text()
 
 
 def test_smtputf8_envelope_and_8bit_body_are_passed_on(start_filter, next_hop):

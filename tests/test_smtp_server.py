@@ -125,7 +125,7 @@ def test_pipelined_commands_wait_for_the_message_reply(server):
     c = Raw(server.port)
     c.send(b"EHLO postfix.test\r\nMAIL FROM:<a@shop.example> SIZE=20\r\nRCPT TO:<b@example.org>\r\n"
            b"RCPT TO:<c@example.org>\r\nDATA\r\n")
-    assert c.reply().endswith("250 PIPELINING")
+    assert "250-PIPELINING" in c.reply()
     assert [c.reply()[:3] for _ in range(4)] == ["250", "250", "250", "354"]
     t0 = time.monotonic()
     c.send(b"Subject: x\r\n\r\nhi\r\n.\r\nMAIL FROM:<e@shop.example>\r\nRCPT TO:<f@example.org>\r\nDATA\r\n")
@@ -186,6 +186,50 @@ def test_command_errors(server, commands, expected):
     assert c.reply().startswith("221")
     c.close()
     assert server.received == []
+
+
+def test_xforward_is_offered_and_describes_the_next_transaction_only(server):
+    c = Raw(server.port)
+    c.send(b"EHLO x\r\n")
+    assert c.reply().endswith("250 XFORWARD NAME ADDR PORT PROTO HELO IDENT SOURCE")
+    # Postfix splits the attributes over commands and pipelines them with the transaction
+    c.send(b"XFORWARD NAME=mx.sender.example ADDR=192.0.2.7 PORT=4711\r\n"
+           b"xforward helo=mx+2Bsender.example SOURCE=REMOTE IDENT=[UNAVAILABLE]\r\n"
+           b"MAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\nDATA\r\n")
+    assert [c.reply()[:3] for _ in range(5)] == ["250", "250", "250", "250", "354"]
+    c.send(b"one\r\n.\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\nDATA\r\ntwo\r\n.\r\n")
+    assert [c.reply()[:3] for _ in range(4)] == ["250", "250", "250", "354"] and c.reply()[:3] == "250"
+    first, second = server.received
+    assert first.xforward == {"NAME": "mx.sender.example", "ADDR": "192.0.2.7", "PORT": "4711",
+                              "HELO": "mx+2Bsender.example", "SOURCE": "REMOTE", "IDENT": "[UNAVAILABLE]"}
+    assert second.xforward == {}
+    c.close()
+
+
+@pytest.mark.parametrize("commands, expected", [
+    (b"HELO x\r\nXFORWARD NAME=a.example\r\n", "503"),                  # an EHLO extension
+    (b"EHLO x\r\nMAIL FROM:<a@b.example>\r\nXFORWARD NAME=a.example\r\n", "503"),   # mid-transaction
+    (b"EHLO x\r\nXFORWARD\r\n", "501"),
+    (b"EHLO x\r\nXFORWARD COLOR=blue\r\n", "501"),
+    (b"EHLO x\r\nXFORWARD NAME\r\n", "501"),
+    (b"EHLO x\r\nXFORWARD NAME=a=b\r\n", "501"),                          # not xtext
+])
+def test_xforward_errors(server, commands, expected):
+    c = Raw(server.port)
+    c.send(commands)
+    replies = [c.reply() for _ in range(commands.count(b"\r\n"))]
+    assert replies[-1][:3] == expected, replies
+    c.close()
+
+
+def test_rset_and_ehlo_forget_xforward(server):
+    c = Raw(server.port)
+    for reset in (b"RSET", b"EHLO y"):
+        c.send(b"EHLO x\r\nXFORWARD NAME=a.example\r\n" + reset + b"\r\nMAIL FROM:<a@b.example>\r\n"
+               b"RCPT TO:<c@d.example>\r\nDATA\r\nm\r\n.\r\n")
+        assert [c.reply()[:3] for _ in range(7)] == ["250"] * 5 + ["354", "250"]
+    assert [e.xforward for e in server.received] == [{}, {}]
+    c.close()
 
 
 def test_rset_forgets_the_transaction(server):

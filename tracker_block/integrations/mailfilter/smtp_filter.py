@@ -88,7 +88,7 @@ class Reinjector:
         self.kept_lock = threading.Lock()
 
     def __call__(self, content: bytes, sender: str, rcpts: list[str], mail_options: list[str],
-                 smtputf8: bool) -> str:
+                 smtputf8: bool, xforward: dict[str, str] | None = None) -> str:
         t0 = time.monotonic()
         result = filter_message(content, self.policy, rcpts, sender)
         if self.delay:
@@ -97,10 +97,12 @@ class Reinjector:
         options = [o for o in mail_options if o.upper().startswith("BODY=")]
         if smtputf8:
             options.append("SMTPUTF8")
-        reply = self._send(result.data, sender, rcpts, options)
+        reply = self._send(result.data, sender, rcpts, options, xforward or {})
         report = result.report
         n = len([f for f in report.trackers if f.action != "left-marked"]) if report else 0
         notes = f" error={result.error!r}" if result.error else ""
+        if xforward and "IDENT" in xforward:        # Postfix's queue id: joins this line to Postfix's log
+            notes = f" orig_queue_id={xforward['IDENT']}{notes}"
         if report and report.errors and not result.error:
             notes += f" problems={report.errors!r}"
         log.info("from=<%s> to=%s size=%d out=%d trackers=%d%s -> %s (%.0f ms)",
@@ -108,7 +110,8 @@ class Reinjector:
                  notes, reply, (time.monotonic() - t0) * 1000)
         return reply
 
-    def _send(self, data: bytes, sender: str, rcpts: list[str], options: list[str]) -> str:
+    def _send(self, data: bytes, sender: str, rcpts: list[str], options: list[str],
+              xforward: dict[str, str]) -> str:
         """Re-inject; 250 only when the next hop accepted every recipient and the data.
 
         Each thread keeps its connection to the next hop open after a message went through (one
@@ -119,7 +122,8 @@ class Reinjector:
             smtp: smtplib.SMTP | None = None
             try:
                 smtp, fresh = self._connection()
-                reply, clean = self._transaction(smtp, data, sender, rcpts, options, retry=not fresh and not attempt)
+                reply, clean = self._transaction(smtp, data, sender, rcpts, options, xforward,
+                                                 retry=not fresh and not attempt)
             except _Stale:
                 self._drop(smtp)
                 continue
@@ -175,14 +179,15 @@ class Reinjector:
             smtp.close()
 
     def _transaction(self, smtp: smtplib.SMTP, data: bytes, sender: str, rcpts: list[str],
-                     options: list[str], retry: bool) -> tuple[str, bool]:
+                     options: list[str], xforward: dict[str, str], retry: bool) -> tuple[str, bool]:
         """One MAIL..DATA exchange: (reply for Postfix, whether the connection is fit to keep).
 
-        With PIPELINING (Postfix's smtpd has it) MAIL, every RCPT and DATA go in one write: one
-        round trip instead of two plus one per recipient."""
+        With PIPELINING (Postfix's smtpd has it) XFORWARD, MAIL, every RCPT and DATA go in one
+        write: one round trip instead of two plus one per recipient."""
         envelope = self._pipelined if smtp.has_extn("pipelining") else self._lockstep
         try:
-            mail, rcpt_replies, data_reply = envelope(smtp, sender, rcpts, options)
+            mail, rcpt_replies, data_reply = envelope(smtp, sender, rcpts, options,
+                                                      xforward_commands(smtp, xforward))
         except _Stale:
             if retry:
                 raise
@@ -201,15 +206,18 @@ class Reinjector:
         return f"250 2.0.0 Ok: cleaned and re-injected: {_text(msg)}"[:500], True
 
     @staticmethod
-    def _pipelined(smtp: smtplib.SMTP, sender: str, rcpts: list[str], options: list[str]) -> _Replies:
+    def _pipelined(smtp: smtplib.SMTP, sender: str, rcpts: list[str], options: list[str],
+                   xforward: list[str]) -> _Replies:
         utf8 = any(o.upper() == "SMTPUTF8" for o in options)
         if utf8 and not smtp.has_extn("smtputf8"):
             raise smtplib.SMTPNotSupportedError("SMTPUTF8 not supported by the next hop")
         params = "".join(f" {o}" for o in options)
-        lines = [f"MAIL FROM:{smtplib.quoteaddr(sender)}{params}\r\n",
+        lines = [*(f"{x}\r\n" for x in xforward), f"MAIL FROM:{smtplib.quoteaddr(sender)}{params}\r\n",
                  *(f"RCPT TO:{smtplib.quoteaddr(r)}\r\n" for r in rcpts), "DATA\r\n"]
         try:
             smtp.send("".join(lines).encode("utf-8" if utf8 else "ascii"))
+            for _ in xforward:
+                _xforward_answered(smtp.getreply())
             mail = smtp.getreply()
         except (OSError, smtplib.SMTPServerDisconnected):
             raise _Stale from None
@@ -218,8 +226,11 @@ class Reinjector:
         return mail, [smtp.getreply() for _ in rcpts], smtp.getreply()
 
     @staticmethod
-    def _lockstep(smtp: smtplib.SMTP, sender: str, rcpts: list[str], options: list[str]) -> _Replies:
+    def _lockstep(smtp: smtplib.SMTP, sender: str, rcpts: list[str], options: list[str],
+                  xforward: list[str]) -> _Replies:
         try:
+            for x in xforward:
+                _xforward_answered(smtp.docmd(x))
             mail = smtp.mail(sender, options)
         except (OSError, smtplib.SMTPServerDisconnected):
             raise _Stale from None
@@ -232,6 +243,29 @@ class Reinjector:
 
 
 _Replies = tuple[tuple[int, bytes], list[tuple[int, bytes]], "tuple[int, bytes] | None"]
+
+
+def xforward_commands(smtp: smtplib.SMTP, xforward: dict[str, str]) -> list[str]:
+    """The XFORWARD commands that hand the original client's attributes on, values as received:
+    only those the next hop announces, each command within RFC 5321's 512-byte line."""
+    offered = set(smtp.esmtp_features.get("xforward", "").upper().split())
+    commands: list[str] = []
+    for name, value in xforward.items():
+        if name not in offered:
+            continue
+        if commands and len(commands[-1]) + len(name) + len(value) + 2 <= 510:
+            commands[-1] += f" {name}={value}"
+        else:
+            commands.append(f"XFORWARD {name}={value}")
+    return commands
+
+
+def _xforward_answered(reply: tuple[int, bytes]) -> None:
+    """A refused XFORWARD costs only the log's client name: the message still goes (421 and a
+    closed connection show at MAIL)."""
+    if reply[0] != 250:
+        log.warning("next hop refused XFORWARD (%d %s): its log names the filter as the client",
+                    reply[0], _text(reply[1]))
 
 
 def _envelope_verdict(mail: tuple[int, bytes], rcpt_replies: list[tuple[int, bytes]],
@@ -293,7 +327,7 @@ class Handler:
         try:
             return await loop.run_in_executor(
                 self.executor, self.work, envelope.content, envelope.mail_from,
-                envelope.rcpt_tos, envelope.mail_options, envelope.smtp_utf8)
+                envelope.rcpt_tos, envelope.mail_options, envelope.smtp_utf8, envelope.xforward)
         finally:
             self.inflight -= 1
 

@@ -9,7 +9,11 @@ CPU outside the engine went from ~5.5 to ~1.2 ms a 116 KB message (benchmarks/be
 --filter relay).
 
 What it speaks is what Postfix's smtp(8) client sends a content filter: EHLO/HELO, MAIL (with
-SIZE, BODY=7BIT/8BITMIME, SMTPUTF8), RCPT, DATA, RSET, NOOP, VRFY, QUIT, with PIPELINING.
+SIZE, BODY=7BIT/8BITMIME, SMTPUTF8), RCPT, DATA, RSET, NOOP, VRFY, QUIT, with PIPELINING, and
+XFORWARD (Postfix's XFORWARD_README): the original client's name, address, HELO and queue id,
+which the filter hands on to the re-injection listener, so that Postfix's log of the re-injected
+message names the real client and the queue id it came in as (its Received header still names
+the filter: that is the hop the message came from).
 Commands pipelined behind a DATA wait until that message's reply is sent. DATA lines are not
 length-checked (Postfix already accepted the message; refusing it here would bounce it), but a
 command line is (``COMMAND_LIMIT``), and ``size_limit`` bounds a message when one is set.
@@ -31,6 +35,9 @@ _PAUSE_AT = 1 << 20         # while a message is being handled, stop reading onc
 
 _PATH = re.compile(r"<(.*)>((?:[ \t]+[^ \t]+)*)[ \t]*$", re.DOTALL)
 
+XFORWARD_ATTRIBUTES = ("NAME", "ADDR", "PORT", "PROTO", "HELO", "IDENT", "SOURCE")
+_XTEXT = re.compile(r"(?:[!-*,-<>-~]|\+[0-9A-Fa-f]{2})*")   # RFC 3461 section 4: the values as sent
+
 
 @dataclass
 class Envelope:
@@ -40,6 +47,7 @@ class Envelope:
     rcpt_tos: list[str] = field(default_factory=list)
     smtp_utf8: bool = False
     content: bytes = b""
+    xforward: dict[str, str] = field(default_factory=dict)   # XFORWARD attribute -> xtext value
 
 
 Handler = Callable[[Envelope], Awaitable[str]]
@@ -62,6 +70,7 @@ class SMTPProtocol(asyncio.Protocol):
         self.buf = bytearray()
         self.greeted = self.extended = False
         self.envelope: Envelope | None = None
+        self.xforward: dict[str, str] = {}   # XFORWARD attributes for the next transaction
         self.in_data = False
         self.data_scanned = 0           # bytes of the DATA already searched for the terminator
         self.data_dropped = False       # over size_limit: read to the end, then refuse
@@ -210,9 +219,10 @@ class SMTPProtocol(asyncio.Protocol):
             self.reply("501 5.5.4 syntax: EHLO hostname")
             return
         self.greeted = self.extended = True
-        self.envelope = None
+        self.envelope, self.xforward = None, {}
         size = f"SIZE {self.size_limit}" if self.size_limit is not None else "SIZE"
-        lines = [self.hostname, size, "8BITMIME", "SMTPUTF8", "PIPELINING"]
+        lines = [self.hostname, size, "8BITMIME", "SMTPUTF8", "PIPELINING",
+                 "XFORWARD " + " ".join(XFORWARD_ATTRIBUTES)]
         self.reply("\r\n".join(f"250-{x}" for x in lines[:-1]) + f"\r\n250 {lines[-1]}")
 
     def smtp_HELO(self, arg: str) -> None:
@@ -220,7 +230,7 @@ class SMTPProtocol(asyncio.Protocol):
             self.reply("501 5.5.4 syntax: HELO hostname")
             return
         self.greeted, self.extended = True, False
-        self.envelope = None
+        self.envelope, self.xforward = None, {}
         self.reply(f"250 {self.hostname}")
 
     def smtp_MAIL(self, arg: str) -> None:
@@ -257,6 +267,7 @@ class SMTPProtocol(asyncio.Protocol):
         if not address.isascii() and not envelope.smtp_utf8:
             self.reply("553 5.6.7 non-ASCII address needs SMTPUTF8")
             return
+        envelope.xforward, self.xforward = self.xforward, {}   # they describe this transaction only
         self.envelope = envelope
         self.reply("250 2.1.0 Ok")
 
@@ -290,7 +301,30 @@ class SMTPProtocol(asyncio.Protocol):
             self.reply("354 End data with <CR><LF>.<CR><LF>")
 
     def smtp_RSET(self, arg: str) -> None:
-        self.envelope = None
+        self.envelope, self.xforward = None, {}
+        self.reply("250 2.0.0 Ok")
+
+    def smtp_XFORWARD(self, arg: str) -> None:
+        """Attributes of the original client for the next transaction (only between transactions)."""
+        if not self.extended:
+            self.reply("503 5.5.1 send EHLO first")
+            return
+        if self.envelope is not None:
+            self.reply("503 5.5.1 mail transaction in progress")
+            return
+        pairs = [word.partition("=") for word in arg.split()]
+        if not pairs:
+            self.reply("501 5.5.4 syntax: XFORWARD attribute=value ...")
+            return
+        for name, eq, value in pairs:
+            if name.upper() not in XFORWARD_ATTRIBUTES:
+                self.reply(f"501 5.5.4 bad XFORWARD attribute name: {name[:40]}")
+                return
+            if not eq or len(value) > 255 or not _XTEXT.fullmatch(value):
+                self.reply(f"501 5.5.4 bad XFORWARD attribute value for {name.upper()}")
+                return
+        for name, _, value in pairs:
+            self.xforward[name.upper()] = value
         self.reply("250 2.0.0 Ok")
 
     def smtp_NOOP(self, arg: str) -> None:
@@ -324,4 +358,4 @@ async def start_server(handler: Handler, hostname: str, sock, size_limit: int | 
     return await loop.create_server(lambda: SMTPProtocol(handler, hostname, size_limit, idle_timeout), sock=sock)
 
 
-__all__ = ["Envelope", "SMTPProtocol", "start_server", "unstuff"]
+__all__ = ["XFORWARD_ATTRIBUTES", "Envelope", "SMTPProtocol", "start_server", "unstuff"]
