@@ -2,7 +2,13 @@
 //! (The engine will call `html::` from Rust; nothing here is on the hot path.)
 use pyo3::prelude::*;
 
-use crate::html;
+use crate::html::{self, TooManyNodes};
+
+impl From<TooManyNodes> for PyErr {
+    fn from(e: TooManyNodes) -> PyErr {
+        pyo3::exceptions::PyValueError::new_err(e.to_string())
+    }
+}
 
 type SiteTuple = (
     (&'static str, String, Option<String>, Option<String>, bool, Option<f64>, Option<f64>),
@@ -12,8 +18,8 @@ type SiteTuple = (
 /// Sites of `html` as tuples (kind, where, attr, url, load, width, height, hidden, always, css,
 /// css_mode, srcset, text) in two nested tuples (PyO3 converts at most 12), and the mutation-prone flag: what `tracker_block.html.collect` gives.
 #[pyfunction]
-fn collect_sites(py: Python<'_>, html: &str) -> (Vec<SiteTuple>, bool) {
-    let (sites, prone) = py.allow_threads(|| html::collect(&html::parse(html)));
+fn collect_sites(py: Python<'_>, html: &str) -> PyResult<(Vec<SiteTuple>, bool)> {
+    let (sites, prone) = py.allow_threads(|| html::parse(html).map(|doc| html::collect(&doc)))?;
     let tuples = sites
         .into_iter()
         .map(|s| {
@@ -23,22 +29,22 @@ fn collect_sites(py: Python<'_>, html: &str) -> (Vec<SiteTuple>, bool) {
             )
         })
         .collect();
-    (tuples, prone)
+    Ok((tuples, prone))
 }
 
 /// `tracker_block.html.link_text` of every site of `html`, in `collect_sites` order.
 #[pyfunction]
-fn link_texts(py: Python<'_>, html: &str) -> Vec<String> {
+fn link_texts(py: Python<'_>, html: &str) -> PyResult<Vec<String>> {
     py.allow_threads(|| {
-        let doc = html::parse(html);
-        html::collect(&doc).0.iter().map(|s| html::link_text(&doc, s)).collect()
+        let doc = html::parse(html)?;
+        Ok(html::collect(&doc).0.iter().map(|s| html::link_text(&doc, s)).collect())
     })
 }
 
 /// Parse and serialise `html` (html5ever into the arena DOM, our serialiser).
 #[pyfunction]
-fn reserialize(py: Python<'_>, html: &str) -> String {
-    py.allow_threads(|| html::serialize(&html::parse(html)))
+fn reserialize(py: Python<'_>, html: &str) -> PyResult<String> {
+    Ok(py.allow_threads(|| html::parse(html).map(|doc| html::serialize(&doc)))?)
 }
 
 /// Parse `html`, apply `ops` — (site index in `collect_sites` order, operation, argument) with the
@@ -47,7 +53,7 @@ fn reserialize(py: Python<'_>, html: &str) -> String {
 fn rewrite_sites(py: Python<'_>, html: &str, ops: Vec<(usize, String, Option<String>)>) -> PyResult<String> {
     use html::Op;
     py.allow_threads(|| {
-        let mut doc = html::parse(html);
+        let mut doc = html::parse(html).map_err(|e| e.to_string())?;
         let (sites, _) = html::collect(&doc);
         let mut plan = Vec::with_capacity(ops.len());
         for (i, name, arg) in ops {
@@ -66,7 +72,7 @@ fn rewrite_sites(py: Python<'_>, html: &str, ops: Vec<(usize, String, Option<Str
             };
             plan.push((site, op));
         }
-        html::apply_all(&mut doc, &plan);
+        html::apply_all(&mut doc, &plan).map_err(|e| e.to_string())?;
         Ok(html::serialize(&doc))
     })
     .map_err(pyo3::exceptions::PyValueError::new_err)
@@ -85,10 +91,10 @@ fn resolve_images(
     py: Python<'_>,
     html: &str,
     rules: Vec<RuleTuple>,
-) -> Vec<Resolved> {
+) -> PyResult<Vec<Resolved>> {
     use html::visibility::{Resolver, Rule};
     py.allow_threads(|| {
-        let doc = html::parse(html);
+        let doc = html::parse(html)?;
         let (sites, _) = html::collect(&doc);
         let rules = rules
             .into_iter()
@@ -111,17 +117,17 @@ fn resolve_images(
             };
             out.push((i, touches, hidden, w, h));
         }
-        out
+        Ok(out)
     })
 }
 
 /// Benchmark helper: parse + collect + serialise, returning (output length, site count).
 #[pyfunction]
-fn bench_parse_collect_serialize(py: Python<'_>, html: &str) -> (usize, usize) {
+fn bench_parse_collect_serialize(py: Python<'_>, html: &str) -> PyResult<(usize, usize)> {
     py.allow_threads(|| {
-        let doc = html::parse(html);
+        let doc = html::parse(html)?;
         let (sites, _) = html::collect(&doc);
-        (html::serialize(&doc).len(), sites.len())
+        Ok((html::serialize(&doc).len(), sites.len()))
     })
 }
 

@@ -16,7 +16,7 @@ use super::signing::KeyRing;
 use crate::css::{self, Judged, ValueOutcome};
 use crate::dataurl;
 use crate::detect::{Detector, Verdict};
-use crate::html::{self, Document, Op, Site};
+use crate::html::{self, Document, Op, Site, TooManyNodes};
 use crate::heuristics::size_signal;
 use crate::urls::{absolute, canonical, clean_link_from, is_remote, normalise, parts, scheme_of, REMOTE_SCHEMES};
 
@@ -539,8 +539,8 @@ impl<'a> Cleaner<'a> {
     /// Clean one document: (html, whether it holds mutation-prone markup). A mutation-prone document
     /// (or any, with `normalize`) is written back from the parsed tree even when no site changed,
     /// so markup other parsers might read differently reaches the client exactly as we read it.
-    pub fn run(&mut self, text: &str, normalize: bool) -> (Option<String>, bool) {
-        let mut doc = html::parse(text);
+    pub fn run(&mut self, text: &str, normalize: bool) -> Result<(Option<String>, bool), TooManyNodes> {
+        let mut doc = html::parse(text)?;
         let (mut sites, prone) = html::collect(&doc);
         super::visibility::resolve(&doc, &mut sites, &self.det);
         // How each image URL is used across the document: spacers and visible images are not pixels.
@@ -563,44 +563,53 @@ impl<'a> Cleaner<'a> {
         let room = text.len() + text.len() / 16;
         if !changed {
             drop(sites);
-            return (if normalize || prone { Some(html::serialize_sized(&doc, room)) } else { None }, prone);
+            return Ok((if normalize || prone { Some(html::serialize_sized(&doc, room)) } else { None }, prone));
         }
         // Element removals last, and placeholders after style rewrites of the same element.
         let ops: Vec<(&Site, Op)> = later.into_iter().map(|(i, op)| (&sites[i], op)).collect();
-        html::apply_all(&mut doc, &ops);
+        html::apply_all(&mut doc, &ops)?;
         drop(ops);
         drop(sites); // not needed to write the document: its memory is free for the output
-        (Some(html::serialize_sized(&doc, room)), prone)
+        Ok((Some(html::serialize_sized(&doc, room)), prone))
     }
 }
 
 /// `clean_html`'s document pass: the cleaned HTML and the findings. A mutation-prone document is
 /// re-parsed and cleaned until the output is a fixed point (a browser re-parsing it must see no
-/// more than we did); if it never settles, the document is shown as text.
+/// more than we did); if it never settles, or needs more nodes than a document can hold, the
+/// document is shown as text.
 pub fn clean_document<'a>(text: &str, settings: &'a Settings<'a>, detector: &dyn Fn() -> Detector)
     -> (String, Vec<Finding>) {
     let mut cleaner = Cleaner::new(settings, detector());
-    let (out, prone) = cleaner.run(text, false);
+    let reason = match settle(&mut cleaner, text, settings, detector) {
+        Ok(Some(out)) => return (out, cleaner.findings),
+        Ok(None) => "policy:unstable-markup",
+        Err(TooManyNodes) => "policy:too-many-nodes",
+    };
+    cleaner.find("object", None, "document", "removed", reason, None, "policy", None);
+    (format!("<pre>{}</pre>", markup::escape(text)), cleaner.findings)
+}
+
+/// The cleaned document at its fixed point (None: no fixed point in three more rounds); the
+/// findings of every round go to `cleaner`.
+fn settle<'a>(cleaner: &mut Cleaner<'a>, text: &str, settings: &'a Settings<'a>, detector: &dyn Fn() -> Detector)
+    -> Result<Option<String>, TooManyNodes> {
+    let (out, prone) = cleaner.run(text, false)?;
     let mut out = out.unwrap_or_else(|| text.to_owned());
-    if prone {
-        let mut settled = false;
-        for _ in 0..3 {
-            let mut again = Cleaner::new(settings, detector());
-            let (out2, _) = again.run(&out, true);
-            let out2 = out2.unwrap_or_else(|| out.clone());
-            if out2 == out {
-                settled = true;
-                break;
-            }
-            cleaner.findings.extend(again.findings.into_iter().filter(|f| f.action != "left-marked"));
-            out = out2;
-        }
-        if !settled {
-            cleaner.find("object", None, "document", "removed", "policy:unstable-markup", None, "policy", None);
-            out = format!("<pre>{}</pre>", markup::escape(text));
-        }
+    if !prone {
+        return Ok(Some(out));
     }
-    (out, cleaner.findings)
+    for _ in 0..3 {
+        let mut again = Cleaner::new(settings, detector());
+        let (out2, _) = again.run(&out, true)?;
+        let out2 = out2.unwrap_or_else(|| out.clone());
+        if out2 == out {
+            return Ok(Some(out));
+        }
+        cleaner.findings.extend(again.findings.into_iter().filter(|f| f.action != "left-marked"));
+        out = out2;
+    }
+    Ok(None)
 }
 
 /// Where a link of a text part starts: `http://`, `https://` or `www.` in any case (the long s `ſ`
@@ -677,6 +686,41 @@ pub fn clean_text(text: &str, settings: &Settings<'_>, detector: Detector) -> (S
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::filterlist::FilterIndex;
+    use crate::heuristics::Identity;
+    use crate::html::parse::TEST_LIMIT;
+    use crate::html::NodeId;
+    use crate::psl::Psl;
+    use crate::rules::{Judge, JudgeInput};
+    use std::sync::Arc;
+
+    /// A document that needs more nodes than the limit, to parse (one node short) or to rewrite
+    /// (`<xmp>` to `<pre>` adds two), is not cleaned but shown as text, and the finding says why.
+    #[test]
+    fn too_many_nodes_shown_as_text() {
+        let input = JudgeInput { vendors: vec![], redirects: vec![], params: vec![], exempt_hosts: vec![], generic_open: vec![], spacer: vec![] };
+        let judge = Arc::new(Judge::build(input, Arc::new(FilterIndex::build(&[])), Arc::new(Psl::from_text(""))));
+        let identity = Arc::new(Identity::new(vec![], vec![]));
+        let plans = RefCell::new(LinkPlans::default());
+        let settings = Settings { mode: Mode::All, clean_links: true, proxy: None, unsubscribe: &[], plans: &plans };
+        let detector = || Detector::new(judge.clone(), identity.clone(), None);
+        let html = r#"<p>a<img src="http://t.example/p.gif"><xmp>b<i></xmp>"#;
+        let clean = |limit| {
+            TEST_LIMIT.with(|l| l.set(limit));
+            let (out, findings) = clean_document(html, &settings, &detector);
+            (out, findings.iter().map(|f| f.reason.clone()).collect::<Vec<_>>())
+        };
+        let needed = html::parse::parse_within(html, NodeId::MAX_NODES).unwrap().node_count();
+        let whole = clean(NodeId::MAX_NODES);
+        assert!(whole.0.contains("<pre>b&lt;i&gt;</pre>") && !whole.1.iter().any(|r| r == "policy:too-many-nodes"), "{whole:?}");
+        assert_eq!(clean(needed + 2), whole);
+        for limit in [needed - 1, needed, needed + 1] {
+            let (out, reasons) = clean(limit);
+            assert_eq!(out, format!("<pre>{}</pre>", markup::escape(html)));
+            assert_eq!(reasons.last().map(String::as_str), Some("policy:too-many-nodes"), "{limit}: {reasons:?}");
+        }
+        TEST_LIMIT.with(|l| l.set(NodeId::MAX_NODES));
+    }
 
     /// The scan finds the links the regex it replaced finds, on text built from every piece that
     /// could make a difference (prefixes in any case, the long s, stops, Unicode spaces, trails).

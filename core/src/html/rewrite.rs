@@ -8,7 +8,7 @@ use html5ever::{local_name, ns, Attribute, LocalName, QualName};
 use regex::Regex;
 
 use super::collect::Site;
-use super::dom::{attr_name, Document, Element, NodeData, NodeId};
+use super::dom::{attr_name, Document, Element, NodeData, NodeId, TooManyNodes};
 use super::style::{lower, py_strip};
 
 /// A mid grey that both white and black text read on: the stand-in for a removed background
@@ -36,18 +36,20 @@ impl Op {
 }
 
 /// Apply every decided operation in the engine's order: all but element removals first, in
-/// document order, then the element removals.
-pub fn apply_all(doc: &mut Document, ops: &[(&Site, Op)]) {
+/// document order, then the element removals. Fails only when a new node would pass the
+/// document's node limit.
+pub fn apply_all(doc: &mut Document, ops: &[(&Site, Op)]) -> Result<(), TooManyNodes> {
     for late in [false, true] {
         for (site, op) in ops {
             if op.removes_element(site) == late {
-                apply(doc, site, op);
+                apply(doc, site, op)?;
             }
         }
     }
+    Ok(())
 }
 
-pub fn apply(doc: &mut Document, site: &Site, op: &Op) {
+pub fn apply(doc: &mut Document, site: &Site, op: &Op) -> Result<(), TooManyNodes> {
     match op {
         Op::Remove => remove(doc, site),
         Op::RemoveElement => doc.detach(site.node),
@@ -56,12 +58,13 @@ pub fn apply(doc: &mut Document, site: &Site, op: &Op) {
                 set_attr(doc, site.node, name, v);
             }
         }
-        Op::SetCss(text) => set_css(doc, site, text),
+        Op::SetCss(text) => set_css(doc, site, text)?,
         Op::Placeholder(url) => placeholder(doc, site, url),
         Op::Unwrap => unwrap(doc, site.node),
-        Op::XmpToPre => xmp_to_pre(doc, site.node),
+        Op::XmpToPre => xmp_to_pre(doc, site.node)?,
         Op::SetComment(text) => set_comment(doc, site.node, text),
     }
+    Ok(())
 }
 
 /// The site's attribute goes, or (element-level sites) the element with its content.
@@ -97,14 +100,14 @@ pub fn set_attr(doc: &mut Document, node: NodeId, name: &str, value: &str) {
 
 /// Replace a comment's text (what `set_comment` + `serialize` do in Python through a marker).
 pub fn set_comment(doc: &mut Document, node: NodeId, text: &str) {
-    if let NodeData::Comment(t) = &mut doc.nodes[node].data {
+    if let NodeData::Comment(t) = doc.data_mut(node) {
         *t = StrTendril::from_slice(&text.replace("-->", "").replace("--!>", ""));
     }
 }
 
 /// Replace an element by its children (`<noscript>`: its raw text becomes ordinary, escaped text).
 pub fn unwrap(doc: &mut Document, node: NodeId) {
-    while let Some(c) = doc.nodes[node].first_child {
+    while let Some(c) = doc.node(node).first_child {
         doc.insert_before(node, c);
     }
     doc.detach(node);
@@ -112,7 +115,7 @@ pub fn unwrap(doc: &mut Document, node: NodeId) {
 
 /// Replace an `<xmp>` by a `<pre>` holding its text (escaped when serialised). Leading newlines go:
 /// a parser drops the first one after `<pre>`, so they would shrink on every round.
-pub fn xmp_to_pre(doc: &mut Document, node: NodeId) {
+pub fn xmp_to_pre(doc: &mut Document, node: NodeId) -> Result<(), TooManyNodes> {
     let text = doc.text_content(node, "");
     let text = text.trim_start_matches(['\r', '\n']);
     let pre = doc.add(NodeData::Element(Element {
@@ -120,19 +123,20 @@ pub fn xmp_to_pre(doc: &mut Document, node: NodeId) {
         attrs: Vec::new(),
         template_contents: None,
         mathml_annotation_xml_integration_point: false,
-    }));
+    }))?;
     doc.insert_before(node, pre);
     if !text.is_empty() {
-        doc.append_text(pre, text);
+        doc.append_text(pre, text)?;
     }
     doc.detach(node);
+    Ok(())
 }
 
 /// Write back cleaned CSS: a style attribute or CSS-valued attribute, or a `<style>`'s text.
-pub fn set_css(doc: &mut Document, site: &Site, text: &str) {
+pub fn set_css(doc: &mut Document, site: &Site, text: &str) -> Result<(), TooManyNodes> {
     match site.css_mode {
         "block" | "value" => {
-            let Some(name) = &site.attr else { return };
+            let Some(name) = &site.attr else { return Ok(()) };
             if py_strip(text).is_empty() {
                 del_attr(doc, site.node, name);
             } else {
@@ -144,15 +148,16 @@ pub fn set_css(doc: &mut Document, site: &Site, text: &str) {
             }
         }
         "sheet" => {
-            while let Some(c) = doc.nodes[site.node].first_child {
+            while let Some(c) = doc.node(site.node).first_child {
                 doc.detach(c);
             }
             if !text.is_empty() {
-                doc.append_text(site.node, text);
+                doc.append_text(site.node, text)?;
             }
         }
         _ => {}
     }
+    Ok(())
 }
 
 /// An image replaced by a same-size box with its alt text; the URL kept for click-to-load.
@@ -288,10 +293,10 @@ mod tests {
     use crate::html::{collect, parse, serialize};
 
     fn run(html: &str, pick: impl Fn(&Site) -> Option<Op>) -> String {
-        let mut doc = parse(html);
+        let mut doc = parse(html).unwrap();
         let (sites, _) = collect(&doc);
         let ops: Vec<(&Site, Op)> = sites.iter().filter_map(|s| pick(s).map(|o| (s, o))).collect();
-        apply_all(&mut doc, &ops);
+        apply_all(&mut doc, &ops).unwrap();
         serialize(&doc)
     }
 
@@ -313,6 +318,34 @@ mod tests {
         assert!(out.contains(r#"data-tb-src="p.gif" data-tb-blocked="remote""#), "{out}");
         assert!(out.contains("width:600px;") && !out.contains("height:1px"), "{out}");
         assert!(out.contains("<b>n</b><pre>&lt;i&gt;x&lt;/i&gt;</pre><!--[if mso]><![endif]-->"), "{out}");
+    }
+
+    /// The operations that make nodes (a sheet's new text, `<xmp>` to `<pre>`: three nodes here)
+    /// fail when the document is at its limit, and only then.
+    #[test]
+    fn new_nodes_fail_at_the_limit() {
+        let html = "<style>a{background:url(x)}</style><xmp>x</xmp>";
+        let needed = parse(html).unwrap().node_count();
+        for extra in 0..5 {
+            let mut doc = crate::html::parse::parse_within(html, needed + extra).unwrap();
+            let (sites, _) = collect(&doc);
+            let ops: Vec<(&Site, Op)> = sites
+                .iter()
+                .filter_map(|s| match s.where_.as_str() {
+                    "<style>" => Some((s, Op::SetCss("a{}".into()))),
+                    "<xmp>" => Some((s, Op::XmpToPre)),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(ops.len(), 2);
+            let applied = apply_all(&mut doc, &ops);
+            assert_eq!(applied.is_ok(), extra >= 3, "{extra} spare nodes");
+            assert!(doc.node_count() <= needed + extra);
+            if applied.is_ok() {
+                let out = serialize(&doc);
+                assert!(out.contains("<style>a{}</style>") && out.contains("<pre>x</pre>"), "{out}");
+            }
+        }
     }
 
     #[test]

@@ -75,7 +75,7 @@ fn escape(out: &mut String, text: &str, attr: bool) {
 
 /// The whole document as HTML.
 pub fn serialize(doc: &Document) -> String {
-    serialize_sized(doc, doc.nodes.len() * 24)
+    serialize_sized(doc, doc.node_count() * 24)
 }
 
 /// `serialize` into room for `capacity` bytes: the source's length, when known, is the size of the
@@ -88,7 +88,7 @@ pub fn serialize_sized(doc: &Document, capacity: usize) -> String {
 
 fn children(doc: &Document, parent: NodeId, out: &mut String) {
     // Iterative over the element stack: hostile mail nests deeply enough to exhaust a thread's stack.
-    let mut stack: Vec<(NodeId, Option<NodeId>)> = vec![(parent, doc.nodes[parent].first_child)];
+    let mut stack: Vec<(NodeId, Option<NodeId>)> = vec![(parent, doc.node(parent).first_child)];
     while let Some(top) = stack.last_mut() {
         let (owner, cur) = *top;
         let Some(id) = cur else {
@@ -96,8 +96,8 @@ fn children(doc: &Document, parent: NodeId, out: &mut String) {
             close(doc, owner, out);
             continue;
         };
-        top.1 = doc.nodes[id].next;
-        match &doc.nodes[id].data {
+        top.1 = doc.node(id).next;
+        match &doc.node(id).data {
             NodeData::Element(e) => {
                 out.push('<');
                 out.push_str(&e.name.local);
@@ -119,15 +119,15 @@ fn children(doc: &Document, parent: NodeId, out: &mut String) {
                     continue;
                 }
                 let first = match e.template_contents {
-                    Some(frag) => doc.nodes[frag].first_child,
-                    None => doc.nodes[id].first_child,
+                    Some(frag) => doc.node(frag).first_child,
+                    None => doc.node(id).first_child,
                 };
                 if e.name.ns == ns!(html)
                     && matches!(e.name.local, local_name!("pre") | local_name!("textarea") | local_name!("listing"))
                 {
                     // A parser drops one newline right after these start tags: write one so a leading
                     // newline of the text survives the round trip.
-                    if let Some(NodeData::Text(t)) = first.map(|f| &doc.nodes[f].data) {
+                    if let Some(NodeData::Text(t)) = first.map(|f| &doc.node(f).data) {
                         if t.starts_with('\n') {
                             out.push('\n');
                         }
@@ -136,7 +136,7 @@ fn children(doc: &Document, parent: NodeId, out: &mut String) {
                 stack.push((id, first));
             }
             NodeData::Text(t) => {
-                let raw = doc.nodes[id].parent.and_then(|p| doc.element(p)).is_some_and(|e| is_raw_text(&e.name));
+                let raw = doc.node(id).parent.and_then(|p| doc.element(p)).is_some_and(|e| is_raw_text(&e.name));
                 if raw {
                     out.push_str(t);
                 } else {

@@ -195,7 +195,7 @@ impl<'a> El<'a> {
     }
 
     fn sibling(&self, forward: bool) -> Option<El<'a>> {
-        let step = |n: NodeId| if forward { self.doc.nodes[n].next } else { self.doc.nodes[n].prev };
+        let step = |n: NodeId| if forward { self.doc.node(n).next } else { self.doc.node(n).prev };
         let mut cur = step(self.id);
         while let Some(n) = cur {
             if self.doc.element(n).is_some() {
@@ -215,10 +215,10 @@ impl Element for El<'_> {
     type Impl = Impl;
 
     fn opaque(&self) -> OpaqueElement {
-        OpaqueElement::new(&self.doc.nodes[self.id])
+        OpaqueElement::new(self.doc.node(self.id))
     }
     fn parent_element(&self) -> Option<Self> {
-        El::at(self.doc, self.doc.nodes[self.id].parent)
+        El::at(self.doc, self.doc.node(self.id).parent)
     }
     fn parent_node_is_shadow_root(&self) -> bool {
         false
@@ -304,14 +304,14 @@ impl Element for El<'_> {
         false
     }
     fn is_empty(&self) -> bool {
-        self.doc.children(self.id).all(|c| match &self.doc.nodes[c].data {
+        self.doc.children(self.id).all(|c| match &self.doc.node(c).data {
             NodeData::Element(_) => false,
             NodeData::Text(t) => t.is_empty(),
             _ => true,
         })
     }
     fn is_root(&self) -> bool {
-        self.doc.nodes[self.id].parent == Some(DOCUMENT)
+        self.doc.node(self.id).parent == Some(DOCUMENT)
     }
     fn add_element_unique_hashes(&self, _filter: &mut selectors::bloom::BloomFilter) -> bool {
         false
@@ -619,7 +619,7 @@ impl<'d> Resolver<'d> {
                 break;
             }
             chain.push(id);
-            cur = self.is_top(self.doc.nodes[id].parent);
+            cur = self.is_top(self.doc.node(id).parent);
         }
         for id in chain.into_iter().rev() {
             let own = if context != 0 && !self.matched(id).conditions.contains(&context) {
@@ -641,7 +641,7 @@ impl<'d> Resolver<'d> {
         let mut cur = self.is_top(Some(node));
         while let Some(id) = cur {
             out.extend(self.matched(id).conditions.iter().copied());
-            cur = self.is_top(self.doc.nodes[id].parent);
+            cur = self.is_top(self.doc.node(id).parent);
         }
         out
     }
@@ -655,13 +655,13 @@ impl<'d> Resolver<'d> {
         if !self.any_hider && (!hidden_inline || !self.any_shower) {
             return false; // no rule could make an ancestor a hider (or a shower)
         }
-        let mut cur = self.doc.nodes[node].parent;
+        let mut cur = self.doc.node(node).parent;
         while let Some(id) = cur {
             let m = self.matched(id);
             if m.hider || (hidden_inline && m.shower) {
                 return true;
             }
-            cur = self.doc.nodes[id].parent;
+            cur = self.doc.node(id).parent;
         }
         false
     }
@@ -734,7 +734,7 @@ mod tests {
 
     #[test]
     fn hidden_by_class_shown_by_media() {
-        let doc = parse(r#"<div class="pre"><img src="a"></div><img class="m" src="b" style="display:none">"#);
+        let doc = parse(r#"<div class="pre"><img src="a"></div><img class="m" src="b" style="display:none">"#).unwrap();
         let (sites, _) = collect(&doc);
         let rules = vec![
             rule(".pre", 0, &[("display", "none", true)], true),
@@ -753,7 +753,8 @@ mod tests {
         let doc = parse(concat!(
             r#"<table id="T" class="wrap  main"><tr><td class="x"><IMG id=Hero class="a b" src=a>"#,
             r#"<span><img class=b src=b></span></td></tr></table><p><input type=image src=c><svg><image href=d></svg>"#
-        ));
+        ))
+        .unwrap();
         let sels = [
             "img", "IMG", "*", "#Hero", "#hero", ".a", ".b.a", "td .b", "table.main img", ".wrap > tr img", "#T img.b",
             "span > *", "td:first-child img", ":is(.a, .b)", "input[type=image]", "p > input", "image", "svg image",
