@@ -18,7 +18,8 @@ impl NodeId {
 
     /// The id of arena slot `index` (None past `MAX_NODES`).
     fn from_index(index: usize) -> Option<NodeId> {
-        u32::try_from(index).ok().and_then(|i| i.checked_add(1)).and_then(NonZeroU32::new).map(NodeId)
+        let i = u32::try_from(index).ok().filter(|&i| i < u32::MAX)?;
+        Some(NodeId(NonZeroU32::MIN.saturating_add(i)))
     }
 
     /// The node's slot in the arena.
@@ -137,13 +138,12 @@ impl Document {
     /// `add` that hands the data back when the document is full (as `Vec::push_within_capacity`):
     /// the parser keeps what the tree builder will ask of the node.
     pub fn add_within_limit(&mut self, data: NodeData) -> Result<NodeId, NodeData> {
-        match NodeId::from_index(self.nodes.len()).filter(|_| self.nodes.len() < self.limit) {
-            Some(id) => {
-                self.nodes.push(Node::new(data));
-                Ok(id)
-            }
-            None => Err(data),
+        if self.nodes.len() >= self.limit {
+            return Err(data);
         }
+        let Some(id) = NodeId::from_index(self.nodes.len()) else { return Err(data) };
+        self.nodes.push(Node::new(data));
+        Ok(id)
     }
 
     /// How many nodes the arena holds (unlinked ones too).

@@ -12,7 +12,7 @@ use super::dom::{Document, Element, NodeData, NodeId, TooManyNodes, DOCUMENT};
 
 /// The tree builder's handle on a node: one in the arena or, once the arena is full, a stand-in
 /// (`Spare`) that answers what the builder asks back, so it reads to the end of the input in its
-/// usual states; the parse then fails with `TooManyNodes`.
+/// usual states (the tree it still edits is dropped); the parse then fails with `TooManyNodes`.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Handle {
     Node(NodeId),
@@ -29,7 +29,7 @@ struct Spare {
 
 struct Sink {
     doc: RefCell<Document>,
-    /// A node did not fit: the tree is built no further and the parse fails.
+    /// A node did not fit: the parse fails.
     full: Cell<bool>,
     spares: RefCell<Vec<Spare>>,
 }
@@ -38,17 +38,17 @@ struct Sink {
 static NO_NAME: LazyLock<QualName> = LazyLock::new(|| QualName::new(None, ns!(), local_name!("")));
 
 impl Sink {
-    /// The arena node behind a handle while the tree is still being built.
+    /// The arena node behind a handle (none for a stand-in: what the builder does to it is dropped).
     fn live(&self, h: &Handle) -> Option<NodeId> {
         match *h {
-            Handle::Node(id) if !self.full.get() => Some(id),
-            _ => None,
+            Handle::Node(id) => Some(id),
+            Handle::Spare(_) => None,
         }
     }
 
     /// A new node in the arena, or a stand-in once it is full.
     fn create(&self, data: NodeData) -> Handle {
-        let added = if self.full.get() { Err(data) } else { self.doc.borrow_mut().add_within_limit(data) };
+        let added = self.doc.borrow_mut().add_within_limit(data);
         match added {
             Ok(id) => Handle::Node(id),
             Err(data) => {
