@@ -47,21 +47,33 @@ impl Sink {
     }
 
     /// A new node in the arena, or a stand-in once it is full.
+    #[inline]
     fn create(&self, data: NodeData) -> Handle {
         let added = self.doc.borrow_mut().add_within_limit(data);
         match added {
             Ok(id) => Handle::Node(id),
-            Err(data) => {
-                self.full.set(true);
-                let (name, mathml_annotation_xml_integration_point) = match data {
-                    NodeData::Element(e) => (Some(e.name), e.mathml_annotation_xml_integration_point),
-                    _ => (None, false),
-                };
-                let mut spares = self.spares.borrow_mut();
-                spares.push(Spare { name, template_contents: None, mathml_annotation_xml_integration_point });
-                Handle::Spare(spares.len() - 1)
-            }
+            Err(data) => self.spare(data),
         }
+    }
+
+    /// (Out of line: the tree builder asks for names and makes nodes per token.)
+    #[cold]
+    #[inline(never)]
+    fn spare(&self, data: NodeData) -> Handle {
+        self.full.set(true);
+        let (name, mathml_annotation_xml_integration_point) = match data {
+            NodeData::Element(e) => (Some(e.name), e.mathml_annotation_xml_integration_point),
+            _ => (None, false),
+        };
+        let mut spares = self.spares.borrow_mut();
+        spares.push(Spare { name, template_contents: None, mathml_annotation_xml_integration_point });
+        Handle::Spare(spares.len() - 1)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn spare_name(&self, i: usize) -> Ref<'_, QualName> {
+        Ref::map(self.spares.borrow(), |s| s.get(i).and_then(|s| s.name.as_ref()).unwrap_or(&NO_NAME))
     }
 
     fn insert(&self, parent: &Handle, child: NodeOrText<Handle>) {
@@ -100,15 +112,14 @@ impl TreeSink for Sink {
         Handle::Node(DOCUMENT)
     }
 
+    #[inline]
     fn elem_name<'a>(&'a self, target: &'a Handle) -> Ref<'a, QualName> {
         match *target {
             Handle::Node(id) => Ref::map(self.doc.borrow(), |d| match &d.node(id).data {
                 NodeData::Element(e) => &e.name,
                 _ => &NO_NAME,
             }),
-            Handle::Spare(i) => {
-                Ref::map(self.spares.borrow(), |s| s.get(i).and_then(|s| s.name.as_ref()).unwrap_or(&NO_NAME))
-            }
+            Handle::Spare(i) => self.spare_name(i),
         }
     }
 
