@@ -76,20 +76,25 @@ impl Sink {
         Ref::map(self.spares.borrow(), |s| s.get(i).and_then(|s| s.name.as_ref()).unwrap_or(&NO_NAME))
     }
 
-    fn insert(&self, parent: &Handle, child: NodeOrText<Handle>) {
-        let Some(parent) = self.live(parent) else { return };
+    /// Append `child` to `at`, or (`before`) insert it before `at`; text merges with a text node
+    /// there, or needs a new node.
+    fn place(&self, at: &Handle, child: NodeOrText<Handle>, before: bool) {
+        let Some(at) = self.live(at) else { return };
         let mut doc = self.doc.borrow_mut();
-        match child {
+        let placed = match child {
             NodeOrText::AppendNode(n) => {
-                if let Some(n) = self.live(&n) {
-                    doc.append(parent, n);
+                match self.live(&n) {
+                    Some(n) if before => doc.insert_before(at, n),
+                    Some(n) => doc.append(at, n),
+                    None => {}
                 }
+                Ok(())
             }
-            NodeOrText::AppendText(t) => {
-                if doc.append_tendril(parent, t).is_err() {
-                    self.full.set(true);
-                }
-            }
+            NodeOrText::AppendText(t) if before => doc.insert_text_before(at, t),
+            NodeOrText::AppendText(t) => doc.append_tendril(at, t),
+        };
+        if placed.is_err() {
+            self.full.set(true);
         }
     }
 }
@@ -153,7 +158,7 @@ impl TreeSink for Sink {
     }
 
     fn append(&self, parent: &Handle, child: NodeOrText<Handle>) {
-        self.insert(parent, child)
+        self.place(parent, child, false)
     }
 
     fn append_based_on_parent_node(&self, element: &Handle, prev_element: &Handle, child: NodeOrText<Handle>) {
@@ -161,7 +166,7 @@ impl TreeSink for Sink {
         if has_parent {
             self.append_before_sibling(element, child)
         } else {
-            self.insert(prev_element, child)
+            self.place(prev_element, child, false)
         }
     }
 
@@ -187,20 +192,7 @@ impl TreeSink for Sink {
     fn set_quirks_mode(&self, _mode: QuirksMode) {}
 
     fn append_before_sibling(&self, sibling: &Handle, new_node: NodeOrText<Handle>) {
-        let Some(sibling) = self.live(sibling) else { return };
-        let mut doc = self.doc.borrow_mut();
-        match new_node {
-            NodeOrText::AppendNode(n) => {
-                if let Some(n) = self.live(&n) {
-                    doc.insert_before(sibling, n);
-                }
-            }
-            NodeOrText::AppendText(t) => {
-                if doc.insert_text_before(sibling, t).is_err() {
-                    self.full.set(true);
-                }
-            }
-        }
+        self.place(sibling, new_node, true)
     }
 
     fn add_attrs_if_missing(&self, target: &Handle, attrs: Vec<Attribute>) {
