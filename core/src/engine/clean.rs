@@ -590,8 +590,8 @@ pub fn clean_document<'a>(text: &str, settings: &'a Settings<'a>, detector: &dyn
     (format!("<pre>{}</pre>", markup::escape(text)), cleaner.findings)
 }
 
-/// The cleaned document at its fixed point (None: no fixed point in three more rounds); the
-/// findings of every round go to `cleaner`.
+/// The cleaned document at its fixed point (None: no fixed point in three more rounds); what
+/// each further round found goes to `cleaner` too (not its left-marked links).
 fn settle<'a>(cleaner: &mut Cleaner<'a>, text: &str, settings: &'a Settings<'a>, detector: &dyn Fn() -> Detector)
     -> Result<Option<String>, TooManyNodes> {
     let (out, prone) = cleaner.run(text, false)?;

@@ -8,7 +8,7 @@ use html5ever::{local_name, ns, Attribute, LocalName, QualName};
 use html5ever::tendril::StrTendril;
 
 /// A node's slot in the arena, kept as slot + 1 in a `NonZeroU32`: an `Option<NodeId>` link is then
-/// 4 bytes, not the 16 of an `Option<usize>` (five links a node, and a 16 MB body has millions).
+/// 4 bytes, not the 16 of an `Option<usize>` (five links a node; a dense 16 MB body has millions).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct NodeId(NonZeroU32);
 
@@ -30,7 +30,7 @@ impl NodeId {
 
 impl fmt::Debug for NodeId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.index())
+        fmt::Display::fmt(self, f)
     }
 }
 
