@@ -56,7 +56,8 @@ impl Sink {
         }
     }
 
-    /// (Out of line: the tree builder asks for names and makes nodes per token.)
+    /// A stand-in for a node the full arena refused (out of line, as `spare_name`: the tree
+    /// builder makes nodes and asks names per token).
     #[cold]
     #[inline(never)]
     fn spare(&self, data: NodeData) -> Handle {
