@@ -1,11 +1,12 @@
 //! Verdicts: is this remote URL a tracker, a tracking link, or content? Rules first, then heuristics.
-use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
+
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use crate::filterlist::kind_bit;
 use crate::heuristics::{self as h, Identity};
 use crate::rules::{Judge, RuleHit, Use};
-use crate::urls::{absolute, parts, Parts};
+use crate::urls::{absolute_cow, parts, Parts};
 
 /// One verdict on one URL: what a report shows.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -56,8 +57,8 @@ pub struct Detector {
 impl Detector {
     pub fn new(judge: Arc<Judge>, identity: Arc<Identity>, sender_domain: Option<&str>) -> Detector {
         let sender_domain = sender_domain.map(|s| judge.psl.registrable_domain(s));
-        Detector { judge, identity, sender_domain, count: HashMap::new(), visible: HashSet::new(),
-                   facts: Mutex::new(HashMap::new()) }
+        Detector { judge, identity, sender_domain, count: HashMap::default(), visible: HashSet::default(),
+                   facts: Mutex::new(HashMap::default()) }
     }
 
     fn rule_verdict(&self, rule: &RuleHit, host: &str, use_: &'static str) -> Verdict {
@@ -133,11 +134,11 @@ impl Detector {
                 signals.push("tracking-subdomain");
             }
         }
-        let key = absolute(url);
-        let seen_visible = self.visible.contains(&key);
+        let key = absolute_cow(url);
+        let seen_visible = self.visible.contains(key.as_ref());
         let size = h::size_signal(width, height);
         if let Some(size) = size.filter(|_| !seen_visible) {
-            let spacer = self.count.get(&key).copied().unwrap_or(0) >= 3 || h::is_spacer_name(target)
+            let spacer = self.count.get(key.as_ref()).copied().unwrap_or(0) >= 3 || h::is_spacer_name(target)
                 || self.judge.spacer(target);
             if !spacer {
                 signals.push(size);
