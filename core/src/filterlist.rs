@@ -330,6 +330,9 @@ pub fn suffixes(host: &str) -> impl Iterator<Item = &str> {
 #[derive(Default)]
 struct Bucketed {
     by_host: HashMap<String, Vec<usize>>,
+    /// `token_shapes` for the filed hosts: most suffixes of a URL's host ("com", "example.com") are
+    /// passed over the same way.
+    host_shapes: TokenShapes,
     by_token: HashMap<String, Vec<usize>>,
     /// A bit per (length, first byte, last byte) of the filed tokens: a URL token whose bit is clear
     /// is not filed, and most URL tokens (pieces of ids and base64) are passed over without hashing
@@ -339,8 +342,10 @@ struct Bucketed {
     size: usize,
 }
 
-/// The bit set behind `Bucketed::token_shapes` (may hold false positives, never false negatives).
-struct TokenShapes(Vec<u64>);
+/// A bit per (length, first byte, last byte) of a set of keys: a text whose bit is clear is not one of
+/// them (false positives, never false negatives). Lets a look-up that nearly always misses (a URL's
+/// tokens, its host's suffixes) skip hashing and probing the map.
+pub(crate) struct TokenShapes(Vec<u64>);
 
 impl Default for TokenShapes {
     fn default() -> Self {
@@ -358,12 +363,12 @@ impl TokenShapes {
         ((token.len() & 31) << 10) | ((first as usize & 31) << 5) | (last as usize & 31)
     }
 
-    fn insert(&mut self, token: &str) {
+    pub(crate) fn insert(&mut self, token: &str) {
         let b = Self::bit(token.as_bytes());
         self.0[b / 64] |= 1 << (b % 64);
     }
 
-    fn may_hold(&self, token: &str) -> bool {
+    pub(crate) fn may_hold(&self, token: &str) -> bool {
         let b = Self::bit(token.as_bytes());
         self.0[b / 64] & (1 << (b % 64)) != 0
     }
@@ -385,6 +390,7 @@ impl Bucketed {
         }
         for &i in members {
             if let Some(h) = &all[i].host {
+                b.host_shapes.insert(h);
                 b.by_host.entry(h.clone()).or_default().push(i);
                 continue;
             }
@@ -414,6 +420,9 @@ impl Bucketed {
     /// `find`; `gated`: pass over the URL tokens `token_shapes` rules out (false only in the tests).
     fn find_gated(&self, all: &[Filter], url: &str, low: &str, host: &str, kind: u16, gated: bool) -> Option<usize> {
         for s in suffixes(host) {
+            if gated && !self.host_shapes.may_hold(s) {
+                continue;
+            }
             if let Some(v) = self.by_host.get(s) {
                 if let Some(&i) = v.iter().find(|&&i| all[i].kinds & kind != 0) {
                     return Some(i);
@@ -564,21 +573,29 @@ mod tests {
         urls.extend(crate::judge_corpus::generated(0x51ed_2701, 20_000));
         // URLs made of the filed tokens themselves, so that the filtered buckets are reached
         let mut filed: Vec<&String> = fs.block.by_token.keys().chain(fs.allow.by_token.keys()).collect();
+        let mut hosts: Vec<&String> = fs.block.by_host.keys().collect();
+        hosts.sort();
         filed.sort();
         let mut rng = crate::testrand::XorShift(7);
         for _ in 0..20_000 {
             let mut u = String::from("https://");
+            if rng.below(2) == 0 {
+                u.push_str(["", "a.", "x-1.cdn."][rng.below(3)]);
+                u.push_str(hosts[rng.below(hosts.len())]);
+                u.push('/');
+            }
             for k in 0..1 + rng.below(6) {
                 u.push_str(filed[rng.below(filed.len())]);
                 u.push_str(["/", ".", "?", "=", "&", "-", "^"][(k + rng.below(7)) % 7]);
             }
             urls.push(u);
         }
-        let (mut hits, mut skipped) = (0, 0);
+        let (mut hits, mut skipped, mut skipped_hosts) = (0, 0, 0);
         for url in &urls {
             let low = url.to_lowercase();
             let host = crate::urls::parts(url).host;
             skipped += token_spans(&low).filter(|&(a, e)| !fs.block.token_shapes.may_hold(&low[a..e])).count();
+            skipped_hosts += suffixes(&host).filter(|s| !fs.block.host_shapes.may_hold(s)).count();
             for kind in [1u16, 2, 4, 1 << 6, LINK] {
                 for b in [&fs.block, &fs.allow] {
                     let gated = b.find_gated(&fs.filters, url, &low, &host, kind, true);
@@ -588,7 +605,7 @@ mod tests {
             }
         }
         // the gate is exercised both ways: filters found, and most URL tokens passed over
-        assert!(hits > 1000 && skipped > 10_000, "{hits} {skipped}");
+        assert!(hits > 1000 && skipped > 10_000 && skipped_hosts > 10_000, "{hits} {skipped} {skipped_hosts}");
         // find_target is find on "https://" + target
         for url in urls.iter().take(30_000) {
             let p = crate::urls::parts(url);
