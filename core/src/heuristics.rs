@@ -431,7 +431,7 @@ mod tests {
     /// generated URLs' targets and generated text as a target.
     fn targets() -> Vec<String> {
         let mut out: Vec<String> = crate::judge_corpus::strings();
-        let gen = crate::judge_corpus::generated(0x7a26_e7, 30_000);
+        let gen = crate::judge_corpus::generated(0x7a_26e7, 30_000);
         let urls: Vec<String> = crate::judge_corpus::urls().into_iter().chain(gen.iter().cloned()).collect();
         out.extend(urls.iter().map(|u| crate::urls::parts(u).target));
         out.extend(gen);
