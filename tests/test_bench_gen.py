@@ -368,6 +368,16 @@ def test_sample_klaviyo_has_open_pixel_and_wrapped_links():
 
 
 # --------------------------------------------------------------------------- benchmark command
+def test_bench_verdicts_smoke_run_prints_every_row():
+    for style in ("plain", "heavy"):
+        out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_verdicts.py"), "--bodies", "2",
+                              "--rounds", "1", "--style", style], check=True, capture_output=True, text=True).stdout
+        m = re.search(r"^(\d+) image URLs, (\d+) links", out, re.M)
+        assert m and int(m.group(1)) > 0 and int(m.group(2)) > 0, out
+        for row in ("image load", "link verdict", "link unwrap+strip", "call floor (is_remote)"):
+            assert re.search(rf"^{re.escape(row)} +\d+\.\d{{3}} µs$", out, re.M), (row, out)
+
+
 def test_bench_engine_smoke_run_prints_floor_and_every_row(capsys):
     spec = importlib.util.spec_from_file_location("bench_engine", ROOT / "benchmarks" / "bench_engine.py")
     bench = importlib.util.module_from_spec(spec)

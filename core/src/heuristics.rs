@@ -25,6 +25,7 @@ static STRONG_PATH: LazyLock<Regex> = LazyLock::new(|| rx(concat!(
 static WEAK_PATH: LazyLock<Regex> = LazyLock::new(|| rx(r"(?i)/(?:o|q|open|t|r|v|wf|ot|op|read|view|log|hit)(?:/|\?|$)"));
 static IMAGE_EXT: LazyLock<Regex> = LazyLock::new(|| rx(r"(?i)\.(?:png|jpe?g|gif|webp|avif|svg|bmp|ico|tiff?)(?:$|[?#;])"));
 // A long opaque per-recipient token: 20+ chars of url-safe alphabet mixing letters and digits.
+#[cfg(test)]
 static TOKEN: LazyLock<Regex> = LazyLock::new(|| rx(r"[A-Za-z0-9_\-=%.~]{20,}"));
 static SPACER_NAME: LazyLock<Regex> = LazyLock::new(|| rx(
     r"(?i)/(?:spacer|blank|clear|transparent|space|s|1x1|dot|pixel_?transparent|trans)\.(?:gif|png)$"));
@@ -50,13 +51,37 @@ pub const TRACKING_LABELS: &[&str] = &["email", "emails", "click", "clicks", "tr
     "ee", "el"];
 
 fn is_opaque(token: &str) -> bool {
-    let has_digit = token.chars().any(|c| c.is_ascii_digit());
-    let has_alpha = token.chars().any(|c| c.is_ascii_alphabetic());
-    let tail: String = {
-        let n = token.chars().count();
-        token.chars().skip(n.saturating_sub(6)).collect()
-    };
-    has_digit && has_alpha && !tail.contains('.')
+    let has_digit = token.bytes().any(|c| c.is_ascii_digit());
+    let has_alpha = token.bytes().any(|c| c.is_ascii_alphabetic());
+    // the last six characters hold no '.' (a file extension)
+    let tail_start = token.char_indices().rev().nth(5).map_or(0, |(i, _)| i);
+    has_digit && has_alpha && !token[tail_start..].contains('.')
+}
+
+fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'=' | b'%' | b'.' | b'~')
+}
+
+/// What ``TOKEN.find_iter`` finds, without the regex: every maximal run of 20 or more token bytes
+/// (the class is ASCII, so runs are whole characters), left to right.
+fn token_runs(text: &str) -> impl Iterator<Item = &str> {
+    let b = text.as_bytes();
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        while i < b.len() {
+            while i < b.len() && !is_token_byte(b[i]) {
+                i += 1;
+            }
+            let start = i;
+            while i < b.len() && is_token_byte(b[i]) {
+                i += 1;
+            }
+            if i - start >= 20 {
+                return Some(&text[start..i]);
+            }
+        }
+        None
+    })
 }
 
 fn rest_of(target: &str) -> &str {
@@ -72,7 +97,7 @@ fn base_path_signals(target: &str) -> Vec<&'static str> {
     } else if WEAK_PATH.is_match(rest) {
         out.push("tracking-path-weak");
     }
-    if TOKEN.find_iter(rest).any(|m| is_opaque(m.as_str())) {
+    if token_runs(rest).any(is_opaque) {
         out.push("opaque-token");
         let path = rest.split('?').next().unwrap_or("");
         if !IMAGE_EXT.is_match(path) {
@@ -88,37 +113,61 @@ fn id_value(v: &str) -> bool {
         && v.bytes().any(|b| b.is_ascii_digit())
 }
 
+/// Is `name` (a query parameter's name) one of `LAYOUT_PARAMS`, compared lowercased?
+fn layout_param(name: &str) -> bool {
+    if name.is_ascii() {
+        LAYOUT_PARAMS.iter().any(|p| p.eq_ignore_ascii_case(name))
+    } else {
+        LAYOUT_PARAMS.contains(&name.to_lowercase().as_str())
+    }
+}
+
+/// ``^\d{3,}$`` (Unicode digits), without the regex for the ASCII segments nearly all paths have.
+fn all_digits3(seg: &str) -> bool {
+    if seg.is_ascii() {
+        seg.len() >= 3 && seg.bytes().all(|b| b.is_ascii_digit())
+    } else {
+        ALL_DIGITS3.is_match(seg)
+    }
+}
+
 /// File-name, impression, query-id and account/message-id signals of "host/path?query".
 pub fn extra_path_signals(target: &str) -> Vec<&'static str> {
     let rest = rest_of(target);
     let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
     let mut out = Vec::new();
-    let mut probe = path.to_lowercase();
-    if rest.contains('?') && !query.is_empty() {
-        probe.push('?');
-    }
-    if TRACKING_FILENAME.is_match(&probe) {
+    // The lowercased path (with a '?' when a query follows) and the lowercased rest: for ASCII (nearly
+    // every URL) one lowercase copy serves both, the path's being its prefix.
+    let (probe_owned, low_rest);
+    let probe: &str = if rest.is_ascii() {
+        low_rest = rest.to_ascii_lowercase();
+        &low_rest[..path.len() + usize::from(!query.is_empty())]
+    } else {
+        low_rest = rest.to_lowercase();
+        let mut p = path.to_lowercase();
+        if !query.is_empty() {
+            p.push('?');
+        }
+        probe_owned = p;
+        &probe_owned
+    };
+    if TRACKING_FILENAME.is_match(probe) {
         out.push("tracking-filename");
     }
-    if IMPRESSION.is_match(&rest.to_lowercase()) {
+    if IMPRESSION.is_match(&low_rest) {
         out.push("impression-endpoint");
     }
     if !query.is_empty() {
         for pair in query.split('&') {
             let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            let lname = name.to_lowercase();
-            if !value.is_empty() && !LAYOUT_PARAMS.contains(&lname.as_str())
-                && id_value(value)
-            {
+            if !value.is_empty() && id_value(value) && !layout_param(name) {
                 out.push("query-id");
                 break;
             }
         }
     }
     // account and message ids as path segments (/open/1/5521/88017/…): two numeric segments or more
-    let with_slash = format!("{path}/");
-    let segs: Vec<&str> = with_slash.split('/').collect();
-    let numeric = segs[1..segs.len() - 1].iter().filter(|s| ALL_DIGITS3.is_match(s)).count();
+    let numeric = path.split('/').skip(1).filter(|s| all_digits3(s)).count();
     if numeric >= 2 {
         out.push("account-message-ids");
     }
@@ -225,16 +274,23 @@ impl Gate {
         if self.always || self.marks.iter().any(|m| text.contains(m)) {
             return true;
         }
-        let Some(k) = self.hex_run else { return false };
-        let mut run = 0;
-        for b in text.bytes() {
-            run = if b.is_ascii_hexdigit() { run + 1 } else { 0 };
-            if run >= k {
-                return true;
-            }
-        }
-        false
+        self.hex_run.is_some_and(|k| has_hex_run(text.as_bytes(), k))
     }
+}
+
+/// Does `text` hold `k` (> 0) hex digits in a row? Looks at the last byte of each window first: a
+/// byte that is not a hex digit rules out every window holding it, so most URLs are passed over
+/// `k` bytes at a time instead of byte by byte.
+fn has_hex_run(text: &[u8], k: usize) -> bool {
+    let mut lo = 0; // no run of k starts before lo
+    while lo + k <= text.len() {
+        let hi = lo + k - 1;
+        match text[lo..=hi].iter().rposition(|b| !b.is_ascii_hexdigit()) {
+            None => return true,
+            Some(j) => lo += j + 1,
+        }
+    }
+    false
 }
 
 /// One set of needle forms: `any` answers "is one of them in the text?" (aho-corasick's packed
@@ -320,6 +376,120 @@ mod tests {
         assert_eq!(size_signal(Some(600.0), Some(1.0)), Some("thin-image"));
         assert_eq!(size_signal(Some(0.0), None), Some("tiny-image"));
         assert!(is_spacer_name("h/img/spacer.gif") && !is_spacer_name("h/img/spacer.gif?x"));
+    }
+
+    /// `extra_path_signals` and `is_opaque` as first written (a lowercase copy per probe, a Vec of
+    /// segments, a regex per segment): the reading the faster ones must give.
+    mod plain {
+        use super::super::*;
+
+        pub fn is_opaque(token: &str) -> bool {
+            let has_digit = token.chars().any(|c| c.is_ascii_digit());
+            let has_alpha = token.chars().any(|c| c.is_ascii_alphabetic());
+            let tail: String = {
+                let n = token.chars().count();
+                token.chars().skip(n.saturating_sub(6)).collect()
+            };
+            has_digit && has_alpha && !tail.contains('.')
+        }
+
+        pub fn extra_path_signals(target: &str) -> Vec<&'static str> {
+            let rest = rest_of(target);
+            let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+            let mut out = Vec::new();
+            let mut probe = path.to_lowercase();
+            if rest.contains('?') && !query.is_empty() {
+                probe.push('?');
+            }
+            if TRACKING_FILENAME.is_match(&probe) {
+                out.push("tracking-filename");
+            }
+            if IMPRESSION.is_match(&rest.to_lowercase()) {
+                out.push("impression-endpoint");
+            }
+            if !query.is_empty() {
+                for pair in query.split('&') {
+                    let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+                    let lname = name.to_lowercase();
+                    if !value.is_empty() && !LAYOUT_PARAMS.contains(&lname.as_str()) && id_value(value) {
+                        out.push("query-id");
+                        break;
+                    }
+                }
+            }
+            let with_slash = format!("{path}/");
+            let segs: Vec<&str> = with_slash.split('/').collect();
+            let numeric = segs[1..segs.len() - 1].iter().filter(|s| ALL_DIGITS3.is_match(s)).count();
+            if numeric >= 2 {
+                out.push("account-message-ids");
+            }
+            out
+        }
+    }
+
+    /// What `path_signals` is asked about: the corpus URLs' targets, the corpus strings as they are,
+    /// generated URLs' targets and generated text as a target.
+    fn targets() -> Vec<String> {
+        let mut out: Vec<String> = crate::judge_corpus::strings();
+        let gen = crate::judge_corpus::generated(0x7a_26e7, 30_000);
+        let urls: Vec<String> = crate::judge_corpus::urls().into_iter().chain(gen.iter().cloned()).collect();
+        out.extend(urls.iter().map(|u| crate::urls::parts(u).target));
+        out.extend(gen);
+        out
+    }
+
+    #[test]
+    fn extra_signals_equal_the_plain_reading() {
+        let (mut fired, mut tokens) = (std::collections::HashMap::new(), 0);
+        for t in targets() {
+            let fast = extra_path_signals(&t);
+            assert_eq!(fast, plain::extra_path_signals(&t), "{t:?}");
+            for s in fast {
+                *fired.entry(s).or_insert(0) += 1;
+            }
+            let runs: Vec<&str> = TOKEN.find_iter(&t).map(|m| m.as_str()).collect();
+            assert_eq!(token_runs(&t).collect::<Vec<_>>(), runs, "{t:?}");
+            tokens += runs.len();
+            for m in runs {
+                assert_eq!(is_opaque(m), plain::is_opaque(m), "{t:?}");
+            }
+            // is_opaque is asked only of TOKEN matches; hold it to the plain one on any text too
+            assert_eq!(is_opaque(&t), plain::is_opaque(&t), "{t:?}");
+        }
+        assert!(tokens > 10_000, "{tokens}");
+        // every signal is seen firing (the comparison is not between two empty answers)
+        for s in ["tracking-filename", "impression-endpoint", "query-id", "account-message-ids"] {
+            assert!(fired.get(s).copied().unwrap_or(0) > 50, "{s}: {fired:?}");
+        }
+    }
+
+    #[test]
+    fn hex_run_skipping_equals_byte_by_byte() {
+        let plain = |text: &[u8], k: usize| {
+            let mut run = 0;
+            text.iter().any(|b| {
+                run = if b.is_ascii_hexdigit() { run + 1 } else { 0 };
+                run >= k
+            })
+        };
+        let mut rng = crate::testrand::XorShift(0x4ec5);
+        let (mut yes, mut no) = (0, 0);
+        for _ in 0..200_000 {
+            let len = rng.below(90);
+            // mostly hex digits, so that runs of every length occur
+            const BYTES: &[u8] = b"0123456789abcdefABCDEF0123456789abcdef-_/gz.\xc3";
+            let text: Vec<u8> = (0..len).map(|_| BYTES[rng.below(BYTES.len())]).collect();
+            let k = 1 + rng.below(40);
+            let fast = has_hex_run(&text, k);
+            assert_eq!(fast, plain(&text, k), "{:?} {k}", String::from_utf8_lossy(&text));
+            if fast { yes += 1 } else { no += 1 }
+        }
+        assert!(yes > 10_000 && no > 10_000, "{yes} {no}");
+        for u in crate::judge_corpus::urls() {
+            for k in [16, 32, 40, 64] {
+                assert_eq!(has_hex_run(u.as_bytes(), k), plain(u.as_bytes(), k), "{u} {k}");
+            }
+        }
     }
 
     #[test]

@@ -27,6 +27,8 @@ mod py_mime;
 mod py_toml;
 #[cfg(test)]
 mod testrand;
+#[cfg(test)]
+mod judge_corpus;
 
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {

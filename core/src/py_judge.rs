@@ -278,8 +278,8 @@ impl PyDetector {
 
     /// How each image URL is used across the document (count per URL, the ones shown at a real size).
     fn set_stats(&mut self, count: HashMap<String, u32>, visible: HashSet<String>) {
-        self.inner.count = count;
-        self.inner.visible = visible;
+        self.inner.count = count.into_iter().collect();
+        self.inner.visible = visible.into_iter().collect();
     }
 
     #[pyo3(signature = (url, width=None, height=None, hidden=false))]

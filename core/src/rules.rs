@@ -318,7 +318,7 @@ impl Judge {
 
     /// A filter-list hit, named after the vendor owning the host when there is one.
     fn match_list(&self, host: &str, target: &str, kind: u16, use_: Use) -> Option<RuleHit> {
-        let f = self.filters.find(&format!("https://{target}"), host, kind)?;
+        let f = self.filters.find_target(target, host, kind)?;
         let idx = f.pos;
         let owner = match self.vendor_for_host(host) {
             Some(v) => Owner::Vendor(v),

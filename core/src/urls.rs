@@ -3,6 +3,7 @@
 //! Pure string work: nothing is ever fetched. Where a URL is unusual (userinfo, IPv6 literal,
 //! percent-encoded host) the host is read as Python's ``urllib.parse.urlsplit`` reads it, so the
 //! answers stay the ones the engine has always given (and ``canonical`` signs the same text).
+use std::borrow::Cow;
 use std::net::Ipv6Addr;
 use std::str::FromStr;
 
@@ -64,8 +65,13 @@ pub fn is_remote(url: &str) -> bool {
 
 /// Protocol-relative and slash-less forms made explicit (``//h/x`` -> ``https://h/x``, ``http:h`` -> ``http://h``).
 pub fn absolute(url: &str) -> String {
+    absolute_cow(url).into_owned()
+}
+
+/// `absolute`, borrowing the URL when it is already explicit (most are: no copy per verdict).
+pub fn absolute_cow(url: &str) -> Cow<'_, str> {
     if url.starts_with("https://") || (url.starts_with("http://") && !url[7..].starts_with('\\')) {
-        return url.to_string();
+        return Cow::Borrowed(url);
     }
     let owned;
     let url = if url.chars().take(8).any(|c| c == '\\') {
@@ -76,16 +82,16 @@ pub fn absolute(url: &str) -> String {
     };
     let s = scheme_of(url);
     if s == "//" {
-        return format!("https:{url}");
+        return Cow::Owned(format!("https:{url}"));
     }
     if REMOTE_SCHEMES.contains(&s.as_str()) {
         let rest = &url[s.len() + 1..];
         if rest.starts_with("//") {
-            return format!("{s}:{rest}");
+            return Cow::Owned(format!("{s}:{rest}"));
         }
-        return format!("{s}://{}", rest.trim_start_matches('/'));
+        return Cow::Owned(format!("{s}://{}", rest.trim_start_matches('/')));
     }
-    url.to_string()
+    Cow::Owned(url.to_string())
 }
 
 /// What the rules look at: the host (lowercase, no port, no userinfo) and "host/path?query".
@@ -95,23 +101,32 @@ pub struct Parts {
     pub target: String,
 }
 
+/// Where the authority of `rest` (what follows "://") ends: at the first '/', '?' or '#'.
+fn authority_end(rest: &str) -> usize {
+    rest.bytes().position(|b| matches!(b, b'/' | b'?' | b'#')).unwrap_or(rest.len())
+}
+
+/// `tail` up to its fragment.
+fn before_fragment(tail: &str) -> &str {
+    memchr::memchr(b'#', tail.as_bytes()).map_or(tail, |i| &tail[..i])
+}
+
 /// Split an absolute remote URL into what the rules look at.
 pub fn parts(url: &str) -> Parts {
-    let full = absolute(url);
+    let full = absolute_cow(url);
     let (authority, tail) = match scheme_len(&full).filter(|&n| full[n..].starts_with("://")) {
         Some(n) => {
             let rest = &full[n + 3..];
-            let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-            let tail = &rest[end..];
-            (&rest[..end], tail.split('#').next().unwrap_or(""))
+            let end = authority_end(rest);
+            (&rest[..end], before_fragment(&rest[end..]))
         }
         None => {
             let Some(start) = full.find("://") else {
                 return Parts { host: String::new(), target: url.to_string() };
             };
             let rest = &full[start + 3..];
-            let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-            (&rest[..end], rest[end..].split('#').next().unwrap_or(""))
+            let end = authority_end(rest);
+            (&rest[..end], before_fragment(&rest[end..]))
         }
     };
     let host = if authority.contains(['@', '[', '%']) {
@@ -120,9 +135,18 @@ pub fn parts(url: &str) -> Parts {
             Err(_) => return Parts { host: String::new(), target: url.to_string() },
         }
     } else {
-        authority.split(':').next().unwrap_or("").to_lowercase().trim_end_matches('.').to_string()
+        let name = authority.split(':').next().unwrap_or("");
+        let mut host = if name.is_ascii() { name.to_ascii_lowercase() } else { name.to_lowercase() };
+        let kept = host.trim_end_matches('.').len();
+        host.truncate(kept);
+        host
     };
-    let target = if tail.starts_with('/') { format!("{host}{tail}") } else { format!("{host}/{tail}") };
+    let mut target = String::with_capacity(host.len() + tail.len() + 1);
+    target.push_str(&host);
+    if !tail.starts_with('/') {
+        target.push('/');
+    }
+    target.push_str(tail);
     Parts { host, target }
 }
 
