@@ -203,8 +203,7 @@ fn link_verdict_from(judge: &Judge, identity: &Identity, url: &str, p: &Parts) -
 /// unknown image's verdict when the sender is known) runs only for a host whose first label is a
 /// tracking one, which ``tracking_subdomain`` requires anyway.
 fn sender_subdomain(psl: &Psl, host: &str, sender: &str) -> bool {
-    h::TRACKING_LABELS.contains(&host.split('.').next().unwrap_or(""))
-        && h::tracking_subdomain(host, Some(sender), &psl.registrable_domain(host))
+    h::tracking_label(host) && h::tracking_subdomain(host, Some(sender), &psl.registrable_domain(host))
 }
 
 /// A shown, real-size image file with no query: every recipient fetches the same URL, so a host

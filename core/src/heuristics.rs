@@ -186,12 +186,15 @@ pub fn path_signals(target: &str) -> Vec<&'static str> {
     out
 }
 
+/// Does ``host``'s first label name tracking (click., email., t. …)?
+pub fn tracking_label(host: &str) -> bool {
+    TRACKING_LABELS.contains(&host.split('.').next().unwrap_or(""))
+}
+
 /// Is ``host`` a tracking-named subdomain (click., email., t. …) of the sender's own domain?
 pub fn tracking_subdomain(host: &str, sender_domain: Option<&str>, registrable: &str) -> bool {
     match sender_domain {
-        Some(s) if !s.is_empty() && registrable == s && host != registrable => {
-            TRACKING_LABELS.contains(&host.split('.').next().unwrap_or(""))
-        }
+        Some(s) if !s.is_empty() && registrable == s && host != registrable => tracking_label(host),
         _ => false,
     }
 }
