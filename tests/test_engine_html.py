@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import hashlib
+import subprocess
+import sys
+import textwrap
 
 import pytest
 
@@ -343,3 +346,42 @@ def test_a_function_merely_ending_in_url_is_not_reported_as_a_removed_load(value
         out = clean_html(html, Options(mode=mode))
         assert out.html == html and out.findings == [] and not out.changed
     assert render(html) == set()    # Chromium fetches nothing for it
+
+
+@pytest.mark.parametrize("n, reason", [(400, "policy:too-many-nodes"), (2000, "policy:too-deep"),
+                                        (20000, "policy:too-deep")])
+def test_markup_that_would_build_millions_of_elements_is_shown_as_text_in_little_memory(n, reason):
+    """The HTML parsing algorithm re-opens every open formatting element in each new paragraph:
+    7 KB of this would build 160,000 elements, 37 KB four million (a gigabyte, three seconds),
+    390 KB exhausted 24 GB. The parse stops at its budget or at its depth limit, the part is shown
+    as its source text (nothing loads), and the report says why."""
+    script = textwrap.dedent(f"""
+        import resource
+        from tracker_block import Options, clean_html
+        html = "<p>" + "".join(f"<b id={{i}}>" for i in range({n})) + "x</p><p>" * {n}
+        html += '<img src="https://t.example/open.gif?u=1">'
+        res = clean_html(html, Options(mode="trackers"))
+        print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+        print(res.html.startswith("<pre>") and "<img" not in res.html and "&lt;img" in res.html)
+        print([(f.kind, f.action, f.reason) for f in res.findings])
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    peak_mb, shown_as_text, findings = out.stdout.splitlines()
+    assert shown_as_text == "True"
+    assert findings == f"[('object', 'removed', '{reason}')]"
+    assert int(peak_mb) < 250, f"{peak_mb} MB"
+
+
+def test_deeply_nested_honest_markup_is_cleaned_up_to_the_depth_limit():
+    quoted = "<blockquote>" * 400 + '<p>hi <img src="https://t.example/open.gif?u=1" width=1 height=1></p>'
+    res = clean_html(quoted, Options(mode="trackers"))
+    assert "t.example" not in res.html and res.html.count("<blockquote>") == 400
+    assert [f.reason for f in res.findings if f.kind == "object"] == []
+
+
+def test_honest_markup_far_denser_than_mail_is_cleaned_not_refused():
+    cells = "".join(f'<tr><td class="c{i}" id="r{i}"><b>{i}</b></td></tr>' for i in range(20_000))
+    res = clean_html(f"<table>{cells}</table>", Options(mode="trackers"))
+    assert not any(f.reason.startswith("policy:too-many") for f in res.findings)
+    assert res.html.count("<td") == 20_000

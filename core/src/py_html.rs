@@ -2,10 +2,10 @@
 //! (The engine will call `html::` from Rust; nothing here is on the hot path.)
 use pyo3::prelude::*;
 
-use crate::html::{self, TooManyNodes};
+use crate::html::{self, Exceeded};
 
-impl From<TooManyNodes> for PyErr {
-    fn from(e: TooManyNodes) -> PyErr {
+impl From<Exceeded> for PyErr {
+    fn from(e: Exceeded) -> PyErr {
         pyo3::exceptions::PyValueError::new_err(e.to_string())
     }
 }

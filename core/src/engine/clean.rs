@@ -16,7 +16,7 @@ use super::signing::KeyRing;
 use crate::css::{self, Judged, ValueOutcome};
 use crate::dataurl;
 use crate::detect::{Detector, Verdict};
-use crate::html::{self, Document, Op, Site, TooManyNodes};
+use crate::html::{self, Document, Op, Site, Exceeded};
 use crate::heuristics::size_signal;
 use crate::urls::{absolute, canonical, clean_link_from, is_remote, normalise, parts, scheme_of, REMOTE_SCHEMES};
 
@@ -539,7 +539,7 @@ impl<'a> Cleaner<'a> {
     /// Clean one document: (html, whether it holds mutation-prone markup). A mutation-prone document
     /// (or any, with `normalize`) is written back from the parsed tree even when no site changed,
     /// so markup other parsers might read differently reaches the client exactly as we read it.
-    pub fn run(&mut self, text: &str, normalize: bool) -> Result<(Option<String>, bool), TooManyNodes> {
+    pub fn run(&mut self, text: &str, normalize: bool) -> Result<(Option<String>, bool), Exceeded> {
         let mut doc = html::parse(text)?;
         let (mut sites, prone) = html::collect(&doc);
         super::visibility::resolve(&doc, &mut sites, &self.det);
@@ -584,7 +584,8 @@ pub fn clean_document<'a>(text: &str, settings: &'a Settings<'a>, detector: &dyn
     let reason = match settle(&mut cleaner, text, settings, detector) {
         Ok(Some(out)) => return (out, cleaner.findings),
         Ok(None) => "policy:unstable-markup",
-        Err(TooManyNodes) => "policy:too-many-nodes",
+        Err(Exceeded::Nodes) => "policy:too-many-nodes",
+        Err(Exceeded::Depth) => "policy:too-deep",
     };
     cleaner.find("object", None, "document", "removed", reason, None, "policy", None);
     (format!("<pre>{}</pre>", markup::escape(text)), cleaner.findings)
@@ -593,7 +594,7 @@ pub fn clean_document<'a>(text: &str, settings: &'a Settings<'a>, detector: &dyn
 /// The cleaned document at its fixed point (None: no fixed point in three more rounds); what
 /// each further round found goes to `cleaner` too (not its left-marked links).
 fn settle<'a>(cleaner: &mut Cleaner<'a>, text: &str, settings: &'a Settings<'a>, detector: &dyn Fn() -> Detector)
-    -> Result<Option<String>, TooManyNodes> {
+    -> Result<Option<String>, Exceeded> {
     let (out, prone) = cleaner.run(text, false)?;
     let mut out = out.unwrap_or_else(|| text.to_owned());
     if !prone {
@@ -688,7 +689,7 @@ mod tests {
     use super::*;
     use crate::filterlist::FilterIndex;
     use crate::heuristics::Identity;
-    use crate::html::parse::TEST_LIMIT;
+    use crate::html::parse::{TEST_BUDGET, TEST_LIMIT};
     use crate::html::NodeId;
     use crate::psl::Psl;
     use crate::rules::{Judge, JudgeInput};
@@ -710,7 +711,7 @@ mod tests {
             let (out, findings) = clean_document(html, &settings, &detector);
             (out, findings.iter().map(|f| f.reason.clone()).collect::<Vec<_>>())
         };
-        let needed = html::parse::parse_within(html, NodeId::MAX_NODES).unwrap().node_count();
+        let needed = html::parse::parse_within(html, NodeId::MAX_NODES, usize::MAX).unwrap().node_count();
         let whole = clean(NodeId::MAX_NODES);
         assert!(whole.0.contains("<pre>b&lt;i&gt;</pre>") && !whole.1.iter().any(|r| r == "policy:too-many-nodes"), "{whole:?}");
         assert_eq!(clean(needed + 2), whole);
@@ -720,6 +721,14 @@ mod tests {
             assert_eq!(reasons.last().map(String::as_str), Some("policy:too-many-nodes"), "{limit}: {reasons:?}");
         }
         TEST_LIMIT.with(|l| l.set(NodeId::MAX_NODES));
+        // The same when the parse's budget is spent (html5ever's quadratic re-opening).
+        for units in [0, 3] {
+            TEST_BUDGET.with(|b| b.set(Some(units)));
+            let (out, findings) = clean_document(html, &settings, &detector);
+            TEST_BUDGET.with(|b| b.set(None));
+            assert_eq!(out, format!("<pre>{}</pre>", markup::escape(html)));
+            assert_eq!(findings.last().map(|f| f.reason.as_str()), Some("policy:too-many-nodes"), "{units}");
+        }
     }
 
     /// The scan finds the links the regex it replaced finds, on text built from every piece that

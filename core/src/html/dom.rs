@@ -43,19 +43,29 @@ impl fmt::Display for NodeId {
 /// The document node is always the first slot.
 pub const DOCUMENT: NodeId = NodeId(NonZeroU32::MIN);
 
-/// A document needs more nodes than its limit (`NodeId::MAX_NODES`): it is not cleaned but shown
-/// as text (`clean_document`). Only hostile markup gets near: html5ever's re-opening of formatting
-/// elements can make many nodes per input byte.
+/// A document needs more than it may have. It is not cleaned but shown as text
+/// (`clean_document`). Only hostile markup gets near either limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TooManyNodes;
+pub enum Exceeded {
+    /// More nodes than its limit (`NodeId::MAX_NODES`) or, while parsing, more than its budget
+    /// (`parse::budget`): html5ever's re-opening of formatting elements can make many nodes per
+    /// input byte.
+    Nodes,
+    /// Elements nested deeper than `parse::MAX_DEPTH`: the tree builder's searches of its open
+    /// elements grow with the depth, so deep nesting makes its work quadratic.
+    Depth,
+}
 
-impl fmt::Display for TooManyNodes {
+impl fmt::Display for Exceeded {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "the HTML document has too many nodes")
+        match self {
+            Exceeded::Nodes => write!(f, "the HTML document has too many nodes"),
+            Exceeded::Depth => write!(f, "the HTML document nests elements too deeply"),
+        }
     }
 }
 
-impl std::error::Error for TooManyNodes {}
+impl std::error::Error for Exceeded {}
 
 #[derive(Debug)]
 pub enum NodeData {
@@ -131,17 +141,11 @@ impl Document {
     }
 
     /// A new, unlinked node; fails when the document already holds its limit of nodes.
-    pub fn add(&mut self, data: NodeData) -> Result<NodeId, TooManyNodes> {
-        self.add_within_limit(data).map_err(|_| TooManyNodes)
-    }
-
-    /// `add` that hands the data back when the document is full (as `Vec::push_within_capacity`):
-    /// the parser keeps what the tree builder will ask of the node.
-    pub fn add_within_limit(&mut self, data: NodeData) -> Result<NodeId, NodeData> {
+    pub fn add(&mut self, data: NodeData) -> Result<NodeId, Exceeded> {
         if self.nodes.len() >= self.limit {
-            return Err(data);
+            return Err(Exceeded::Nodes);
         }
-        let Some(id) = NodeId::from_index(self.nodes.len()) else { return Err(data) };
+        let id = NodeId::from_index(self.nodes.len()).ok_or(Exceeded::Nodes)?;
         self.nodes.push(Node::new(data));
         Ok(id)
     }
@@ -247,12 +251,12 @@ impl Document {
     }
 
     /// Append text, merging with a text node already last (as a parser must).
-    pub fn append_text(&mut self, parent: NodeId, text: &str) -> Result<(), TooManyNodes> {
+    pub fn append_text(&mut self, parent: NodeId, text: &str) -> Result<(), Exceeded> {
         self.append_tendril(parent, StrTendril::from_slice(text))
     }
 
     /// `append_text` of the parser's own tendril: a new text node shares its buffer, not a copy.
-    pub fn append_tendril(&mut self, parent: NodeId, text: StrTendril) -> Result<(), TooManyNodes> {
+    pub fn append_tendril(&mut self, parent: NodeId, text: StrTendril) -> Result<(), Exceeded> {
         if let Some(last) = self.node(parent).last_child {
             if let NodeData::Text(t) = &mut self.node_mut(last).data {
                 t.push_tendril(&text);
@@ -265,7 +269,7 @@ impl Document {
     }
 
     /// Insert text before `sibling`, merging with a text node just before it.
-    pub fn insert_text_before(&mut self, sibling: NodeId, text: StrTendril) -> Result<(), TooManyNodes> {
+    pub fn insert_text_before(&mut self, sibling: NodeId, text: StrTendril) -> Result<(), Exceeded> {
         if let Some(prev) = self.node(sibling).prev {
             if let NodeData::Text(t) = &mut self.node_mut(prev).data {
                 t.push_tendril(&text);
@@ -384,12 +388,10 @@ mod tests {
         let p = doc.add(NodeData::Fragment).unwrap();
         doc.append(DOCUMENT, p);
         doc.append_text(p, "a").unwrap();
-        assert_eq!(doc.add(NodeData::Fragment).err(), Some(TooManyNodes));
-        let back = doc.add_within_limit(NodeData::Comment(StrTendril::from_slice("c")));
-        assert!(matches!(back, Err(NodeData::Comment(t)) if &*t == "c"));
+        assert_eq!(doc.add(NodeData::Fragment).err(), Some(Exceeded::Nodes));
         doc.append_text(p, "b").unwrap();
-        assert_eq!(doc.append_text(DOCUMENT, "c").err(), Some(TooManyNodes));
-        assert_eq!(doc.insert_text_before(p, StrTendril::from_slice("d")).err(), Some(TooManyNodes));
+        assert_eq!(doc.append_text(DOCUMENT, "c").err(), Some(Exceeded::Nodes));
+        assert_eq!(doc.insert_text_before(p, StrTendril::from_slice("d")).err(), Some(Exceeded::Nodes));
         assert_eq!(doc.node_count(), 3);
         assert_eq!(doc.text_content(DOCUMENT, "|"), "ab");
         assert_eq!(doc.children(DOCUMENT).collect::<Vec<_>>(), vec![p]);

@@ -1,205 +1,228 @@
 //! html5ever's tree builder writing into the arena `Document` (a `TreeSink` over indices).
+//!
+//! A budget bounds what the tree builder may make: html5ever re-opens every open formatting
+//! element after each paragraph, so hostile markup makes nodes in proportion to its length
+//! squared (37 KB of it, four million nodes and a gigabyte). The budget is proportional to the
+//! input's length, and the parse stops the moment it is spent (`Sink::stop`). So does a parse
+//! that nests elements deeper than `MAX_DEPTH`: the tree builder searches its open elements and
+//! its list of formatting elements (comparing attributes) once a tag, so deep nesting makes its
+//! work quadratic too (2 MB of nested `<b id=N>` took three minutes).
 use std::borrow::Cow;
 use std::cell::{Cell, Ref, RefCell};
+use std::panic::{self, AssertUnwindSafe};
 use std::sync::LazyLock;
 
 use html5ever::tree_builder::TreeBuilderOpts;
 use html5ever::interface::{ElementFlags, NodeOrText, QuirksMode, TreeSink};
 use html5ever::tendril::{StrTendril, TendrilSink};
 use html5ever::{local_name, ns, parse_document, Attribute, ParseOpts, QualName};
+use rustc_hash::FxHashMap;
 
-use super::dom::{Document, Element, NodeData, NodeId, TooManyNodes, DOCUMENT};
+use super::dom::{Document, Element, NodeData, NodeId, Exceeded, DOCUMENT};
 
-/// The tree builder's handle on a node: one in the arena or, once the arena is full, a stand-in
-/// (`Spare`) that answers what the builder asks back, so it reads to the end of the input in its
-/// usual states (the tree it still edits is dropped); the parse then fails with `TooManyNodes`.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Handle {
-    Node(NodeId),
-    Spare(usize),
+/// What a parse may make, in units of one per element, comment or doctype and one per attribute
+/// of an element: a fixed allowance and one unit per input byte. Honest mail needs at most a tenth
+/// of a unit per byte (0.094 at most, 0.05 the median, over the 775 test and benchmark bodies);
+/// only re-opened formatting elements, the quadratic case, come near.
+pub fn budget(input_len: usize) -> usize {
+    65_536 + input_len
 }
 
-/// What the tree builder may ask of a node made after the arena filled up.
-struct Spare {
-    /// None for a comment or doctype (the builder asks only elements' names).
-    name: Option<QualName>,
-    template_contents: Option<Handle>,
-    mathml_annotation_xml_integration_point: bool,
-}
+/// How deep elements may nest (Chromium's parser stops nesting at the same depth). Honest mail
+/// nests 22 deep at most over the test and benchmark bodies; a long thread quoted reply in reply
+/// adds a few levels a message.
+pub const MAX_DEPTH: usize = 512;
 
 struct Sink {
     doc: RefCell<Document>,
-    /// A node did not fit: the parse fails.
-    full: Cell<bool>,
-    spares: RefCell<Vec<Spare>>,
+    /// Units the tree builder may still spend on new nodes (`budget`).
+    left: Cell<usize>,
+    /// Each element's depth by node index, set when it is placed (missing entries are 0); a
+    /// template's contents hold `IN_TEMPLATE` and sit at their template's depth (`templates`).
+    depths: RefCell<Vec<u16>>,
+    /// Every template made, by its contents.
+    templates: RefCell<FxHashMap<NodeId, NodeId>>,
 }
+
+/// The depth entry of a template's contents: look up the template's.
+const IN_TEMPLATE: u16 = u16::MAX;
 
 /// Returned by `elem_name` for a non-element (the tree builder never asks, but must get an answer).
 static NO_NAME: LazyLock<QualName> = LazyLock::new(|| QualName::new(None, ns!(), local_name!("")));
 
 impl Sink {
-    /// The arena node behind a handle (none for a stand-in: what the builder does to it is dropped).
-    fn live(&self, h: &Handle) -> Option<NodeId> {
-        match *h {
-            Handle::Node(id) => Some(id),
-            Handle::Spare(_) => None,
-        }
-    }
-
-    /// A new node in the arena, or a stand-in once it is full.
+    /// A new node in the arena, paid for from the budget.
     #[inline]
-    fn create(&self, data: NodeData) -> Handle {
-        let added = self.doc.borrow_mut().add_within_limit(data);
-        match added {
-            Ok(id) => Handle::Node(id),
-            Err(data) => self.spare(data),
+    fn create(&self, data: NodeData, cost: usize) -> NodeId {
+        let Some(left) = self.left.get().checked_sub(cost) else { Self::stop() };
+        self.left.set(left);
+        let added = self.doc.borrow_mut().add(data);
+        added.unwrap_or_else(|_: Exceeded| Self::stop())
+    }
+
+    /// Stop the parse: the document needs more than it may have. html5ever has no way to stop a
+    /// tree builder, and one left running on hostile markup does the quadratic work this guards
+    /// against, so the sink unwinds out of it (`resume_unwind`, which runs no panic hook and prints
+    /// nothing) to `parse_within`, which drops the builder with its half-built tree. No `RefCell`
+    /// borrow is held across the call.
+    #[cold]
+    #[inline(never)]
+    fn stop() -> ! {
+        Self::stop_for(Exceeded::Nodes)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn stop_for(why: Exceeded) -> ! {
+        panic::resume_unwind(Box::new(why))
+    }
+
+    fn depth(&self, id: NodeId) -> usize {
+        match self.depths.borrow().get(id.index()) {
+            Some(&IN_TEMPLATE) => self.template_depth(id),
+            d => d.map_or(0, |&d| d as usize),
         }
     }
 
-    /// A stand-in for a node the full arena refused (out of line, as `spare_name`: the tree
-    /// builder makes nodes and asks names per token).
     #[cold]
-    #[inline(never)]
-    fn spare(&self, data: NodeData) -> Handle {
-        self.full.set(true);
-        let (name, mathml_annotation_xml_integration_point) = match data {
-            NodeData::Element(e) => (Some(e.name), e.mathml_annotation_xml_integration_point),
-            _ => (None, false),
-        };
-        let mut spares = self.spares.borrow_mut();
-        spares.push(Spare { name, template_contents: None, mathml_annotation_xml_integration_point });
-        Handle::Spare(spares.len() - 1)
+    fn template_depth(&self, contents: NodeId) -> usize {
+        let template = self.templates.borrow().get(&contents).copied();
+        template.map_or(0, |t| self.depth(t))
     }
 
-    #[cold]
-    #[inline(never)]
-    fn spare_name(&self, i: usize) -> Ref<'_, QualName> {
-        Ref::map(self.spares.borrow(), |s| s.get(i).and_then(|s| s.name.as_ref()).unwrap_or(&NO_NAME))
+    /// Record that `node` now sits at `depth`; stop past `MAX_DEPTH`.
+    #[inline]
+    fn set_depth(&self, node: NodeId, depth: usize) {
+        if depth > MAX_DEPTH {
+            Self::stop_for(Exceeded::Depth);
+        }
+        self.mark(node, depth as u16);
+    }
+
+    #[inline]
+    fn mark(&self, node: NodeId, entry: u16) {
+        let mut depths = self.depths.borrow_mut();
+        if depths.len() <= node.index() {
+            depths.resize(node.index() + 1, 0);
+        }
+        depths[node.index()] = entry;
     }
 
     /// Append `child` to `at`, or (`before`) insert it before `at`; text merges with a text node
-    /// there, or needs a new node.
-    fn place(&self, at: &Handle, child: NodeOrText<Handle>, before: bool) {
-        let Some(at) = self.live(at) else { return };
-        let mut doc = self.doc.borrow_mut();
-        let placed = match child {
-            NodeOrText::AppendNode(n) => {
-                match self.live(&n) {
-                    Some(n) if before => doc.insert_before(at, n),
-                    Some(n) => doc.append(at, n),
-                    None => {}
-                }
-                Ok(())
-            }
-            NodeOrText::AppendText(t) if before => doc.insert_text_before(at, t),
-            NodeOrText::AppendText(t) => doc.append_tendril(at, t),
-        };
-        if placed.is_err() {
-            self.full.set(true);
+    /// there, or needs a new node (text nodes are not charged: there are no more than input bytes).
+    fn place(&self, at: NodeId, child: NodeOrText<NodeId>, before: bool) {
+        if let NodeOrText::AppendNode(n) = child {
+            self.set_depth(n, self.depth(at) + usize::from(!before));
         }
+        let placed = {
+            let mut doc = self.doc.borrow_mut();
+            match child {
+                NodeOrText::AppendNode(n) if before => {
+                    doc.insert_before(at, n);
+                    Ok(())
+                }
+                NodeOrText::AppendNode(n) => {
+                    doc.append(at, n);
+                    Ok(())
+                }
+                NodeOrText::AppendText(t) if before => doc.insert_text_before(at, t),
+                NodeOrText::AppendText(t) => doc.append_tendril(at, t),
+            }
+        };
+        placed.unwrap_or_else(|_: Exceeded| Self::stop())
     }
 }
 
 impl TreeSink for Sink {
-    type Handle = Handle;
-    type Output = Result<Document, TooManyNodes>;
+    type Handle = NodeId;
+    type Output = Document;
     type ElemName<'a> = Ref<'a, QualName>;
 
-    fn finish(self) -> Result<Document, TooManyNodes> {
-        if self.full.get() {
-            return Err(TooManyNodes);
-        }
-        Ok(self.doc.into_inner())
+    fn finish(self) -> Document {
+        self.doc.into_inner()
     }
 
     fn parse_error(&self, _msg: Cow<'static, str>) {}
 
-    fn get_document(&self) -> Handle {
-        Handle::Node(DOCUMENT)
+    fn get_document(&self) -> NodeId {
+        DOCUMENT
     }
 
     #[inline]
-    fn elem_name<'a>(&'a self, target: &'a Handle) -> Ref<'a, QualName> {
-        match *target {
-            Handle::Node(id) => Ref::map(self.doc.borrow(), |d| match &d.node(id).data {
-                NodeData::Element(e) => &e.name,
-                _ => &NO_NAME,
-            }),
-            Handle::Spare(i) => self.spare_name(i),
-        }
+    fn elem_name<'a>(&'a self, target: &'a NodeId) -> Ref<'a, QualName> {
+        Ref::map(self.doc.borrow(), |d| match &d.node(*target).data {
+            NodeData::Element(e) => &e.name,
+            _ => &NO_NAME,
+        })
     }
 
-    fn create_element(&self, name: QualName, attrs: Vec<Attribute>, flags: ElementFlags) -> Handle {
-        let contents = flags.template.then(|| self.create(NodeData::Fragment));
-        let element = self.create(NodeData::Element(Element {
-            name,
-            attrs,
-            template_contents: contents.and_then(|c| self.live(&c)),
-            mathml_annotation_xml_integration_point: flags.mathml_annotation_xml_integration_point,
-        }));
-        if let Handle::Spare(i) = element {
-            if let Some(spare) = self.spares.borrow_mut().get_mut(i) {
-                spare.template_contents = contents;
-            }
+    fn create_element(&self, name: QualName, attrs: Vec<Attribute>, flags: ElementFlags) -> NodeId {
+        let template_contents = flags.template.then(|| self.create(NodeData::Fragment, 1));
+        let cost = 1 + attrs.len();
+        let element = self.create(
+            NodeData::Element(Element {
+                name,
+                attrs,
+                template_contents,
+                mathml_annotation_xml_integration_point: flags.mathml_annotation_xml_integration_point,
+            }),
+            cost,
+        );
+        if let Some(contents) = template_contents {
+            self.templates.borrow_mut().insert(contents, element);
+            self.mark(contents, IN_TEMPLATE);
         }
         element
     }
 
-    fn create_comment(&self, text: StrTendril) -> Handle {
-        self.create(NodeData::Comment(text))
+    fn create_comment(&self, text: StrTendril) -> NodeId {
+        self.create(NodeData::Comment(text), 1)
     }
 
-    fn create_pi(&self, target: StrTendril, data: StrTendril) -> Handle {
+    fn create_pi(&self, target: StrTendril, data: StrTendril) -> NodeId {
         // Only XML has processing instructions; HTML reads <?…> as a bogus comment. Kept as one.
         let mut text = StrTendril::from_slice("?");
         text.push_tendril(&target);
         text.push_char(' ');
         text.push_tendril(&data);
-        self.create(NodeData::Comment(text))
+        self.create(NodeData::Comment(text), 1)
     }
 
-    fn append(&self, parent: &Handle, child: NodeOrText<Handle>) {
-        self.place(parent, child, false)
+    fn append(&self, parent: &NodeId, child: NodeOrText<NodeId>) {
+        self.place(*parent, child, false)
     }
 
-    fn append_based_on_parent_node(&self, element: &Handle, prev_element: &Handle, child: NodeOrText<Handle>) {
-        let has_parent = self.live(element).is_some_and(|e| self.doc.borrow().node(e).parent.is_some());
+    fn append_based_on_parent_node(&self, element: &NodeId, prev_element: &NodeId, child: NodeOrText<NodeId>) {
+        let has_parent = self.doc.borrow().node(*element).parent.is_some();
         if has_parent {
             self.append_before_sibling(element, child)
         } else {
-            self.place(prev_element, child, false)
+            self.place(*prev_element, child, false)
         }
     }
 
     fn append_doctype_to_document(&self, name: StrTendril, _public_id: StrTendril, _system_id: StrTendril) {
-        let doctype = self.create(NodeData::Doctype { name });
-        if let Some(id) = self.live(&doctype) {
-            self.doc.borrow_mut().append(DOCUMENT, id);
-        }
+        let doctype = self.create(NodeData::Doctype { name }, 1);
+        self.place(DOCUMENT, NodeOrText::AppendNode(doctype), false);
     }
 
-    fn get_template_contents(&self, target: &Handle) -> Handle {
-        let contents = match *target {
-            Handle::Node(id) => self.doc.borrow().element(id).and_then(|e| e.template_contents).map(Handle::Node),
-            Handle::Spare(i) => self.spares.borrow().get(i).and_then(|s| s.template_contents),
-        };
-        contents.unwrap_or(*target)
+    fn get_template_contents(&self, target: &NodeId) -> NodeId {
+        self.doc.borrow().element(*target).and_then(|e| e.template_contents).unwrap_or(*target)
     }
 
-    fn same_node(&self, x: &Handle, y: &Handle) -> bool {
+    fn same_node(&self, x: &NodeId, y: &NodeId) -> bool {
         x == y
     }
 
     fn set_quirks_mode(&self, _mode: QuirksMode) {}
 
-    fn append_before_sibling(&self, sibling: &Handle, new_node: NodeOrText<Handle>) {
-        self.place(sibling, new_node, true)
+    fn append_before_sibling(&self, sibling: &NodeId, new_node: NodeOrText<NodeId>) {
+        self.place(*sibling, new_node, true)
     }
 
-    fn add_attrs_if_missing(&self, target: &Handle, attrs: Vec<Attribute>) {
-        let Some(target) = self.live(target) else { return };
+    fn add_attrs_if_missing(&self, target: &NodeId, attrs: Vec<Attribute>) {
         let mut doc = self.doc.borrow_mut();
-        if let Some(e) = doc.element_mut(target) {
+        if let Some(e) = doc.element_mut(*target) {
             for a in attrs {
                 if !e.attrs.iter().any(|b| b.name == a.name) {
                     e.attrs.push(a);
@@ -208,55 +231,60 @@ impl TreeSink for Sink {
         }
     }
 
-    fn remove_from_parent(&self, target: &Handle) {
-        if let Some(target) = self.live(target) {
-            self.doc.borrow_mut().detach(target);
+    fn remove_from_parent(&self, target: &NodeId) {
+        self.doc.borrow_mut().detach(*target);
+    }
+
+    fn reparent_children(&self, node: &NodeId, new_parent: &NodeId) {
+        let depth = self.depth(*new_parent) + 1;
+        loop {
+            let first = self.doc.borrow().node(*node).first_child;
+            let Some(c) = first else { break };
+            self.set_depth(c, depth);
+            self.doc.borrow_mut().append(*new_parent, c);
         }
     }
 
-    fn reparent_children(&self, node: &Handle, new_parent: &Handle) {
-        let (Some(node), Some(new_parent)) = (self.live(node), self.live(new_parent)) else { return };
-        let mut doc = self.doc.borrow_mut();
-        while let Some(c) = doc.node(node).first_child {
-            doc.append(new_parent, c);
-        }
-    }
-
-    fn is_mathml_annotation_xml_integration_point(&self, handle: &Handle) -> bool {
-        match *handle {
-            Handle::Node(id) => self.doc.borrow().element(id).is_some_and(|e| e.mathml_annotation_xml_integration_point),
-            Handle::Spare(i) => self.spares.borrow().get(i).is_some_and(|s| s.mathml_annotation_xml_integration_point),
-        }
+    fn is_mathml_annotation_xml_integration_point(&self, handle: &NodeId) -> bool {
+        self.doc.borrow().element(*handle).is_some_and(|e| e.mathml_annotation_xml_integration_point)
     }
 }
 
 /// Parse a whole HTML document as lexbor does for the Python engine: with scripting disabled, so
 /// `<noscript>` content is markup (its loads are found and judged, and the element is unwrapped).
-/// Fails only when the document needs more than `NodeId::MAX_NODES` nodes.
-pub fn parse(html: &str) -> Result<Document, TooManyNodes> {
+/// Fails when the document needs more than its `budget` (or more than `NodeId::MAX_NODES` nodes).
+pub fn parse(html: &str) -> Result<Document, Exceeded> {
     #[cfg(test)]
-    let limit = TEST_LIMIT.with(Cell::get);
+    let (limit, units) = (TEST_LIMIT.with(Cell::get), TEST_BUDGET.with(Cell::get).unwrap_or(budget(html.len())));
     #[cfg(not(test))]
-    let limit = NodeId::MAX_NODES;
-    parse_within(html, limit)
+    let (limit, units) = (NodeId::MAX_NODES, budget(html.len()));
+    parse_within(html, limit, units)
 }
 
 #[cfg(test)]
 thread_local! {
-    /// The limit `parse` applies in this test thread: lowered, the engine reaches it on a small document.
+    /// The node limit `parse` applies in this test thread: lowered, the engine reaches it on a small document.
     pub static TEST_LIMIT: Cell<usize> = const { Cell::new(NodeId::MAX_NODES) };
+    /// The budget `parse` applies in this test thread, when set.
+    pub static TEST_BUDGET: Cell<Option<usize>> = const { Cell::new(None) };
 }
 
-/// `parse` into a document of at most `limit` nodes.
-pub(crate) fn parse_within(html: &str, limit: usize) -> Result<Document, TooManyNodes> {
+/// `parse` into a document of at most `limit` nodes, spending at most `units` (`budget`).
+pub(crate) fn parse_within(html: &str, limit: usize, units: usize) -> Result<Document, Exceeded> {
     // About one node per 40 bytes of mail HTML: one allocation instead of a dozen regrowths.
     let doc = Document::with_limit(html.len() / 40, limit);
-    let sink = Sink { doc: RefCell::new(doc), full: Cell::new(false), spares: RefCell::new(Vec::new()) };
+    let depths = RefCell::new(Vec::with_capacity(html.len() / 40));
+    let sink = Sink { doc: RefCell::new(doc), left: Cell::new(units), depths, templates: RefCell::default() };
     let opts = ParseOpts {
         tree_builder: TreeBuilderOpts { scripting_enabled: false, ..Default::default() },
         ..Default::default()
     };
-    parse_document(sink, opts).one(html)
+    // Only `Sink::stop`'s unwinding is caught here; any other panic goes on (to PyO3's boundary).
+    match panic::catch_unwind(AssertUnwindSafe(|| parse_document(sink, opts).one(html))) {
+        Ok(doc) => Ok(doc),
+        Err(payload) if payload.is::<Exceeded>() => Err(*payload.downcast::<Exceeded>().expect("checked")),
+        Err(payload) => panic::resume_unwind(payload),
+    }
 }
 
 #[cfg(test)]
@@ -297,9 +325,8 @@ mod tests {
         out
     }
 
-    /// At every limit below the nodes a document needs, the parse fails (and the tree builder, fed
-    /// stand-ins from there on, reads to the end without a panic); at or above it, the tree is
-    /// the one an unlimited parse builds.
+    /// At every limit below the nodes a document needs, the parse fails; at or above it, the tree
+    /// is the one an unlimited parse builds.
     #[test]
     fn fails_below_the_limit_and_only_there() {
         let vectors = vector_files();
@@ -309,12 +336,13 @@ mod tests {
             let whole = parse(html).unwrap();
             let (needed, want) = (whole.node_count(), serialize(&whole));
             for limit in 0..=needed + 1 {
-                match parse_within(html, limit) {
+                match parse_within(html, limit, usize::MAX) {
                     Ok(doc) => {
                         assert!(limit >= needed, "{limit} < {needed} nodes: {html}");
                         assert_eq!(serialize(&doc), want, "{html}");
                     }
-                    Err(TooManyNodes) => {
+                    Err(e) => {
+                        assert_eq!(e, Exceeded::Nodes);
                         assert!(limit < needed, "{limit} >= {needed} nodes: {html}");
                         failed += 1;
                     }
@@ -324,16 +352,102 @@ mod tests {
         assert!(failed > 1000, "{failed}");
     }
 
-    /// Why the limit is needed at all: reopened formatting elements make nodes in proportion to
-    /// the input's length squared (here 4,000 bytes make over 40,000 nodes): each paragraph's end
-    /// closes the 200 `<b>`, and its successor's text opens them all again.
+    /// What a document costs: its elements, comments, doctype and template fragments, and the
+    /// attributes its elements were made with (`<html>`/`<body>` may gain more later, free).
+    fn cost(doc: &Document) -> (usize, usize) {
+        let (mut least, mut most) = (0, 0);
+        let mut walk = vec![DOCUMENT];
+        while let Some(id) = walk.pop() {
+            walk.extend(doc.children(id));
+            match &doc.node(id).data {
+                NodeData::Document | NodeData::Text(_) => {}
+                NodeData::Element(e) => {
+                    least += 1;
+                    most += 1 + e.attrs.len();
+                    walk.extend(e.template_contents);
+                }
+                _ => {
+                    least += 1;
+                    most += 1;
+                }
+            }
+        }
+        (least, most)
+    }
+
+    /// There is one budget below which a document fails and at or above which it parses to the
+    /// tree an unlimited parse builds; it lies between the document's nodes and its nodes plus
+    /// attributes, so honest markup is never refused for a budget of a unit per byte.
+    #[test]
+    fn fails_below_its_budget_and_only_there() {
+        let vectors = vector_files();
+        for html in TRICKY.iter().copied().chain(vectors.iter().map(String::as_str)) {
+            let whole = parse_within(html, NodeId::MAX_NODES, usize::MAX).unwrap();
+            let want = serialize(&whole);
+            let (least, most) = cost(&whole);
+            assert!(most <= budget(html.len()) && most <= html.len(), "{most} units for {} bytes: {html}", html.len());
+            let threshold = (0..=most).find(|&u| parse_within(html, NodeId::MAX_NODES, u).is_ok());
+            let threshold = threshold.unwrap_or_else(|| panic!("fails at {most} units: {html}"));
+            assert!(threshold >= least, "{threshold} < {least}: {html}");
+            for units in [0, threshold / 2, threshold.saturating_sub(1)] {
+                if units < threshold {
+                    assert_eq!(parse_within(html, NodeId::MAX_NODES, units).err(), Some(Exceeded::Nodes), "{units}: {html}");
+                }
+            }
+            for units in [threshold, threshold + 1, most, usize::MAX] {
+                assert_eq!(serialize(&parse_within(html, NodeId::MAX_NODES, units).unwrap()), want, "{units}: {html}");
+            }
+        }
+    }
+
+    /// Re-opened formatting elements make nodes in proportion to the input's length squared: each
+    /// paragraph's end closes every open `<b>`, and its successor's text opens them all again.
+    fn reopening(n: usize) -> String {
+        let mut html = String::from("<p>");
+        html.extend((0..n).map(|i| format!("<b id={i}>")));
+        html.push_str(&"x</p><p>".repeat(n));
+        html
+    }
+
+    /// Why the budget: 4,000 bytes make over 40,000 nodes.
     #[test]
     fn formatting_elements_reopen_quadratically() {
-        let mut html = String::from("<p>");
-        html.extend((0..200).map(|i| format!("<b id={i}>")));
-        html.push_str(&"x</p><p>".repeat(200));
-        let needed = parse(&html).unwrap().node_count();
+        let html = reopening(200);
+        let needed = parse_within(&html, NodeId::MAX_NODES, usize::MAX).unwrap().node_count();
         assert!(needed > 40_000 && html.len() < 4_000, "{needed} nodes from {} bytes", html.len());
-        assert_eq!(parse_within(&html, needed / 2).err(), Some(TooManyNodes));
+        assert_eq!(parse_within(&html, needed / 2, usize::MAX).err(), Some(Exceeded::Nodes));
+        assert_eq!(parse_within(&html, NodeId::MAX_NODES, html.len()).err(), Some(Exceeded::Nodes));
+    }
+
+    /// 7 KB that would make 160,000 elements, each with an attribute, exceed their budget (the
+    /// 37 KB of 2,000 `<b>`, four million nodes and a gigabyte, are refused for their depth).
+    #[test]
+    fn hostile_reopening_stops_at_the_budget() {
+        let html = reopening(400);
+        assert!(html.len() < 8_000);
+        assert_eq!(parse(&html).err(), Some(Exceeded::Nodes));
+        assert_eq!(parse(&reopening(2_000)).err(), Some(Exceeded::Depth));
+        // Honest markup of the same length, one closed <b> a paragraph, parses.
+        let honest = "<p><b id=1>x</b></p>".repeat(html.len() / 20);
+        assert!(parse(&honest).is_ok());
+    }
+
+    /// Elements may nest `MAX_DEPTH` deep and no deeper, whether they nest as written, inside a
+    /// template's contents, or as the tree builder re-opens them.
+    #[test]
+    fn nesting_stops_past_max_depth() {
+        let nest = |n: usize| "<div>".repeat(n);
+        // <html><body> are two levels: 510 <div>s reach 512.
+        assert!(parse(&nest(MAX_DEPTH - 2)).is_ok());
+        assert_eq!(parse(&nest(MAX_DEPTH - 1)).err(), Some(Exceeded::Depth));
+        let template = |n: usize| format!("<template>{}", "<div>".repeat(n));
+        let in_template = (0..MAX_DEPTH).take_while(|&n| parse(&template(n)).is_ok()).count();
+        assert!(in_template > MAX_DEPTH - 10 && in_template < MAX_DEPTH, "{in_template}");
+        // Re-opened: 150 <b>s closed by </p> and opened again inside 400 <div>s (each part alone
+        // is within the limit).
+        let bs: String = (0..150).map(|i| format!("<b id={i}>")).collect();
+        let divs = "<div>".repeat(400);
+        assert!(parse(&format!("<p>{bs}</p>{divs}")).is_ok());
+        assert_eq!(parse(&format!("<p>{bs}</p>{divs}x")).err(), Some(Exceeded::Depth));
     }
 }

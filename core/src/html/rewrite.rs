@@ -8,7 +8,7 @@ use html5ever::{local_name, ns, Attribute, LocalName, QualName};
 use regex::Regex;
 
 use super::collect::Site;
-use super::dom::{attr_name, Document, Element, NodeData, NodeId, TooManyNodes};
+use super::dom::{attr_name, Document, Element, NodeData, NodeId, Exceeded};
 use super::style::{lower, py_strip};
 
 /// A mid grey that both white and black text read on: the stand-in for a removed background
@@ -38,7 +38,7 @@ impl Op {
 /// Apply every decided operation in the engine's order: all but element removals first, in
 /// document order, then the element removals. Fails only when a new node would pass the
 /// document's node limit.
-pub fn apply_all(doc: &mut Document, ops: &[(&Site, Op)]) -> Result<(), TooManyNodes> {
+pub fn apply_all(doc: &mut Document, ops: &[(&Site, Op)]) -> Result<(), Exceeded> {
     for late in [false, true] {
         for (site, op) in ops {
             if op.removes_element(site) == late {
@@ -49,7 +49,7 @@ pub fn apply_all(doc: &mut Document, ops: &[(&Site, Op)]) -> Result<(), TooManyN
     Ok(())
 }
 
-pub fn apply(doc: &mut Document, site: &Site, op: &Op) -> Result<(), TooManyNodes> {
+pub fn apply(doc: &mut Document, site: &Site, op: &Op) -> Result<(), Exceeded> {
     match op {
         Op::Remove => remove(doc, site),
         Op::RemoveElement => doc.detach(site.node),
@@ -115,7 +115,7 @@ pub fn unwrap(doc: &mut Document, node: NodeId) {
 
 /// Replace an `<xmp>` by a `<pre>` holding its text (escaped when serialised). Leading newlines go:
 /// a parser drops the first one after `<pre>`, so they would shrink on every round.
-pub fn xmp_to_pre(doc: &mut Document, node: NodeId) -> Result<(), TooManyNodes> {
+pub fn xmp_to_pre(doc: &mut Document, node: NodeId) -> Result<(), Exceeded> {
     let text = doc.text_content(node, "");
     let text = text.trim_start_matches(['\r', '\n']);
     let pre = doc.add(NodeData::Element(Element {
@@ -133,7 +133,7 @@ pub fn xmp_to_pre(doc: &mut Document, node: NodeId) -> Result<(), TooManyNodes> 
 }
 
 /// Write back cleaned CSS: a style attribute or CSS-valued attribute, or a `<style>`'s text.
-pub fn set_css(doc: &mut Document, site: &Site, text: &str) -> Result<(), TooManyNodes> {
+pub fn set_css(doc: &mut Document, site: &Site, text: &str) -> Result<(), Exceeded> {
     match site.css_mode {
         "block" | "value" => {
             let Some(name) = &site.attr else { return Ok(()) };
@@ -327,7 +327,7 @@ mod tests {
         let html = "<style>a{background:url(x)}</style><xmp>x</xmp>";
         let needed = parse(html).unwrap().node_count();
         for extra in 0..5 {
-            let mut doc = crate::html::parse::parse_within(html, needed + extra).unwrap();
+            let mut doc = crate::html::parse::parse_within(html, needed + extra, usize::MAX).unwrap();
             let (sites, _) = collect(&doc);
             let ops: Vec<(&Site, Op)> = sites
                 .iter()
