@@ -7,6 +7,7 @@ import io
 import json
 import os
 import subprocess
+import textwrap
 import sys
 import threading
 import time
@@ -167,6 +168,27 @@ def test_clean_request_over_the_cap_round_trips(tmp_path: Path) -> None:
 
 
 # --- requests ----------------------------------------------------------------------------------
+
+def test_a_large_message_then_a_small_one_in_fresh_worker_threads_does_not_crash() -> None:
+    """Each request is cleaned on a worker thread. With mimalloc 3 as the core's allocator, the
+    thread that cleaned a 1.7 MB message exited and the next worker's first allocation crashed the
+    host (SIGSEGV in mi_thread_init). Run in a process of its own: a crash must fail this test, not
+    the suite."""
+    script = textwrap.dedent("""
+        import io, json, struct
+        from tracker_block.integrations.thunderbird import native_host as nh
+        big = "<p>" + "Long newsletter text. " * 80_000 + '</p><img src="https://t.example/o.gif" width="1" height="1">'
+        for html in (big, "<p><a href='https://shop.example/go?u=1'>Shop</a></p>", big, "<p>x</p>"):
+            body = json.dumps({"id": 1, "type": "clean", "html": html, "headers": {}}).encode()
+            out = io.BytesIO()
+            nh.serve(io.BytesIO(struct.pack("<I", len(body)) + body), out, nh.Host())
+            reply = out.getvalue().replace(b" ", b"").replace(b'\\"', b'"')
+            print(len(reply) > 100 and b'"ok":false' not in reply)
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["True"] * 4, done.stdout
+
 
 def test_clean_reports_read_receipts_and_recipient_links() -> None:
     html = '<p><a href="https://shop.example/go?u=bob%40example.com">Shop</a></p>'
