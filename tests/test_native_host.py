@@ -252,7 +252,7 @@ def test_recipients_and_popup_lines_by_company_in_the_reports_words() -> None:
         *[{"kind": "link", "tracker": None, "certainty": "rule", "action": "cleaned", "reason": "rule:tracking-params"}] * 3,
         {"kind": "link", "tracker": None, "certainty": "rule", "action": "unwrapped", "reason": "rule:outlook-safelinks"},
         {"kind": "header", "tracker": None, "certainty": "rule", "action": "left-marked", "reason": "rule:read-receipt-request"},
-        {"kind": "image", "tracker": None, "certainty": "policy", "action": "removed", "reason": "policy:all"},
+        {"kind": "image", "tracker": None, "certainty": "policy", "action": "removed", "reason": "policy:remote-all"},
         {"kind": "pixel", "tracker": "t.example", "certainty": "heuristic", "action": "removed", "reason": "heuristic:tiny-image"},
     ]
     v = nh.verdict(findings)
@@ -272,6 +272,24 @@ def test_recipients_and_popup_lines_by_company_in_the_reports_words() -> None:
     assert six["rules"] == ["rule:mailchimp/click"] and len(six["urls"]) == 6 and six["count"] == 6
     assert not any("rule:" in ln["text"] or "click tracking" in ln["text"] for ln in v["lines"])
     assert nh.verdict([])["status"] == "clean" and nh.verdict([])["lines"] == []
+
+
+def test_popup_says_why_each_policy_removal_happened_and_blames_the_setting_only_for_its_own() -> None:
+    """A script or a video goes in every mode: the popup must not say "your setting" of it. A
+    whole HTML part shown as text says so, and why."""
+    from tracker_block import Options, clean_html
+    html = ('<script>x</script><video src="https://v.example/a.mp4"></video>'
+            '<img src="https://x.example/a.png" width=200 height=100><a href="https://x.example/" ping="https://p.example/">a</a>')
+    lines = {mode: [ln["text"] for ln in nh.verdict([f.__dict__ for f in clean_html(html, Options(mode=mode)).findings])["lines"]]
+             for mode in ("trackers", "all")}
+    assert lines["trackers"] == ["script — removed (scripts never run in mail)",
+                                 "remote media file — removed (only images you see may load)",
+                                 "link ping — removed (always removed: mail never needs it)"]
+    assert sorted(lines["all"]) == sorted(lines["trackers"] + ["remote image — removed (your setting: block every remote load)"])
+    deep = clean_html("<div>" * 600, Options(mode="trackers")).findings
+    assert [ln["text"] for ln in nh.verdict([f.__dict__ for f in deep])["lines"]] == [
+        "1 HTML part of the message — removed: shown as plain source text instead, nothing in it loads "
+        "(it nests elements too deeply to check safely)"]
 
 
 def test_test_report_is_refused_outside_test_mode() -> None:

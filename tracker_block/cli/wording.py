@@ -22,8 +22,35 @@ _LOADS = {
     "base": ("base URL", "base URLs"), "form": ("form", "forms"), "prefetch": ("prefetch hint", "prefetch hints"),
     "manifest": ("manifest", "manifests"), "meta": ("meta tag", "meta tags"),
 }
-_POLICY_LOADS = {"image": ("remote image", "remote images"), "css": ("remote CSS image", "remote CSS images")}
+_POLICY_LOADS = {"image": ("remote image", "remote images"), "css": ("remote CSS image", "remote CSS images"),
+                 "media": ("remote media file", "remote media files")}
 LEFT_MARK = "⚑"
+
+# Why a policy finding happened, in the reader's words: only the reader's setting explains
+# "remote image — removed" in --remote all; a script, a non-image load or an unreadable document
+# goes in every mode, and saying "your setting" of those would be untrue.
+_SETTING = {"policy:remote-all": "your setting: block every remote load",
+            "policy:proxy": "your setting: load images through your proxy",
+            "policy:proxy-images-only": "your proxy serves images only"}
+_ALWAYS = {"policy:not-a-visible-image": "only images you see may load",
+           "policy:remote-stylesheet": "a remote stylesheet cannot be checked without fetching it",
+           "policy:no-link-element": "a remote stylesheet cannot be checked without fetching it"}
+_SCRIPT = "scripts never run in mail"
+# A whole HTML part shown as its source text instead of cleaned (kind "object", where "document").
+_DOCUMENT = {"policy:too-many-nodes": "it would build too many elements to check safely",
+             "policy:too-deep": "it nests elements too deeply to check safely",
+             "policy:unstable-markup": "a browser would read it differently each time"}
+
+
+def _policy_why(f: dict[str, Any]) -> str:
+    reason = str(f.get("reason", ""))
+    if reason in _SETTING:
+        return _SETTING[reason]
+    if reason in _ALWAYS:
+        return _ALWAYS[reason]
+    if f.get("kind") == "script" or "script" in reason or "handler" in reason:
+        return _SCRIPT
+    return "always removed: mail never needs it"
 
 
 @dataclass
@@ -76,8 +103,10 @@ def _key(f: dict[str, Any]) -> tuple[str, str | None, str, str]:
         if outcome == "cleaned" and not f.get("tracker"):
             return ("params", None, kind, outcome)
         return ("link", _who(f), kind, outcome)
+    if f.get("reason") in _DOCUMENT:
+        return ("document", _DOCUMENT[f["reason"]], kind, outcome)
     if f.get("certainty") == "policy":
-        return ("policy", None, kind, outcome)
+        return ("policy", _policy_why(f), kind, outcome)
     return ("load", _who(f), kind, outcome)
 
 
@@ -103,9 +132,12 @@ def _text(topic: str, who: str | None, kind: str, outcome: str, n: int) -> str:
         if outcome == "cleaned":
             return f"{_noun(who, n, 'tracked link', 'tracked links')} — cleaned (tracking removed, real address kept)"
         return f"{_noun(who, n, 'click-tracked link', 'click-tracked links')} — {outcome}{mark}"
-    one, many = (_POLICY_LOADS if topic == "policy" else _LOADS).get(kind, (kind, kind + "s"))
+    if topic == "document":
+        parts = _count(n, "HTML part", "HTML parts")
+        return f"{parts} of the message — {outcome}: shown as plain source text instead, nothing in it loads ({who})"
+    one, many = (_POLICY_LOADS.get(kind) if topic == "policy" else None) or _LOADS.get(kind, (kind, kind + "s"))
     if topic == "policy":
-        return f"{_noun(None, n, one, many)} — {outcome} (your setting: block every remote load)"
+        return f"{_noun(None, n, one, many)} — {outcome} ({who})"
     return f"{_noun(who, n, one, many)} — {outcome}{mark}"
 
 
@@ -117,8 +149,9 @@ def popup_lines(findings: list[dict[str, Any]]) -> list[Line]:
     order = {"removed": 0, "left, marked": 1, "proxied": 2, "cleaned": 3}
     lines = []
     for (topic, who, kind, outcome), items in groups.items():
+        company = who if topic in ("load", "link") else None
         lines.append(Line(
-            _text(topic, who, kind, outcome, len(items)), outcome, who, len(items),
+            _text(topic, who, kind, outcome, len(items)), outcome, company, len(items),
             list(dict.fromkeys(str(f.get("reason", "")) for f in items)),
             [str(f["url"]) for f in items if f.get("url")],
         ))
