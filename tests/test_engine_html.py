@@ -385,3 +385,18 @@ def test_honest_markup_far_denser_than_mail_is_cleaned_not_refused():
     res = clean_html(f"<table>{cells}</table>", Options(mode="trackers"))
     assert not any(f.reason.startswith("policy:too-many") for f in res.findings)
     assert res.html.count("<td") == 20_000
+
+
+def test_css_dropped_because_it_cannot_be_read_safely_is_reported_not_silent():
+    """A broken url( takes its declaration with it, and CSS nested 300 levels deep the whole sheet:
+    the report says so (it used to say nothing), and the popup names it in the reader's words."""
+    from tracker_block.cli.wording import popup_lines
+    html = ('<style>' + '@media all{' * 300 + 'a{background:url(https://t.example/b.png)}' + '}' * 300 + '</style>'
+            '<div style="color:red;background:url(https://t.example/a.png) url(bad url)">x</div>')
+    res = clean_html(html, Options(mode="trackers"))
+    assert "@media" not in res.html and "t.example" not in res.html and ">x</div>" in res.html
+    got = sorted((f.kind, f.where, f.action, f.reason, f.detail) for f in res.findings)
+    assert got == [("css", "<style>", "removed", "policy:unreadable-css", "CSS nested more than 256 levels deep: the whole sheet"),
+                   ("css", "div@style", "removed", "policy:unreadable-css", "a broken url( or an unclosed string")]
+    assert [ln.text for ln in popup_lines([f.__dict__ for f in res.findings])] == [
+        "2 pieces of CSS — removed (CSS that cannot be read safely is not passed on)"]

@@ -2,7 +2,9 @@
 use pyo3::prelude::*;
 
 /// The document pass allocates many small strings and nodes per document: mimalloc is measurably
-/// faster at that than glibc malloc (benchmarks/README.md, issue 17).
+/// faster at that than glibc malloc (benchmarks/README.md, issue 17). Version 2 (`core/Cargo.toml`):
+/// version 3 crashed in `mi_thread_init` on a thread started after another had cleaned a large
+/// message and exited (tests/test_native_host.py).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -23,7 +23,8 @@ _LOADS = {
     "manifest": ("manifest", "manifests"), "meta": ("meta tag", "meta tags"),
 }
 _POLICY_LOADS = {"image": ("remote image", "remote images"), "css": ("remote CSS image", "remote CSS images"),
-                 "media": ("remote media file", "remote media files")}
+                 "media": ("remote media file", "remote media files"),
+                 "unreadable-css": ("piece of CSS", "pieces of CSS")}
 LEFT_MARK = "⚑"
 
 # Why a policy finding happened, in the reader's words: only the reader's setting explains
@@ -34,7 +35,8 @@ _SETTING = {"policy:remote-all": "your setting: block every remote load",
             "policy:proxy-images-only": "your proxy serves images only"}
 _ALWAYS = {"policy:not-a-visible-image": "only images you see may load",
            "policy:remote-stylesheet": "a remote stylesheet cannot be checked without fetching it",
-           "policy:no-link-element": "a remote stylesheet cannot be checked without fetching it"}
+           "policy:no-link-element": "a remote stylesheet cannot be checked without fetching it",
+           "policy:unreadable-css": "CSS that cannot be read safely is not passed on"}
 _SCRIPT = "scripts never run in mail"
 # A whole HTML part shown as its source text instead of cleaned (kind "object", where "document").
 _DOCUMENT = {"policy:too-many-nodes": "it would build too many elements to check safely",
@@ -106,6 +108,8 @@ def _key(f: dict[str, Any]) -> tuple[str, str | None, str, str]:
     if f.get("reason") in _DOCUMENT:
         return ("document", _DOCUMENT[f["reason"]], kind, outcome)
     if f.get("certainty") == "policy":
+        if f.get("reason") == "policy:unreadable-css":
+            kind = "unreadable-css"
         return ("policy", _policy_why(f), kind, outcome)
     return ("load", _who(f), kind, outcome)
 

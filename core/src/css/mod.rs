@@ -143,6 +143,11 @@ pub fn executable(lower_name: &str, value: &[Node<'_>]) -> bool {
 /// A URL in this declaration or rule was judged Remove (or the CSS around it cannot be trusted).
 struct Blocked;
 
+/// The judge's kind for CSS that goes because it cannot be read safely (`Cleaner::unreadable`).
+pub const UNREADABLE: &str = "unreadable";
+/// What `UNREADABLE` reports for CSS nested past `tokens::MAX_DEPTH`.
+const TOO_DEEP: &str = "CSS nested more than 256 levels deep";
+
 fn is_url_func(name: &str) -> bool {
     name.eq_ignore_ascii_case("url") || name.eq_ignore_ascii_case("src")
 }
@@ -200,6 +205,12 @@ struct Cleaner<'j, J: FnMut(&str, &str, &str) -> Judged> {
 }
 
 impl<J: FnMut(&str, &str, &str) -> Judged> Cleaner<'_, J> {
+    /// CSS that cannot be read safely goes, and is reported through the judge as kind
+    /// `"unreadable"` (`what` says what it was), as executable CSS is as kind `"script"`.
+    fn unreadable(&mut self, what: &str) {
+        (self.judge)(what, UNREADABLE, "");
+    }
+
     /// The values with their URLs judged: None when nothing changed.
     fn rewrite_values<'a>(&mut self, nodes: &[Node<'a>], kind: &str, where_: &str, in_set: bool) -> Result<Option<Vec<Node<'a>>>, Blocked> {
         let mut out: Option<Vec<Node<'a>>> = None;
@@ -208,7 +219,10 @@ impl<J: FnMut(&str, &str, &str) -> Judged> Cleaner<'_, J> {
             match node {
                 // A broken url( or an unterminated string: browsers drop or end it, but what it
                 // swallowed can read as more CSS to a laxer reader (found by fuzzing). The value goes.
-                Node::Error(_) => return Err(Blocked),
+                Node::Error(_) => {
+                    self.unreadable("a broken url( or an unclosed string");
+                    return Err(Blocked);
+                }
                 Node::Url { value, .. } => url = Some(value.to_string()),
                 Node::Function { name, args } if is_url_func(name) => {
                     let first = args.iter().find(|a| !a.is_space_or_comment());
@@ -269,6 +283,7 @@ impl<J: FnMut(&str, &str, &str) -> Judged> Cleaner<'_, J> {
                     if hides_url_text(&name) {
                         // A name with url( in it (escaped: no property has one): a laxer reader that
                         // unescapes would take it for a URL. It goes.
+                        self.unreadable("a property name holding url(");
                         changed = true;
                         continue;
                     }
@@ -305,6 +320,7 @@ impl<J: FnMut(&str, &str, &str) -> Judged> Cleaner<'_, J> {
                     // An unclosed string, url( or block swallowed the rest of the block, or a skipped
                     // region holds a string with url( in it: no browser applies it, but a laxer reader
                     // could find a URL in it (found by fuzzing). It is not passed on.
+                    self.unreadable(if eof { "an unclosed string, url( or block" } else { "a skipped region holding url(" });
                     changed = true;
                 }
                 other => out.push(other),
@@ -324,6 +340,7 @@ impl<J: FnMut(&str, &str, &str) -> Judged> Cleaner<'_, J> {
                         // block (never read here) could hold url()s a laxer reader fetches; once a
                         // rewrite escapes a `<` after the name it reads as another at-rule whose
                         // block is judged (found by fuzzing). It goes whole.
+                        self.unreadable("an @import with a block");
                         return (false, true);
                     }
                     return match self.rewrite_values(prelude, "stylesheet", "@import", true) {
@@ -361,13 +378,17 @@ impl<J: FnMut(&str, &str, &str) -> Judged> Cleaner<'_, J> {
                 if ch {
                     match tokenize_owned(&new_text, false) {
                         Ok(t) => *body = t,
-                        Err(TooDeep) => return (false, true),
+                        Err(TooDeep) => {
+                            self.unreadable(TOO_DEEP);
+                            return (false, true);
+                        }
                     }
                 }
                 (true, ch || ch_prelude)
             }
             Item::QualifiedRule { prelude, content } => {
                 if selector_hides_url(prelude) {
+                    self.unreadable("a selector holding url(");
                     return (false, true);
                 }
                 let ch_prelude = match self.rewrite_values(prelude, "css", "selector", false) {
@@ -382,7 +403,10 @@ impl<J: FnMut(&str, &str, &str) -> Judged> Cleaner<'_, J> {
                 if ch {
                     match tokenize_owned(&serialize_decls(&items), false) {
                         Ok(t) => *content = t,
-                        Err(TooDeep) => return (false, true),
+                        Err(TooDeep) => {
+                            self.unreadable(TOO_DEEP);
+                            return (false, true);
+                        }
                     }
                 }
                 (true, ch || ch_prelude)
@@ -665,7 +689,11 @@ pub fn clean_stylesheet_with<J: FnMut(&str, &str, &str) -> Judged>(text: &str, j
         match piece {
             sheet::Piece::Trivia(r) => parts.push(Part::AsIs(r)),
             sheet::Piece::Cdo => {} // not written back (the parser ignores it); no change by itself
-            sheet::Piece::Unclosed => changed = true, // unparseable CSS is not passed on
+            sheet::Piece::Unclosed => {
+                // unparseable CSS is not passed on
+                (judge.judge)("a rule the sheet ends inside of", UNREADABLE, "");
+                changed = true;
+            }
             sheet::Piece::Rule { span, plain, urls } => {
                 let rule = &src[span.clone()];
                 // every plain rule a test cleans is asked both ways
@@ -683,7 +711,10 @@ pub fn clean_stylesheet_with<J: FnMut(&str, &str, &str) -> Judged>(text: &str, j
                         continue;
                     }
                 }
-                let Ok(nodes) = tokenize(rule, false) else { return Some(String::new()) };
+                let Ok(nodes) = tokenize(rule, false) else {
+                    (judge.judge)(&format!("{TOO_DEEP}: the whole sheet"), UNREADABLE, "");
+                    return Some(String::new());
+                };
                 let mut replay = |u: &str, k: &str, w: &str| judge.again(u, k, w);
                 let mut cleaner = Cleaner { judge: &mut replay };
                 let (kept, ch) = cleaner.clean_items(parse_stylesheet(&nodes, false, false));
@@ -722,6 +753,9 @@ impl<J: FnMut(&str, &str, &str) -> Judged> Replaying<J> {
     }
 
     fn again(&mut self, url: &str, kind: &str, where_: &str) -> Judged {
+        if kind == UNREADABLE {
+            return (self.judge)(url, kind, where_); // never asked on the fast reading
+        }
         match self.done.pop_front() {
             Some((u, k, w, v)) if u == url && k == kind && w == where_ => v,
             _ => {
@@ -770,13 +804,19 @@ pub fn clean_declarations_with<J: FnMut(&str, &str, &str) -> Judged>(text: &str,
         judge(url, kind, where_)
     };
     let src = normalise(text);
-    let Ok(nodes) = tokenize(&src, true) else { return Some(String::new()) };
+    let Ok(nodes) = tokenize(&src, true) else {
+        memo_judge(TOO_DEEP, UNREADABLE, "");
+        return Some(String::new());
+    };
     let items = parse_blocks_contents(&nodes, true, true);
     let mut cleaner = Cleaner { judge: &mut memo_judge };
     let raw = if items.iter().any(|i| matches!(i, Item::Error { .. })) {
         match tokenize(&src, false) {
             Ok(raw) => raw,
-            Err(TooDeep) => return Some(String::new()),
+            Err(TooDeep) => {
+                cleaner.unreadable(TOO_DEEP);
+                return Some(String::new());
+            }
         }
     } else {
         Vec::new()
@@ -791,7 +831,10 @@ pub fn clean_value<J: FnMut(&str, &str, &str) -> Judged>(text: &str, mut judge: 
         return ValueOutcome::Unchanged;
     }
     let src = normalise(text);
-    let Ok(nodes) = tokenize(&src, false) else { return ValueOutcome::Removed };
+    let Ok(nodes) = tokenize(&src, false) else {
+        judge(TOO_DEEP, UNREADABLE, where_);
+        return ValueOutcome::Removed;
+    };
     let mut cleaner = Cleaner { judge: &mut judge };
     match cleaner.rewrite_values(&nodes, "css", where_, false) {
         Err(Blocked) => ValueOutcome::Removed,

@@ -77,7 +77,7 @@ fn an_import_carrying_a_block_goes_whole() {
     let mut urls = vec![];
     let out = clean_stylesheet(sheet, |u: &str, _: &str, _: &str| { urls.push(u.to_owned()); Judged::Remove });
     assert_eq!(out.as_deref(), Some(".a{} "));
-    assert_eq!(urls, ["https://x.test/a.png"]);
+    assert_eq!(urls, ["https://x.test/a.png", "an @import with a block"]);
     let kept = clean_stylesheet("@import url(https://t.test/s.css) {x:url(https://t.test/y)} p{color:red}",
                                 |_: &str, _: &str, _: &str| Judged::Keep);
     assert_eq!(kept.as_deref(), Some(" p{color:red}"));
@@ -169,4 +169,42 @@ fn values() {
 fn deep_nesting_is_dropped_not_overflowed() {
     let deep = format!("a{{b:url(x) {}}}", "(".repeat(100_000));
     assert_eq!(clean_stylesheet(&deep, |_: &str, _: &str, _: &str| Judged::Keep).as_deref(), Some(""));
+}
+
+/// Whatever goes because it cannot be read safely is said: the judge hears it as kind
+/// "unreadable", whether it is a sheet, a style attribute or a bare value, and however deep.
+#[test]
+fn what_goes_unread_is_reported() {
+    let deep = "(".repeat(1_000);
+    let sheets = [
+        (format!("a{{b:url(x) {deep}}}"), "CSS nested more than 256 levels deep: the whole sheet"),
+        ("p{color:red} .x url(https://t.test/a.png)".to_owned(), "a rule the sheet ends inside of"),
+        ("a[title=\"url(https://t.test/s.png)\"]{color:red;background:url(https://t.test/b.png)}".to_owned(), "a selector holding url("),
+        ("a{background:url(https://t.test/a.png) url(bad url);color:red}".to_owned(), "a broken url( or an unclosed string"),
+        ("a{b\\75 rl\\28:url(https://t.test/x.png)}".to_owned(), "a property name holding url("),
+        (format!("@media all{{{}a{{background:url(https://t.test/a.png)}}}}", "@media all{".repeat(300)), "CSS nested more than 256 levels deep: the whole sheet"),
+    ];
+    for (sheet, what) in &sheets {
+        let mut said = vec![];
+        let out = clean_stylesheet(sheet, |u: &str, k: &str, _: &str| {
+            if k == UNREADABLE {
+                said.push(u.to_owned());
+            }
+            Judged::Keep
+        });
+        assert!(out.is_some(), "{sheet}");
+        assert!(said.iter().any(|s| s == what), "{sheet}: {said:?}");
+    }
+    let mut said = vec![];
+    let out = clean_declarations(&format!("background:url(x) {deep}"), |u: &str, k: &str, _: &str| {
+        said.push((u.to_owned(), k.to_owned()));
+        Judged::Keep
+    });
+    assert_eq!((out.as_deref(), said.last().map(|s| s.1.as_str())), (Some(""), Some(UNREADABLE)));
+    let mut said = vec![];
+    let out = clean_value(&format!("url(x) {deep}"), |u: &str, k: &str, _: &str| {
+        said.push((u.to_owned(), k.to_owned()));
+        Judged::Keep
+    }, "fill");
+    assert_eq!((out, said.last().map(|s| s.1.as_str())), (ValueOutcome::Removed, Some(UNREADABLE)));
 }

@@ -204,6 +204,12 @@ impl<'a> Cleaner<'a> {
             self.find("script", None, &at, "removed", "policy:css-script", None, "policy", Some(url.to_owned()));
             return Judged::Remove;
         }
+        if kind == css::UNREADABLE {
+            // CSS that cannot be read safely: `url` says what it was
+            let at = at.trim_end_matches(':');
+            self.find("css", None, at, "removed", "policy:unreadable-css", None, "policy", Some(url.to_owned()));
+            return Judged::Remove;
+        }
         let image = kind == "css" && css_is_visible_image(where_);
         let k = if kind != "css" { kind } else if image { base_kind } else { "css" };
         match self.judge_load(url, k, &at, None, None, false, false, image) {
