@@ -195,7 +195,10 @@ def _tree(doc: str) -> tuple:
     def walk(el) -> tuple:
         tag = el.tag if isinstance(el.tag, str) else "<!-->"
         kids = [walk(c) for c in el]
-        return (tag, tuple(sorted(el.attrib.items())), el.text or "", tuple(kids), el.tail or "")
+        # A rewritten comment keeps its surrounding whitespace in the Rust pass; the Python pass
+        # dropped it, which could end the comment early (`<!-- >x` written as `<!-->x`).
+        text = (el.text or "").strip() if tag == "<!-->" else el.text or ""
+        return (tag, tuple(sorted(el.attrib.items())), text, tuple(kids), el.tail or "")
     return walk(root)
 
 

@@ -101,8 +101,32 @@ pub fn set_attr(doc: &mut Document, node: NodeId, name: &str, value: &str) {
 /// Replace a comment's text (what `set_comment` + `serialize` do in Python through a marker).
 pub fn set_comment(doc: &mut Document, node: NodeId, text: &str) {
     if let NodeData::Comment(t) = doc.data_mut(node) {
-        *t = StrTendril::from_slice(&text.replace("-->", "").replace("--!>", ""));
+        // The cleaner works on the comment's text stripped of surrounding whitespace (`collect`):
+        // that whitespace goes back around the new text, so `<!-- >…` stays a comment and does not
+        // become `<!-->…`, an empty comment followed by markup (found by fuzzing).
+        let old: &str = t;
+        let lead = &old[..old.len() - old.trim_start_matches(crate::pycompat::is_space).len()];
+        let trail = &old[old.trim_end_matches(crate::pycompat::is_space).len().max(lead.len())..];
+        let new = format!("{lead}{}{trail}", comment_text(text));
+        *t = StrTendril::from_slice(&new);
     }
+}
+
+/// `text` as a comment's text that a parser reads back as one comment holding exactly it: no
+/// `-->` or `--!>` (removed until none is left: removing one can join another), no `>` or `->`
+/// first (the comment would end at once) and no `<!-` last (it would eat the `--` of the end).
+pub fn comment_text(text: &str) -> String {
+    let mut out = text.to_owned();
+    while out.contains("-->") || out.contains("--!>") {
+        out = out.replace("-->", "").replace("--!>", "");
+    }
+    if out.starts_with('>') || out.starts_with("->") {
+        out.insert(0, ' ');
+    }
+    if out.ends_with("<!-") {
+        out.push(' ');
+    }
+    out
 }
 
 /// Replace an element by its children (`<noscript>`: its raw text becomes ordinary, escaped text).
@@ -298,6 +322,48 @@ mod tests {
         let ops: Vec<(&Site, Op)> = sites.iter().filter_map(|s| pick(s).map(|o| (s, o))).collect();
         apply_all(&mut doc, &ops).unwrap();
         serialize(&doc)
+    }
+
+    /// Whatever text a comment is given, the written document reads back with that comment
+    /// holding the text set (its surrounding whitespace kept) and nothing around it changed.
+    #[test]
+    fn a_set_comment_reads_back_as_the_same_comment() {
+        let originals = ["", " ", " x ", "\n\t", " >", "x", " <img src=u> "];
+        let pieces = ["", ">", "->", "-", "--", "-->", "--!>", "<!-", "<!--", "!", " ", "x", "<img src=u>", "--!", "---->>"];
+        let mut checked = 0;
+        for original in originals {
+            for a in pieces {
+                for b in pieces {
+                    let text = format!("{a}{b}");
+                    let html = format!("<p>a<!--{original}-->b</p>");
+                    let mut doc = parse(&html).unwrap();
+                    let mut id = None;
+                    doc.for_each_descendant(crate::html::dom::DOCUMENT, &mut |n| {
+                        if matches!(doc.node(n).data, NodeData::Comment(_)) {
+                            id = Some(n);
+                        }
+                    });
+                    let id = id.expect("a comment");
+                    set_comment(&mut doc, id, &text);
+                    let set = match &doc.node(id).data {
+                        NodeData::Comment(t) => t.to_string(),
+                        _ => unreachable!(),
+                    };
+                    let written = serialize(&doc);
+                    let again = parse(&written).unwrap();
+                    assert_eq!(serialize(&again), written, "{original:?} + {text:?}");
+                    let mut texts = vec![];
+                    again.for_each_descendant(crate::html::dom::DOCUMENT, &mut |n| {
+                        if let NodeData::Comment(t) = &again.node(n).data {
+                            texts.push(t.to_string());
+                        }
+                    });
+                    assert_eq!(texts, [set], "{original:?} + {text:?}: {written}");
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 1000);
     }
 
     #[test]
