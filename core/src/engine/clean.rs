@@ -296,10 +296,12 @@ impl<'a> Cleaner<'a> {
 
     /// The cleaned link, or None to keep it as written; records findings. `text` gives the link's
     /// text, read only when parameters would be stripped (to tell an unsubscribe link).
-    pub fn clean_link(&mut self, raw: &str, where_: &str, text: &mut dyn FnMut() -> String) -> Option<String> {
+    /// `unsubscribes`: whether the link's text (or, in a text part, the words before it on its
+    /// line) says unsubscribe; asked only when the decision depends on it.
+    pub fn clean_link(&mut self, raw: &str, where_: &str, unsubscribes: &mut dyn FnMut() -> bool) -> Option<String> {
         let url = normalise(raw);
         let mut plan = self.cached_plan(&url, false);
-        if plan.asks_text && is_unsubscribe(&text()) {
+        if plan.asks_text && unsubscribes() {
             plan = self.cached_plan(&url, true);
         }
         for f in &plan.findings {
@@ -439,7 +441,7 @@ impl<'a> Cleaner<'a> {
             return true;
         }
         if !s.load {
-            let new = self.clean_link(s.url.as_deref().unwrap_or(""), &s.where_, &mut || html::collect::link_text(doc, s));
+            let new = self.clean_link(s.url.as_deref().unwrap_or(""), &s.where_, &mut || is_unsubscribe(&html::collect::link_text(doc, s)));
             return match new {
                 None => false,
                 Some(v) => {
@@ -486,7 +488,7 @@ impl<'a> Cleaner<'a> {
             let new: Option<String> = if HREF_BEFORE.is_match(&before)
                 && (LINK_TAGS.contains(&tag.as_str()) || VML_LINK_SHAPES.contains(&tag.as_str()))
             {
-                self.clean_link(&url, &format!("comment:{tag}@href"), &mut String::new)
+                self.clean_link(&url, &format!("comment:{tag}@href"), &mut || false)
             } else if let Some(kind) = html::collect::drop_kind(&tag).or(match tag.as_str() {
                 "link" => Some("stylesheet"),
                 "meta" => Some("meta"),
@@ -619,6 +621,48 @@ fn settle<'a>(cleaner: &mut Cleaner<'a>, text: &str, settings: &'a Settings<'a>,
     Ok(None)
 }
 
+/// Whether the words before a text part's link on its line say unsubscribe (`is_unsubscribe` of
+/// the line up to the link), for links asked in order, in time linear in the text: the hints are
+/// literals, so a line's prefix holds one exactly when the line's earliest-ending hint ends within
+/// it. Positions are in the lowercased line (lowercasing may change a character's length).
+struct LineHints<'t> {
+    text: &'t str,
+    /// The current line, where it starts and ends in `text` (None before the first question).
+    line: Option<std::ops::Range<usize>>,
+    /// Where the line's earliest hint ends in the lowercased line (None: no hint), once asked.
+    first_end: Option<Option<usize>>,
+    /// How far into the line has been lowercased, and to how many bytes.
+    read: usize,
+    lowered: usize,
+}
+
+impl<'t> LineHints<'t> {
+    fn new(text: &'t str) -> Self {
+        LineHints { text, line: None, first_end: None, read: 0, lowered: 0 }
+    }
+
+    fn before(&mut self, at: usize) -> bool {
+        let line = match &self.line {
+            Some(l) if l.start <= at && at <= l.end => l.clone(),
+            _ => {
+                let start = self.text[..at].rfind('\n').map_or(0, |k| k + 1);
+                let end = self.text[at..].find('\n').map_or(self.text.len(), |k| at + k);
+                *self = LineHints { text: self.text, line: Some(start..end), first_end: None, read: start, lowered: 0 };
+                start..end
+            }
+        };
+        let text = self.text;
+        let first_end = *self.first_end.get_or_insert_with(|| UNSUBSCRIBE.find(&text[line.clone()].to_lowercase()).map(|m| m.end()));
+        let Some(first_end) = first_end else { return false };
+        if at < self.read {
+            return is_unsubscribe(&text[line.start..at]); // asked out of order: read afresh
+        }
+        self.lowered += text[self.read..at].chars().flat_map(char::to_lowercase).map(char::len_utf8).sum::<usize>();
+        self.read = at;
+        first_end <= self.lowered
+    }
+}
+
 /// Where a link of a text part starts: `http://`, `https://` or `www.` in any case (the long s `ſ`
 /// is an `s` to a case-insensitive regex too).
 static TEXT_URL_START: LazyLock<AhoCorasick> = LazyLock::new(|| {
@@ -656,6 +700,7 @@ pub fn clean_text(text: &str, settings: &Settings<'_>, detector: Detector) -> (S
     let mut cleaner = Cleaner::new(settings, detector);
     let mut out = String::with_capacity(text.len());
     let mut last = 0;
+    let mut hints = LineHints::new(text);
     for m in text_urls(text) {
         out.push_str(&text[last..m.start]);
         last = m.end;
@@ -677,9 +722,7 @@ pub fn clean_text(text: &str, settings: &Settings<'_>, detector: Detector) -> (S
             out.push_str(whole);
             continue;
         }
-        let line_start = text[..m.start].rfind('\n').map_or(0, |k| k + 1);
-        let line = text[line_start..m.start].to_owned();
-        let new = cleaner.clean_link(url, "text", &mut || line.clone());
+        let new = cleaner.clean_link(url, "text", &mut || hints.before(m.start));
         out.push_str(match new.as_deref() {
             Some(n) if !n.is_empty() => n,
             _ => url,
@@ -735,6 +778,32 @@ mod tests {
             assert_eq!(out, format!("<pre>{}</pre>", markup::escape(html)));
             assert_eq!(findings.last().map(|f| f.reason.as_str()), Some("policy:too-many-nodes"), "{units}");
         }
+    }
+
+    /// The line's hints answered once a line give what `is_unsubscribe` of the line up to each
+    /// position gives: hints in any case, split by a link or a line end, next to characters whose
+    /// lowercase is longer or context-dependent (İ, Σ), asked in order and out of order.
+    #[test]
+    fn line_hints_as_the_prefix_read_each_time() {
+        let pieces = ["Unsub", "UNSUBSCRIBE", "opt", "-out", "Opt Out", "DÉSABONNER", "İ", "Σ", "ς", "ẞ", " ", "\n", "x",
+                      "https://a.test/u", "preferences", "pre", "ferences", "é", "\r\n"];
+        let mut rng = crate::testrand::XorShift(0x5eed_1e55);
+        let mut asked = 0;
+        for _ in 0..3_000 {
+            let n = 1 + rng.below(12);
+            let text: String = (0..n).map(|_| pieces[rng.below(pieces.len())]).collect();
+            let mut points: Vec<usize> = (0..=text.len()).filter(|&i| text.is_char_boundary(i)).collect();
+            let mut hints = LineHints::new(&text);
+            if rng.below(4) == 0 {
+                points.reverse(); // out of order: still right
+            }
+            for at in points {
+                let start = text[..at].rfind('\n').map_or(0, |k| k + 1);
+                assert_eq!(hints.before(at), is_unsubscribe(&text[start..at]), "{text:?} at {at}");
+                asked += 1;
+            }
+        }
+        assert!(asked > 20_000, "{asked}");
     }
 
     /// The scan finds the links the regex it replaced finds, on text built from every piece that
