@@ -41,7 +41,8 @@ _SCRIPT = "scripts never run in mail"
 # A whole HTML part shown as its source text instead of cleaned (kind "object", where "document").
 _DOCUMENT = {"policy:too-many-nodes": "it would build too many elements to check safely",
              "policy:too-deep": "it nests elements too deeply to check safely",
-             "policy:unstable-markup": "a browser would read it differently each time"}
+             "policy:unstable-markup": "a browser would read it differently each time",
+             "policy:too-complex-css": "its CSS takes too long to check safely"}
 
 
 def _policy_why(f: dict[str, Any]) -> str:

@@ -550,7 +550,7 @@ impl<'a> Cleaner<'a> {
     pub fn run(&mut self, text: &str, normalize: bool) -> Result<(Option<String>, bool), Exceeded> {
         let mut doc = html::parse(text)?;
         let (mut sites, prone) = html::collect(&doc);
-        super::visibility::resolve(&doc, &mut sites, &self.det);
+        super::visibility::resolve(&doc, &mut sites, &self.det)?;
         // How each image URL is used across the document: spacers and visible images are not pixels.
         self.det.count.clear();
         self.det.visible.clear();
@@ -594,6 +594,7 @@ pub fn clean_document<'a>(text: &str, settings: &'a Settings<'a>, detector: &dyn
         Ok(None) => "policy:unstable-markup",
         Err(Exceeded::Nodes) => "policy:too-many-nodes",
         Err(Exceeded::Depth) => "policy:too-deep",
+        Err(Exceeded::Selectors) => "policy:too-complex-css",
     };
     cleaner.find("object", None, "document", "removed", reason, None, "policy", None);
     (format!("<pre>{}</pre>", markup::escape(text)), cleaner.findings)

@@ -10,7 +10,7 @@ use regex::Regex;
 use crate::detect::Detector;
 use crate::heuristics::size_signal;
 use crate::html::visibility::{style_texts, Resolver, Rule};
-use crate::html::{parse_px, Document, Site};
+use crate::html::{parse_px, Document, Exceeded, Site};
 use crate::stylesheet::{sheet_matters, structure};
 use crate::urls::{normalise, scheme_of};
 
@@ -106,7 +106,8 @@ fn settled(det: &Detector, s: &Site) -> bool {
 }
 
 /// Resolve hidden-ness and size of the document's image sites whose verdict the drawing can change.
-pub fn resolve(doc: &Document, sites: &mut [Site], det: &Detector) {
+/// Fails when matching the sheets' selectors would cost more than `matching_budget`.
+pub fn resolve(doc: &Document, sites: &mut [Site], det: &Detector) -> Result<(), Exceeded> {
     let images: Vec<usize> = (0..sites.len())
         .filter(|&i| {
             let s = &sites[i];
@@ -114,14 +115,14 @@ pub fn resolve(doc: &Document, sites: &mut [Site], det: &Detector) {
         })
         .collect();
     if images.is_empty() {
-        return;
+        return Ok(());
     }
     let some = images.iter().any(|&i| sites[i].hidden || size_signal(sites[i].width, sites[i].height).is_some());
     let sheets: Vec<String> = style_texts(doc).into_iter().filter(|t| !t.is_empty() && sheet_matters(t)).collect();
     if sheets.is_empty() {
-        return;
+        return Ok(());
     }
-    let Some(mut resolver) = Resolver::for_rules(doc, rules_of(&sheets), some) else { return };
+    let Some(mut resolver) = Resolver::for_rules(doc, rules_of(&sheets), some) else { return Ok(()) };
     for i in images {
         let s = &mut sites[i];
         if !resolver.touches(s.node, s.hidden) {
@@ -142,4 +143,8 @@ pub fn resolve(doc: &Document, sites: &mut [Site], det: &Detector) {
             s.hidden = resolver.resolve(s.node, None, None).0;
         }
     }
+    if resolver.exhausted() {
+        return Err(Exceeded::Selectors); // the answers since it ran out are void
+    }
+    Ok(())
 }

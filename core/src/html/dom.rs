@@ -54,6 +54,9 @@ pub enum Exceeded {
     /// Elements nested deeper than `parse::MAX_DEPTH`: the tree builder's searches of its open
     /// elements grow with the depth, so deep nesting makes its work quadratic.
     Depth,
+    /// Matching the sheets' selectors against the images and their ancestors would cost more than
+    /// `visibility::matching_budget`.
+    Selectors,
 }
 
 impl fmt::Display for Exceeded {
@@ -61,6 +64,7 @@ impl fmt::Display for Exceeded {
         match self {
             Exceeded::Nodes => write!(f, "the HTML document has too many nodes"),
             Exceeded::Depth => write!(f, "the HTML document nests elements too deeply"),
+            Exceeded::Selectors => write!(f, "the HTML document's CSS selectors take too long to match"),
         }
     }
 }
