@@ -308,8 +308,7 @@ fn inside_kin(doc: &Document, id: NodeId, tag: &str) -> bool {
     if doc.html_name(id).is_none() {
         return false;
     }
-    let mut up = doc.node(id).parent;
-    while let Some(a) = up {
+    for a in doc.ancestors(id) {
         let Some(n) = doc.html_name(a) else { return false };
         let n: &str = n;
         if n == tag || (heading(tag) && heading(n)) {
@@ -323,7 +322,6 @@ fn inside_kin(doc: &Document, id: NodeId, tag: &str) -> bool {
         if ends_scope {
             return false;
         }
-        up = doc.node(a).parent;
     }
     false
 }

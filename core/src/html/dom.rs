@@ -202,6 +202,11 @@ impl Document {
         Children { doc: self, next: self.node(id).first_child }
     }
 
+    /// The node's parent, its parent's parent, and so on up to the document.
+    pub fn ancestors(&self, id: NodeId) -> impl Iterator<Item = NodeId> + '_ {
+        std::iter::successors(self.node(id).parent, move |&p| self.node(p).parent)
+    }
+
     /// Unlink a node from its parent and siblings (the subtree stays whole, just unreachable).
     pub fn detach(&mut self, id: NodeId) {
         let (parent, prev, next) = {

@@ -54,10 +54,10 @@ impl Sink {
     /// A new node in the arena, paid for from the budget.
     #[inline]
     fn create(&self, data: NodeData, cost: usize) -> NodeId {
-        let Some(left) = self.left.get().checked_sub(cost) else { Self::stop() };
+        let Some(left) = self.left.get().checked_sub(cost) else { Self::stop(Exceeded::Nodes) };
         self.left.set(left);
         let added = self.doc.borrow_mut().add(data);
-        added.unwrap_or_else(|_: Exceeded| Self::stop())
+        added.unwrap_or_else(|e| Self::stop(e))
     }
 
     /// Stop the parse: the document needs more than it may have. html5ever has no way to stop a
@@ -67,13 +67,7 @@ impl Sink {
     /// borrow is held across the call.
     #[cold]
     #[inline(never)]
-    fn stop() -> ! {
-        Self::stop_for(Exceeded::Nodes)
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn stop_for(why: Exceeded) -> ! {
+    fn stop(why: Exceeded) -> ! {
         panic::resume_unwind(Box::new(why))
     }
 
@@ -94,7 +88,7 @@ impl Sink {
     #[inline]
     fn set_depth(&self, node: NodeId, depth: usize) {
         if depth > MAX_DEPTH {
-            Self::stop_for(Exceeded::Depth);
+            Self::stop(Exceeded::Depth);
         }
         self.mark(node, depth as u16);
     }
@@ -129,7 +123,7 @@ impl Sink {
                 NodeOrText::AppendText(t) => doc.append_tendril(at, t),
             }
         };
-        placed.unwrap_or_else(|_: Exceeded| Self::stop())
+        placed.unwrap_or_else(|e| Self::stop(e))
     }
 }
 

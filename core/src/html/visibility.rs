@@ -477,12 +477,7 @@ impl Index {
         candidates.sort_unstable();
         candidates.dedup();
         // A candidate's combinators may walk every ancestor: charge each one the element's depth.
-        let mut depth = 1;
-        let mut up = doc.node(id).parent;
-        while let Some(p) = up {
-            depth += 1;
-            up = doc.node(p).parent;
-        }
+        let depth = 1 + doc.ancestors(id).count();
         *work_left = work_left.checked_sub(candidates.len().saturating_mul(depth))?;
         let mut ctx = MatchingContext::new(
             MatchingMode::Normal,
@@ -814,7 +809,7 @@ mod tests {
             let brute: Vec<usize> = (0..sels.len())
                 .filter(|&i| parse_selector(sels[i]).is_some_and(|l| selectors::matching::matches_selector_list(&l, &el, &mut ctx)))
                 .collect();
-            assert_eq!(index.matching(&doc, id, &mut caches, &mut usize::MAX.clone()).unwrap(), brute, "element {id}");
+            assert_eq!(index.matching(&doc, id, &mut caches, &mut usize::MAX).unwrap(), brute, "element {id}");
         }
         assert!(elements > 10);
     }
