@@ -13,6 +13,7 @@ pub mod rewrite;
 pub mod serialize;
 pub mod visibility;
 mod style;
+pub mod tokenize;
 mod unescape;
 
 pub use collect::{collect, link_text, Site};

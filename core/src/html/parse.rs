@@ -12,13 +12,15 @@ use std::cell::{Cell, Ref, RefCell};
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::LazyLock;
 
-use html5ever::tree_builder::TreeBuilderOpts;
+use html5ever::tokenizer::TokenSink;
+use html5ever::tree_builder::{TreeBuilder, TreeBuilderOpts};
 use html5ever::interface::{ElementFlags, NodeOrText, QuirksMode, TreeSink};
 use html5ever::tendril::{StrTendril, TendrilSink};
 use html5ever::{local_name, ns, parse_document, Attribute, ParseOpts, QualName};
 use rustc_hash::FxHashMap;
 
 use super::dom::{Document, Element, NodeData, NodeId, Exceeded, DOCUMENT};
+use super::tokenize::{self, Declined};
 
 /// What a parse may make, in units of one per element, comment or doctype and one per attribute
 /// of an element: a fixed allowance and one unit per input byte. Honest mail needs at most a tenth
@@ -33,7 +35,7 @@ pub fn budget(input_len: usize) -> usize {
 /// adds a few levels a message.
 pub const MAX_DEPTH: usize = 512;
 
-struct Sink {
+pub(super) struct Sink {
     doc: RefCell<Document>,
     /// Units the tree builder may still spend on new nodes (`budget`).
     left: Cell<usize>,
@@ -51,6 +53,14 @@ const IN_TEMPLATE: u16 = u16::MAX;
 static NO_NAME: LazyLock<QualName> = LazyLock::new(|| QualName::new(None, ns!(), local_name!("")));
 
 impl Sink {
+    /// A sink for an input of `len` bytes, making at most `limit` nodes from `units` (`budget`).
+    pub(super) fn new(len: usize, limit: usize, units: usize) -> Sink {
+        // About one node per 40 bytes of mail HTML: one allocation instead of a dozen regrowths.
+        let doc = Document::with_limit(len / 40, limit);
+        let depths = RefCell::new(Vec::with_capacity(len / 40));
+        Sink { doc: RefCell::new(doc), left: Cell::new(units), depths, templates: RefCell::default() }
+    }
+
     /// A new node in the arena, paid for from the budget.
     #[inline]
     fn create(&self, data: NodeData, cost: usize) -> NodeId {
@@ -265,24 +275,46 @@ thread_local! {
 
 /// `parse` into a document of at most `limit` nodes, spending at most `units` (`budget`).
 pub(crate) fn parse_within(html: &str, limit: usize, units: usize) -> Result<Document, Exceeded> {
-    // About one node per 40 bytes of mail HTML: one allocation instead of a dozen regrowths.
-    let doc = Document::with_limit(html.len() / 40, limit);
-    let depths = RefCell::new(Vec::with_capacity(html.len() / 40));
-    let sink = Sink { doc: RefCell::new(doc), left: Cell::new(units), depths, templates: RefCell::default() };
-    let opts = ParseOpts {
-        tree_builder: TreeBuilderOpts { scripting_enabled: false, ..Default::default() },
-        ..Default::default()
+    let sink = || Sink::new(html.len(), limit, units);
+    let opts = ParseOpts { tree_builder: builder_options(), ..Default::default() };
+    let both = || match fast(html, sink()) {
+        Ok(doc) => doc,
+        Err(Declined) => parse_document(sink(), opts).one(html),
     };
     // Only `Sink::stop`'s unwinding is caught here; any other panic goes on (to PyO3's boundary).
-    match panic::catch_unwind(AssertUnwindSafe(|| parse_document(sink, opts).one(html))) {
+    match panic::catch_unwind(AssertUnwindSafe(both)) {
         Ok(doc) => Ok(doc),
         Err(payload) if payload.is::<Exceeded>() => Err(*payload.downcast::<Exceeded>().expect("checked")),
         Err(payload) => panic::resume_unwind(payload),
     }
 }
 
+/// Scripting off, as lexbor parsed for the Python engine: `<noscript>` content is markup.
+pub(super) fn builder_options() -> TreeBuilderOpts {
+    TreeBuilderOpts { scripting_enabled: false, ..Default::default() }
+}
+
+/// The tree builder fed by `tokenize` (the same tree, a few times faster), or `Declined`.
+fn fast(html: &str, sink: Sink) -> Result<Document, Declined> {
+    #[cfg(test)]
+    if !FAST.with(Cell::get) {
+        return Err(Declined);
+    }
+    let input = tokenize::prepare(html)?;
+    let builder = TreeBuilder::new(sink, builder_options());
+    tokenize::run(&input, &builder)?;
+    builder.end();
+    Ok(builder.sink.finish())
+}
+
 #[cfg(test)]
-mod tests {
+thread_local! {
+    /// Whether `parse` tries `tokenize` in this test thread (off: html5ever's tokenizer only).
+    pub static FAST: Cell<bool> = const { Cell::new(true) };
+}
+
+#[cfg(test)]
+pub(super) mod tests {
     use super::*;
     use crate::html::serialize;
 
@@ -290,7 +322,7 @@ mod tests {
     /// processing instruction; foster parenting (text and elements before a table's sibling); the
     /// adoption agency (reparenting, removal); formatting elements reopened; templates, nested;
     /// MathML integration points and SVG; attributes merged onto `<html>`/`<body>`; raw text.
-    const TRICKY: &[&str] = &[
+    pub(in crate::html) const TRICKY: &[&str] = &[
         "<!DOCTYPE html><title>t</title><p>a<!--c--><?pi x?>b",
         "<table><tr><td>x</td></tr>foster<b>bold</b><div>d</div>text</table>after",
         "<b><i><p>adoption</b>agency</i></p><a href=1><div>x<a href=2>y</a></div></a>",
@@ -303,7 +335,7 @@ mod tests {
         "<p><b><i><u><s>deep</p>reopened<table><td>cell<p>in</table>",
     ];
 
-    fn vector_files() -> Vec<String> {
+    pub(in crate::html) fn vector_files() -> Vec<String> {
         let mut out = Vec::new();
         let mut dirs = vec![std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/vectors")];
         while let Some(dir) = dirs.pop() {

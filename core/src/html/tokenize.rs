@@ -1,0 +1,710 @@
+//! A tokenizer for the shapes mail HTML takes, feeding html5ever's own tree builder.
+//!
+//! html5ever's tokenizer reads a character at a time and copies every name and value into a
+//! buffer a character at a time: over half of a cleaning. This one reads runs (`memchr`) and
+//! hands the tree builder the tokens html5ever's tokenizer would, text as slices of the input.
+//! Only two things may differ, and neither changes the tree: text may come in other chunks, and
+//! parse errors are not reported. The tree builder is html5ever's in both cases, and its
+//! answers (raw text after `<style>`, `<title>`, ...; CDATA only in foreign content) drive this
+//! tokenizer as they drive html5ever's.
+//!
+//! What it was not written for it declines (`Declined`), and the caller parses the whole
+//! document again with html5ever's tokenizer: a NUL, a script or plaintext element, CDATA in SVG
+//! or MathML, a doctype other than the usual `<!DOCTYPE name PUBLIC "…" "…">` shapes, a tag,
+//! comment or doctype the end of the input cuts off, a comment that ends abruptly (`<!-->`) or
+//! with `--!>`. The `tokenize` fuzz target and this module's tests hold it to html5ever's token
+//! stream on hostile and generated input.
+use html5ever::data::{C1_REPLACEMENTS, NAMED_ENTITIES};
+use html5ever::tendril::StrTendril;
+use html5ever::tokenizer::states::RawKind;
+use html5ever::tokenizer::{Doctype, Tag, TagKind, Token, TokenSink, TokenSinkResult};
+use html5ever::{ns, Attribute, LocalName, QualName};
+use memchr::{memchr, memchr2, memmem};
+
+/// This document needs html5ever's own tokenizer (see the module's notes).
+#[derive(Debug, PartialEq, Eq)]
+pub struct Declined;
+
+type Step<T> = Result<T, Declined>;
+
+/// The input as html5ever's tokenizer reads it: a leading byte-order mark dropped and line ends
+/// normalised (CR LF and CR to LF), which html5ever does as it reads. Declines a NUL.
+pub fn prepare(html: &str) -> Step<StrTendril> {
+    if memchr(0, html.as_bytes()).is_some() || html.len() >= u32::MAX as usize {
+        return Err(Declined);
+    }
+    let html = html.strip_prefix('\u{feff}').unwrap_or(html);
+    if memchr(b'\r', html.as_bytes()).is_none() {
+        return Ok(StrTendril::from_slice(html));
+    }
+    Ok(StrTendril::from_slice(&html.replace("\r\n", "\n").replace('\r', "\n")))
+}
+
+/// Tokenize `input` (from `prepare`) into `sink`, ending with the end-of-file token. On
+/// `Declined` the sink has seen part of the document and must be thrown away.
+pub fn run<S: TokenSink>(input: &StrTendril, sink: &S) -> Step<()> {
+    let mut t = Tokenizer { input, s: input, b: input.as_bytes(), pos: 0, text: 0, sink };
+    t.data()?;
+    t.emit_plain(Token::EOFToken)?;
+    Ok(())
+}
+
+fn is_space(b: u8) -> bool {
+    matches!(b, b'\t' | b'\n' | b'\x0c' | b' ')
+}
+
+/// A tag name or attribute name as html5ever makes it: ASCII capitals lowered, nothing else.
+fn lowered(name: &str) -> LocalName {
+    if name.bytes().any(|b| b.is_ascii_uppercase()) {
+        LocalName::from(name.to_ascii_lowercase())
+    } else {
+        LocalName::from(name)
+    }
+}
+
+struct Tokenizer<'a, S> {
+    input: &'a StrTendril,
+    s: &'a str,
+    b: &'a [u8],
+    /// The next byte to read.
+    pos: usize,
+    /// Where the text not yet emitted starts (text runs up to `pos`).
+    text: usize,
+    sink: &'a S,
+}
+
+/// A character reference read: the characters it stands for and where the input goes on.
+struct CharRef {
+    chars: [char; 2],
+    count: usize,
+    end: usize,
+}
+
+impl<S: TokenSink> Tokenizer<'_, S> {
+    fn emit(&self, token: Token) -> Step<TokenSinkResult<S::Handle>> {
+        Ok(self.sink.process_token(token, 1))
+    }
+
+    /// A token the tree builder answers only with "go on".
+    fn emit_plain(&self, token: Token) -> Step<()> {
+        match self.emit(token)? {
+            TokenSinkResult::Continue => Ok(()),
+            _ => Err(Declined),
+        }
+    }
+
+    fn slice(&self, from: usize, to: usize) -> StrTendril {
+        self.input.subtendril(from as u32, (to - from) as u32)
+    }
+
+    /// Emit the text from `self.text` to `to`, if any.
+    fn flush(&mut self, to: usize) -> Step<()> {
+        if to > self.text {
+            self.emit_plain(Token::CharacterTokens(self.slice(self.text, to)))?;
+        }
+        Ok(())
+    }
+
+    fn emit_ref(&self, r: &CharRef) -> Step<()> {
+        let mut t = StrTendril::new();
+        for &c in &r.chars[..r.count] {
+            t.push_char(c);
+        }
+        self.emit_plain(Token::CharacterTokens(t))
+    }
+
+    /// The data state, to the end of the input.
+    fn data(&mut self) -> Step<()> {
+        while let Some(i) = memchr2(b'<', b'&', &self.b[self.pos..]) {
+            let at = self.pos + i;
+            if self.b[at] == b'&' {
+                match self.char_ref(at, false) {
+                    Some(r) => {
+                        self.flush(at)?;
+                        self.emit_ref(&r)?;
+                        self.pos = r.end;
+                        self.text = r.end;
+                    }
+                    None => self.pos = at + 1,
+                }
+                continue;
+            }
+            self.pos = at + 1;
+            match self.b.get(at + 1) {
+                Some(c) if c.is_ascii_alphabetic() => {
+                    self.flush(at)?;
+                    self.tag(TagKind::StartTag, at + 1)?;
+                }
+                Some(b'/') => match self.b.get(at + 2) {
+                    Some(c) if c.is_ascii_alphabetic() => {
+                        self.flush(at)?;
+                        self.tag(TagKind::EndTag, at + 2)?;
+                    }
+                    Some(b'>') => {
+                        self.flush(at)?;
+                        self.pos = at + 3;
+                        self.text = self.pos;
+                    }
+                    Some(_) => {
+                        self.flush(at)?;
+                        self.bogus_comment(at + 2)?;
+                    }
+                    None => {} // "</" at the end: text
+                },
+                Some(b'!') => {
+                    self.flush(at)?;
+                    self.markup_declaration(at + 2)?;
+                }
+                Some(b'?') => {
+                    self.flush(at)?;
+                    self.bogus_comment(at + 1)?;
+                }
+                _ => {} // a "<" that opens nothing: text
+            }
+        }
+        self.flush(self.b.len())
+    }
+
+    /// `<!`: a comment, a doctype, or a bogus comment.
+    fn markup_declaration(&mut self, from: usize) -> Step<()> {
+        let rest = &self.b[from..];
+        if rest.starts_with(b"--") {
+            return self.comment(from + 2);
+        }
+        if rest.len() >= 7 && rest[..7].eq_ignore_ascii_case(b"doctype") {
+            return self.doctype(from + 7);
+        }
+        if rest.starts_with(b"[CDATA[") && self.sink.adjusted_current_node_present_but_not_in_html_namespace() {
+            return Err(Declined);
+        }
+        if rest.len() < 7 && (b"--".starts_with(rest) || b"doctype".starts_with(&rest.to_ascii_lowercase()[..]) || b"[CDATA[".starts_with(rest)) {
+            return Err(Declined); // cut off by the end of the input
+        }
+        self.bogus_comment(from)
+    }
+
+    /// Text from `from` to the next `>` is a comment.
+    fn bogus_comment(&mut self, from: usize) -> Step<()> {
+        let Some(i) = memchr(b'>', &self.b[from..]) else { return Err(Declined) };
+        self.emit_plain(Token::CommentToken(self.slice(from, from + i)))?;
+        self.pos = from + i + 1;
+        self.text = self.pos;
+        Ok(())
+    }
+
+    /// `<!--` read; the comment runs to the first `-->`.
+    fn comment(&mut self, from: usize) -> Step<()> {
+        let rest = &self.b[from..];
+        if rest.starts_with(b">") || rest.starts_with(b"->") {
+            return Err(Declined);
+        }
+        let Some(i) = memmem::find(rest, b"-->") else { return Err(Declined) };
+        if memmem::find(&rest[..i + 2], b"--!").is_some() {
+            return Err(Declined);
+        }
+        self.emit_plain(Token::CommentToken(self.slice(from, from + i)))?;
+        self.pos = from + i + 3;
+        self.text = self.pos;
+        Ok(())
+    }
+
+    /// `<!DOCTYPE` read: `name`, then nothing, `PUBLIC "id"`, `PUBLIC "id" "id"` or
+    /// `SYSTEM "id"`, in either quotes, with white space between. Anything else is declined.
+    fn doctype(&mut self, from: usize) -> Step<()> {
+        let b = self.b;
+        let mut p = from;
+        let spaces = |p: &mut usize| -> bool {
+            let start = *p;
+            while *p < b.len() && is_space(b[*p]) {
+                *p += 1;
+            }
+            *p > start
+        };
+        if !spaces(&mut p) {
+            return Err(Declined);
+        }
+        let start = p;
+        while p < b.len() && !is_space(b[p]) && b[p] != b'>' {
+            p += 1;
+        }
+        if p == start || p == b.len() {
+            return Err(Declined);
+        }
+        let name = StrTendril::from_slice(&self.s[start..p].to_ascii_lowercase());
+        let quoted = |p: &mut usize| -> Step<StrTendril> {
+            let q = *b.get(*p).ok_or(Declined)?;
+            if q != b'"' && q != b'\'' {
+                return Err(Declined);
+            }
+            let end = *p + 1 + memchr2(q, b'>', &b[*p + 1..]).ok_or(Declined)?;
+            if b[end] != q {
+                return Err(Declined);
+            }
+            let id = StrTendril::from_slice(&self.s[*p + 1..end]);
+            *p = end + 1;
+            Ok(id)
+        };
+        let (mut public_id, mut system_id) = (None, None);
+        let spaced = spaces(&mut p);
+        if b.get(p) != Some(&b'>') {
+            let keyword = b.get(p..p + 6).ok_or(Declined)?;
+            if !spaced {
+                return Err(Declined);
+            }
+            p += 6;
+            if keyword.eq_ignore_ascii_case(b"public") {
+                if !spaces(&mut p) {
+                    return Err(Declined);
+                }
+                public_id = Some(quoted(&mut p)?);
+                if spaces(&mut p) && b.get(p) != Some(&b'>') {
+                    system_id = Some(quoted(&mut p)?);
+                    spaces(&mut p);
+                }
+            } else if keyword.eq_ignore_ascii_case(b"system") {
+                if !spaces(&mut p) {
+                    return Err(Declined);
+                }
+                system_id = Some(quoted(&mut p)?);
+                spaces(&mut p);
+            } else {
+                return Err(Declined);
+            }
+            if b.get(p) != Some(&b'>') {
+                return Err(Declined);
+            }
+        }
+        let doctype = Doctype { name: Some(name), public_id, system_id, force_quirks: false };
+        self.emit_plain(Token::DoctypeToken(doctype))?;
+        self.pos = p + 1;
+        self.text = self.pos;
+        Ok(())
+    }
+
+    /// A tag whose name starts at `from` (an ASCII letter): its name, attributes and end, then
+    /// the state the tree builder asks for.
+    fn tag(&mut self, kind: TagKind, from: usize) -> Step<()> {
+        let b = self.b;
+        let end = from + b[from..].iter().position(|&c| is_space(c) || c == b'/' || c == b'>').ok_or(Declined)?;
+        let name = lowered(&self.s[from..end]);
+        self.tag_rest(kind, name, end)
+    }
+
+    /// A tag's attributes from `p`, the tag emitted and the tokenizer's next state.
+    fn tag_rest(&mut self, kind: TagKind, name: LocalName, mut p: usize) -> Step<()> {
+        let b = self.b;
+        let mut attrs: Vec<Attribute> = Vec::new();
+        let mut duplicate = false;
+        let mut self_closing = false;
+        let at = |p: usize| b.get(p).copied().ok_or(Declined);
+        loop {
+            // Before an attribute name.
+            while is_space(at(p)?) {
+                p += 1;
+            }
+            match at(p)? {
+                b'>' => break,
+                b'/' => {
+                    p += 1;
+                    if at(p)? == b'>' {
+                        self_closing = true;
+                        break;
+                    }
+                    continue; // a stray "/": before an attribute name again
+                }
+                _ => {}
+            }
+            // The name: its first character may be "=".
+            let start = p;
+            p += 1;
+            while !matches!(at(p)?, b'\t' | b'\n' | b'\x0c' | b' ' | b'/' | b'>' | b'=') {
+                p += 1;
+            }
+            let attr = lowered(&self.s[start..p]);
+            while is_space(at(p)?) {
+                p += 1;
+            }
+            let mut value = StrTendril::new();
+            if at(p)? == b'=' {
+                p += 1;
+                while is_space(at(p)?) {
+                    p += 1;
+                }
+                match at(p)? {
+                    b'>' => {}
+                    q @ (b'"' | b'\'') => {
+                        let close = p + 1 + memchr(q, &b[p + 1..]).ok_or(Declined)?;
+                        value = self.attr_value(p + 1, close);
+                        p = close + 1; // no space after it is a parse error: a name starts there
+                    }
+                    _ => {
+                        let start = p;
+                        while !matches!(at(p)?, b'\t' | b'\n' | b'\x0c' | b' ' | b'>') {
+                            p += 1;
+                        }
+                        value = self.attr_value(start, p);
+                    }
+                }
+            }
+            if attrs.iter().any(|a| a.name.local == attr) {
+                duplicate = true;
+            } else {
+                attrs.push(Attribute { name: QualName::new(None, ns!(), attr), value });
+            }
+        }
+        self.pos = p + 1;
+        self.text = self.pos;
+        let start = kind == TagKind::StartTag;
+        let tag = Tag { kind, name: name.clone(), self_closing, attrs, had_duplicate_attributes: duplicate };
+        match self.emit(Token::TagToken(tag))? {
+            TokenSinkResult::Continue | TokenSinkResult::EncodingIndicator(_) => Ok(()),
+            TokenSinkResult::RawData(RawKind::Rcdata) if start => self.raw(&name, true),
+            TokenSinkResult::RawData(RawKind::Rawtext) if start => self.raw(&name, false),
+            _ => Err(Declined),
+        }
+    }
+
+    /// An attribute's value from `from` to `to`, its character references read.
+    fn attr_value(&self, from: usize, to: usize) -> StrTendril {
+        let Some(first) = memchr(b'&', &self.b[from..to]) else { return self.slice(from, to) };
+        let mut value = StrTendril::new();
+        let (mut done, mut p) = (from, from + first);
+        while p < to {
+            if self.b[p] == b'&' {
+                if let Some(r) = self.char_ref(p, true).filter(|r| r.end <= to) {
+                    value.push_slice(&self.s[done..p]);
+                    for &c in &r.chars[..r.count] {
+                        value.push_char(c);
+                    }
+                    done = r.end;
+                    p = r.end;
+                    continue;
+                }
+            }
+            p += 1;
+        }
+        value.push_slice(&self.s[done..to]);
+        value
+    }
+
+    /// RCDATA (`rcdata`: character references read) or RAWTEXT after the start tag `name`, to
+    /// its end tag or the end of the input.
+    fn raw(&mut self, name: &LocalName, rcdata: bool) -> Step<()> {
+        let b = self.b;
+        loop {
+            let found = if rcdata { memchr2(b'<', b'&', &b[self.pos..]) } else { memchr(b'<', &b[self.pos..]) };
+            let Some(i) = found else { break };
+            let at = self.pos + i;
+            self.pos = at + 1;
+            if b[at] == b'&' {
+                if let Some(r) = self.char_ref(at, false) {
+                    self.flush(at)?;
+                    self.emit_ref(&r)?;
+                    self.pos = r.end;
+                    self.text = r.end;
+                }
+                continue;
+            }
+            if b.get(at + 1) != Some(&b'/') {
+                continue;
+            }
+            let from = at + 2;
+            let len = b[from..].iter().take_while(|c| c.is_ascii_alphabetic()).count();
+            let end = from + len;
+            let appropriate = len == name.len() && b[from..end].eq_ignore_ascii_case(name.as_bytes());
+            if appropriate && matches!(b.get(end), Some(b'\t' | b'\n' | b'\x0c' | b' ' | b'/' | b'>')) {
+                self.flush(at)?;
+                return self.tag_rest(TagKind::EndTag, name.clone(), end);
+            }
+        }
+        self.pos = b.len();
+        self.flush(b.len())?;
+        self.text = b.len();
+        Ok(())
+    }
+
+    /// The character reference at `at` (an `&`), as html5ever reads it; `None` when the `&` is
+    /// text.
+    fn char_ref(&self, at: usize, in_attribute: bool) -> Option<CharRef> {
+        let b = self.b;
+        let p = at + 1;
+        match b.get(p)? {
+            b'#' => self.numeric_ref(p + 1),
+            c if c.is_ascii_alphanumeric() => {
+                // The longest entity name the input starts with: the table holds every prefix.
+                let mut matched: Option<(usize, (u32, u32))> = None;
+                let mut q = p;
+                while q < b.len() && b[q].is_ascii() {
+                    match NAMED_ENTITIES.get(&self.s[p..=q]) {
+                        Some(&m) => {
+                            if m.0 != 0 {
+                                matched = Some((q + 1, m));
+                            }
+                            q += 1;
+                        }
+                        None => break,
+                    }
+                }
+                let (end, (c1, c2)) = matched?;
+                if b[end - 1] != b';' && in_attribute {
+                    if let Some(&n) = b.get(end) {
+                        if n == b'=' || n.is_ascii_alphanumeric() {
+                            return None;
+                        }
+                    }
+                }
+                let chars = [char::from_u32(c1)?, char::from_u32(c2).unwrap_or('\0')];
+                Some(CharRef { chars, count: if c2 == 0 { 1 } else { 2 }, end })
+            }
+            _ => None,
+        }
+    }
+
+    /// `&#` read: decimal, or hexadecimal after `x`.
+    fn numeric_ref(&self, from: usize) -> Option<CharRef> {
+        let b = self.b;
+        let (base, mut p) = match b.get(from) {
+            Some(b'x' | b'X') => (16, from + 1),
+            _ => (10, from),
+        };
+        let start = p;
+        let (mut num, mut too_big) = (0u32, false);
+        while let Some(d) = b.get(p).and_then(|&c| (c as char).to_digit(base)) {
+            num = num.wrapping_mul(base);
+            if num > 0x10FFFF {
+                too_big = true;
+            }
+            num = num.wrapping_add(d);
+            p += 1;
+        }
+        if p == start {
+            return None;
+        }
+        if b.get(p) == Some(&b';') {
+            p += 1;
+        }
+        let c = match num {
+            n if n > 0x10FFFF || too_big => '\u{fffd}',
+            0x00 | 0xD800..=0xDFFF => '\u{fffd}',
+            0x80..=0x9F => C1_REPLACEMENTS[(num - 0x80) as usize].unwrap_or_else(|| char::from_u32(num).expect("C1")),
+            n => char::from_u32(n)?,
+        };
+        Some(CharRef { chars: [c, '\0'], count: 1, end: p })
+    }
+}
+
+/// The two tokenizers side by side, for the tests and the `tokenize` fuzz target.
+#[cfg(any(test, fuzzing))]
+pub mod differential {
+    use super::*;
+    use crate::html::dom::NodeId;
+    use crate::html::parse::{builder_options, Sink};
+    use html5ever::tokenizer::{BufferQueue, Tokenizer, TokenizerOpts};
+    use html5ever::tree_builder::TreeBuilder;
+    use html5ever::TokenizerResult;
+    use std::cell::RefCell;
+
+    /// Passes tokens on to a tree builder and keeps them, text joined and parse errors left out:
+    /// the two things in which the tokenizers may differ without changing the tree.
+    struct Recorder<S> {
+        inner: S,
+        tokens: RefCell<Vec<Token>>,
+    }
+
+    impl<S: TokenSink> TokenSink for Recorder<S> {
+        type Handle = S::Handle;
+
+        fn process_token(&self, token: Token, line: u64) -> TokenSinkResult<S::Handle> {
+            let mut tokens = self.tokens.borrow_mut();
+            match (&token, tokens.last_mut()) {
+                (Token::ParseError(_), _) => {}
+                (Token::CharacterTokens(t), Some(Token::CharacterTokens(last))) => last.push_tendril(t),
+                (Token::CharacterTokens(t), _) => tokens.push(Token::CharacterTokens(t.clone())),
+                (Token::TagToken(t), _) => tokens.push(Token::TagToken(t.clone())),
+                (Token::CommentToken(t), _) => tokens.push(Token::CommentToken(t.clone())),
+                (Token::DoctypeToken(d), _) => tokens.push(Token::DoctypeToken(d.clone())),
+                (Token::NullCharacterToken, _) => tokens.push(Token::NullCharacterToken),
+                (Token::EOFToken, _) => tokens.push(Token::EOFToken),
+            }
+            drop(tokens);
+            self.inner.process_token(token, line)
+        }
+
+        fn end(&self) {
+            self.inner.end()
+        }
+
+        fn adjusted_current_node_present_but_not_in_html_namespace(&self) -> bool {
+            self.inner.adjusted_current_node_present_but_not_in_html_namespace()
+        }
+    }
+
+    type Builder = TreeBuilder<NodeId, Sink>;
+
+    fn recorder(html: &str) -> Recorder<Builder> {
+        let sink = Sink::new(html.len(), NodeId::MAX_NODES, usize::MAX);
+        Recorder { inner: TreeBuilder::new(sink, builder_options()), tokens: RefCell::default() }
+    }
+
+    /// html5ever's tokenizer's tokens for `html`.
+    pub fn theirs(html: &str) -> Vec<Token> {
+        let tokenizer = Tokenizer::new(recorder(html), TokenizerOpts::default());
+        let queue = BufferQueue::default();
+        queue.push_back(StrTendril::from_slice(html));
+        while !matches!(tokenizer.feed(&queue), TokenizerResult::Done) {}
+        tokenizer.end();
+        tokenizer.sink.tokens.take()
+    }
+
+    /// This tokenizer's tokens for `html`, or `Declined`.
+    pub fn ours(html: &str) -> Step<Vec<Token>> {
+        let input = prepare(html)?;
+        let sink = recorder(html);
+        run(&input, &sink)?;
+        sink.end();
+        Ok(sink.tokens.take())
+    }
+
+    /// Whether this tokenizer declined `html`; panics when it gave other tokens than html5ever's,
+    /// or when the parse it serves builds another tree.
+    pub fn agree(html: &str) -> bool {
+        let Ok(tokens) = ours(html) else { return true };
+        assert_eq!(tokens, theirs(html), "{html:?}");
+        false
+    }
+
+}
+
+#[cfg(test)]
+mod tests {
+    use super::differential::{agree, ours};
+    use super::*;
+    use crate::html::parse::tests::{vector_files, TRICKY};
+    use crate::html::parse;
+    use crate::html::serialize;
+
+    /// The parse with this tokenizer builds the tree html5ever's builds alone.
+    fn same_tree(html: &str) {
+        let fast = parse::parse(html).map(|d| serialize(&d));
+        parse::FAST.with(|f| f.set(false));
+        let slow = parse::parse(html).map(|d| serialize(&d));
+        parse::FAST.with(|f| f.set(true));
+        assert_eq!(fast, slow, "{html:?}");
+    }
+
+    /// The bodies of `benchmarks/gen.py` (Python's standard library only), usual and heavy.
+    fn gen_bodies(n: usize) -> Vec<String> {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let script = format!(
+            "import gen, sys\nfor i in range({n}):\n    for s in ('plain', 'heavy'): sys.stdout.write(gen.generate_html(i, style=s) + '\\0')"
+        );
+        let out = std::process::Command::new(std::env::var("PYTHON").unwrap_or_else(|_| "python3".into()))
+            .current_dir(root.join("benchmarks"))
+            .args(["-c", &script])
+            .output()
+            .expect("python3 runs benchmarks/gen.py");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let text = String::from_utf8(out.stdout).unwrap();
+        text.split('\0').filter(|s| !s.is_empty()).map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn the_corpora_tokenize_as_html5ever_does() {
+        let vectors = vector_files();
+        let (mut declined, mut read) = (0, 0);
+        for html in TRICKY.iter().copied().chain(vectors.iter().map(String::as_str)) {
+            if agree(html) {
+                declined += 1;
+            } else {
+                read += 1;
+            }
+            same_tree(html);
+        }
+        // Scripts and cut-off markup are what the hostile vectors are about: most are still read.
+        assert!(read > 3 * declined, "{read} read, {declined} declined");
+        let bodies = gen_bodies(40);
+        assert_eq!(bodies.len(), 80);
+        for html in &bodies {
+            assert!(!agree(html), "declined a gen.py body");
+            same_tree(html);
+        }
+    }
+
+    /// Tokens around which the two tokenizers' states turn, cut and joined at random.
+    const PIECES: &[&str] = &[
+        "<", ">", "/", "</", "<!", "<!--", "-->", "--", "-", "--!>", "!", "?", "=", "\"", "'", " ", "\n", "\r",
+        "\r\n", "\t", "\u{c}", "\u{feff}", "a", "B", "p", "div", "img src=x", "table", "td", "tr", "style",
+        "title", "textarea", "xmp", "iframe", "noscript", "noembed", "plaintext", "script", "svg", "math",
+        "pre", "select", "template", "foreignObject", "DOCTYPE", "doctype html", "PUBLIC", "SYSTEM",
+        "\"-//W3C//DTD XHTML 1.0 Transitional//EN\"", "'x'", "[CDATA[", "]]>", "&", "&amp", "&amp;", "&not",
+        "&notin;", "&notit;", "&AMP", "&#", "&#x", "&#X41;", "&#65", "&#128;", "&#0;", "&#xD800;",
+        "&#99999999999;", "&nbsp;", "&copy=", "&lt", "é", "\u{1F600}", "x=1", "=x", "/>", "\u{0}", "\u{85}",
+    ];
+
+    fn hostile(seed: &mut u64) -> String {
+        let mut next = || {
+            *seed ^= *seed << 13;
+            *seed ^= *seed >> 7;
+            *seed ^= *seed << 17;
+            *seed
+        };
+        let n = 1 + next() % 30;
+        (0..n).map(|_| PIECES[(next() % PIECES.len() as u64) as usize]).collect()
+    }
+
+    /// 200,000 generated documents: each is declined or tokenized as html5ever does, and its tree
+    /// is the same either way. Many must be read, not declined.
+    #[test]
+    fn generated_markup_tokenizes_as_html5ever_does() {
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        let (mut declined, mut read) = (0, 0);
+        for _ in 0..200_000 {
+            let html = hostile(&mut seed);
+            if agree(&html) {
+                declined += 1;
+            } else {
+                read += 1;
+            }
+            same_tree(&html);
+        }
+        assert!(read > 50_000 && declined > 10_000, "{read} read, {declined} declined");
+    }
+
+    /// What it declines, one shape each; and that it reads the usual shapes of the same things.
+    #[test]
+    fn declines_what_it_was_not_written_for() {
+        let declined = [
+            "a\0b", "<script>x</script>", "<plaintext>x", "<svg><![CDATA[x]]></svg>", "<!DOCTYPE>",
+            "<!DOCTYPE html foo>", "<!DOCTYPEhtml>", "<!DOCTYPE html PUBLIC\"x\">", "<p class=x", "<!-- x",
+            "<!-->", "<!--->", "<!-- x --!>", "<!x", "<? x", "</ x",
+        ];
+        for html in declined {
+            assert_eq!(ours(html).err(), Some(Declined), "{html:?}");
+            same_tree(html);
+        }
+        let read = [
+            "<p>a", "<svg><style>x</style></svg>", "<![CDATA[x]]>", "<!DOCTYPE html>",
+            "<!doctype HTML PUBLIC '-//W3C//DTD HTML 4.01//EN' \"http://www.w3.org/TR/html4/strict.dtd\">",
+            "<!DOCTYPE html SYSTEM \"about:legacy-compat\">", "<p class=x>", "<!-- x -->", "<!---->", "<!x>",
+            "<?xml version='1.0'?>", "</ x>", "<style>a</style >b", "<title>&amp;</title>", "a\r\nb\rc",
+        ];
+        for html in read {
+            assert!(ours(html).is_ok(), "{html:?}");
+            assert!(!agree(html));
+            same_tree(html);
+        }
+    }
+
+    #[test]
+    fn the_budget_binds_as_it_does_for_html5ever() {
+        // The sink's budget is spent on the tree, which is the same: the fast path fails where
+        // html5ever's fails (parse.rs sweeps budgets over every vector with both).
+        let html = "<b>".repeat(2_000) + &"<p>x".repeat(2_000);
+        let fast = parse::parse(&html).err();
+        parse::FAST.with(|f| f.set(false));
+        let slow = parse::parse(&html).err();
+        parse::FAST.with(|f| f.set(true));
+        assert!(fast.is_some());
+        assert_eq!(fast, slow);
+    }
+}
