@@ -685,15 +685,11 @@ impl<'d> Resolver<'d> {
         if !self.any_hider && (!hidden_inline || !self.any_shower) {
             return false; // no rule could make an ancestor a hider (or a shower)
         }
-        let mut cur = self.doc.node(node).parent;
-        while let Some(id) = cur {
+        let doc = self.doc;
+        doc.ancestors(node).any(|id| {
             let m = self.matched(id);
-            if m.hider || (hidden_inline && m.shower) {
-                return true;
-            }
-            cur = self.doc.node(id).parent;
-        }
-        false
+            m.hider || (hidden_inline && m.shower)
+        })
     }
 
     fn size_in(&mut self, node: NodeId, context: u32, w: Option<f64>, h: Option<f64>) -> (Option<f64>, Option<f64>) {
