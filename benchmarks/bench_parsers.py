@@ -6,8 +6,10 @@ parse+serialise (the issue's yardstick):
 
 - lxml parse+serialise (libxml2's HTML parser; not HTML5: the yardstick only)
 - selectolax/lexbor parse+serialise (what the Python engine uses today)
-- html5ever into our arena DOM + our serialiser (``_core.reserialize``)
-- html5ever + ``collect`` (every URL site, as html.collect) + serialise (``_core.bench_parse_collect_serialize``)
+- html5ever into our arena DOM + our serialiser (``_core.reserialize(h, html5ever_tokenizer=True)``)
+- the same tree builder fed by our tokenizer (``core/src/html/tokenize.rs``), as the engine parses
+  (``_core.reserialize``)
+- that + ``collect`` (every URL site, as html.collect) + serialise (``_core.bench_parse_collect_serialize``)
 - one lol_html streaming pass reading every attribute and comment (``_core.bench_lol_html_pass``)
 - the whole engine, ``clean_html`` in trackers mode (parse, find, judge, rewrite, serialise), for scale
 
@@ -37,8 +39,9 @@ def candidates() -> dict[str, object]:
     return {
         "lxml parse+serialise": lambda h: lxml.html.tostring(lxml.html.document_fromstring(h), encoding="unicode"),
         "lexbor (selectolax) parse+serialise": lambda h: LexborHTMLParser(h).html,
-        "html5ever arena parse+serialise": _core.reserialize,
-        "html5ever parse+collect+serialise": _core.bench_parse_collect_serialize,
+        "html5ever alone (its tokenizer) parse+serialise": lambda h: _core.reserialize(h, html5ever_tokenizer=True),
+        "our tokenizer + html5ever tree builder parse+serialise": _core.reserialize,
+        "our tokenizer + html5ever parse+collect+serialise": _core.bench_parse_collect_serialize,
         "lol_html one pass (attrs+comments)": _core.bench_lol_html_pass,
         "clean_html (trackers), whole engine": lambda h: clean_html(h, opts, recipients=(gen.RECIPIENT,)),
     }

@@ -41,10 +41,13 @@ fn link_texts(py: Python<'_>, html: &str) -> PyResult<Vec<String>> {
     })
 }
 
-/// Parse and serialise `html` (html5ever into the arena DOM, our serialiser).
+/// Parse and serialise `html` (html5ever's tree builder into the arena DOM, our serialiser); with
+/// `html5ever_tokenizer`, fed by html5ever's tokenizer instead of ours (for `bench_parsers.py`).
 #[pyfunction]
-fn reserialize(py: Python<'_>, html: &str) -> PyResult<String> {
-    Ok(py.allow_threads(|| html::parse(html).map(|doc| html::serialize(&doc)))?)
+#[pyo3(signature = (html, html5ever_tokenizer = false))]
+fn reserialize(py: Python<'_>, html: &str, html5ever_tokenizer: bool) -> PyResult<String> {
+    let tokens = if html5ever_tokenizer { html::parse::Tokens::Html5ever } else { html::parse::Tokens::Ours };
+    Ok(py.allow_threads(|| html::parse::parse_using(html, tokens).map(|doc| html::serialize(&doc)))?)
 }
 
 /// Parse `html`, apply `ops` — (site index in `collect_sites` order, operation, argument) with the

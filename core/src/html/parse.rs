@@ -254,15 +254,28 @@ impl TreeSink for Sink {
     }
 }
 
+/// Which tokenizer feeds html5ever's tree builder: ours (`tokenize`, which declines what it was
+/// not written for to html5ever's) or only html5ever's. The tree is the same.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tokens {
+    Ours,
+    Html5ever,
+}
+
 /// Parse a whole HTML document as lexbor does for the Python engine: with scripting disabled, so
 /// `<noscript>` content is markup (its loads are found and judged, and the element is unwrapped).
 /// Fails when the document needs more than its `budget` (or more than `NodeId::MAX_NODES` nodes).
 pub fn parse(html: &str) -> Result<Document, Exceeded> {
+    parse_using(html, Tokens::Ours)
+}
+
+/// `parse`, with the tokens read by `tokens`.
+pub fn parse_using(html: &str, tokens: Tokens) -> Result<Document, Exceeded> {
     #[cfg(test)]
     let (limit, units) = (TEST_LIMIT.with(Cell::get), TEST_BUDGET.with(Cell::get).unwrap_or(budget(html.len())));
     #[cfg(not(test))]
     let (limit, units) = (NodeId::MAX_NODES, budget(html.len()));
-    parse_within(html, limit, units)
+    parse_within(html, limit, units, tokens)
 }
 
 #[cfg(test)]
@@ -274,12 +287,12 @@ thread_local! {
 }
 
 /// `parse` into a document of at most `limit` nodes, spending at most `units` (`budget`).
-pub(crate) fn parse_within(html: &str, limit: usize, units: usize) -> Result<Document, Exceeded> {
+pub(crate) fn parse_within(html: &str, limit: usize, units: usize, tokens: Tokens) -> Result<Document, Exceeded> {
     let sink = || Sink::new(html.len(), limit, units);
     let opts = ParseOpts { tree_builder: builder_options(), ..Default::default() };
-    let both = || match fast(html, sink()) {
-        Ok(doc) => doc,
-        Err(Declined) => parse_document(sink(), opts).one(html),
+    let both = || match (tokens == Tokens::Ours).then(|| fast(html, sink())) {
+        Some(Ok(doc)) => doc,
+        _ => parse_document(sink(), opts).one(html),
     };
     // Only `Sink::stop`'s unwinding is caught here; any other panic goes on (to PyO3's boundary).
     match panic::catch_unwind(AssertUnwindSafe(both)) {
@@ -296,21 +309,11 @@ pub(super) fn builder_options() -> TreeBuilderOpts {
 
 /// The tree builder fed by `tokenize` (the same tree, a few times faster), or `Declined`.
 fn fast(html: &str, sink: Sink) -> Result<Document, Declined> {
-    #[cfg(test)]
-    if !FAST.with(Cell::get) {
-        return Err(Declined);
-    }
     let input = tokenize::prepare(html)?;
     let builder = TreeBuilder::new(sink, builder_options());
     tokenize::run(&input, &builder)?;
     builder.end();
     Ok(builder.sink.finish())
-}
-
-#[cfg(test)]
-thread_local! {
-    /// Whether `parse` tries `tokenize` in this test thread (off: html5ever's tokenizer only).
-    pub static FAST: Cell<bool> = const { Cell::new(true) };
 }
 
 #[cfg(test)]
@@ -362,7 +365,7 @@ pub(super) mod tests {
             let whole = parse(html).unwrap();
             let (needed, want) = (whole.node_count(), serialize(&whole));
             for limit in 0..=needed + 1 {
-                match parse_within(html, limit, usize::MAX) {
+                match parse_within(html, limit, usize::MAX, Tokens::Ours) {
                     Ok(doc) => {
                         assert!(limit >= needed, "{limit} < {needed} nodes: {html}");
                         assert_eq!(serialize(&doc), want, "{html}");
@@ -403,25 +406,27 @@ pub(super) mod tests {
 
     /// There is one budget below which a document fails and at or above which it parses to the
     /// tree an unlimited parse builds; it lies between the document's nodes and its nodes plus
-    /// attributes, so honest markup is never refused for a budget of a unit per byte.
+    /// attributes, so honest markup is never refused for a budget of a unit per byte. The same with
+    /// either tokenizer.
     #[test]
     fn fails_below_its_budget_and_only_there() {
         let vectors = vector_files();
-        for html in TRICKY.iter().copied().chain(vectors.iter().map(String::as_str)) {
-            let whole = parse_within(html, NodeId::MAX_NODES, usize::MAX).unwrap();
+        let both = [Tokens::Ours, Tokens::Html5ever];
+        for (html, tokens) in TRICKY.iter().copied().chain(vectors.iter().map(String::as_str)).flat_map(|h| both.map(|t| (h, t))) {
+            let whole = parse_within(html, NodeId::MAX_NODES, usize::MAX, tokens).unwrap();
             let want = serialize(&whole);
             let (least, most) = cost(&whole);
             assert!(most <= budget(html.len()) && most <= html.len(), "{most} units for {} bytes: {html}", html.len());
-            let threshold = (0..=most).find(|&u| parse_within(html, NodeId::MAX_NODES, u).is_ok());
+            let threshold = (0..=most).find(|&u| parse_within(html, NodeId::MAX_NODES, u, tokens).is_ok());
             let threshold = threshold.unwrap_or_else(|| panic!("fails at {most} units: {html}"));
             assert!(threshold >= least, "{threshold} < {least}: {html}");
             for units in [0, threshold / 2, threshold.saturating_sub(1)] {
                 if units < threshold {
-                    assert_eq!(parse_within(html, NodeId::MAX_NODES, units).err(), Some(Exceeded::Nodes), "{units}: {html}");
+                    assert_eq!(parse_within(html, NodeId::MAX_NODES, units, tokens).err(), Some(Exceeded::Nodes), "{units}: {html}");
                 }
             }
             for units in [threshold, threshold + 1, most, usize::MAX] {
-                assert_eq!(serialize(&parse_within(html, NodeId::MAX_NODES, units).unwrap()), want, "{units}: {html}");
+                assert_eq!(serialize(&parse_within(html, NodeId::MAX_NODES, units, tokens).unwrap()), want, "{units}: {html}");
             }
         }
     }
@@ -439,10 +444,10 @@ pub(super) mod tests {
     #[test]
     fn formatting_elements_reopen_quadratically() {
         let html = reopening(200);
-        let needed = parse_within(&html, NodeId::MAX_NODES, usize::MAX).unwrap().node_count();
+        let needed = parse_within(&html, NodeId::MAX_NODES, usize::MAX, Tokens::Ours).unwrap().node_count();
         assert!(needed > 40_000 && html.len() < 4_000, "{needed} nodes from {} bytes", html.len());
-        assert_eq!(parse_within(&html, needed / 2, usize::MAX).err(), Some(Exceeded::Nodes));
-        assert_eq!(parse_within(&html, NodeId::MAX_NODES, html.len()).err(), Some(Exceeded::Nodes));
+        assert_eq!(parse_within(&html, needed / 2, usize::MAX, Tokens::Ours).err(), Some(Exceeded::Nodes));
+        assert_eq!(parse_within(&html, NodeId::MAX_NODES, html.len(), Tokens::Ours).err(), Some(Exceeded::Nodes));
     }
 
     /// 7 KB that would make 160,000 elements, each with an attribute, exceed their budget (the

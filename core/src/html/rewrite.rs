@@ -393,7 +393,7 @@ mod tests {
         let html = "<style>a{background:url(x)}</style><xmp>x</xmp>";
         let needed = parse(html).unwrap().node_count();
         for extra in 0..5 {
-            let mut doc = crate::html::parse::parse_within(html, needed + extra, usize::MAX).unwrap();
+            let mut doc = crate::html::parse::parse_within(html, needed + extra, usize::MAX, crate::html::parse::Tokens::Ours).unwrap();
             let (sites, _) = collect(&doc);
             let ops: Vec<(&Site, Op)> = sites
                 .iter()

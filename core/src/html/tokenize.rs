@@ -580,16 +580,14 @@ mod tests {
     use super::differential::{agree, ours};
     use super::*;
     use crate::html::parse::tests::{vector_files, TRICKY};
-    use crate::html::parse;
+    use crate::html::parse::{self, Tokens};
     use crate::html::serialize;
 
     /// The parse with this tokenizer builds the tree html5ever's builds alone.
     fn same_tree(html: &str) {
-        let fast = parse::parse(html).map(|d| serialize(&d));
-        parse::FAST.with(|f| f.set(false));
-        let slow = parse::parse(html).map(|d| serialize(&d));
-        parse::FAST.with(|f| f.set(true));
-        assert_eq!(fast, slow, "{html:?}");
+        let ours = parse::parse_using(html, Tokens::Ours).map(|d| serialize(&d));
+        let theirs = parse::parse_using(html, Tokens::Html5ever).map(|d| serialize(&d));
+        assert_eq!(ours, theirs, "{html:?}");
     }
 
     /// The bodies of `benchmarks/gen.py` (Python's standard library only), usual and heavy.
@@ -700,11 +698,8 @@ mod tests {
         // The sink's budget is spent on the tree, which is the same: the fast path fails where
         // html5ever's fails (parse.rs sweeps budgets over every vector with both).
         let html = "<b>".repeat(2_000) + &"<p>x".repeat(2_000);
-        let fast = parse::parse(&html).err();
-        parse::FAST.with(|f| f.set(false));
-        let slow = parse::parse(&html).err();
-        parse::FAST.with(|f| f.set(true));
-        assert!(fast.is_some());
-        assert_eq!(fast, slow);
+        let ours = parse::parse_using(&html, Tokens::Ours).err();
+        assert!(ours.is_some());
+        assert_eq!(ours, parse::parse_using(&html, Tokens::Html5ever).err());
     }
 }
