@@ -17,7 +17,7 @@ use html5ever::tree_builder::{TreeBuilder, TreeBuilderOpts};
 use html5ever::interface::{ElementFlags, NodeOrText, QuirksMode, TreeSink};
 use html5ever::tendril::{StrTendril, TendrilSink};
 use html5ever::{local_name, ns, parse_document, Attribute, ParseOpts, QualName};
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::dom::{Document, Element, NodeData, NodeId, Exceeded, DOCUMENT};
 use super::tokenize::{self, Declined};
@@ -227,11 +227,17 @@ impl TreeSink for Sink {
     fn add_attrs_if_missing(&self, target: &NodeId, attrs: Vec<Attribute>) {
         let mut doc = self.doc.borrow_mut();
         if let Some(e) = doc.element_mut(*target) {
-            for a in attrs {
-                if !e.attrs.iter().any(|b| b.name == a.name) {
-                    e.attrs.push(a);
+            if e.attrs.len() * attrs.len() <= 1024 {
+                for a in attrs {
+                    if !e.attrs.iter().any(|b| b.name == a.name) {
+                        e.attrs.push(a);
+                    }
                 }
+                return;
             }
+            // Thousands of attributes on a second `<html>` or `<body>`: a set, not a quadratic search.
+            let mut have: FxHashSet<QualName> = e.attrs.iter().map(|b| b.name.clone()).collect();
+            e.attrs.extend(attrs.into_iter().filter(|a| have.insert(a.name.clone())));
         }
     }
 
@@ -428,6 +434,20 @@ pub(super) mod tests {
             for units in [threshold, threshold + 1, most, usize::MAX] {
                 assert_eq!(serialize(&parse_within(html, NodeId::MAX_NODES, units, tokens).unwrap()), want, "{units}: {html}");
             }
+        }
+    }
+
+    /// Attributes of a second `<html>` join the first's, the first's value winning, when there are
+    /// thousands as when there are a few.
+    #[test]
+    fn many_attributes_merge_onto_html_as_few_do() {
+        for (n, m) in [(3, 5), (60, 120)] {
+            let first: Vec<String> = (0..n).map(|i| format!("a{i}=1")).collect();
+            let second: Vec<String> = (n / 2..m).map(|i| format!("a{i}=2")).collect();
+            let html = format!("<html {}><body><html {}>", first.join(" "), second.join(" "));
+            let out = serialize(&parse(&html).unwrap());
+            let want: Vec<String> = (0..m).map(|i| format!("a{i}=\"{}\"", if i < n { 1 } else { 2 })).collect();
+            assert!(out.starts_with(&format!("<html {}>", want.join(" "))), "{out}");
         }
     }
 

@@ -20,6 +20,7 @@ use html5ever::tokenizer::states::RawKind;
 use html5ever::tokenizer::{Doctype, Tag, TagKind, Token, TokenSink, TokenSinkResult};
 use html5ever::{ns, Attribute, LocalName, QualName};
 use memchr::{memchr, memchr2, memmem};
+use rustc_hash::FxHashSet;
 
 /// This document needs html5ever's own tokenizer (see the module's notes).
 #[derive(Debug, PartialEq, Eq)]
@@ -48,6 +49,9 @@ pub fn run<S: TokenSink>(input: &StrTendril, sink: &S) -> Step<()> {
     t.emit_plain(Token::EOFToken)?;
     Ok(())
 }
+
+/// Past this many attributes a tag's duplicate check uses a set.
+const MANY_ATTRIBUTES: usize = 32;
 
 fn is_space(b: u8) -> bool {
     matches!(b, b'\t' | b'\n' | b'\x0c' | b' ')
@@ -294,6 +298,7 @@ impl<S: TokenSink> Tokenizer<'_, S> {
     fn tag_rest(&mut self, kind: TagKind, name: LocalName, mut p: usize) -> Step<()> {
         let b = self.b;
         let mut attrs: Vec<Attribute> = Vec::new();
+        let mut names: FxHashSet<LocalName> = FxHashSet::default(); // once there are many
         let mut duplicate = false;
         let mut self_closing = false;
         let at = |p: usize| b.get(p).copied().ok_or(Declined);
@@ -346,7 +351,17 @@ impl<S: TokenSink> Tokenizer<'_, S> {
                     }
                 }
             }
-            if attrs.iter().any(|a| a.name.local == attr) {
+            // The first of two attributes of one name wins. A tag of thousands of attributes is
+            // checked against a set, not the list (html5ever's own check is quadratic).
+            let seen = if attrs.len() < MANY_ATTRIBUTES {
+                attrs.iter().any(|a| a.name.local == attr)
+            } else {
+                if names.is_empty() {
+                    names.extend(attrs.iter().map(|a| a.name.local.clone()));
+                }
+                !names.insert(attr.clone())
+            };
+            if seen {
                 duplicate = true;
             } else {
                 attrs.push(Attribute { name: QualName::new(None, ns!(), attr), value });
@@ -690,6 +705,17 @@ mod tests {
             assert!(ours(html).is_ok(), "{html:?}");
             assert!(!agree(html));
             same_tree(html);
+        }
+    }
+
+    /// Past `MANY_ATTRIBUTES` the duplicate check is a set's: the first of a name still wins.
+    #[test]
+    fn many_attributes_keep_the_first_of_each_name() {
+        for n in [31, 32, 33, 100, 2_000] {
+            let names: Vec<String> = (0..n).map(|i| format!("a{} b{}=\"{i}\" A{}=x", i % 50, i % 7, i / 3)).collect();
+            let html = format!("<p {}>x</p><img {} src=y>", names.join(" "), names.join("\n"));
+            assert!(!agree(&html), "declined {n}");
+            same_tree(&html);
         }
     }
 
