@@ -1,6 +1,7 @@
 //! Inputs for the tests that hold each verdict shortcut equal to the plain computation: the URLs of
 //! the judge's differential corpus (``tests/data/judge_expectations.json.gz``, real-shaped mail URLs
-//! that the Python suite replays) and URLs generated from pieces the verdicts look at.
+//! that the Python suite replays) and URLs generated from pieces the verdicts look at; and the
+//! benchmark corpora's bodies and sheets (`from_gen_py`) for the parser's and the CSS scan's tests.
 use std::io::Read;
 
 use crate::testrand::XorShift;
@@ -42,4 +43,18 @@ pub fn generated(seed: u64, n: usize) -> Vec<String> {
             (0..len).map(|_| PIECES[rng.below(PIECES.len())]).collect()
         })
         .collect()
+}
+
+/// What `code` (Python, run in `benchmarks/` with `gen` importable: the standard library only)
+/// writes to stdout, cut at NULs: bodies or sheets of the benchmark corpora for tests.
+pub fn from_gen_py(code: &str) -> Vec<String> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let out = std::process::Command::new(std::env::var("PYTHON").unwrap_or_else(|_| "python3".into()))
+        .current_dir(root.join("benchmarks"))
+        .args(["-c", code])
+        .output()
+        .expect("python3 runs benchmarks/gen.py");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    text.split('\0').filter(|s| !s.is_empty()).map(str::to_owned).collect()
 }

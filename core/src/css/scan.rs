@@ -396,15 +396,7 @@ pub(super) mod tests {
 
     /// The heavy template sheets of `benchmarks/gen.py` (Python's standard library only), 40 bodies' worth.
     pub(in crate::css) fn heavy_template_sheets() -> Vec<String> {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let out = std::process::Command::new(std::env::var("PYTHON").unwrap_or_else(|_| "python3".into()))
-            .current_dir(root.join("benchmarks"))
-            .args(["-c", "import gen, sys\nfor i in range(40):\n    for s in gen.heavy_style_blocks(i): sys.stdout.write(s + '\\0')"])
-            .output()
-            .expect("python3 runs benchmarks/gen.py");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        let text = String::from_utf8(out.stdout).unwrap();
-        text.split('\0').filter(|s| !s.is_empty()).map(str::to_owned).collect()
+        crate::judge_corpus::from_gen_py("import gen, sys\nfor i in range(40):\n    for s in gen.heavy_style_blocks(i): sys.stdout.write(s + '\\0')")
     }
 
     #[test]
