@@ -117,6 +117,8 @@ pub fn attr_name(a: &Attribute) -> std::borrow::Cow<'_, str> {
 #[derive(Debug)]
 pub struct Document {
     nodes: Vec<Node>,
+    /// The parser was in quirks mode (no doctype, or a doctype that asks for it).
+    pub quirks: bool,
     /// `add` fails at this many nodes (`NodeId::MAX_NODES`; tests set less).
     limit: usize,
 }
@@ -141,7 +143,7 @@ impl Document {
     pub fn with_limit(nodes: usize, limit: usize) -> Document {
         let mut v = Vec::with_capacity(nodes.clamp(1, limit.max(1)));
         v.push(Node::new(NodeData::Document));
-        Document { nodes: v, limit: limit.clamp(1, NodeId::MAX_NODES) }
+        Document { nodes: v, quirks: false, limit: limit.clamp(1, NodeId::MAX_NODES) }
     }
 
     /// A new, unlinked node; fails when the document already holds its limit of nodes.

@@ -218,7 +218,9 @@ impl TreeSink for Sink {
         x == y
     }
 
-    fn set_quirks_mode(&self, _mode: QuirksMode) {}
+    fn set_quirks_mode(&self, mode: QuirksMode) {
+        self.doc.borrow_mut().quirks = mode == QuirksMode::Quirks;
+    }
 
     fn append_before_sibling(&self, sibling: &NodeId, new_node: NodeOrText<NodeId>) {
         self.place(*sibling, new_node, true)
