@@ -84,6 +84,14 @@ struct CharRef {
     end: usize,
 }
 
+impl CharRef {
+    fn push_to(&self, t: &mut StrTendril) {
+        for &c in &self.chars[..self.count] {
+            t.push_char(c);
+        }
+    }
+}
+
 impl<S: TokenSink> Tokenizer<'_, S> {
     fn emit(&self, token: Token) -> Step<TokenSinkResult<S::Handle>> {
         Ok(self.sink.process_token(token, 1))
@@ -111,9 +119,7 @@ impl<S: TokenSink> Tokenizer<'_, S> {
 
     fn emit_ref(&self, r: &CharRef) -> Step<()> {
         let mut t = StrTendril::new();
-        for &c in &r.chars[..r.count] {
-            t.push_char(c);
-        }
+        r.push_to(&mut t);
         self.emit_plain(Token::CharacterTokens(t))
     }
 
@@ -388,9 +394,7 @@ impl<S: TokenSink> Tokenizer<'_, S> {
             if self.b[p] == b'&' {
                 if let Some(r) = self.char_ref(p, true).filter(|r| r.end <= to) {
                     value.push_slice(&self.s[done..p]);
-                    for &c in &r.chars[..r.count] {
-                        value.push_char(c);
-                    }
+                    r.push_to(&mut value);
                     done = r.end;
                     p = r.end;
                     continue;
