@@ -650,22 +650,24 @@ mod tests {
     /// document whose doctype set quirks mode but is written back as one that does not.
     #[test]
     fn kin_nested_by_foster_parenting_is_prone() {
-        for html in ["<p><table><p>", "<a href=1><table><a href=2>x", "<h1><table><h2>x", "<li><table><li>x", "<p><table><h6>", "<p><table><div>x", "<p><table><ul><li>x"] {
+        let prone = [
+            "<p><table><p>", "<a href=1><table><a href=2>x", "<h1><table><h2>x", "<li><table><li>x", "<p><table><h6>",
+            "<p><table><div>x", "<p><table><ul><li>x", "<!DOCTYPE html PUBLIC \"-//W3C//DTD HTML 4.01 Transitional//EN\"><p><table>",
+            "<!DOCTYPEhtml \"><p><table>", "<script><!--<script>",
+        ];
+        for html in prone {
             let doc = parse(html).unwrap();
             let out = crate::html::serialize(&doc);
             assert_ne!(crate::html::serialize(&parse(&out).unwrap()), out, "{html} round-trips");
             assert!(collect(&doc).1, "{html}");
         }
-        for html in ["<!DOCTYPE html PUBLIC \"-//W3C//DTD HTML 4.01 Transitional//EN\"><p><table>", "<!DOCTYPEhtml \"><p><table>", "<script><!--<script>"] {
-            let doc = parse(html).unwrap();
-            let out = crate::html::serialize(&doc);
-            assert_ne!(crate::html::serialize(&parse(&out).unwrap()), out, "{html} round-trips");
-            assert!(collect(&doc).1, "{html}");
-        }
-        for html in ["<script>x<y</script>", "<!DOCTYPE html><p><table>", "<p><table>", "<!DOCTYPE html PUBLIC \"-//W3C//DTD XHTML 1.0 Transitional//EN\" \"http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd\"><p><table>", "<!DOCTYPE svg><p><table>"] {
-            assert!(!collect(&parse(html).unwrap()).1, "{html}");
-        }
-        for html in ["<p>a<p>b<ul><li>c<li>d</ul>", "<a href=1>x</a><a href=2>y</a>", "<h1>a</h1><h2>b</h2>", "<table><tr><td><p>a<table><tr><td><p>b", "<p><table><tr><td><div>x", "<p>a<table>b</table>", "<p><button><div>x"] {
+        let stable = [
+            "<script>x<y</script>", "<!DOCTYPE html><p><table>", "<p><table>",
+            "<!DOCTYPE html PUBLIC \"-//W3C//DTD XHTML 1.0 Transitional//EN\" \"http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd\"><p><table>",
+            "<!DOCTYPE svg><p><table>", "<p>a<p>b<ul><li>c<li>d</ul>", "<a href=1>x</a><a href=2>y</a>", "<h1>a</h1><h2>b</h2>",
+            "<table><tr><td><p>a<table><tr><td><p>b", "<p><table><tr><td><div>x", "<p>a<table>b</table>", "<p><button><div>x",
+        ];
+        for html in stable {
             assert!(!collect(&parse(html).unwrap()).1, "{html}");
         }
     }

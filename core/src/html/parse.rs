@@ -229,15 +229,8 @@ impl TreeSink for Sink {
     fn add_attrs_if_missing(&self, target: &NodeId, attrs: Vec<Attribute>) {
         let mut doc = self.doc.borrow_mut();
         if let Some(e) = doc.element_mut(*target) {
-            if e.attrs.len() * attrs.len() <= 1024 {
-                for a in attrs {
-                    if !e.attrs.iter().any(|b| b.name == a.name) {
-                        e.attrs.push(a);
-                    }
-                }
-                return;
-            }
-            // Thousands of attributes on a second `<html>` or `<body>`: a set, not a quadratic search.
+            // A set, not a search of the list per attribute: a second `<html>` or `<body>` may
+            // bring thousands (it is rare, so the set costs nothing that matters).
             let mut have: FxHashSet<QualName> = e.attrs.iter().map(|b| b.name.clone()).collect();
             e.attrs.extend(attrs.into_iter().filter(|a| have.insert(a.name.clone())));
         }
@@ -298,9 +291,13 @@ thread_local! {
 pub(crate) fn parse_within(html: &str, limit: usize, units: usize, tokens: Tokens) -> Result<Document, Exceeded> {
     let sink = || Sink::new(html.len(), limit, units);
     let opts = ParseOpts { tree_builder: builder_options(), ..Default::default() };
-    let both = || match (tokens == Tokens::Ours).then(|| fast(html, sink())) {
-        Some(Ok(doc)) => doc,
-        _ => parse_document(sink(), opts).one(html),
+    let both = || {
+        if tokens == Tokens::Ours {
+            if let Ok(doc) = fast(html, sink()) {
+                return doc;
+            }
+        }
+        parse_document(sink(), opts).one(html)
     };
     // Only `Sink::stop`'s unwinding is caught here; any other panic goes on (to PyO3's boundary).
     match panic::catch_unwind(AssertUnwindSafe(both)) {

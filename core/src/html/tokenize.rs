@@ -57,6 +57,11 @@ fn is_space(b: u8) -> bool {
     matches!(b, b'\t' | b'\n' | b'\x0c' | b' ')
 }
 
+/// The bytes that end a tag's name.
+fn ends_tag_name(b: u8) -> bool {
+    is_space(b) || b == b'/' || b == b'>'
+}
+
 /// A tag name or attribute name as html5ever makes it: ASCII capitals lowered, nothing else.
 fn lowered(name: &str) -> LocalName {
     if name.bytes().any(|b| b.is_ascii_uppercase()) {
@@ -93,13 +98,9 @@ impl CharRef {
 }
 
 impl<S: TokenSink> Tokenizer<'_, S> {
-    fn emit(&self, token: Token) -> Step<TokenSinkResult<S::Handle>> {
-        Ok(self.sink.process_token(token, 1))
-    }
-
     /// A token the tree builder answers only with "go on".
     fn emit_plain(&self, token: Token) -> Step<()> {
-        match self.emit(token)? {
+        match self.sink.process_token(token, 1) {
             TokenSinkResult::Continue => Ok(()),
             _ => Err(Declined),
         }
@@ -117,10 +118,24 @@ impl<S: TokenSink> Tokenizer<'_, S> {
         Ok(())
     }
 
-    fn emit_ref(&self, r: &CharRef) -> Step<()> {
+    /// Go on reading at `p`, after a token: the text not yet emitted starts there.
+    fn resume(&mut self, p: usize) {
+        self.pos = p;
+        self.text = p;
+    }
+
+    /// The `&` at `at` in text: a character reference emitted, or the `&` left as text.
+    fn text_ref(&mut self, at: usize) -> Step<()> {
+        let Some(r) = self.char_ref(at, false) else {
+            self.pos = at + 1;
+            return Ok(());
+        };
+        self.flush(at)?;
         let mut t = StrTendril::new();
         r.push_to(&mut t);
-        self.emit_plain(Token::CharacterTokens(t))
+        self.emit_plain(Token::CharacterTokens(t))?;
+        self.resume(r.end);
+        Ok(())
     }
 
     /// The data state, to the end of the input.
@@ -128,15 +143,7 @@ impl<S: TokenSink> Tokenizer<'_, S> {
         while let Some(i) = memchr2(b'<', b'&', &self.b[self.pos..]) {
             let at = self.pos + i;
             if self.b[at] == b'&' {
-                match self.char_ref(at, false) {
-                    Some(r) => {
-                        self.flush(at)?;
-                        self.emit_ref(&r)?;
-                        self.pos = r.end;
-                        self.text = r.end;
-                    }
-                    None => self.pos = at + 1,
-                }
+                self.text_ref(at)?;
                 continue;
             }
             self.pos = at + 1;
@@ -152,8 +159,7 @@ impl<S: TokenSink> Tokenizer<'_, S> {
                     }
                     Some(b'>') => {
                         self.flush(at)?;
-                        self.pos = at + 3;
-                        self.text = self.pos;
+                        self.resume(at + 3);
                     }
                     Some(_) => {
                         self.flush(at)?;
@@ -197,8 +203,7 @@ impl<S: TokenSink> Tokenizer<'_, S> {
     fn bogus_comment(&mut self, from: usize) -> Step<()> {
         let Some(i) = memchr(b'>', &self.b[from..]) else { return Err(Declined) };
         self.emit_plain(Token::CommentToken(self.slice(from, from + i)))?;
-        self.pos = from + i + 1;
-        self.text = self.pos;
+        self.resume(from + i + 1);
         Ok(())
     }
 
@@ -213,8 +218,7 @@ impl<S: TokenSink> Tokenizer<'_, S> {
             return Err(Declined);
         }
         self.emit_plain(Token::CommentToken(self.slice(from, from + i)))?;
-        self.pos = from + i + 3;
-        self.text = self.pos;
+        self.resume(from + i + 3);
         Ok(())
     }
 
@@ -286,8 +290,7 @@ impl<S: TokenSink> Tokenizer<'_, S> {
         }
         let doctype = Doctype { name: Some(name), public_id, system_id, force_quirks: false };
         self.emit_plain(Token::DoctypeToken(doctype))?;
-        self.pos = p + 1;
-        self.text = self.pos;
+        self.resume(p + 1);
         Ok(())
     }
 
@@ -295,7 +298,7 @@ impl<S: TokenSink> Tokenizer<'_, S> {
     /// the state the tree builder asks for.
     fn tag(&mut self, kind: TagKind, from: usize) -> Step<()> {
         let b = self.b;
-        let end = from + b[from..].iter().position(|&c| is_space(c) || c == b'/' || c == b'>').ok_or(Declined)?;
+        let end = from + b[from..].iter().position(|&c| ends_tag_name(c)).ok_or(Declined)?;
         let name = lowered(&self.s[from..end]);
         self.tag_rest(kind, name, end)
     }
@@ -328,7 +331,7 @@ impl<S: TokenSink> Tokenizer<'_, S> {
             // The name: its first character may be "=".
             let start = p;
             p += 1;
-            while !matches!(at(p)?, b'\t' | b'\n' | b'\x0c' | b' ' | b'/' | b'>' | b'=') {
+            while !ends_tag_name(at(p)?) && at(p)? != b'=' {
                 p += 1;
             }
             let attr = lowered(&self.s[start..p]);
@@ -373,11 +376,10 @@ impl<S: TokenSink> Tokenizer<'_, S> {
                 attrs.push(Attribute { name: QualName::new(None, ns!(), attr), value });
             }
         }
-        self.pos = p + 1;
-        self.text = self.pos;
+        self.resume(p + 1);
         let start = kind == TagKind::StartTag;
         let tag = Tag { kind, name: name.clone(), self_closing, attrs, had_duplicate_attributes: duplicate };
-        match self.emit(Token::TagToken(tag))? {
+        match self.sink.process_token(Token::TagToken(tag), 1) {
             TokenSinkResult::Continue | TokenSinkResult::EncodingIndicator(_) => Ok(()),
             TokenSinkResult::RawData(RawKind::Rcdata) if start => self.raw(&name, true),
             TokenSinkResult::RawData(RawKind::Rawtext) if start => self.raw(&name, false),
@@ -414,16 +416,11 @@ impl<S: TokenSink> Tokenizer<'_, S> {
             let found = if rcdata { memchr2(b'<', b'&', &b[self.pos..]) } else { memchr(b'<', &b[self.pos..]) };
             let Some(i) = found else { break };
             let at = self.pos + i;
-            self.pos = at + 1;
             if b[at] == b'&' {
-                if let Some(r) = self.char_ref(at, false) {
-                    self.flush(at)?;
-                    self.emit_ref(&r)?;
-                    self.pos = r.end;
-                    self.text = r.end;
-                }
+                self.text_ref(at)?;
                 continue;
             }
+            self.pos = at + 1;
             if b.get(at + 1) != Some(&b'/') {
                 continue;
             }
@@ -431,14 +428,13 @@ impl<S: TokenSink> Tokenizer<'_, S> {
             let len = b[from..].iter().take_while(|c| c.is_ascii_alphabetic()).count();
             let end = from + len;
             let appropriate = len == name.len() && b[from..end].eq_ignore_ascii_case(name.as_bytes());
-            if appropriate && matches!(b.get(end), Some(b'\t' | b'\n' | b'\x0c' | b' ' | b'/' | b'>')) {
+            if appropriate && b.get(end).is_some_and(|&c| ends_tag_name(c)) {
                 self.flush(at)?;
                 return self.tag_rest(TagKind::EndTag, name.clone(), end);
             }
         }
-        self.pos = b.len();
         self.flush(b.len())?;
-        self.text = b.len();
+        self.resume(b.len());
         Ok(())
     }
 

@@ -805,7 +805,8 @@ mod tests {
             let brute: Vec<usize> = (0..sels.len())
                 .filter(|&i| parse_selector(sels[i]).is_some_and(|l| selectors::matching::matches_selector_list(&l, &el, &mut ctx)))
                 .collect();
-            assert_eq!(index.matching(&doc, id, &mut caches, &mut usize::MAX).unwrap(), brute, "element {id}");
+            let mut unlimited = usize::MAX;
+            assert_eq!(index.matching(&doc, id, &mut caches, &mut unlimited).unwrap(), brute, "element {id}");
         }
         assert!(elements > 10);
     }
