@@ -9,8 +9,7 @@
 //! tokenizer as they drive html5ever's.
 //!
 //! What it was not written for it declines (`Declined`), and the caller parses the whole
-//! document again with html5ever's tokenizer: a NUL, a script or plaintext element, CDATA in SVG
-//! or MathML, a doctype other than the usual `<!DOCTYPE name PUBLIC "…" "…">` shapes, a tag,
+//! document again with html5ever's tokenizer: a NUL, a plaintext element, CDATA in SVG or MathML, a doctype other than the usual `<!DOCTYPE name PUBLIC "…" "…">` shapes, a tag,
 //! comment or doctype the end of the input cuts off, a comment that ends abruptly (`<!-->`) or
 //! with `--!>`. The `tokenize` fuzz target and this module's tests hold it to html5ever's token
 //! stream on hostile and generated input.
@@ -21,6 +20,16 @@ use html5ever::tokenizer::{Doctype, Tag, TagKind, Token, TokenSink, TokenSinkRes
 use html5ever::{ns, Attribute, LocalName, QualName};
 use memchr::{memchr, memchr2, memmem};
 use rustc_hash::FxHashSet;
+
+/// Text to an end tag, as the tree builder asks for it after `<title>`/`<textarea>` (character
+/// references read), `<style>`/`<xmp>`/… (raw) or `<script>` (raw, but for the escaped states
+/// that `<!--` opens, which are declined).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Raw {
+    Rcdata,
+    Rawtext,
+    Script,
+}
 
 /// This document needs html5ever's own tokenizer (see the module's notes).
 #[derive(Debug, PartialEq, Eq)]
@@ -60,6 +69,106 @@ fn is_space(b: u8) -> bool {
 /// The bytes that end a tag's name.
 fn ends_tag_name(b: u8) -> bool {
     is_space(b) || b == b'/' || b == b'>'
+}
+
+/// The run of ASCII letters at `from`: its end.
+fn letters_end(b: &[u8], from: usize) -> usize {
+    from + b[from.min(b.len())..].iter().take_while(|c| c.is_ascii_alphabetic()).count()
+}
+
+/// Where a script ends once `<!--` has put it in the escaped states (`from`: after the `<!--`),
+/// by the rules of html5ever's tokenizer: the `<` of its end tag and the end of the tag's name, or
+/// None when the input ends first. `<script>` inside the escaped text opens the double-escaped
+/// state, where `</script>` only closes that, and `-->` goes back to plain script data. Only where
+/// the text ends matters: all of it is characters.
+fn escaped_script_end(b: &[u8], from: usize, name: &LocalName) -> Option<(usize, usize)> {
+    #[derive(Clone, Copy, PartialEq, Eq)]
+    enum S { Data, Escaped, Dash, DashDash, Double, DoubleDash, DoubleDashDash }
+    let is_name = |a: usize, e: usize| e - a == name.len() && b[a..e].eq_ignore_ascii_case(name.as_bytes());
+    let (mut s, mut i) = (S::DashDash, from);
+    while i < b.len() {
+        let c = b[i];
+        let double = matches!(s, S::Double | S::DoubleDash | S::DoubleDashDash);
+        if c == b'<' {
+            if s == S::Data {
+                // script data: an end tag, or `<!--` again
+                if b.get(i + 1) == Some(&b'/') {
+                    let end = letters_end(b, i + 2);
+                    if is_name(i + 2, end) && b.get(end).is_some_and(|&t| ends_tag_name(t)) {
+                        return Some((i, end));
+                    }
+                    i += 2;
+                } else if b[i + 1..].starts_with(b"!--") {
+                    s = S::DashDash;
+                    i += 4;
+                } else {
+                    i += 1;
+                }
+                continue;
+            }
+            if !double && b.get(i + 1) == Some(&b'/') {
+                // escaped end tag open
+                let end = letters_end(b, i + 2);
+                if is_name(i + 2, end) && b.get(end).is_some_and(|&t| ends_tag_name(t)) {
+                    return Some((i, end));
+                }
+                s = S::Escaped;
+                i = end;
+                continue;
+            }
+            if double && b.get(i + 1) != Some(&b'/') {
+                s = S::Double;
+                i += 1;
+                continue;
+            }
+            // double escape start (`<script`) or end (`</script`): the letters, then a space, `/` or `>`
+            let start = if double { i + 2 } else { i + 1 };
+            let end = letters_end(b, start);
+            if end == start {
+                s = if double { S::Double } else { S::Escaped };
+                i = start;
+                continue;
+            }
+            match b.get(end) {
+                None => return None,
+                Some(&t) if ends_tag_name(t) => {
+                    let script = b[start..end].eq_ignore_ascii_case(b"script");
+                    s = match (double, script) {
+                        (false, true) => S::Double,
+                        (true, true) => S::Escaped,
+                        (true, false) => S::Double,
+                        (false, false) => S::Escaped,
+                    };
+                    i = end + 1;
+                }
+                Some(_) => {
+                    s = if double { S::Double } else { S::Escaped };
+                    i = end;
+                }
+            }
+            continue;
+        }
+        if s == S::Data {
+            // plain script data again: to the next `<`
+            match memchr(b'<', &b[i..]) {
+                Some(n) => i += n,
+                None => return None,
+            }
+            continue;
+        }
+        s = match (s, c) {
+            (S::Escaped | S::Dash, b'-') => if s == S::Escaped { S::Dash } else { S::DashDash },
+            (S::DashDash, b'-') => S::DashDash,
+            (S::DashDash, b'>') => S::Data,
+            (S::Escaped | S::Dash | S::DashDash, _) => S::Escaped,
+            (S::Double | S::DoubleDash, b'-') => if s == S::Double { S::DoubleDash } else { S::DoubleDashDash },
+            (S::DoubleDashDash, b'-') => S::DoubleDashDash,
+            (S::DoubleDashDash, b'>') => S::Data,
+            (_, _) => S::Double,
+        };
+        i += 1;
+    }
+    None
 }
 
 /// A tag name or attribute name as html5ever makes it: ASCII capitals lowered, nothing else.
@@ -122,6 +231,14 @@ impl<S: TokenSink> Tokenizer<'_, S> {
     fn resume(&mut self, p: usize) {
         self.pos = p;
         self.text = p;
+    }
+
+    /// After the tree builder paused html5ever's tokenizer: a U+FEFF next is dropped, as html5ever's
+    /// `feed` drops it when its caller feeds the rest.
+    fn paused(&mut self) {
+        if self.b[self.pos..].starts_with("\u{feff}".as_bytes()) {
+            self.resume(self.pos + 3);
+        }
     }
 
     /// The `&` at `at` in text: a character reference emitted, or the `&` left as text.
@@ -380,9 +497,22 @@ impl<S: TokenSink> Tokenizer<'_, S> {
         let start = kind == TagKind::StartTag;
         let tag = Tag { kind, name: name.clone(), self_closing, attrs, had_duplicate_attributes: duplicate };
         match self.sink.process_token(Token::TagToken(tag), 1) {
-            TokenSinkResult::Continue | TokenSinkResult::EncodingIndicator(_) => Ok(()),
-            TokenSinkResult::RawData(RawKind::Rcdata) if start => self.raw(&name, true),
-            TokenSinkResult::RawData(RawKind::Rawtext) if start => self.raw(&name, false),
+            TokenSinkResult::Continue => Ok(()),
+            // A `<meta charset>`, or a script's end: html5ever's tokenizer stops (so that a browser
+            // could change the encoding or run the script) and its caller feeds it the rest, whose
+            // first U+FEFF `feed` drops as a byte-order mark (it does so on every call). Nothing
+            // changes or runs here; the same character is dropped.
+            TokenSinkResult::EncodingIndicator(_) => {
+                self.paused();
+                Ok(())
+            }
+            TokenSinkResult::Script(_) if !start => {
+                self.paused();
+                Ok(())
+            }
+            TokenSinkResult::RawData(RawKind::Rcdata) if start => self.raw(&name, Raw::Rcdata),
+            TokenSinkResult::RawData(RawKind::Rawtext) if start => self.raw(&name, Raw::Rawtext),
+            TokenSinkResult::RawData(RawKind::ScriptData) if start => self.raw(&name, Raw::Script),
             _ => Err(Declined),
         }
     }
@@ -408,10 +538,11 @@ impl<S: TokenSink> Tokenizer<'_, S> {
         value
     }
 
-    /// RCDATA (`rcdata`: character references read) or RAWTEXT after the start tag `name`, to
-    /// its end tag or the end of the input.
-    fn raw(&mut self, name: &LocalName, rcdata: bool) -> Step<()> {
+    /// RCDATA, RAWTEXT or script data after the start tag `name`, to its end tag or the end of
+    /// the input.
+    fn raw(&mut self, name: &LocalName, kind: Raw) -> Step<()> {
         let b = self.b;
+        let rcdata = kind == Raw::Rcdata;
         loop {
             let found = if rcdata { memchr2(b'<', b'&', &b[self.pos..]) } else { memchr(b'<', &b[self.pos..]) };
             let Some(i) = found else { break };
@@ -421,6 +552,20 @@ impl<S: TokenSink> Tokenizer<'_, S> {
                 continue;
             }
             self.pos = at + 1;
+            if kind == Raw::Script && b[at + 1..].starts_with(b"!--") {
+                // the escaped states: where the script ends is read by their rules
+                return match escaped_script_end(b, at + 4, name) {
+                    Some((lt, end)) => {
+                        self.flush(lt)?;
+                        self.tag_rest(TagKind::EndTag, name.clone(), end)
+                    }
+                    None => {
+                        self.flush(b.len())?;
+                        self.resume(b.len());
+                        Ok(())
+                    }
+                };
+            }
             if b.get(at + 1) != Some(&b'/') {
                 continue;
             }
@@ -644,6 +789,7 @@ mod tests {
         "\"-//W3C//DTD XHTML 1.0 Transitional//EN\"", "'x'", "[CDATA[", "]]>", "&", "&amp", "&amp;", "&not",
         "&notin;", "&notit;", "&AMP", "&#", "&#x", "&#X41;", "&#65", "&#128;", "&#0;", "&#xD800;",
         "&#99999999999;", "&nbsp;", "&copy=", "&lt", "é", "\u{1F600}", "x=1", "=x", "/>", "\u{0}", "\u{85}",
+        "<script>", "</script>", "<!--<script>", "</SCRIPT ",
     ];
 
     fn hostile(rng: &mut XorShift) -> String {
@@ -673,7 +819,7 @@ mod tests {
     #[test]
     fn declines_what_it_was_not_written_for() {
         let declined = [
-            "a\0b", "<script>x</script>", "<plaintext>x", "<svg><![CDATA[x]]></svg>", "<!DOCTYPE>",
+            "a\0b", "<plaintext>x", "<svg><![CDATA[x]]></svg>", "<!DOCTYPE>",
             "<!DOCTYPE html foo>", "<!DOCTYPEhtml>", "<!DOCTYPE html PUBLIC\"x\">", "<p class=x", "<!-- x",
             "<!-->", "<!--->", "<!-- x --!>", "<!x", "<? x", "</ x",
         ];
@@ -686,6 +832,13 @@ mod tests {
             "<!doctype HTML PUBLIC '-//W3C//DTD HTML 4.01//EN' \"http://www.w3.org/TR/html4/strict.dtd\">",
             "<!DOCTYPE html SYSTEM \"about:legacy-compat\">", "<p class=x>", "<!-- x -->", "<!---->", "<!x>",
             "<?xml version='1.0'?>", "</ x>", "<style>a</style >b", "<title>&amp;</title>", "a\r\nb\rc",
+            "<script>x</script>", "<SCRIPT>if (a<b) c()</scriptx></Script\t>d", "<script>a<!-b</script>",
+            "<script>x", "<script/>a</script>", "<svg><script>a&lt;b</script></svg>", "<script><!--x</script>",
+            "<script>a<!--<script>b</script>c</script>d", "<script><!--<SCRIPT/>--></script>e",
+            "<script><!-- a <script x> b --> c</script>f", "<script><!--<scripts></script>g",
+            "<script><!--</scrip</script >h", "<script><!-- -- > --></script>i", "<script><!--x--><script></script>j</script>",
+            "<script><!--<script>--><script></script>k</script>", "<meta charset=utf-8>\u{feff}l",
+            "<script></script>\u{feff}m", "<meta http-equiv=Content-Type content='text/html; charset=utf-8'>\u{feff}n", "<script><!--<script></script",
         ];
         for html in read {
             assert!(ours(html).is_ok(), "{html:?}");
