@@ -9,9 +9,10 @@
 //! tokenizer as they drive html5ever's.
 //!
 //! What it was not written for it declines (`Declined`), and the caller parses the whole
-//! document again with html5ever's tokenizer: a NUL, a plaintext element, CDATA in SVG or MathML, a doctype other than the usual `<!DOCTYPE name PUBLIC "…" "…">` shapes, a tag,
-//! comment or doctype the end of the input cuts off, a comment that ends abruptly (`<!-->`) or
-//! with `--!>`. The `tokenize` fuzz target and this module's tests hold it to html5ever's token
+//! document again with html5ever's tokenizer: a NUL, a plaintext element, CDATA in SVG or MathML,
+//! a doctype other than the usual `<!DOCTYPE name PUBLIC "…" "…">` shapes, a tag, comment or
+//! doctype the end of the input cuts off, a comment that ends abruptly (`<!-->`) or with `--!>`.
+//! Scripts are read, the escaped states `<!--` opens included. The `tokenize` fuzz target and this module's tests hold it to html5ever's token
 //! stream on hostile and generated input.
 use html5ever::data::{C1_REPLACEMENTS, NAMED_ENTITIES};
 use html5ever::tendril::StrTendril;
