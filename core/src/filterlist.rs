@@ -362,13 +362,16 @@ struct Untokened {
     /// The filter each needle belongs to, in the automaton's pattern order.
     filters: Vec<usize>,
     needles: Option<AhoCorasick>,
-    /// Filters whose needle is empty: every URL is theirs to check.
+    /// Filters checked on every URL (an empty needle, or a case-sensitive one beyond ASCII).
     always: Vec<usize>,
 }
 
 impl Untokened {
     fn build(all: &[Filter], members: Vec<usize>) -> Untokened {
-        let (always, filters): (Vec<usize>, Vec<usize>) = members.into_iter().partition(|&i| all[i].needle.is_empty());
+        // An empty needle is in every URL; a case-sensitive one beyond ASCII may lowercase otherwise
+        // alone than inside the URL (a final sigma): both are checked on every URL.
+        let (always, filters): (Vec<usize>, Vec<usize>) = members.into_iter()
+            .partition(|&i| all[i].needle.is_empty() || (all[i].match_case && !all[i].needle.is_ascii()));
         // lowercased: a case-sensitive needle is then found in the lowered URL whenever it is in the
         // URL (a superset, which `matches` narrows)
         let needles = (!filters.is_empty()).then(|| {
@@ -633,7 +636,7 @@ mod tests {
     /// Untokened filters (several, one case-sensitive, one with an empty needle), literal and
     /// regex ones side by side, allow filters: every shortcut has something to get wrong.
     fn hand_made() -> FilterIndex {
-        one("%2Fevent.gif%3F\n%2Fopen.aspx%3F$image\n%2Frw%2Fbeacon_\n-Px.GIF?$match-case\n%2FPx.gif%3F$match-case\n*$image,domain=~x.example\n\
+        one("%2Fevent.gif%3F\n%2Fopen.aspx%3F$image\n%2Frw%2Fbeacon_\n-Px.GIF?$match-case\n%2FPx.gif%3F$match-case\nΣ%3F$match-case\n*$image,domain=~x.example\n\
              /track/open?\n/wf/open*upn=\n||t.example^$image\n|https://pixel.\n.gif?uid=|\n%2Fo.gif&\n_open.\n\
              @@%2Fopen.aspx%3Fok\n@@/track/open?keep\n", true)
     }

@@ -77,6 +77,17 @@ fn letters_end(b: &[u8], from: usize) -> usize {
     from + b[from.min(b.len())..].iter().take_while(|c| c.is_ascii_alphabetic()).count()
 }
 
+/// Is the `<` at `lt` the start of `name`'s end tag (the appropriate end tag of raw text)? The end
+/// of the tag's name, when it is.
+fn end_tag_at(b: &[u8], lt: usize, name: &LocalName) -> Option<usize> {
+    if b.get(lt + 1) != Some(&b'/') {
+        return None;
+    }
+    let end = letters_end(b, lt + 2);
+    let appropriate = end - (lt + 2) == name.len() && b[lt + 2..end].eq_ignore_ascii_case(name.as_bytes());
+    (appropriate && b.get(end).is_some_and(|&c| ends_tag_name(c))).then_some(end)
+}
+
 /// Where a script ends once `<!--` has put it in the escaped states (`from`: after the `<!--`),
 /// by the rules of html5ever's tokenizer: the `<` of its end tag and the end of the tag's name, or
 /// None when the input ends first. `<script>` inside the escaped text opens the double-escaped
@@ -85,7 +96,6 @@ fn letters_end(b: &[u8], from: usize) -> usize {
 fn escaped_script_end(b: &[u8], from: usize, name: &LocalName) -> Option<(usize, usize)> {
     #[derive(Clone, Copy, PartialEq, Eq)]
     enum S { Data, Escaped, Dash, DashDash, Double, DoubleDash, DoubleDashDash }
-    let is_name = |a: usize, e: usize| e - a == name.len() && b[a..e].eq_ignore_ascii_case(name.as_bytes());
     let (mut s, mut i) = (S::DashDash, from);
     while i < b.len() {
         let c = b[i];
@@ -93,13 +103,10 @@ fn escaped_script_end(b: &[u8], from: usize, name: &LocalName) -> Option<(usize,
         if c == b'<' {
             if s == S::Data {
                 // script data: an end tag, or `<!--` again
-                if b.get(i + 1) == Some(&b'/') {
-                    let end = letters_end(b, i + 2);
-                    if is_name(i + 2, end) && b.get(end).is_some_and(|&t| ends_tag_name(t)) {
-                        return Some((i, end));
-                    }
-                    i += 2;
-                } else if b[i + 1..].starts_with(b"!--") {
+                if let Some(end) = end_tag_at(b, i, name) {
+                    return Some((i, end));
+                }
+                if b[i + 1..].starts_with(b"!--") {
                     s = S::DashDash;
                     i += 4;
                 } else {
@@ -109,12 +116,11 @@ fn escaped_script_end(b: &[u8], from: usize, name: &LocalName) -> Option<(usize,
             }
             if !double && b.get(i + 1) == Some(&b'/') {
                 // escaped end tag open
-                let end = letters_end(b, i + 2);
-                if is_name(i + 2, end) && b.get(end).is_some_and(|&t| ends_tag_name(t)) {
+                if let Some(end) = end_tag_at(b, i, name) {
                     return Some((i, end));
                 }
                 s = S::Escaped;
-                i = end;
+                i = letters_end(b, i + 2);
                 continue;
             }
             if double && b.get(i + 1) != Some(&b'/') {
@@ -567,14 +573,7 @@ impl<S: TokenSink> Tokenizer<'_, S> {
                     }
                 };
             }
-            if b.get(at + 1) != Some(&b'/') {
-                continue;
-            }
-            let from = at + 2;
-            let len = b[from..].iter().take_while(|c| c.is_ascii_alphabetic()).count();
-            let end = from + len;
-            let appropriate = len == name.len() && b[from..end].eq_ignore_ascii_case(name.as_bytes());
-            if appropriate && b.get(end).is_some_and(|&c| ends_tag_name(c)) {
+            if let Some(end) = end_tag_at(b, at, name) {
                 self.flush(at)?;
                 return self.tag_rest(TagKind::EndTag, name.clone(), end);
             }
