@@ -12,8 +12,8 @@
 //! document again with html5ever's tokenizer: a NUL, a plaintext element, CDATA in SVG or MathML,
 //! a doctype other than the usual `<!DOCTYPE name PUBLIC "…" "…">` shapes, a tag, comment or
 //! doctype the end of the input cuts off, a comment that ends abruptly (`<!-->`) or with `--!>`.
-//! Scripts are read, the escaped states `<!--` opens included. The `tokenize` fuzz target and this module's tests hold it to html5ever's token
-//! stream on hostile and generated input.
+//! Scripts are read, the escaped states `<!--` opens included. The `tokenize` fuzz target and
+//! this module's tests hold it to html5ever's token stream on hostile and generated input.
 use html5ever::data::{C1_REPLACEMENTS, NAMED_ENTITIES};
 use html5ever::tendril::StrTendril;
 use html5ever::tokenizer::states::RawKind;
@@ -23,8 +23,8 @@ use memchr::{memchr, memchr2, memmem};
 use rustc_hash::FxHashSet;
 
 /// Text to an end tag, as the tree builder asks for it after `<title>`/`<textarea>` (character
-/// references read), `<style>`/`<xmp>`/… (raw) or `<script>` (raw, but for the escaped states
-/// that `<!--` opens, which are declined).
+/// references read), `<style>`/`<xmp>`/… (raw) or `<script>` (raw, with the escaped states that
+/// `<!--` opens: `escaped_script_end`).
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Raw {
     Rcdata,
@@ -164,12 +164,12 @@ fn escaped_script_end(b: &[u8], from: usize, name: &LocalName) -> Option<(usize,
             continue;
         }
         s = match (s, c) {
-            (S::Escaped | S::Dash, b'-') => if s == S::Escaped { S::Dash } else { S::DashDash },
-            (S::DashDash, b'-') => S::DashDash,
+            (S::Escaped, b'-') => S::Dash,
+            (S::Dash | S::DashDash, b'-') => S::DashDash,
             (S::DashDash, b'>') => S::Data,
             (S::Escaped | S::Dash | S::DashDash, _) => S::Escaped,
-            (S::Double | S::DoubleDash, b'-') => if s == S::Double { S::DoubleDash } else { S::DoubleDashDash },
-            (S::DoubleDashDash, b'-') => S::DoubleDashDash,
+            (S::Double, b'-') => S::DoubleDash,
+            (S::DoubleDash | S::DoubleDashDash, b'-') => S::DoubleDashDash,
             (S::DoubleDashDash, b'>') => S::Data,
             (_, _) => S::Double,
         };
@@ -561,26 +561,28 @@ impl<S: TokenSink> Tokenizer<'_, S> {
             self.pos = at + 1;
             if kind == Raw::Script && b[at + 1..].starts_with(b"!--") {
                 // the escaped states: where the script ends is read by their rules
-                return match escaped_script_end(b, at + 4, name) {
-                    Some((lt, end)) => {
-                        self.flush(lt)?;
-                        self.tag_rest(TagKind::EndTag, name.clone(), end)
-                    }
-                    None => {
-                        self.flush(b.len())?;
-                        self.resume(b.len());
-                        Ok(())
-                    }
-                };
+                return self.raw_end(name, escaped_script_end(b, at + 4, name));
             }
             if let Some(end) = end_tag_at(b, at, name) {
-                self.flush(at)?;
-                return self.tag_rest(TagKind::EndTag, name.clone(), end);
+                return self.raw_end(name, Some((at, end)));
             }
         }
-        self.flush(b.len())?;
-        self.resume(b.len());
-        Ok(())
+        self.raw_end(name, None)
+    }
+
+    /// The end of raw text: at `name`'s end tag (`Some((<, end of its name))`), or with the input.
+    fn raw_end(&mut self, name: &LocalName, end_tag: Option<(usize, usize)>) -> Step<()> {
+        match end_tag {
+            Some((lt, end)) => {
+                self.flush(lt)?;
+                self.tag_rest(TagKind::EndTag, name.clone(), end)
+            }
+            None => {
+                self.flush(self.b.len())?;
+                self.resume(self.b.len());
+                Ok(())
+            }
+        }
     }
 
     /// The character reference at `at` (an `&`), as html5ever reads it; `None` when the `&` is
