@@ -116,7 +116,8 @@ def _known(mode: str, text: str, want: object, want_calls: list, got: object, ca
 def _run(mode: str, text: str, where: str, decide, splice: bool = False,
          unread: list[str] | None = None) -> tuple[object, list[list[str]]]:
     """The cleaner's output and its judge calls. CSS dropped as unreadable is reported through the
-    judge too (kind "unreadable", which the Python reader never had): that goes to ``unread``."""
+    judge too (kind "unreadable", which the Python reader never had): that goes to ``unread``; so are
+    the other URLs of a declaration or rule that goes (kinds "went-with:…"), which it never reported."""
     calls: list[list[str]] = []
 
     def judge(url: str, kind: str, where_: str):
@@ -124,6 +125,8 @@ def _run(mode: str, text: str, where: str, decide, splice: bool = False,
             if unread is not None:
                 unread.append(url)
             return False       # ignored: the CSS goes whatever is answered
+        if kind.startswith(("went-with:", "went-with-proxied:")):
+            return None        # ignored too: reported, not judged
         calls.append([url, kind, where_])
         return decide(url, kind, where_)
 

@@ -398,9 +398,42 @@ def test_css_dropped_because_it_cannot_be_read_safely_is_reported_not_silent():
     assert "@media" not in res.html and "t.example" not in res.html and ">x</div>" in res.html
     got = sorted((f.kind, f.where, f.action, f.reason, f.detail) for f in res.findings)
     assert got == [("css", "<style>", "removed", "policy:unreadable-css", "CSS nested more than 256 levels deep: the whole sheet"),
-                   ("css", "div@style", "removed", "policy:unreadable-css", "a broken url( or an unclosed string")]
+                   ("css", "div@style", "removed", "policy:unreadable-css", "a broken url( or an unclosed string"),
+                   ("image", "div@style:background", "removed", "policy:went-with-css",
+                    "the CSS declaration or rule holding it was removed")]
     assert [ln.text for ln in popup_lines([f.__dict__ for f in res.findings])] == [
-        "2 pieces of CSS — removed (CSS that cannot be read safely is not passed on)"]
+        "2 pieces of CSS — removed (CSS that cannot be read safely is not passed on)",
+        "remote image — removed (the CSS holding it was removed)"]
+
+
+def test_every_url_of_a_removed_css_declaration_is_named():
+    """A declaration goes whole when one of its URLs is removed: the report names each URL it took,
+    for its own reason when it would have gone alone, else as gone with its declaration (it used to
+    name only the first one removed). A URL already reported proxied is reported removed instead."""
+    tracker = "https://list-manage.com/track/open.php?u=1"
+    html = (f'<style>@font-face{{font-family:x;src:url(https://fonts.example.com/a.woff2),url({tracker}),'
+            f'url(data:font/woff2;base64,AAAA),url("")}}</style>'
+            f'<div style="background-image:url(https://cdn.example.com/a.png), url({tracker}), '
+            f'url(https://cdn.example.com/c.png)">x</div>'
+            f'<div style="background-image:url(https://cdn.example.com/a.png)">y</div>')
+    rows = lambda res: [(f.kind, f.where, f.action, f.reason, f.url) for f in res.findings]
+    res = clean_html(html, Options(mode="trackers"))
+    assert "woff" not in res.html and "c.png" not in res.html and "cdn.example.com/a.png" in res.html
+    assert rows(res) == [
+        ("font", "<style>:src", "removed", "policy:not-a-visible-image", "https://fonts.example.com/a.woff2"),
+        ("font", "<style>:src", "removed", "rule:mailchimp/open", tracker),
+        ("font", "<style>:src", "removed", "policy:went-with-css", "data:font/woff2;base64,AAAA"),
+        ("pixel", "div@style:background-image", "removed", "rule:mailchimp/open", tracker),
+        ("image", "div@style:background-image", "removed", "policy:went-with-css", "https://cdn.example.com/a.png"),
+        ("image", "div@style:background-image", "removed", "policy:went-with-css", "https://cdn.example.com/c.png")]
+    ring = KeyRing((("k1", b"s" * 32),))
+    res = clean_html(html, Options(mode="proxy", proxy_base="https://proxy.example.net/p", keyring=ring))
+    assert res.html.count("proxy.example.net") == 1 and ">y</div>" in res.html
+    assert rows(res)[-4:] == [
+        ("image", "div@style:background-image", "removed", "policy:went-with-css", "https://cdn.example.com/a.png"),
+        ("pixel", "div@style:background-image", "removed", "rule:mailchimp/open", tracker),
+        ("image", "div@style:background-image", "removed", "policy:went-with-css", "https://cdn.example.com/c.png"),
+        ("image", "div@style:background-image", "proxied", "policy:proxy", "https://cdn.example.com/a.png")]
 
 
 def test_css_selectors_too_costly_to_match_show_the_part_as_text():

@@ -480,9 +480,12 @@ class Socks5:
                     while data := await src.read(65536):
                         dst.write(data)
                         await dst.drain()
+                except OSError:
+                    pass  # one side went away: the other is closed below
                 finally:
                     dst.close()
-            await asyncio.gather(pipe(reader, up_w), pipe(up_r, writer))
+            # both directions run to their end: neither is left pending with an error nobody reads
+            await asyncio.gather(pipe(reader, up_w), pipe(up_r, writer), return_exceptions=True)
         except (OSError, asyncio.IncompleteReadError):
             writer.close()
 

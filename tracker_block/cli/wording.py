@@ -36,7 +36,8 @@ _SETTING = {"policy:remote-all": "your setting: block every remote load",
 _ALWAYS = {"policy:not-a-visible-image": "only images you see may load",
            "policy:remote-stylesheet": "a remote stylesheet cannot be checked without fetching it",
            "policy:no-link-element": "a remote stylesheet cannot be checked without fetching it",
-           "policy:unreadable-css": "CSS that cannot be read safely is not passed on"}
+           "policy:unreadable-css": "CSS that cannot be read safely is not passed on",
+           "policy:went-with-css": "the CSS holding it was removed"}
 _SCRIPT = "scripts never run in mail"
 # A whole HTML part shown as its source text instead of cleaned (kind "object", where "document").
 _DOCUMENT = {"policy:too-many-nodes": "it would build too many elements to check safely",

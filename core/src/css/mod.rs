@@ -199,9 +199,54 @@ fn quote(url: &str) -> String {
     s
 }
 
+/// The judge's kind prefix for a URL that goes only because the declaration, prelude or rule holding
+/// it goes (another URL in it was removed, or it could not be read): `went-with:css`, `went-with:font`.
+/// The URL is not fetched whatever is answered; the judge reports it. [`WENT_WITH_PROXIED`] marks
+/// one the judge had already answered with a replacement, which now never appears.
+pub const WENT_WITH: &str = "went-with:";
+pub const WENT_WITH_PROXIED: &str = "went-with-proxied:";
+
 /// The cleaning of one piece of CSS, around the caller's judge.
 struct Cleaner<'j, J: FnMut(&str, &str, &str) -> Judged> {
     judge: &'j mut J,
+    /// The unit being rewritten (`rewrite_unit`): its URLs judged and not removed (replaced?), and
+    /// those after the one removed, never judged; reported when the unit goes.
+    judged: Vec<(String, bool)>,
+    after: Vec<String>,
+}
+
+/// The URL a node carries, read as `rewrite_values` judges it (`in_set`: inside `image-set()` and
+/// kin, where a string is a URL).
+fn url_of(node: &Node<'_>, in_set: bool) -> Option<String> {
+    match node {
+        Node::Url { value, .. } => Some(value.to_string()),
+        Node::Function { name, args } if is_url_func(name) => {
+            let first = args.iter().find(|a| !a.is_space_or_comment());
+            Some(match first {
+                Some(Node::Str { value, .. }) | Some(Node::Url { value, .. }) => value.to_string(),
+                _ => py_strip(&to_css(args)).to_string(),
+            })
+        }
+        Node::Str { value, .. } if in_set || urlish(value) => Some(value.to_string()),
+        _ => None,
+    }
+}
+
+/// Every URL in `nodes` (at any depth) as `rewrite_values` would find them, in order.
+fn urls_in(nodes: &[Node<'_>], in_set: bool, out: &mut Vec<String>) {
+    for node in nodes {
+        if let Some(url) = url_of(node, in_set) {
+            if !py_strip(&url).is_empty() {
+                out.push(url); // an empty url() loads nothing: nothing to report
+            }
+            continue;
+        }
+        match node {
+            Node::Function { name, args } => urls_in(args, in_set || is_string_url_func(name), out),
+            Node::Paren(c) | Node::Square(c) | Node::Curly(c) => urls_in(c, in_set, out),
+            _ => {}
+        }
+    }
 }
 
 impl<J: FnMut(&str, &str, &str) -> Judged> Cleaner<'_, J> {
@@ -211,50 +256,83 @@ impl<J: FnMut(&str, &str, &str) -> Judged> Cleaner<'_, J> {
         (self.judge)(what, UNREADABLE, "");
     }
 
-    /// The values with their URLs judged: None when nothing changed.
+    /// `rewrite_values` for a unit that goes whole (a declaration's value, a prelude, a bare value):
+    /// when it goes, each of its other URLs goes with it and is reported so ([`WENT_WITH`]), in order.
+    fn rewrite_unit<'a>(&mut self, nodes: &[Node<'a>], kind: &str, where_: &str, in_set: bool) -> Result<Option<Vec<Node<'a>>>, Blocked> {
+        self.judged.clear();
+        self.after.clear();
+        let result = self.rewrite_values(nodes, kind, where_, in_set);
+        if result.is_err() {
+            let judged = std::mem::take(&mut self.judged);
+            let after = std::mem::take(&mut self.after);
+            for (url, replaced) in judged {
+                (self.judge)(&url, &format!("{}{kind}", if replaced { WENT_WITH_PROXIED } else { WENT_WITH }), where_);
+            }
+            for url in after {
+                (self.judge)(&url, &format!("{WENT_WITH}{kind}"), where_);
+            }
+        }
+        result
+    }
+
+    /// A rule that goes whole (its prelude was removed): the URLs of its block go with it.
+    fn rule_went(&mut self, content: &[Node<'_>], kind: &str, where_: &str) {
+        let mut urls = Vec::new();
+        urls_in(content, false, &mut urls);
+        for url in urls {
+            (self.judge)(&url, &format!("{WENT_WITH}{kind}"), where_);
+        }
+    }
+
+    /// The values with their URLs judged: None when nothing changed. Called through `rewrite_unit`.
     fn rewrite_values<'a>(&mut self, nodes: &[Node<'a>], kind: &str, where_: &str, in_set: bool) -> Result<Option<Vec<Node<'a>>>, Blocked> {
         let mut out: Option<Vec<Node<'a>>> = None;
         for (i, node) in nodes.iter().enumerate() {
-            let mut url: Option<String> = None;
-            match node {
+            let blocked = |me: &mut Self| {
+                urls_in(&nodes[i + 1..], in_set, &mut me.after);
+                Err(Blocked)
+            };
+            if matches!(node, Node::Error(_)) {
                 // A broken url( or an unterminated string: browsers drop or end it, but what it
                 // swallowed can read as more CSS to a laxer reader (found by fuzzing). The value goes.
-                Node::Error(_) => {
-                    self.unreadable("a broken url( or an unclosed string");
-                    return Err(Blocked);
-                }
-                Node::Url { value, .. } => url = Some(value.to_string()),
-                Node::Function { name, args } if is_url_func(name) => {
-                    let first = args.iter().find(|a| !a.is_space_or_comment());
-                    url = Some(match first {
-                        Some(Node::Str { value, .. }) | Some(Node::Url { value, .. }) => value.to_string(),
-                        _ => py_strip(&to_css(args)).to_string(),
-                    });
-                }
-                Node::Str { value, .. } if in_set || urlish(value) => url = Some(value.to_string()),
-                _ => {}
+                self.unreadable("a broken url( or an unclosed string");
+                return blocked(self);
             }
-            let replacement = if let Some(url) = url {
+            let replacement = if let Some(url) = url_of(node, in_set) {
                 match (self.judge)(&url, kind, where_) {
-                    Judged::Remove => return Err(Blocked),
-                    Judged::Keep => None,
-                    Judged::Replace(v) => Some(if matches!(node, Node::Str { .. }) {
-                        Node::Str { repr: quote(&v), value: Cow::Owned(v) }
-                    } else {
-                        Node::Url { repr: format!("url({})", quote(&v)), value: Cow::Owned(v) }
-                    }),
+                    Judged::Remove => return blocked(self),
+                    Judged::Keep => {
+                        if !py_strip(&url).is_empty() {
+                            self.judged.push((url, false));
+                        }
+                        None
+                    }
+                    Judged::Replace(v) => {
+                        if !py_strip(&url).is_empty() {
+                            self.judged.push((url, true));
+                        }
+                        Some(if matches!(node, Node::Str { .. }) {
+                            Node::Str { repr: quote(&v), value: Cow::Owned(v) }
+                        } else {
+                            Node::Url { repr: format!("url({})", quote(&v)), value: Cow::Owned(v) }
+                        })
+                    }
                 }
             } else {
-                match node {
+                let inner = match node {
                     Node::Function { name, args } => {
                         let set = in_set || is_string_url_func(name);
-                        self.rewrite_values(args, kind, where_, set)?
-                            .map(|args| Node::Function { name: name.clone(), args })
+                        self.rewrite_values(args, kind, where_, set)
+                            .map(|new| new.map(|args| Node::Function { name: name.clone(), args }))
                     }
-                    Node::Paren(c) => self.rewrite_values(c, kind, where_, in_set)?.map(Node::Paren),
-                    Node::Square(c) => self.rewrite_values(c, kind, where_, in_set)?.map(Node::Square),
-                    Node::Curly(c) => self.rewrite_values(c, kind, where_, in_set)?.map(Node::Curly),
-                    _ => None,
+                    Node::Paren(c) => self.rewrite_values(c, kind, where_, in_set).map(|n| n.map(Node::Paren)),
+                    Node::Square(c) => self.rewrite_values(c, kind, where_, in_set).map(|n| n.map(Node::Square)),
+                    Node::Curly(c) => self.rewrite_values(c, kind, where_, in_set).map(|n| n.map(Node::Curly)),
+                    _ => Ok(None),
+                };
+                match inner {
+                    Ok(r) => r,
+                    Err(Blocked) => return blocked(self),
                 }
             };
             match (replacement, out.as_mut()) {
@@ -296,7 +374,7 @@ impl<J: FnMut(&str, &str, &str) -> Judged> Cleaner<'_, J> {
                         changed = true;
                         continue;
                     }
-                    match self.rewrite_values(&value, kind, &lower, false) {
+                    match self.rewrite_unit(&value, kind, &lower, false) {
                         Err(Blocked) => {
                             changed = true;
                             continue;
@@ -343,7 +421,7 @@ impl<J: FnMut(&str, &str, &str) -> Judged> Cleaner<'_, J> {
                         self.unreadable("an @import with a block");
                         return (false, true);
                     }
-                    return match self.rewrite_values(prelude, "stylesheet", "@import", true) {
+                    return match self.rewrite_unit(prelude, "stylesheet", "@import", true) {
                         Err(Blocked) => (false, true),
                         Ok(None) => (true, false),
                         Ok(Some(new)) => {
@@ -356,8 +434,14 @@ impl<J: FnMut(&str, &str, &str) -> Judged> Cleaner<'_, J> {
                 if lname == "namespace" {
                     return (true, false); // a namespace URL is a name, never fetched
                 }
-                let ch_prelude = match self.rewrite_values(prelude, "css", &format!("@{lname}"), false) {
-                    Err(Blocked) => return (false, true),
+                let ch_prelude = match self.rewrite_unit(prelude, "css", &format!("@{lname}"), false) {
+                    Err(Blocked) => {
+                        if let Some(body) = content.as_deref() {
+                            let kind = if lname == "font-face" { "font" } else { "css" };
+                            self.rule_went(body, kind, &format!("@{lname}"));
+                        }
+                        return (false, true);
+                    }
                     Ok(Some(new)) => {
                         *prelude = new;
                         true
@@ -391,8 +475,11 @@ impl<J: FnMut(&str, &str, &str) -> Judged> Cleaner<'_, J> {
                     self.unreadable("a selector holding url(");
                     return (false, true);
                 }
-                let ch_prelude = match self.rewrite_values(prelude, "css", "selector", false) {
-                    Err(Blocked) => return (false, true),
+                let ch_prelude = match self.rewrite_unit(prelude, "css", "selector", false) {
+                    Err(Blocked) => {
+                        self.rule_went(content, "css", "selector");
+                        return (false, true);
+                    }
                     Ok(Some(new)) => {
                         *prelude = new;
                         true
@@ -716,7 +803,7 @@ pub fn clean_stylesheet_with<J: FnMut(&str, &str, &str) -> Judged>(text: &str, j
                     return Some(String::new());
                 };
                 let mut replay = |u: &str, k: &str, w: &str| judge.again(u, k, w);
-                let mut cleaner = Cleaner { judge: &mut replay };
+                let mut cleaner = Cleaner { judge: &mut replay, judged: Vec::new(), after: Vec::new() };
                 let (kept, ch) = cleaner.clean_items(parse_stylesheet(&nodes, false, false));
                 judge.done.clear();
                 changed |= ch;
@@ -753,7 +840,7 @@ impl<J: FnMut(&str, &str, &str) -> Judged> Replaying<J> {
     }
 
     fn again(&mut self, url: &str, kind: &str, where_: &str) -> Judged {
-        if kind == UNREADABLE {
+        if kind == UNREADABLE || kind.starts_with(WENT_WITH) || kind.starts_with(WENT_WITH_PROXIED) {
             return (self.judge)(url, kind, where_); // never asked on the fast reading
         }
         match self.done.pop_front() {
@@ -809,7 +896,7 @@ pub fn clean_declarations_with<J: FnMut(&str, &str, &str) -> Judged>(text: &str,
         return Some(String::new());
     };
     let items = parse_blocks_contents(&nodes, true, true);
-    let mut cleaner = Cleaner { judge: &mut memo_judge };
+    let mut cleaner = Cleaner { judge: &mut memo_judge, judged: Vec::new(), after: Vec::new() };
     let raw = if items.iter().any(|i| matches!(i, Item::Error { .. })) {
         match tokenize(&src, false) {
             Ok(raw) => raw,
@@ -835,8 +922,8 @@ pub fn clean_value<J: FnMut(&str, &str, &str) -> Judged>(text: &str, mut judge: 
         judge(TOO_DEEP, UNREADABLE, where_);
         return ValueOutcome::Removed;
     };
-    let mut cleaner = Cleaner { judge: &mut judge };
-    match cleaner.rewrite_values(&nodes, "css", where_, false) {
+    let mut cleaner = Cleaner { judge: &mut judge, judged: Vec::new(), after: Vec::new() };
+    match cleaner.rewrite_unit(&nodes, "css", where_, false) {
         Err(Blocked) => ValueOutcome::Removed,
         Ok(None) => ValueOutcome::Unchanged,
         Ok(Some(new)) => ValueOutcome::Rewritten(to_css(&new)),

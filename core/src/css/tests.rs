@@ -208,3 +208,41 @@ fn what_goes_unread_is_reported() {
     }, "fill");
     assert_eq!((out, said.last().map(|s| s.1.as_str())), (ValueOutcome::Removed, Some(UNREADABLE)));
 }
+
+/// When a declaration, prelude or rule goes for one URL, each of its other URLs is reported as gone
+/// with it, in order: those judged before it (kept, or replaced: `went-with-proxied:`) and those
+/// after it, never judged, at any depth (`image-set()` inside a value, a rule's block).
+#[test]
+fn every_url_that_goes_with_its_declaration_is_reported() {
+    let t = |u: &str| if u.contains("t.test") { Judged::Remove } else if u.contains("p.test") { Judged::Replace("r".into()) } else { Judged::Keep };
+    let call = |u: &str, k: &str, w: &str| (u.to_string(), k.to_string(), w.to_string());
+    let (out, calls) = run(
+        "a{background:url(http://k.test/1),image-set('http://p.test/2' 1x,url(http://t.test/3) 2x,'http://k.test/4' 3x),url(http://k.test/5),url('');color:red}",
+        t,
+    );
+    assert_eq!(out.as_deref(), Some("a{color:red;}"));
+    assert_eq!(calls, vec![
+        call("http://k.test/1", "css", "background"),
+        call("http://p.test/2", "css", "background"),
+        call("http://t.test/3", "css", "background"),
+        call("http://k.test/1", "went-with:css", "background"),
+        call("http://p.test/2", "went-with-proxied:css", "background"),
+        call("http://k.test/4", "went-with:css", "background"),
+        call("http://k.test/5", "went-with:css", "background"),
+    ]);
+    // a rule whose selector goes takes its block's URLs with it
+    let (out, calls) = run("[x='http://t.test/s']{background:url(http://k.test/b)} b{}", t);
+    assert_eq!(out.as_deref(), Some(" b{}"));
+    assert_eq!(calls, vec![call("http://t.test/s", "css", "selector"), call("http://k.test/b", "went-with:css", "selector")]);
+    // a style attribute, on its fast path and when read in full
+    for plain in [true, false] {
+        let mut calls = Vec::new();
+        let out = clean_declarations_with("src:url(http://k.test/a),url(http://t.test/b),url(http://k.test/c);x:y", |u: &str, k: &str, w: &str| {
+            calls.push(call(u, k, w));
+            t(u)
+        }, plain);
+        assert_eq!(out.as_deref(), Some("x:y;"));
+        let went: Vec<_> = calls.iter().filter(|c| c.1.starts_with("went-with")).map(|c| c.0.as_str()).collect();
+        assert_eq!(went, ["http://k.test/a", "http://k.test/c"], "plain: {plain}");
+    }
+}

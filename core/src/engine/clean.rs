@@ -92,6 +92,9 @@ pub struct Cleaner<'a> {
     pub findings: Vec<Finding>,
 }
 
+/// The reason a CSS URL goes only with the declaration or rule holding it (`Cleaner::went_with`).
+const WENT_WITH_CSS: &str = "policy:went-with-css";
+const WENT_WITH_DETAIL: &str = "the CSS declaration or rule holding it was removed";
 const FILE_SCHEMES: &[&str] = &["file", "smb", "afp", "nfs", "webdav"];
 
 fn truncated(raw: &str) -> String {
@@ -210,13 +213,41 @@ impl<'a> Cleaner<'a> {
             self.find("css", None, at, "removed", "policy:unreadable-css", None, "policy", Some(url.to_owned()));
             return Judged::Remove;
         }
+        let (went, proxied, kind) = match (kind.strip_prefix(css::WENT_WITH), kind.strip_prefix(css::WENT_WITH_PROXIED)) {
+            (Some(k), _) => (true, false, k),
+            (_, Some(k)) => (true, true, k),
+            _ => (false, false, kind),
+        };
         let image = kind == "css" && css_is_visible_image(where_);
         let k = if kind != "css" { kind } else if image { base_kind } else { "css" };
+        if went {
+            self.went_with(url, k, &at, image, proxied);
+            return Judged::Remove;
+        }
         match self.judge_load(url, k, &at, None, None, false, false, image) {
             (LoadAction::Keep, _) => Judged::Keep,
             (LoadAction::Proxy, Some(new)) => Judged::Replace(new),
             _ => Judged::Remove,
         }
+    }
+
+    /// A URL in CSS that goes because the declaration, prelude or rule holding it goes: reported as
+    /// removed, for its own reason when it would have gone by itself, else as `policy:went-with-css`.
+    /// `proxied`: it was already reported proxied, a rewrite that now never appears.
+    fn went_with(&mut self, raw: &str, kind: &str, at: &str, image: bool, proxied: bool) {
+        if proxied {
+            let was = self.findings.iter_mut().rev().find(|f| f.action == "proxied" && f.where_ == at && f.url.as_deref() == Some(raw));
+            if let Some(f) = was {
+                (f.action, f.reason, f.detail) = ("removed", WENT_WITH_CSS.to_owned(), Some(WENT_WITH_DETAIL.to_owned()));
+                return;
+            }
+        }
+        let before = self.findings.len();
+        if self.judge_load(raw, kind, at, None, None, false, false, image).0 == LoadAction::Remove {
+            return; // reported for its own reason
+        }
+        self.findings.truncate(before); // kept or proxied alone, it goes all the same
+        self.find(kind, Some(&truncated(raw)), at, "removed", WENT_WITH_CSS, None, "policy", Some(WENT_WITH_DETAIL.to_owned()));
     }
 
     // ------------------------------------------------------------------ links
