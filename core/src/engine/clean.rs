@@ -3,7 +3,7 @@
 //! per site or per URL: Python receives the cleaned text and the findings.
 use std::cell::RefCell;
 use rustc_hash::FxHashMap;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use aho_corasick::{AhoCorasick, MatchKind};
 
@@ -64,8 +64,9 @@ pub struct Settings<'a> {
     pub plans: &'a RefCell<LinkPlans>,
 }
 
-/// One link's decision, independent of where it is, by (link, whether its text reads as unsubscribe).
-pub type LinkPlans = FxHashMap<(String, bool), LinkPlan>;
+/// One link's decision, independent of where it is, by link, then by whether its text reads as
+/// unsubscribe (`[no, yes]`; looked up by `&str`, shared, not copied).
+pub type LinkPlans = FxHashMap<String, [Option<Arc<LinkPlan>>; 2]>;
 
 /// One link's decision, independent of where it is (cached per distinct link, see `LinkPlans`).
 #[derive(Clone)]
@@ -335,6 +336,7 @@ impl<'a> Cleaner<'a> {
         if plan.asks_text && unsubscribes() {
             plan = self.cached_plan(&url, true);
         }
+        let plan = &*plan;
         for f in &plan.findings {
             self.findings.push(Finding {
                 kind: f.kind.to_owned(),
@@ -347,16 +349,16 @@ impl<'a> Cleaner<'a> {
                 detail: f.detail.clone(),
             });
         }
-        plan.new
+        plan.new.clone()
     }
 
-    fn cached_plan(&mut self, url: &str, text_unsubscribes: bool) -> LinkPlan {
-        let key = (url.to_owned(), text_unsubscribes);
-        if let Some(p) = self.s.plans.borrow().get(&key) {
-            return p.clone();
+    fn cached_plan(&mut self, url: &str, text_unsubscribes: bool) -> Arc<LinkPlan> {
+        let slot = usize::from(text_unsubscribes);
+        if let Some(p) = self.s.plans.borrow().get(url).and_then(|pair| pair[slot].clone()) {
+            return p;
         }
-        let p = self.plan_link(url, text_unsubscribes);
-        self.s.plans.borrow_mut().insert(key, p.clone());
+        let p = Arc::new(self.plan_link(url, text_unsubscribes));
+        self.s.plans.borrow_mut().entry(url.to_owned()).or_default()[slot] = Some(p.clone());
         p
     }
 }

@@ -84,6 +84,21 @@ const CLOSES_P: [&str; 37] = [
     "figcaption", "figure", "footer", "header", "hgroup", "main", "menu", "nav", "ol", "search", "section",
     "summary", "ul", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "listing", "form", "li", "dd", "dt", "hr",
 ];
+/// Each listed tag's lists as bits: one lookup per element instead of a compare per entry.
+const PRONE: u8 = 1;
+const BY_KIN: u8 = 2;
+const CLOSES_P_BIT: u8 = 4;
+const ANIMATION: u8 = 8;
+static TAG_BITS: std::sync::LazyLock<rustc_hash::FxHashMap<&'static str, u8>> = std::sync::LazyLock::new(|| {
+    let mut m = rustc_hash::FxHashMap::default();
+    for (list, bit) in [(&MUTATION_PRONE_TAGS[..], PRONE), (&SELF_CLOSING_BY_KIN[..], BY_KIN), (&CLOSES_P[..], CLOSES_P_BIT),
+                        (&SVG_ANIMATIONS[..], ANIMATION)] {
+        for tag in list {
+            *m.entry(*tag).or_insert(0) |= bit;
+        }
+    }
+    m
+});
 pub const LINK_TAGS: [&str; 2] = ["a", "area"];
 pub const VML_LINK_SHAPES: [&str; 9] =
     ["v:shape", "v:rect", "v:roundrect", "v:oval", "v:line", "v:polyline", "v:arc", "v:curve", "v:group"];
@@ -407,14 +422,15 @@ fn element<'d>(
     prone: &mut bool,
     styles: &mut rustc_hash::FxHashMap<&'d str, u8>,
 ) -> bool {
-    if MUTATION_PRONE_TAGS.contains(&tag)
-        || (SELF_CLOSING_BY_KIN.contains(&tag) && inside_kin(doc, id, tag))
-        || (CLOSES_P.contains(&tag) && inside_kin(doc, id, "p"))
+    let bits = TAG_BITS.get(tag).copied().unwrap_or(0);
+    if bits & PRONE != 0
+        || (bits & BY_KIN != 0 && inside_kin(doc, id, tag))
+        || (bits & CLOSES_P_BIT != 0 && inside_kin(doc, id, "p"))
         || (tag == "script" && script_escapes(doc, id))
     {
         *prone = true;
     }
-    if !element_sites(doc, id, tag, attrs, sites) || attrs.is_empty() {
+    if !element_sites(doc, id, tag, bits, attrs, sites) || attrs.is_empty() {
         return hidden_above;
     }
     let mut hidden = hidden_above;
@@ -447,7 +463,7 @@ fn element<'d>(
 }
 
 /// Sites of special elements. Returns false when the element's attributes are not looked at.
-fn element_sites(doc: &Document, id: NodeId, tag: &str, attrs: &[Attribute], sites: &mut Vec<Site>) -> bool {
+fn element_sites(doc: &Document, id: NodeId, tag: &str, bits: u8, attrs: &[Attribute], sites: &mut Vec<Site>) -> bool {
     if let Some(kind) = drop_kind(tag) {
         let mut s = Site::new(id, None, kind, format!("<{tag}>"));
         s.url = first_value(attrs, &["src", "data", "href", "codebase", "archive", "code"]).map(str::to_owned);
@@ -455,7 +471,7 @@ fn element_sites(doc: &Document, id: NodeId, tag: &str, attrs: &[Attribute], sit
         sites.push(s);
         return false;
     }
-    if SVG_ANIMATIONS.contains(&tag) {
+    if bits & ANIMATION != 0 {
         let target = first_value(attrs, &["attributeName", "attributename"]).unwrap_or("");
         let values: Vec<&str> = attrs
             .iter()
