@@ -315,12 +315,12 @@ impl PyDetector {
 
 #[pyfunction]
 fn normalise(url: Text) -> String {
-    urls::normalise(&url.0)
+    urls::normalise(&url.0).into_owned()
 }
 
 #[pyfunction]
 fn scheme_of(url: Text) -> String {
-    urls::scheme_of(&url.0)
+    urls::scheme_of(&url.0).into_owned()
 }
 
 #[pyfunction]

@@ -15,17 +15,13 @@ use crate::rules::Judge;
 pub const REMOTE_SCHEMES: [&str; 5] = ["http", "https", "ftp", "ws", "wss"];
 
 /// The URL a browser would act on: inner tabs/newlines gone, ends trimmed of C0 controls and space.
-pub fn normalise(url: &str) -> String {
-    let mut s: String = if url.contains(['\t', '\n', '\r']) {
-        url.chars().filter(|c| !matches!(c, '\t' | '\n' | '\r')).collect()
-    } else {
-        url.to_string()
-    };
+pub fn normalise(url: &str) -> Cow<'_, str> {
     let c0 = |c: char| c <= ' ';
-    if s.starts_with(c0) || s.ends_with(c0) {
-        s = s.trim_matches(c0).to_string();
+    if memchr::memchr3(b'\t', b'\n', b'\r', url.as_bytes()).is_none() {
+        return Cow::Borrowed(url.trim_matches(c0)); // (most URLs: nothing to copy)
     }
-    s
+    let s: String = url.chars().filter(|c| !matches!(c, '\t' | '\n' | '\r')).collect();
+    Cow::Owned(s.trim_matches(c0).to_owned())
 }
 
 fn is_scheme_char(c: char) -> bool {
@@ -43,24 +39,22 @@ fn scheme_len(url: &str) -> Option<usize> {
 }
 
 /// Lowercased scheme of a normalised URL; "//" for protocol-relative; "" for relative.
-pub fn scheme_of(url: &str) -> String {
-    if url.starts_with("https:") {
-        return "https".into();
-    }
+pub fn scheme_of(url: &str) -> Cow<'_, str> {
     if let Some(n) = scheme_len(url) {
-        return url[..n].to_ascii_lowercase();
+        let scheme = &url[..n];
+        return if scheme.bytes().any(|b| b.is_ascii_uppercase()) { Cow::Owned(scheme.to_ascii_lowercase()) } else { Cow::Borrowed(scheme) };
     }
     let mut two = url.chars().take(2).map(|c| if c == '\\' { '/' } else { c });
     if two.next() == Some('/') && two.next() == Some('/') {
-        return "//".into();
+        return Cow::Borrowed("//");
     }
-    String::new()
+    Cow::Borrowed("")
 }
 
 /// Would a mail client reach the network for this URL (as a load)?
 pub fn is_remote(url: &str) -> bool {
     let s = scheme_of(url);
-    s == "//" || REMOTE_SCHEMES.contains(&s.as_str())
+    s == "//" || REMOTE_SCHEMES.contains(&&*s)
 }
 
 /// Protocol-relative and slash-less forms made explicit (``//h/x`` -> ``https://h/x``, ``http:h`` -> ``http://h``).
@@ -84,7 +78,7 @@ pub fn absolute_cow(url: &str) -> Cow<'_, str> {
     if s == "//" {
         return Cow::Owned(format!("https:{url}"));
     }
-    if REMOTE_SCHEMES.contains(&s.as_str()) {
+    if REMOTE_SCHEMES.contains(&&*s) {
         let rest = &url[s.len() + 1..];
         if rest.starts_with("//") {
             return Cow::Owned(format!("{s}:{rest}"));

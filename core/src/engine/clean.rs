@@ -158,7 +158,7 @@ impl<'a> Cleaner<'a> {
                 }
             };
         }
-        if FILE_SCHEMES.contains(&scheme.as_str()) {
+        if FILE_SCHEMES.contains(&&*scheme) {
             // file://host/share makes Windows clients open an SMB connection (and send credentials).
             self.find(kind, Some(raw), where_, "removed", "policy:no-network-file-url", None, "policy", None);
             return (LoadAction::Remove, None);

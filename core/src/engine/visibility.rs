@@ -94,15 +94,14 @@ pub fn rules_of(sheets: &[String]) -> Vec<Rule> {
 }
 
 fn settled(det: &Detector, s: &Site) -> bool {
-    let one = [s.url.clone().unwrap_or_default()];
-    let urls: Vec<&String> = match &s.srcset {
-        Some(c) => c.iter().map(|(u, _)| u).collect(),
-        None => one.iter().collect(),
-    };
-    urls.into_iter().all(|u| {
+    let settled = |u: &str| {
         let url = normalise(u);
         !super::clean::is_network(&scheme_of(&url)) || det.settled(&url)
-    })
+    };
+    match &s.srcset {
+        Some(c) => c.iter().all(|(u, _)| settled(u)),
+        None => settled(s.url.as_deref().unwrap_or("")),
+    }
 }
 
 /// Resolve hidden-ness and size of the document's image sites whose verdict the drawing can change.
