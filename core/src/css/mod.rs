@@ -299,24 +299,17 @@ impl<J: FnMut(&str, &str, &str) -> Judged> Cleaner<'_, J> {
                 return blocked(self);
             }
             let replacement = if let Some(url) = url_of(node, in_set) {
-                match (self.judge)(&url, kind, where_) {
-                    Judged::Remove => return blocked(self),
-                    Judged::Keep => {
-                        if !py_strip(&url).is_empty() {
-                            self.judged.push((url, false));
-                        }
-                        None
-                    }
-                    Judged::Replace(v) => {
-                        if !py_strip(&url).is_empty() {
-                            self.judged.push((url, true));
-                        }
-                        Some(if matches!(node, Node::Str { .. }) {
-                            Node::Str { repr: quote(&v), value: Cow::Owned(v) }
-                        } else {
-                            Node::Url { repr: format!("url({})", quote(&v)), value: Cow::Owned(v) }
-                        })
-                    }
+                let verdict = (self.judge)(&url, kind, where_);
+                if verdict == Judged::Remove {
+                    return blocked(self);
+                }
+                if !py_strip(&url).is_empty() {
+                    self.judged.push((url, matches!(verdict, Judged::Replace(_)))); // (an empty url() loads nothing)
+                }
+                match verdict {
+                    Judged::Replace(v) if matches!(node, Node::Str { .. }) => Some(Node::Str { repr: quote(&v), value: Cow::Owned(v) }),
+                    Judged::Replace(v) => Some(Node::Url { repr: format!("url({})", quote(&v)), value: Cow::Owned(v) }),
+                    _ => None,
                 }
             } else {
                 let inner = match node {
