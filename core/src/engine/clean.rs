@@ -69,7 +69,6 @@ pub struct Settings<'a> {
 pub type LinkPlans = FxHashMap<String, [Option<Arc<LinkPlan>>; 2]>;
 
 /// One link's decision, independent of where it is (cached per distinct link, see `LinkPlans`).
-#[derive(Clone)]
 pub struct LinkPlan {
     new: Option<String>,
     findings: Vec<PlannedFinding>,

@@ -199,7 +199,7 @@ static COMMON_NAMES: std::sync::LazyLock<rustc_hash::FxHashMap<&'static str, Loc
         "a", "b", "i", "u", "p", "br", "hr", "td", "tr", "th", "em", "li", "ul", "ol", "h1", "h2", "h3", "div", "img",
         "span", "font", "table", "tbody", "thead", "center", "strong", "style", "meta", "title", "head", "body", "html",
         "link", "sup", "small", "big", "pre", "o:p", "v:rect", "v:fill", "v:textbox", "v:roundrect", "v:image",
-        "style", "class", "id", "width", "height", "align", "valign", "border", "cellpadding", "cellspacing", "bgcolor",
+        "class", "id", "width", "height", "align", "valign", "border", "cellpadding", "cellspacing", "bgcolor",
         "href", "src", "alt", "target", "role", "dir", "lang", "color", "face", "size", "name", "content", "http-equiv",
         "type", "rel", "colspan", "rowspan", "background", "charset", "xmlns", "data", "srcset", "media", "hidden",
     ];
