@@ -206,6 +206,11 @@ fn quote(url: &str) -> String {
 pub const WENT_WITH: &str = "went-with:";
 pub const WENT_WITH_PROXIED: &str = "went-with-proxied:";
 
+/// A kind the cleaner reports a gone URL under, read back: (the URL's own kind, was it replaced?).
+pub fn went_with(kind: &str) -> Option<(&str, bool)> {
+    kind.strip_prefix(WENT_WITH).map(|k| (k, false)).or_else(|| kind.strip_prefix(WENT_WITH_PROXIED).map(|k| (k, true)))
+}
+
 /// The cleaning of one piece of CSS, around the caller's judge.
 struct Cleaner<'j, J: FnMut(&str, &str, &str) -> Judged> {
     judge: &'j mut J,
@@ -236,9 +241,7 @@ fn url_of(node: &Node<'_>, in_set: bool) -> Option<String> {
 fn urls_in(nodes: &[Node<'_>], in_set: bool, out: &mut Vec<String>) {
     for node in nodes {
         if let Some(url) = url_of(node, in_set) {
-            if !py_strip(&url).is_empty() {
-                out.push(url); // an empty url() loads nothing: nothing to report
-            }
+            out.push(url);
             continue;
         }
         match node {
@@ -266,13 +269,20 @@ impl<J: FnMut(&str, &str, &str) -> Judged> Cleaner<'_, J> {
             let judged = std::mem::take(&mut self.judged);
             let after = std::mem::take(&mut self.after);
             for (url, replaced) in judged {
-                (self.judge)(&url, &format!("{}{kind}", if replaced { WENT_WITH_PROXIED } else { WENT_WITH }), where_);
+                self.went(&url, kind, where_, replaced);
             }
             for url in after {
-                (self.judge)(&url, &format!("{WENT_WITH}{kind}"), where_);
+                self.went(&url, kind, where_, false);
             }
         }
         result
+    }
+
+    /// Report one URL gone with its unit (an empty `url()` loads nothing: nothing to report).
+    fn went(&mut self, url: &str, kind: &str, where_: &str, replaced: bool) {
+        if !py_strip(url).is_empty() {
+            (self.judge)(url, &format!("{}{kind}", if replaced { WENT_WITH_PROXIED } else { WENT_WITH }), where_);
+        }
     }
 
     /// A rule that goes whole (its prelude was removed): the URLs of its block go with it.
@@ -280,7 +290,7 @@ impl<J: FnMut(&str, &str, &str) -> Judged> Cleaner<'_, J> {
         let mut urls = Vec::new();
         urls_in(content, false, &mut urls);
         for url in urls {
-            (self.judge)(&url, &format!("{WENT_WITH}{kind}"), where_);
+            self.went(&url, kind, where_, false);
         }
     }
 
@@ -303,9 +313,7 @@ impl<J: FnMut(&str, &str, &str) -> Judged> Cleaner<'_, J> {
                 if verdict == Judged::Remove {
                     return blocked(self);
                 }
-                if !py_strip(&url).is_empty() {
-                    self.judged.push((url, matches!(verdict, Judged::Replace(_)))); // (an empty url() loads nothing)
-                }
+                self.judged.push((url, matches!(verdict, Judged::Replace(_))));
                 match verdict {
                     Judged::Replace(v) if matches!(node, Node::Str { .. }) => Some(Node::Str { repr: quote(&v), value: Cow::Owned(v) }),
                     Judged::Replace(v) => Some(Node::Url { repr: format!("url({})", quote(&v)), value: Cow::Owned(v) }),
@@ -833,7 +841,7 @@ impl<J: FnMut(&str, &str, &str) -> Judged> Replaying<J> {
     }
 
     fn again(&mut self, url: &str, kind: &str, where_: &str) -> Judged {
-        if kind == UNREADABLE || kind.starts_with(WENT_WITH) || kind.starts_with(WENT_WITH_PROXIED) {
+        if kind == UNREADABLE || went_with(kind).is_some() {
             return (self.judge)(url, kind, where_); // never asked on the fast reading
         }
         match self.done.pop_front() {

@@ -213,14 +213,13 @@ impl<'a> Cleaner<'a> {
             self.find("css", None, at, "removed", "policy:unreadable-css", None, "policy", Some(url.to_owned()));
             return Judged::Remove;
         }
-        let (went, proxied, kind) = match (kind.strip_prefix(css::WENT_WITH), kind.strip_prefix(css::WENT_WITH_PROXIED)) {
-            (Some(k), _) => (true, false, k),
-            (_, Some(k)) => (true, true, k),
-            _ => (false, false, kind),
+        let (kind, went) = match css::went_with(kind) {
+            Some((own, proxied)) => (own, Some(proxied)),
+            None => (kind, None),
         };
         let image = kind == "css" && css_is_visible_image(where_);
         let k = if kind != "css" { kind } else if image { base_kind } else { "css" };
-        if went {
+        if let Some(proxied) = went {
             self.went_with(url, k, &at, image, proxied);
             return Judged::Remove;
         }
